@@ -1,0 +1,219 @@
+package vision
+
+// This file holds the result document. Field names and units are Amazon
+// Rekognition's own (botocore rekognition service-2.json): Confidence is
+// 0-100, BoundingBox and Landmark coordinates are fractions of the upright
+// image. A section the engine did not run is nil and therefore absent.
+
+// Result is the document stored as <key>.json in the result bucket.
+type Result struct {
+	Labels                 []Label            `json:"Labels,omitzero"`
+	LabelModelVersion      string             `json:"LabelModelVersion,omitempty"`
+	ImageProperties        *ImageProperties   `json:"ImageProperties,omitempty"`
+	FaceDetails            []FaceDetail       `json:"FaceDetails,omitzero"`
+	TextDetections         []TextDetection    `json:"TextDetections,omitzero"`
+	TextModelVersion       string             `json:"TextModelVersion,omitempty"`
+	ModerationLabels       []ModerationLabel  `json:"ModerationLabels,omitzero"`
+	ModerationModelVersion string             `json:"ModerationModelVersion,omitempty"`
+	Source                 *Source            `json:"Source,omitempty"`
+	Image                  *ImageInfo         `json:"Image,omitempty"`
+	Engine                 *EngineInfo        `json:"Engine,omitempty"`
+	Timings                map[string]float64 `json:"Timings,omitempty"`
+}
+
+// The lists use omitzero: nil (feature not run) is absent, an empty
+// non-nil list (feature ran, found nothing) is present as [].
+
+// Source identifies the uploaded object a result belongs to.
+type Source struct {
+	Bucket    string `json:"Bucket"`
+	Key       string `json:"Key"`
+	ETag      string `json:"ETag,omitempty"`
+	Size      int64  `json:"Size"`
+	VersionID string `json:"VersionId,omitempty"`
+}
+
+// ImageInfo describes the decoded image.
+type ImageInfo struct {
+	Width  int    `json:"Width"`
+	Height int    `json:"Height"`
+	Format string `json:"Format"` // jpeg, png, gif, webp, tiff, bmp, heic
+	// OrientationCorrection is Rekognition's ROTATE_0|ROTATE_90|ROTATE_180|ROTATE_270
+	// derived from EXIF orientation; Width/Height are of the upright image.
+	OrientationCorrection string `json:"OrientationCorrection"`
+}
+
+// EngineInfo says what produced the result.
+type EngineInfo struct {
+	Name   string   `json:"Name"`
+	Models []string `json:"Models,omitempty"`
+}
+
+// BoundingBox is Rekognition's box: fractions of the image width and height.
+type BoundingBox struct {
+	Width  float64 `json:"Width"`
+	Height float64 `json:"Height"`
+	Left   float64 `json:"Left"`
+	Top    float64 `json:"Top"`
+}
+
+// Point is a Polygon vertex in fractions.
+type Point struct {
+	X float64 `json:"X"`
+	Y float64 `json:"Y"`
+}
+
+// Label is one DetectLabels label.
+type Label struct {
+	Name       string     `json:"Name"`
+	Confidence float64    `json:"Confidence"`
+	Instances  []Instance `json:"Instances"`
+	Parents    []NameOnly `json:"Parents"`
+	Aliases    []NameOnly `json:"Aliases"`
+	Categories []NameOnly `json:"Categories"`
+}
+
+// NameOnly is Rekognition's {Name} element of Parents, Aliases and Categories.
+type NameOnly struct {
+	Name string `json:"Name"`
+}
+
+// Instance is one located occurrence of a Label.
+type Instance struct {
+	BoundingBox    BoundingBox     `json:"BoundingBox"`
+	Confidence     float64         `json:"Confidence"`
+	DominantColors []DominantColor `json:"DominantColors,omitempty"`
+}
+
+// ImageProperties is DetectLabels' IMAGE_PROPERTIES feature.
+type ImageProperties struct {
+	Quality        ImageQuality    `json:"Quality"`
+	DominantColors []DominantColor `json:"DominantColors"`
+	Foreground     *ImageRegion    `json:"Foreground,omitempty"`
+	Background     *ImageRegion    `json:"Background,omitempty"`
+}
+
+// ImageQuality values are 0-100.
+type ImageQuality struct {
+	Brightness float64 `json:"Brightness"`
+	Sharpness  float64 `json:"Sharpness"`
+	Contrast   float64 `json:"Contrast,omitempty"`
+}
+
+// ImageRegion is the Foreground or Background part of ImageProperties.
+type ImageRegion struct {
+	Quality        ImageQuality    `json:"Quality"`
+	DominantColors []DominantColor `json:"DominantColors"`
+}
+
+// DominantColor is one colour cluster.
+type DominantColor struct {
+	Red             int     `json:"Red"`
+	Green           int     `json:"Green"`
+	Blue            int     `json:"Blue"`
+	HexCode         string  `json:"HexCode"`
+	CSSColor        string  `json:"CSSColor"`
+	SimplifiedColor string  `json:"SimplifiedColor"`
+	PixelPercent    float64 `json:"PixelPercent"`
+}
+
+// FaceDetail is one DetectFaces face (Attributes ALL).
+type FaceDetail struct {
+	BoundingBox BoundingBox  `json:"BoundingBox"`
+	AgeRange    *AgeRange    `json:"AgeRange,omitempty"`
+	Smile       *BoolAttr    `json:"Smile,omitempty"`
+	Eyeglasses  *BoolAttr    `json:"Eyeglasses,omitempty"`
+	Sunglasses  *BoolAttr    `json:"Sunglasses,omitempty"`
+	Gender      *GenderAttr  `json:"Gender,omitempty"`
+	Beard       *BoolAttr    `json:"Beard,omitempty"`
+	Mustache    *BoolAttr    `json:"Mustache,omitempty"`
+	EyesOpen    *BoolAttr    `json:"EyesOpen,omitempty"`
+	MouthOpen   *BoolAttr    `json:"MouthOpen,omitempty"`
+	Emotions    []Emotion    `json:"Emotions,omitempty"`
+	Landmarks   []Landmark   `json:"Landmarks"`
+	Pose        Pose         `json:"Pose"`
+	Quality     ImageQuality `json:"Quality"`
+	Confidence  float64      `json:"Confidence"`
+}
+
+// AgeRange is an estimated age span in years.
+type AgeRange struct {
+	Low  int `json:"Low"`
+	High int `json:"High"`
+}
+
+// BoolAttr is a yes/no face attribute with confidence.
+type BoolAttr struct {
+	Value      bool    `json:"Value"`
+	Confidence float64 `json:"Confidence"`
+}
+
+// GenderAttr is Rekognition's Gender {Value: Male|Female}.
+type GenderAttr struct {
+	Value      string  `json:"Value"`
+	Confidence float64 `json:"Confidence"`
+}
+
+// Emotion types, Rekognition's names.
+const (
+	EmotionHappy     = "HAPPY"
+	EmotionSad       = "SAD"
+	EmotionAngry     = "ANGRY"
+	EmotionConfused  = "CONFUSED"
+	EmotionDisgusted = "DISGUSTED"
+	EmotionSurprised = "SURPRISED"
+	EmotionCalm      = "CALM"
+	EmotionFear      = "FEAR"
+)
+
+// Emotion is one emotion with confidence.
+type Emotion struct {
+	Type       string  `json:"Type"`
+	Confidence float64 `json:"Confidence"`
+}
+
+// Landmark is a facial point; X and Y are fractions of the image.
+// Types follow Rekognition: eyeLeft, eyeRight, nose, mouthLeft, mouthRight,
+// leftEyeBrowLeft ... (only those the model locates are reported).
+type Landmark struct {
+	Type string  `json:"Type"`
+	X    float64 `json:"X"`
+	Y    float64 `json:"Y"`
+}
+
+// Pose is head rotation in degrees.
+type Pose struct {
+	Roll  float64 `json:"Roll"`
+	Yaw   float64 `json:"Yaw"`
+	Pitch float64 `json:"Pitch"`
+}
+
+// Text detection types.
+const (
+	TextLine = "LINE"
+	TextWord = "WORD"
+)
+
+// TextDetection is one DetectText LINE or WORD.
+type TextDetection struct {
+	DetectedText string   `json:"DetectedText"`
+	Type         string   `json:"Type"`
+	ID           int      `json:"Id"`
+	ParentID     *int     `json:"ParentId,omitempty"`
+	Confidence   float64  `json:"Confidence"`
+	Geometry     Geometry `json:"Geometry"`
+}
+
+// Geometry locates a text detection.
+type Geometry struct {
+	BoundingBox BoundingBox `json:"BoundingBox"`
+	Polygon     []Point     `json:"Polygon"`
+}
+
+// ModerationLabel is one DetectModerationLabels label.
+type ModerationLabel struct {
+	Name          string  `json:"Name"`
+	ParentName    string  `json:"ParentName"`
+	Confidence    float64 `json:"Confidence"`
+	TaxonomyLevel int     `json:"TaxonomyLevel"`
+}

@@ -1,0 +1,165 @@
+package vision
+
+import (
+	"context"
+	"errors"
+	"fmt"
+)
+
+// Recognizer analyses one image. Implementations: onnx (local models) and
+// rekognition (Amazon Rekognition through aws-sdk-go-v2).
+//
+// Recognize returns an *Error whose Code is one of the Code* constants when
+// the image itself cannot be analysed (wrong format, too large...). Any other
+// error is transient or internal.
+type Recognizer interface {
+	Recognize(ctx context.Context, img Input, opts Options) (*Result, error)
+}
+
+// Input is one image to recognise.
+type Input struct {
+	// Bytes holds the encoded image file as uploaded.
+	Bytes []byte
+	// Name is a file name or object key used in messages only.
+	Name string
+}
+
+// Feature selects one Rekognition API's worth of analysis.
+type Feature string
+
+// The features, named after the Rekognition operation they mirror.
+const (
+	FeatureLabels     Feature = "labels"     // DetectLabels (GENERAL_LABELS + IMAGE_PROPERTIES)
+	FeatureFaces      Feature = "faces"      // DetectFaces (Attributes ALL)
+	FeatureText       Feature = "text"       // DetectText
+	FeatureModeration Feature = "moderation" // DetectModerationLabels
+)
+
+// AllFeatures lists every feature in a stable order.
+var AllFeatures = []Feature{FeatureLabels, FeatureFaces, FeatureText, FeatureModeration}
+
+// ParseFeatures parses a comma-separated list such as "labels,faces".
+// An empty string means all features.
+func ParseFeatures(s string) ([]Feature, error) {
+	if s == "" || s == "all" {
+		return append([]Feature(nil), AllFeatures...), nil
+	}
+	var out []Feature
+	seen := map[Feature]bool{}
+	start := 0
+	for i := 0; i <= len(s); i++ {
+		if i < len(s) && s[i] != ',' {
+			continue
+		}
+		f := Feature(s[start:i])
+		start = i + 1
+		if f == "" {
+			continue
+		}
+		ok := false
+		for _, k := range AllFeatures {
+			if f == k {
+				ok = true
+			}
+		}
+		if !ok {
+			return nil, fmt.Errorf("unknown feature %q (want labels, faces, text, moderation or all)", f)
+		}
+		if !seen[f] {
+			seen[f] = true
+			out = append(out, f)
+		}
+	}
+	if len(out) == 0 {
+		return nil, errors.New("no features selected")
+	}
+	return out, nil
+}
+
+// Options are the request parameters Rekognition accepts, with its defaults
+// applied when zero.
+type Options struct {
+	// Features to run; nil means all.
+	Features []Feature
+	// MaxLabels caps Labels (DetectLabels MaxLabels); 0 means 1000.
+	MaxLabels int
+	// MinConfidence for Labels (default 55).
+	MinConfidence float64
+	// ModerationMinConfidence for ModerationLabels (default 50).
+	ModerationMinConfidence float64
+	// TextMinConfidence for TextDetections (default 0: Rekognition's
+	// WordFilter.MinConfidence is unset by default).
+	TextMinConfidence float64
+	// MaxDominantColors for ImageProperties (default 10).
+	MaxDominantColors int
+}
+
+// Has reports whether f is selected.
+func (o Options) Has(f Feature) bool {
+	if len(o.Features) == 0 {
+		return true
+	}
+	for _, g := range o.Features {
+		if g == f {
+			return true
+		}
+	}
+	return false
+}
+
+// WithDefaults returns o with Rekognition's defaults filled in.
+func (o Options) WithDefaults() Options {
+	if o.MaxLabels <= 0 {
+		o.MaxLabels = 1000
+	}
+	if o.MinConfidence <= 0 {
+		o.MinConfidence = 55
+	}
+	if o.ModerationMinConfidence <= 0 {
+		o.ModerationMinConfidence = 50
+	}
+	if o.MaxDominantColors <= 0 {
+		o.MaxDominantColors = 10
+	}
+	return o
+}
+
+// Rekognition-style error codes for images that cannot be analysed.
+const (
+	CodeInvalidImageFormat = "InvalidImageFormatException"
+	CodeImageTooLarge      = "ImageTooLargeException"
+	CodeInvalidParameter   = "InvalidParameterException"
+	CodeInvalidS3Object    = "InvalidS3ObjectException"
+)
+
+// Error is an image-level failure with a Rekognition error code.
+// It is not retryable: the same bytes give the same error.
+type Error struct {
+	Code    string
+	Message string
+	Err     error
+}
+
+func (e *Error) Error() string {
+	if e.Err != nil {
+		return e.Code + ": " + e.Message + ": " + e.Err.Error()
+	}
+	return e.Code + ": " + e.Message
+}
+
+func (e *Error) Unwrap() error { return e.Err }
+
+// Errorf builds an *Error with a formatted message.
+func Errorf(code, format string, args ...any) *Error {
+	return &Error{Code: code, Message: fmt.Sprintf(format, args...)}
+}
+
+// CodeOf returns the Rekognition error code carried by err, or "" if err is
+// not an image-level error.
+func CodeOf(err error) string {
+	var e *Error
+	if errors.As(err, &e) {
+		return e.Code
+	}
+	return ""
+}
