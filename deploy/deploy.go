@@ -1,0 +1,53 @@
+// Package deploy holds the files deployed to AWS (template.yaml, the state
+// machine definition) and embeds the definition so that the local executor
+// runs the very same file.
+package deploy
+
+import (
+	_ "embed"
+)
+
+// StateMachine is deploy/statemachine.asl.json, with ${...} placeholders
+// that SAM's DefinitionSubstitutions fill on AWS and LocalSubstitutions fill
+// locally.
+//
+//go:embed statemachine.asl.json
+var StateMachine []byte
+
+// Function names of the tasks, as registered with the local executor and as
+// the Lambda functions are named by the SAM template.
+const (
+	FunctionInspect   = "imagerec-inspect"
+	FunctionRecognize = "imagerec-recognize"
+	FunctionStore     = "imagerec-store"
+	FunctionNotify    = "imagerec-notify"
+)
+
+// LocalRegion and LocalAccount make the ARNs of the local executor.
+const (
+	LocalRegion  = "local"
+	LocalAccount = "000000000000"
+)
+
+// FunctionARN returns the local Lambda-style ARN of a task function.
+func FunctionARN(name string) string {
+	return "arn:aws:lambda:" + LocalRegion + ":" + LocalAccount + ":function:" + name
+}
+
+// TopicARN returns the local SNS-style ARN of the notification topic.
+func TopicARN(name string) string {
+	return "arn:aws:sns:" + LocalRegion + ":" + LocalAccount + ":" + name
+}
+
+// LocalSubstitutions returns the DefinitionSubstitutions the local executor
+// applies, mirroring the ones in template.yaml.
+func LocalSubstitutions(resultBucket string) map[string]string {
+	return map[string]string{
+		"InspectFunctionArn":   FunctionARN(FunctionInspect),
+		"RecognizeFunctionArn": FunctionARN(FunctionRecognize),
+		"StoreFunctionArn":     FunctionARN(FunctionStore),
+		"NotifyFunctionArn":    FunctionARN(FunctionNotify),
+		"ResultBucket":         resultBucket,
+		"TopicArn":             TopicARN("imagerec-notifications"),
+	}
+}
