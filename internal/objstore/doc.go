@@ -1,0 +1,25 @@
+// Package objstore defines buckets and objects as the rest of imagerec sees
+// them: the Store interface, its data types (ObjectInfo, PutOptions,
+// ListOptions, ListResult, multipart types) and the sentinel errors callers
+// may branch on.
+//
+// Drivers live in subpackages and import this one, never the other way
+// round: memstore (in memory, for tests), diskstore (the default, durable on
+// disk). objstoretest is the conformance suite every driver runs.
+//
+// Invariants every driver keeps:
+//   - Keys are arbitrary non-empty UTF-8 strings of at most 1024 bytes; a key
+//     never names a file path (no "../" escape).
+//   - ETag is the lower-case hex MD5 of the object, without quotes; for an
+//     object made by CompleteMultipartUpload it is hex(md5(concat(part
+//     md5s)))-N. HTTP layers add the quotes.
+//   - PutObject is atomic: readers see the old object or the new one, never
+//     a partial one. A read error from the body (including one a verifying
+//     reader returns at EOF) aborts the write and leaves the old object.
+//   - A successful PutObject or CompleteMultipartUpload is durable.
+//
+// Events are not emitted here: the s3api package emits S3 event records for
+// writes made over HTTP (see s3api.Options.Notify). Code that writes through
+// a Store directly and needs events wraps the Store (see package s3api,
+// NotifyingStore).
+package objstore

@@ -1,0 +1,3 @@
+// Package memstore is an in-memory objstore.Store (with multipart), for
+// tests. Nothing survives the process.
+package memstore

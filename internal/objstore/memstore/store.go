@@ -1,0 +1,391 @@
+package memstore
+
+import (
+	"bytes"
+	"context"
+	"crypto/md5"
+	"crypto/rand"
+	"encoding/hex"
+	"fmt"
+	"io"
+	"maps"
+	"slices"
+	"sort"
+	"sync"
+	"time"
+
+	"github.com/imagerec/imagerec/internal/objstore"
+)
+
+var (
+	_ objstore.Store       = (*Store)(nil)
+	_ objstore.Multiparter = (*Store)(nil)
+)
+
+type object struct {
+	info objstore.ObjectInfo
+	data []byte
+}
+
+type bucket struct {
+	created time.Time
+	objects map[string]*object
+}
+
+type upload struct {
+	objstore.Upload
+	opts  objstore.PutOptions
+	parts map[int]*object
+}
+
+// Store is an in-memory object store. The zero value is not usable; call
+// New.
+type Store struct {
+	now     func() time.Time
+	mu      sync.RWMutex
+	buckets map[string]*bucket
+	uploads map[string]*upload
+}
+
+// New returns an empty Store.
+func New() *Store {
+	return &Store{
+		now:     func() time.Time { return time.Now().UTC() },
+		buckets: map[string]*bucket{},
+		uploads: map[string]*upload{},
+	}
+}
+
+func (s *Store) bucket(name string) (*bucket, error) {
+	b, ok := s.buckets[name]
+	if !ok {
+		return nil, fmt.Errorf("bucket %q: %w", name, objstore.ErrNoSuchBucket)
+	}
+	return b, nil
+}
+
+// CreateBucket implements objstore.Store.
+func (s *Store) CreateBucket(ctx context.Context, name string) error {
+	if err := objstore.CheckBucketName(name); err != nil {
+		return err
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if _, ok := s.buckets[name]; ok {
+		return fmt.Errorf("create bucket %q: %w", name, objstore.ErrBucketExists)
+	}
+	s.buckets[name] = &bucket{created: s.now().Truncate(time.Millisecond), objects: map[string]*object{}}
+	return nil
+}
+
+// DeleteBucket implements objstore.Store.
+func (s *Store) DeleteBucket(ctx context.Context, name string) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	b, err := s.bucket(name)
+	if err != nil {
+		return err
+	}
+	if len(b.objects) > 0 {
+		return fmt.Errorf("delete bucket %q: %w", name, objstore.ErrBucketNotEmpty)
+	}
+	for _, u := range s.uploads {
+		if u.Bucket == name {
+			return fmt.Errorf("delete bucket %q: uploads in progress: %w", name, objstore.ErrBucketNotEmpty)
+		}
+	}
+	delete(s.buckets, name)
+	return nil
+}
+
+// HeadBucket implements objstore.Store.
+func (s *Store) HeadBucket(ctx context.Context, name string) (objstore.BucketInfo, error) {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	b, err := s.bucket(name)
+	if err != nil {
+		return objstore.BucketInfo{}, err
+	}
+	return objstore.BucketInfo{Name: name, CreationDate: b.created}, nil
+}
+
+// ListBuckets implements objstore.Store.
+func (s *Store) ListBuckets(ctx context.Context) ([]objstore.BucketInfo, error) {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	out := make([]objstore.BucketInfo, 0, len(s.buckets))
+	for name, b := range s.buckets {
+		out = append(out, objstore.BucketInfo{Name: name, CreationDate: b.created})
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].Name < out[j].Name })
+	return out, nil
+}
+
+func readAll(body io.Reader, wantMD5 []byte) ([]byte, string, error) {
+	data, err := io.ReadAll(body)
+	if err != nil {
+		return nil, "", fmt.Errorf("read body: %w", err)
+	}
+	sum := md5.Sum(data)
+	if len(wantMD5) > 0 && !bytes.Equal(wantMD5, sum[:]) {
+		return nil, "", fmt.Errorf("content-md5 %x, body md5 %x: %w", wantMD5, sum, objstore.ErrBadDigest)
+	}
+	return data, hex.EncodeToString(sum[:]), nil
+}
+
+// PutObject implements objstore.Store.
+func (s *Store) PutObject(ctx context.Context, bucketName, key string, body io.Reader, opts objstore.PutOptions) (objstore.ObjectInfo, error) {
+	if err := objstore.CheckKey(key); err != nil {
+		return objstore.ObjectInfo{}, err
+	}
+	s.mu.RLock()
+	_, err := s.bucket(bucketName)
+	s.mu.RUnlock()
+	if err != nil {
+		return objstore.ObjectInfo{}, err
+	}
+	data, etag, err := readAll(body, opts.ContentMD5)
+	if err != nil {
+		return objstore.ObjectInfo{}, fmt.Errorf("put object %q: %w", key, err)
+	}
+	return s.store(bucketName, key, data, etag, opts)
+}
+
+func (s *Store) store(bucketName, key string, data []byte, etag string, opts objstore.PutOptions) (objstore.ObjectInfo, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	b, err := s.bucket(bucketName)
+	if err != nil {
+		return objstore.ObjectInfo{}, err
+	}
+	info := objstore.ObjectInfo{
+		Bucket:       bucketName,
+		Key:          key,
+		Size:         int64(len(data)),
+		ETag:         etag,
+		ContentType:  opts.ContentType,
+		LastModified: s.now().Truncate(time.Millisecond),
+		Metadata:     maps.Clone(opts.Metadata),
+	}
+	b.objects[key] = &object{info: info, data: data}
+	return cloneInfo(info), nil
+}
+
+func cloneInfo(i objstore.ObjectInfo) objstore.ObjectInfo {
+	i.Metadata = maps.Clone(i.Metadata)
+	return i
+}
+
+func (s *Store) object(bucketName, key string) (*object, error) {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	b, err := s.bucket(bucketName)
+	if err != nil {
+		return nil, err
+	}
+	o, ok := b.objects[key]
+	if !ok {
+		return nil, fmt.Errorf("object %q: %w", key, objstore.ErrNoSuchKey)
+	}
+	return o, nil
+}
+
+// GetObject implements objstore.Store.
+func (s *Store) GetObject(ctx context.Context, bucketName, key string) (io.ReadCloser, objstore.ObjectInfo, error) {
+	return s.GetObjectRange(ctx, bucketName, key, 0, -1)
+}
+
+// GetObjectRange implements objstore.Store.
+func (s *Store) GetObjectRange(ctx context.Context, bucketName, key string, offset, length int64) (io.ReadCloser, objstore.ObjectInfo, error) {
+	o, err := s.object(bucketName, key)
+	if err != nil {
+		return nil, objstore.ObjectInfo{}, err
+	}
+	size := int64(len(o.data))
+	if offset < 0 || (offset >= size && !(offset == 0 && size == 0)) {
+		return nil, objstore.ObjectInfo{}, fmt.Errorf("object %q offset %d size %d: %w", key, offset, size, objstore.ErrInvalidRange)
+	}
+	end := size
+	if length >= 0 && offset+length < size {
+		end = offset + length
+	}
+	return io.NopCloser(bytes.NewReader(o.data[offset:end])), cloneInfo(o.info), nil
+}
+
+// HeadObject implements objstore.Store.
+func (s *Store) HeadObject(ctx context.Context, bucketName, key string) (objstore.ObjectInfo, error) {
+	o, err := s.object(bucketName, key)
+	if err != nil {
+		return objstore.ObjectInfo{}, err
+	}
+	return cloneInfo(o.info), nil
+}
+
+// DeleteObject implements objstore.Store.
+func (s *Store) DeleteObject(ctx context.Context, bucketName, key string) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	b, err := s.bucket(bucketName)
+	if err != nil {
+		return err
+	}
+	delete(b.objects, key)
+	return nil
+}
+
+// ListObjects implements objstore.Store.
+func (s *Store) ListObjects(ctx context.Context, bucketName string, opts objstore.ListOptions) (objstore.ListResult, error) {
+	s.mu.RLock()
+	b, err := s.bucket(bucketName)
+	if err != nil {
+		s.mu.RUnlock()
+		return objstore.ListResult{}, err
+	}
+	all := make([]objstore.ObjectInfo, 0, len(b.objects))
+	for _, o := range b.objects {
+		all = append(all, cloneInfo(o.info))
+	}
+	s.mu.RUnlock()
+	sort.Slice(all, func(i, j int) bool { return all[i].Key < all[j].Key })
+	return objstore.Page(all, opts), nil
+}
+
+// CreateMultipartUpload implements objstore.Multiparter.
+func (s *Store) CreateMultipartUpload(ctx context.Context, bucketName, key string, opts objstore.PutOptions) (string, error) {
+	if err := objstore.CheckKey(key); err != nil {
+		return "", err
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if _, err := s.bucket(bucketName); err != nil {
+		return "", err
+	}
+	id := rand.Text()
+	opts.Metadata = maps.Clone(opts.Metadata)
+	s.uploads[id] = &upload{
+		Upload: objstore.Upload{Bucket: bucketName, Key: key, UploadID: id, Initiated: s.now().Truncate(time.Millisecond)},
+		opts:   opts,
+		parts:  map[int]*object{},
+	}
+	return id, nil
+}
+
+func (s *Store) upload(bucketName, key, id string) (*upload, error) {
+	if _, err := s.bucket(bucketName); err != nil {
+		return nil, err
+	}
+	u, ok := s.uploads[id]
+	if !ok || u.Bucket != bucketName || u.Key != key {
+		return nil, fmt.Errorf("upload %q: %w", id, objstore.ErrNoSuchUpload)
+	}
+	return u, nil
+}
+
+// UploadPart implements objstore.Multiparter.
+func (s *Store) UploadPart(ctx context.Context, bucketName, key, id string, n int, body io.Reader, contentMD5 []byte) (objstore.Part, error) {
+	if n < 1 || n > 10000 {
+		return objstore.Part{}, fmt.Errorf("part number %d: %w", n, objstore.ErrInvalidPart)
+	}
+	s.mu.RLock()
+	_, err := s.upload(bucketName, key, id)
+	s.mu.RUnlock()
+	if err != nil {
+		return objstore.Part{}, err
+	}
+	data, etag, err := readAll(body, contentMD5)
+	if err != nil {
+		return objstore.Part{}, fmt.Errorf("upload part %d: %w", n, err)
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	u, err := s.upload(bucketName, key, id)
+	if err != nil {
+		return objstore.Part{}, err
+	}
+	p := objstore.Part{PartNumber: n, ETag: etag, Size: int64(len(data)), LastModified: s.now().Truncate(time.Millisecond)}
+	u.parts[n] = &object{info: objstore.ObjectInfo{ETag: etag, Size: p.Size, LastModified: p.LastModified}, data: data}
+	return p, nil
+}
+
+// ListParts implements objstore.Multiparter.
+func (s *Store) ListParts(ctx context.Context, bucketName, key, id string) ([]objstore.Part, error) {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	u, err := s.upload(bucketName, key, id)
+	if err != nil {
+		return nil, err
+	}
+	out := []objstore.Part{}
+	for _, n := range slices.Sorted(maps.Keys(u.parts)) {
+		p := u.parts[n]
+		out = append(out, objstore.Part{PartNumber: n, ETag: p.info.ETag, Size: p.info.Size, LastModified: p.info.LastModified})
+	}
+	return out, nil
+}
+
+// CompleteMultipartUpload implements objstore.Multiparter.
+func (s *Store) CompleteMultipartUpload(ctx context.Context, bucketName, key, id string, parts []objstore.Part) (objstore.ObjectInfo, error) {
+	s.mu.Lock()
+	u, err := s.upload(bucketName, key, id)
+	if err != nil {
+		s.mu.Unlock()
+		return objstore.ObjectInfo{}, err
+	}
+	chosen, err := objstore.CheckCompleteParts(parts, func(n int) (objstore.Part, bool) {
+		p, ok := u.parts[n]
+		if !ok {
+			return objstore.Part{}, false
+		}
+		return objstore.Part{PartNumber: n, ETag: p.info.ETag, Size: p.info.Size}, true
+	})
+	if err != nil {
+		s.mu.Unlock()
+		return objstore.ObjectInfo{}, fmt.Errorf("complete upload %q: %w", id, err)
+	}
+	var data []byte
+	etags := make([]string, 0, len(chosen))
+	for _, p := range chosen {
+		data = append(data, u.parts[p.PartNumber].data...)
+		etags = append(etags, p.ETag)
+	}
+	delete(s.uploads, id)
+	s.mu.Unlock()
+	etag, err := objstore.MultipartETag(etags)
+	if err != nil {
+		return objstore.ObjectInfo{}, err
+	}
+	return s.store(bucketName, key, data, etag, u.opts)
+}
+
+// AbortMultipartUpload implements objstore.Multiparter.
+func (s *Store) AbortMultipartUpload(ctx context.Context, bucketName, key, id string) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if _, err := s.upload(bucketName, key, id); err != nil {
+		return err
+	}
+	delete(s.uploads, id)
+	return nil
+}
+
+// ListMultipartUploads implements objstore.Multiparter.
+func (s *Store) ListMultipartUploads(ctx context.Context, bucketName string) ([]objstore.Upload, error) {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	if _, err := s.bucket(bucketName); err != nil {
+		return nil, err
+	}
+	out := []objstore.Upload{}
+	for _, u := range s.uploads {
+		if u.Bucket == bucketName {
+			out = append(out, u.Upload)
+		}
+	}
+	sort.Slice(out, func(i, j int) bool {
+		if out[i].Key != out[j].Key {
+			return out[i].Key < out[j].Key
+		}
+		return out[i].Initiated.Before(out[j].Initiated)
+	})
+	return out, nil
+}

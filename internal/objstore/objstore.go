@@ -1,0 +1,159 @@
+package objstore
+
+import (
+	"context"
+	"errors"
+	"io"
+	"time"
+)
+
+// Sentinel errors. Drivers wrap them (errors.Is works) and may add context.
+var (
+	// ErrNoSuchBucket: the bucket does not exist. Returned by every method
+	// that takes a bucket name, except CreateBucket.
+	ErrNoSuchBucket = errors.New("no such bucket")
+	// ErrNoSuchKey: the object does not exist (GetObject, GetObjectRange,
+	// HeadObject). DeleteObject of a missing key succeeds, as in S3.
+	ErrNoSuchKey = errors.New("no such key")
+	// ErrBucketExists: CreateBucket of a bucket that already exists.
+	ErrBucketExists = errors.New("bucket already exists")
+	// ErrBucketNotEmpty: DeleteBucket of a bucket that holds objects or
+	// unfinished multipart uploads.
+	ErrBucketNotEmpty = errors.New("bucket not empty")
+	// ErrInvalidBucketName: a bucket name that breaks S3's naming rules.
+	ErrInvalidBucketName = errors.New("invalid bucket name")
+	// ErrInvalidKey: an empty key, a key over 1024 bytes or not valid UTF-8.
+	ErrInvalidKey = errors.New("invalid key")
+	// ErrBadDigest: PutOptions.ContentMD5 or a part's MD5 did not match
+	// the bytes received.
+	ErrBadDigest = errors.New("bad digest")
+	// ErrInvalidRange: GetObjectRange with an offset beyond the object.
+	ErrInvalidRange = errors.New("invalid range")
+	// ErrNoSuchUpload: a multipart upload ID that is unknown (or finished).
+	ErrNoSuchUpload = errors.New("no such upload")
+	// ErrInvalidPart: CompleteMultipartUpload names a part that was not
+	// uploaded or whose ETag differs.
+	ErrInvalidPart = errors.New("invalid part")
+	// ErrInvalidPartOrder: CompleteMultipartUpload parts not in ascending
+	// order.
+	ErrInvalidPartOrder = errors.New("invalid part order")
+	// ErrEntityTooSmall: a part other than the last is below MinPartSize.
+	ErrEntityTooSmall = errors.New("entity too small")
+)
+
+// MinPartSize is S3's minimum size of every multipart part but the last.
+const MinPartSize = 5 << 20
+
+// MaxKeyLen is the longest key in bytes.
+const MaxKeyLen = 1024
+
+// BucketInfo describes a bucket.
+type BucketInfo struct {
+	Name         string
+	CreationDate time.Time
+}
+
+// ObjectInfo describes a stored object.
+type ObjectInfo struct {
+	Bucket string
+	Key    string
+	Size   int64
+	// ETag without quotes: hex MD5, or hex(md5 of part md5s)-N.
+	ETag         string
+	ContentType  string
+	LastModified time.Time
+	// VersionID is empty: versioning is not supported.
+	VersionID string
+	// Metadata holds user metadata (x-amz-meta-*), keys lower-case without
+	// the prefix.
+	Metadata map[string]string
+}
+
+// PutOptions are the optional attributes of a new object.
+type PutOptions struct {
+	ContentType string
+	Metadata    map[string]string
+	// ContentMD5, when set (16 bytes), is checked against the MD5 of the
+	// body; a mismatch returns ErrBadDigest and stores nothing.
+	ContentMD5 []byte
+}
+
+// ListOptions select objects for ListObjects. The zero value lists every
+// object, up to 1000.
+type ListOptions struct {
+	Prefix    string
+	Delimiter string
+	// StartAfter lists keys strictly after this one (also used for
+	// continuation).
+	StartAfter string
+	// MaxKeys caps Objects+CommonPrefixes; 0 means 1000.
+	MaxKeys int
+}
+
+// ListResult is one page of ListObjects.
+type ListResult struct {
+	Objects        []ObjectInfo
+	CommonPrefixes []string
+	// IsTruncated reports more results; NextStartAfter is the last key or
+	// common prefix returned, to pass as the next StartAfter.
+	IsTruncated    bool
+	NextStartAfter string
+}
+
+// Store holds buckets of objects. Implementations are safe for concurrent
+// use.
+type Store interface {
+	CreateBucket(ctx context.Context, bucket string) error
+	// DeleteBucket returns ErrBucketNotEmpty when objects remain.
+	DeleteBucket(ctx context.Context, bucket string) error
+	HeadBucket(ctx context.Context, bucket string) (BucketInfo, error)
+	// ListBuckets returns buckets sorted by name.
+	ListBuckets(ctx context.Context) ([]BucketInfo, error)
+
+	PutObject(ctx context.Context, bucket, key string, body io.Reader, opts PutOptions) (ObjectInfo, error)
+	// GetObject returns the whole object; the caller closes the reader.
+	GetObject(ctx context.Context, bucket, key string) (io.ReadCloser, ObjectInfo, error)
+	// GetObjectRange returns length bytes from offset (length < 0: to the
+	// end, clipped to the object's size). ErrInvalidRange when offset >= size
+	// (unless both are 0).
+	GetObjectRange(ctx context.Context, bucket, key string, offset, length int64) (io.ReadCloser, ObjectInfo, error)
+	HeadObject(ctx context.Context, bucket, key string) (ObjectInfo, error)
+	// DeleteObject of a missing key is not an error.
+	DeleteObject(ctx context.Context, bucket, key string) error
+	// ListObjects lists keys in UTF-8 byte order.
+	ListObjects(ctx context.Context, bucket string, opts ListOptions) (ListResult, error)
+}
+
+// Part identifies an uploaded part.
+type Part struct {
+	PartNumber   int
+	ETag         string // without quotes
+	Size         int64
+	LastModified time.Time
+}
+
+// Upload describes an unfinished multipart upload.
+type Upload struct {
+	Bucket    string
+	Key       string
+	UploadID  string
+	Initiated time.Time
+}
+
+// Multiparter is the optional ability to assemble an object from parts.
+// Parts are held in the store's backing medium (on disk for diskstore),
+// not in RAM.
+type Multiparter interface {
+	CreateMultipartUpload(ctx context.Context, bucket, key string, opts PutOptions) (uploadID string, err error)
+	// UploadPart stores part n (1..10000), replacing an earlier one.
+	// contentMD5 may be nil.
+	UploadPart(ctx context.Context, bucket, key, uploadID string, n int, body io.Reader, contentMD5 []byte) (Part, error)
+	// ListParts returns the parts uploaded so far, by part number.
+	ListParts(ctx context.Context, bucket, key, uploadID string) ([]Part, error)
+	// CompleteMultipartUpload assembles the named parts (ascending numbers,
+	// ETags as returned by UploadPart) into the object.
+	CompleteMultipartUpload(ctx context.Context, bucket, key, uploadID string, parts []Part) (ObjectInfo, error)
+	AbortMultipartUpload(ctx context.Context, bucket, key, uploadID string) error
+	// ListMultipartUploads returns the unfinished uploads of a bucket.
+	ListMultipartUploads(ctx context.Context, bucket string) ([]Upload, error)
+}
