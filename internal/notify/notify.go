@@ -1,0 +1,57 @@
+// Package notify delivers "recognition finished" messages. Notifier is the
+// plug-in point; drivers live in subpackages: lognotify (structured log),
+// webhook (HMAC-signed HTTP POST, retried, dead-lettered) and, on AWS, SNS.
+// Every driver sends the same Message envelope.
+package notify
+
+import (
+	"context"
+	"errors"
+)
+
+// Notifier delivers one message. Implementations are safe for concurrent use.
+type Notifier interface {
+	Notify(ctx context.Context, msg Message) error
+}
+
+// Object names a stored object.
+type Object struct {
+	Bucket string `json:"Bucket"`
+	Key    string `json:"Key"`
+}
+
+// Message is the envelope every driver sends, as JSON.
+type Message struct {
+	// Type is imagerec.recognition.succeeded or imagerec.recognition.failed.
+	Type   string `json:"Type"`
+	Status string `json:"Status"`
+	// Bucket, Key and ETag identify the uploaded object.
+	Bucket string `json:"Bucket"`
+	Key    string `json:"Key"`
+	ETag   string `json:"ETag,omitempty"`
+	// Document is the result (<key>.json) or error (<key>.error.json) document.
+	Document Object `json:"Document"`
+	// Error and Message are set for failures (Rekognition-style code).
+	Error   string `json:"Error,omitempty"`
+	Message string `json:"Message,omitempty"`
+	// Execution is the state machine execution ARN.
+	Execution string `json:"Execution,omitempty"`
+	// Topic is the SNS topic ARN on AWS; informative locally.
+	Topic string `json:"Topic,omitempty"`
+	// Time is when the message was made, RFC 3339.
+	Time string `json:"Time"`
+}
+
+// Multi sends to every notifier and joins their errors.
+type Multi []Notifier
+
+// Notify implements Notifier.
+func (m Multi) Notify(ctx context.Context, msg Message) error {
+	var errs []error
+	for _, n := range m {
+		if err := n.Notify(ctx, msg); err != nil {
+			errs = append(errs, err)
+		}
+	}
+	return errors.Join(errs...)
+}

@@ -1,0 +1,93 @@
+package webhook_test
+
+import (
+	"context"
+	"encoding/json"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/imagerec/imagerec/internal/notify"
+	"github.com/imagerec/imagerec/internal/notify/webhook"
+)
+
+func noSleep(context.Context, time.Duration) error { return nil }
+
+func TestWebhook(t *testing.T) {
+	t.Parallel()
+	msg := notify.Message{Type: "imagerec.recognition.succeeded", Status: "SUCCEEDED", Bucket: "b", Key: "a b+c.jpg", Document: notify.Object{Bucket: "r", Key: "a b+c.jpg.json"}}
+	tests := []struct {
+		name      string
+		statuses  []int // response per attempt; the last one repeats
+		wantCalls int
+		wantDead  bool
+	}{
+		{"first try", []int{200}, 1, false},
+		{"retries 5xx then succeeds", []int{503, 500, 204}, 3, false},
+		{"retries 429", []int{429, 200}, 2, false},
+		{"4xx is not retried", []int{400}, 1, true},
+		{"gives up after attempts", []int{502}, 4, true},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			var calls atomic.Int32
+			var bad atomic.Value
+			srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+				n := int(calls.Add(1))
+				body, _ := io.ReadAll(r.Body)
+				ts, _ := strconv.ParseInt(r.Header.Get(webhook.HeaderTimestamp), 10, 64)
+				if !webhook.Verify("s3cret", ts, body, r.Header.Get(webhook.HeaderSignature)) {
+					bad.Store("bad signature")
+				}
+				var got notify.Message
+				if err := json.Unmarshal(body, &got); err != nil || got.Key != msg.Key {
+					bad.Store("bad body: " + string(body))
+				}
+				st := tc.statuses[min(n, len(tc.statuses))-1]
+				w.WriteHeader(st)
+			}))
+			t.Cleanup(srv.Close)
+			dl := filepath.Join(t.TempDir(), "dead", "webhook.jsonl")
+			n := webhook.New(srv.URL, webhook.Options{Secret: "s3cret", Attempts: 4, DeadLetterFile: dl, Sleep: noSleep})
+			if err := n.Notify(t.Context(), msg); err != nil {
+				t.Fatalf("Notify: %v", err)
+			}
+			if v := bad.Load(); v != nil {
+				t.Fatal(v)
+			}
+			if got := int(calls.Load()); got != tc.wantCalls {
+				t.Errorf("calls = %d, want %d", got, tc.wantCalls)
+			}
+			data, err := os.ReadFile(dl)
+			if tc.wantDead != (err == nil) {
+				t.Fatalf("dead letter file: err=%v, want dead=%v", err, tc.wantDead)
+			}
+			if tc.wantDead && !strings.Contains(string(data), `"a b+c.jpg"`) {
+				t.Errorf("dead letter does not hold the message: %s", data)
+			}
+		})
+	}
+}
+
+func TestWebhookUnreachable(t *testing.T) {
+	t.Parallel()
+	srv := httptest.NewServer(http.NotFoundHandler())
+	url := srv.URL
+	srv.Close() // nothing listens there now
+	dl := filepath.Join(t.TempDir(), "dl.jsonl")
+	n := webhook.New(url, webhook.Options{Attempts: 2, DeadLetterFile: dl, Sleep: noSleep})
+	if err := n.Notify(t.Context(), notify.Message{Key: "k"}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := os.Stat(dl); err != nil {
+		t.Fatalf("expected a dead letter: %v", err)
+	}
+}
