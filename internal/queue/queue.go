@@ -1,0 +1,241 @@
+// Package queue is the durable work queue between the S3 endpoint and the
+// workers that run executions: an embedded NATS JetStream server with a
+// file-backed work-queue stream. Publish returns once the message is stored
+// on disk; duplicates (same message ID within the de-duplication window) are
+// dropped; a message is redelivered until a worker acks it, so a crash
+// between publish and completion loses nothing.
+package queue
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"sync"
+	"time"
+
+	"github.com/nats-io/nats-server/v2/server"
+	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
+)
+
+// Config configures Open. The zero value of each field means its default.
+type Config struct {
+	// Dir stores the JetStream files (required).
+	Dir string
+	// Stream and Subject name the work queue (default "IMAGEREC", "imagerec.events").
+	Stream  string
+	Subject string
+	// DuplicateWindow is how long message IDs are remembered (default 10m).
+	DuplicateWindow time.Duration
+	// AckWait is how long a worker may hold a message before it is
+	// redelivered (default 10m: a long recognition must not be redelivered
+	// while it runs; workers also send progress).
+	AckWait time.Duration
+	// MaxDeliver bounds redeliveries of a message that keeps failing
+	// (default 10); after that it is logged and dropped.
+	MaxDeliver int
+	// Logger receives the queue's own log lines.
+	Logger *slog.Logger
+}
+
+func (c *Config) defaults() {
+	if c.Stream == "" {
+		c.Stream = "IMAGEREC"
+	}
+	if c.Subject == "" {
+		c.Subject = "imagerec.events"
+	}
+	if c.DuplicateWindow <= 0 {
+		c.DuplicateWindow = 10 * time.Minute
+	}
+	if c.AckWait <= 0 {
+		c.AckWait = 10 * time.Minute
+	}
+	if c.MaxDeliver <= 0 {
+		c.MaxDeliver = 10
+	}
+	if c.Logger == nil {
+		c.Logger = slog.New(slog.DiscardHandler)
+	}
+}
+
+// Queue is an open work queue.
+type Queue struct {
+	cfg    Config
+	srv    *server.Server
+	nc     *nats.Conn
+	js     jetstream.JetStream
+	stream jetstream.Stream
+}
+
+// Open starts the embedded server (in-process only, no network listener)
+// and creates the stream if needed.
+func Open(ctx context.Context, cfg Config) (*Queue, error) {
+	cfg.defaults()
+	if cfg.Dir == "" {
+		return nil, errors.New("queue: Config.Dir is required")
+	}
+	srv, err := server.NewServer(&server.Options{
+		ServerName: "imagerec",
+		JetStream:  true,
+		StoreDir:   cfg.Dir,
+		DontListen: true,
+		NoSigs:     true,
+		NoLog:      true,
+		// fsync every write: a message acknowledged to the S3 client
+		// survives power loss, not only a process crash.
+		SyncAlways: true,
+	})
+	if err != nil {
+		return nil, fmt.Errorf("start nats server: %w", err)
+	}
+	srv.Start()
+	if !srv.ReadyForConnections(30 * time.Second) {
+		srv.Shutdown()
+		return nil, errors.New("start nats server: not ready after 30s")
+	}
+	nc, err := nats.Connect("", nats.InProcessServer(srv))
+	if err != nil {
+		srv.Shutdown()
+		return nil, fmt.Errorf("connect to nats: %w", err)
+	}
+	q := &Queue{cfg: cfg, srv: srv, nc: nc}
+	if q.js, err = jetstream.New(nc); err != nil {
+		q.Close()
+		return nil, fmt.Errorf("jetstream: %w", err)
+	}
+	q.stream, err = q.js.CreateOrUpdateStream(ctx, jetstream.StreamConfig{
+		Name:       cfg.Stream,
+		Subjects:   []string{cfg.Subject},
+		Retention:  jetstream.WorkQueuePolicy,
+		Storage:    jetstream.FileStorage,
+		Duplicates: cfg.DuplicateWindow,
+	})
+	if err != nil {
+		q.Close()
+		return nil, fmt.Errorf("create stream %s: %w", cfg.Stream, err)
+	}
+	return q, nil
+}
+
+// Publish stores data durably. id de-duplicates: a second message with the
+// same id within the window is dropped (and Publish still succeeds).
+func (q *Queue) Publish(ctx context.Context, id string, data []byte) error {
+	_, err := q.js.Publish(ctx, q.cfg.Subject, data, jetstream.WithMsgID(id))
+	if err != nil {
+		return fmt.Errorf("publish %s: %w", id, err)
+	}
+	return nil
+}
+
+// Pending returns the number of messages not yet acknowledged.
+func (q *Queue) Pending(ctx context.Context) (uint64, error) {
+	info, err := q.stream.Info(ctx)
+	if err != nil {
+		return 0, fmt.Errorf("stream info: %w", err)
+	}
+	return info.State.Msgs, nil
+}
+
+// Handler processes one message. Returning nil acks it; an error makes it
+// be redelivered after a back-off (up to MaxDeliver times).
+type Handler func(ctx context.Context, data []byte) error
+
+// Consume runs workers goroutines that fetch and handle messages until ctx
+// is done. It returns after every worker has stopped.
+func (q *Queue) Consume(ctx context.Context, workers int, h Handler) error {
+	if workers <= 0 {
+		workers = 1
+	}
+	cons, err := q.stream.CreateOrUpdateConsumer(ctx, jetstream.ConsumerConfig{
+		Durable:       "workers",
+		AckPolicy:     jetstream.AckExplicitPolicy,
+		AckWait:       q.cfg.AckWait,
+		MaxDeliver:    q.cfg.MaxDeliver,
+		MaxAckPending: workers * 4,
+	})
+	if err != nil {
+		return fmt.Errorf("create consumer: %w", err)
+	}
+	var wg sync.WaitGroup
+	for i := range workers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			q.work(ctx, cons, i, h)
+		}()
+	}
+	wg.Wait()
+	return nil
+}
+
+func (q *Queue) work(ctx context.Context, cons jetstream.Consumer, worker int, h Handler) {
+	log := q.cfg.Logger.With("component", "queue", "worker", worker)
+	for ctx.Err() == nil {
+		batch, err := cons.Fetch(1, jetstream.FetchMaxWait(time.Second))
+		if err != nil {
+			if ctx.Err() == nil && !errors.Is(err, nats.ErrConnectionClosed) {
+				log.WarnContext(ctx, "fetch failed", "err", err)
+				time.Sleep(100 * time.Millisecond)
+			}
+			continue
+		}
+		for msg := range batch.Messages() {
+			q.handle(ctx, log, msg, h)
+		}
+	}
+}
+
+func (q *Queue) handle(ctx context.Context, log *slog.Logger, msg jetstream.Msg, h Handler) {
+	meta, _ := msg.Metadata()
+	delivered := uint64(1)
+	if meta != nil {
+		delivered = meta.NumDelivered
+	}
+	// Keep the message ours while a long execution runs.
+	hctx, stop := context.WithCancel(ctx)
+	defer stop()
+	go func() {
+		t := time.NewTicker(q.cfg.AckWait / 3)
+		defer t.Stop()
+		for {
+			select {
+			case <-hctx.Done():
+				return
+			case <-t.C:
+				_ = msg.InProgress()
+			}
+		}
+	}()
+	err := h(hctx, msg.Data())
+	switch {
+	case err == nil:
+		// Ack even when shutting down: the work is done.
+		actx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
+		defer cancel()
+		if aerr := msg.DoubleAck(actx); aerr != nil {
+			log.WarnContext(ctx, "ack failed; the message will be redelivered", "err", aerr)
+		}
+	case ctx.Err() != nil:
+		// Shutting down: leave it unacked, it is redelivered on restart.
+	case delivered >= uint64(q.cfg.MaxDeliver):
+		log.ErrorContext(ctx, "message failed on every delivery; dropped", "deliveries", delivered, "err", err)
+		_ = msg.Term()
+	default:
+		delay := time.Duration(1<<min(delivered, 6)) * time.Second
+		log.WarnContext(ctx, "message failed; will retry", "deliveries", delivered, "retry_in", delay, "err", err)
+		_ = msg.NakWithDelay(delay)
+	}
+}
+
+// Close stops the server. Unacknowledged messages stay on disk.
+func (q *Queue) Close() {
+	if q.nc != nil {
+		q.nc.Close()
+	}
+	if q.srv != nil {
+		q.srv.Shutdown()
+		q.srv.WaitForShutdown()
+	}
+}
