@@ -1,0 +1,188 @@
+// Package config holds the settings of `imagerec serve`: every field has a
+// documented default, Load reads the environment (as a function, so tests
+// never touch the process environment) and command-line flags, and Validate
+// reports every problem at once.
+package config
+
+import (
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"os"
+	"path/filepath"
+	"runtime"
+	"strconv"
+	"strings"
+
+	"github.com/imagerec/imagerec/internal/vision"
+)
+
+// Documented local credentials, used when the environment sets none.
+const (
+	DefaultAccessKeyID     = "imagerec"
+	DefaultSecretAccessKey = "imagerec-local-secret"
+)
+
+// Config is the configuration of the local server.
+type Config struct {
+	// Listen is the S3 (and Rekognition) endpoint address. Flag --listen,
+	// env IMAGEREC_LISTEN. Default 127.0.0.1:9000.
+	Listen string
+	// DataDir holds objects, the queue and executions. Flag --data, env
+	// IMAGEREC_DATA. Default ./data.
+	DataDir string
+	// CacheDir holds the ONNX runtime and models (see `imagerec models`).
+	// Flag --cache, env IMAGEREC_CACHE. Default <user cache dir>/imagerec.
+	CacheDir string
+	// AccessKeyID and SecretAccessKey are the credentials the endpoint
+	// accepts (SigV4). Env IMAGEREC_ACCESS_KEY_ID, IMAGEREC_SECRET_ACCESS_KEY.
+	// Defaults DefaultAccessKeyID, DefaultSecretAccessKey.
+	AccessKeyID     string
+	SecretAccessKey string
+	// Region is reported in events and ARNs and expected in signatures.
+	// Env IMAGEREC_REGION. Default us-east-1.
+	Region string
+	// UploadBucket is watched for new images. Flag --upload-bucket, env
+	// IMAGEREC_UPLOAD_BUCKET. Default image-upload-bucket.
+	UploadBucket string
+	// ResultBucket receives <key>.json and <key>.error.json. Flag
+	// --result-bucket, env IMAGEREC_RESULT_BUCKET. Default image-result-bucket.
+	ResultBucket string
+	// Prefix and Suffix filter which uploads trigger recognition (S3
+	// notification filter rules). Flags --prefix, --suffix. Default: all.
+	Prefix, Suffix string
+	// Workers is how many images are recognised at once. Flag --workers,
+	// env IMAGEREC_WORKERS. Default: the number of CPUs.
+	Workers int
+	// Features selects the analyses (labels,faces,text,moderation). Flag
+	// --features, env IMAGEREC_FEATURES. Default all.
+	Features []vision.Feature
+	// MinConfidence for labels (Rekognition's default 55). Flag
+	// --min-confidence.
+	MinConfidence float64
+	// MaxBytes refuses larger uploads with ImageTooLargeException. Flag
+	// --max-bytes. Default 15 MiB.
+	MaxBytes int64
+	// WebhookURL receives a signed POST per finished image. Flag --webhook,
+	// env IMAGEREC_WEBHOOK_URL. Default none (notifications are logged).
+	WebhookURL string
+	// WebhookSecret signs webhook requests. Env IMAGEREC_WEBHOOK_SECRET.
+	WebhookSecret string
+}
+
+// Load builds a Config from defaults, the environment and args (flags
+// after the subcommand). It returns flag.ErrHelp for --help, after printing
+// usage to out.
+func Load(getenv func(string) string, args []string, out io.Writer) (Config, error) {
+	env := func(k, def string) string {
+		if v := getenv(k); v != "" {
+			return v
+		}
+		return def
+	}
+	c := Config{
+		AccessKeyID:     env("IMAGEREC_ACCESS_KEY_ID", DefaultAccessKeyID),
+		SecretAccessKey: env("IMAGEREC_SECRET_ACCESS_KEY", DefaultSecretAccessKey),
+		Region:          env("IMAGEREC_REGION", "us-east-1"),
+		WebhookSecret:   getenv("IMAGEREC_WEBHOOK_SECRET"),
+	}
+	fs := flag.NewFlagSet("serve", flag.ContinueOnError)
+	fs.SetOutput(out)
+	fs.StringVar(&c.Listen, "listen", env("IMAGEREC_LISTEN", "127.0.0.1:9000"), "S3 endpoint `address` (host:port; port 0 picks a free one)")
+	fs.StringVar(&c.DataDir, "data", env("IMAGEREC_DATA", "./data"), "state `directory`: objects, queue, executions")
+	fs.StringVar(&c.CacheDir, "cache", env("IMAGEREC_CACHE", DefaultCacheDir()), "model and runtime cache `directory`")
+	fs.StringVar(&c.UploadBucket, "upload-bucket", env("IMAGEREC_UPLOAD_BUCKET", "image-upload-bucket"), "bucket whose uploads are recognised")
+	fs.StringVar(&c.ResultBucket, "result-bucket", env("IMAGEREC_RESULT_BUCKET", "image-result-bucket"), "bucket that receives result documents")
+	fs.StringVar(&c.Prefix, "prefix", "", "only keys with this prefix trigger recognition")
+	fs.StringVar(&c.Suffix, "suffix", "", "only keys with this suffix trigger recognition")
+	workers := env("IMAGEREC_WORKERS", strconv.Itoa(runtime.NumCPU()))
+	fs.Func("workers", "images recognised at once (default: number of CPUs)", func(s string) error { workers = s; return nil })
+	features := env("IMAGEREC_FEATURES", "all")
+	fs.Func("features", "comma-separated analyses: labels,faces,text,moderation (default all)", func(s string) error { features = s; return nil })
+	fs.Float64Var(&c.MinConfidence, "min-confidence", 55, "minimum label confidence (0-100)")
+	fs.Int64Var(&c.MaxBytes, "max-bytes", 15<<20, "largest upload recognised, in bytes")
+	fs.StringVar(&c.WebhookURL, "webhook", getenv("IMAGEREC_WEBHOOK_URL"), "`URL` that receives a signed POST per finished image")
+	fs.Usage = func() {
+		fmt.Fprintf(out, "Usage: imagerec serve [flags]\n\nRuns the S3-compatible endpoint, the event queue, the local state machine\nexecutor and the recognition engine in one process.\n\nFlags:\n")
+		fs.PrintDefaults()
+		fmt.Fprintf(out, "\nEnvironment: IMAGEREC_ACCESS_KEY_ID, IMAGEREC_SECRET_ACCESS_KEY (default %s / %s),\nIMAGEREC_REGION, IMAGEREC_WEBHOOK_SECRET, IMAGEREC_LOG_LEVEL, and IMAGEREC_<FLAG> for the flags above.\n", DefaultAccessKeyID, DefaultSecretAccessKey)
+	}
+	if err := fs.Parse(args); err != nil {
+		return c, err
+	}
+	if fs.NArg() > 0 {
+		return c, fmt.Errorf("unexpected arguments: %s", strings.Join(fs.Args(), " "))
+	}
+	var errs []error
+	n, err := strconv.Atoi(workers)
+	if err != nil {
+		errs = append(errs, fmt.Errorf("workers: %q is not a number", workers))
+	}
+	c.Workers = n
+	if c.Features, err = vision.ParseFeatures(features); err != nil {
+		errs = append(errs, fmt.Errorf("features: %w", err))
+	}
+	if err := errors.Join(errs...); err != nil {
+		return c, err
+	}
+	return c, c.Validate()
+}
+
+// DefaultCacheDir is <user cache dir>/imagerec, or ./.cache/imagerec when
+// the user has no cache directory.
+func DefaultCacheDir() string {
+	d, err := os.UserCacheDir()
+	if err != nil {
+		return filepath.Join(".cache", "imagerec")
+	}
+	return filepath.Join(d, "imagerec")
+}
+
+// Validate reports every invalid field.
+func (c Config) Validate() error {
+	var errs []error
+	if _, _, err := net.SplitHostPort(c.Listen); err != nil {
+		errs = append(errs, fmt.Errorf("listen: %w", err))
+	}
+	if c.DataDir == "" {
+		errs = append(errs, errors.New("data: directory is empty"))
+	}
+	if c.UploadBucket == "" || c.ResultBucket == "" {
+		errs = append(errs, errors.New("upload-bucket and result-bucket must be set"))
+	}
+	if c.UploadBucket == c.ResultBucket {
+		errs = append(errs, fmt.Errorf("upload and result bucket are both %q: results would trigger recognition of themselves", c.UploadBucket))
+	}
+	if c.Workers < 1 {
+		errs = append(errs, fmt.Errorf("workers: %d, want at least 1", c.Workers))
+	}
+	if c.MinConfidence < 0 || c.MinConfidence > 100 {
+		errs = append(errs, fmt.Errorf("min-confidence: %v, want 0-100", c.MinConfidence))
+	}
+	if c.MaxBytes < 1 {
+		errs = append(errs, fmt.Errorf("max-bytes: %d, want at least 1", c.MaxBytes))
+	}
+	if c.AccessKeyID == "" || c.SecretAccessKey == "" {
+		errs = append(errs, errors.New("credentials: access key id and secret must not be empty"))
+	}
+	return errors.Join(errs...)
+}
+
+// LogValue hides secrets when the config is logged.
+func (c Config) LogValue() slog.Value {
+	return slog.GroupValue(
+		slog.String("listen", c.Listen),
+		slog.String("data", c.DataDir),
+		slog.String("cache", c.CacheDir),
+		slog.String("upload_bucket", c.UploadBucket),
+		slog.String("result_bucket", c.ResultBucket),
+		slog.Int("workers", c.Workers),
+		slog.Any("features", c.Features),
+		slog.String("access_key_id", c.AccessKeyID),
+		slog.String("secret_access_key", "REDACTED"),
+		slog.Bool("webhook", c.WebhookURL != ""),
+	)
+}

@@ -1,0 +1,90 @@
+package config_test
+
+import (
+	"bytes"
+	"errors"
+	"flag"
+	"strings"
+	"testing"
+
+	"github.com/imagerec/imagerec/internal/config"
+)
+
+func envOf(m map[string]string) func(string) string {
+	return func(k string) string { return m[k] }
+}
+
+func TestLoad(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name    string
+		env     map[string]string
+		args    []string
+		check   func(t *testing.T, c config.Config)
+		wantErr string
+	}{
+		{name: "defaults", check: func(t *testing.T, c config.Config) {
+			if c.Listen != "127.0.0.1:9000" || c.DataDir != "./data" || c.UploadBucket != "image-upload-bucket" || c.ResultBucket != "image-result-bucket" {
+				t.Errorf("defaults: %+v", c)
+			}
+			if c.AccessKeyID != config.DefaultAccessKeyID || c.SecretAccessKey != config.DefaultSecretAccessKey {
+				t.Errorf("credentials: %q %q", c.AccessKeyID, c.SecretAccessKey)
+			}
+			if len(c.Features) != 4 || c.Workers < 1 || c.MinConfidence != 55 {
+				t.Errorf("features %v workers %d minconf %v", c.Features, c.Workers, c.MinConfidence)
+			}
+		}},
+		{name: "env then flags", env: map[string]string{"IMAGEREC_LISTEN": "127.0.0.1:1", "IMAGEREC_ACCESS_KEY_ID": "AK", "IMAGEREC_WORKERS": "3"},
+			args: []string{"--listen", "127.0.0.1:0", "--features", "labels,text"},
+			check: func(t *testing.T, c config.Config) {
+				if c.Listen != "127.0.0.1:0" || c.AccessKeyID != "AK" || c.Workers != 3 || len(c.Features) != 2 {
+					t.Errorf("got %+v", c)
+				}
+			}},
+		{name: "every problem at once", args: []string{"--listen", "nope", "--workers", "0", "--result-bucket", "image-upload-bucket"},
+			wantErr: "listen:|results would trigger|workers: 0"},
+		{name: "bad feature", args: []string{"--features", "labels,colour"}, wantErr: `unknown feature "colour"`},
+		{name: "stray argument", args: []string{"extra"}, wantErr: "unexpected arguments"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			c, err := config.Load(envOf(tc.env), tc.args, &bytes.Buffer{})
+			if tc.wantErr != "" {
+				if err == nil {
+					t.Fatalf("want error %q", tc.wantErr)
+				}
+				for _, w := range strings.Split(tc.wantErr, "|") {
+					if !strings.Contains(err.Error(), w) {
+						t.Errorf("error %q lacks %q", err, w)
+					}
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			tc.check(t, c)
+		})
+	}
+}
+
+func TestHelp(t *testing.T) {
+	t.Parallel()
+	var out bytes.Buffer
+	_, err := config.Load(envOf(nil), []string{"--help"}, &out)
+	if !errors.Is(err, flag.ErrHelp) || !strings.Contains(out.String(), "-upload-bucket") {
+		t.Fatalf("err=%v out=%s", err, out.String())
+	}
+}
+
+func TestLogValueHidesSecret(t *testing.T) {
+	t.Parallel()
+	c, err := config.Load(envOf(map[string]string{"IMAGEREC_SECRET_ACCESS_KEY": "hunter2"}), nil, &bytes.Buffer{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if strings.Contains(c.LogValue().String(), "hunter2") {
+		t.Error("secret logged")
+	}
+}
