@@ -1,0 +1,12 @@
+// Package pipeline holds the state machine's task functions — Inspect,
+// Recognize, Store and Notify — their JSON inputs and outputs, the trigger
+// that turns an S3 event record into an execution, and the error names that
+// Retry and Catch in deploy/statemachine.asl.json match. The local executor
+// (internal/sfn, wired by cmd/imagerec) and the Lambda mains (cmd/lambda/*)
+// call the same functions, so both shells behave alike.
+//
+// Invariants: every object that reaches Store ends with exactly one of
+// <key>.json and <key>.error.json in the result bucket; all tasks are
+// idempotent for one (bucket, key, ETag), so duplicate events and re-runs
+// after a crash are harmless.
+package pipeline

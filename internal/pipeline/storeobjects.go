@@ -1,0 +1,56 @@
+package pipeline
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+
+	"github.com/imagerec/imagerec/internal/objstore"
+)
+
+// StoreObjects adapts an objstore.Store (the local disk store) to Objects.
+type StoreObjects struct{ Store objstore.Store }
+
+var _ Objects = StoreObjects{}
+
+func notFound(err error) error {
+	if errors.Is(err, objstore.ErrNoSuchKey) || errors.Is(err, objstore.ErrNoSuchBucket) {
+		return fmt.Errorf("%w: %w", ErrNotFound, err)
+	}
+	return err
+}
+
+func meta(oi objstore.ObjectInfo) ObjectMeta {
+	return ObjectMeta{Size: oi.Size, ETag: oi.ETag, VersionID: oi.VersionID, ContentType: oi.ContentType}
+}
+
+// Head implements Objects.
+func (s StoreObjects) Head(ctx context.Context, bucket, key string) (ObjectMeta, error) {
+	oi, err := s.Store.HeadObject(ctx, bucket, key)
+	if err != nil {
+		return ObjectMeta{}, notFound(err)
+	}
+	return meta(oi), nil
+}
+
+// Open implements Objects.
+func (s StoreObjects) Open(ctx context.Context, bucket, key string) (io.ReadCloser, ObjectMeta, error) {
+	rc, oi, err := s.Store.GetObject(ctx, bucket, key)
+	if err != nil {
+		return nil, ObjectMeta{}, notFound(err)
+	}
+	return rc, meta(oi), nil
+}
+
+// Put implements Objects.
+func (s StoreObjects) Put(ctx context.Context, bucket, key string, body []byte, contentType string) error {
+	_, err := s.Store.PutObject(ctx, bucket, key, bytes.NewReader(body), objstore.PutOptions{ContentType: contentType})
+	return err
+}
+
+// Delete implements Objects.
+func (s StoreObjects) Delete(ctx context.Context, bucket, key string) error {
+	return s.Store.DeleteObject(ctx, bucket, key)
+}
