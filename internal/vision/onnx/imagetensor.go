@@ -1,0 +1,184 @@
+package onnx
+
+import "math"
+
+// This file turns decoded RGB pixels into model input tensors. Every model
+// in the package wants a fixed-size float32 tensor; resampling straight from
+// the decoded image into that tensor (area-averaging when shrinking,
+// bilinear when enlarging) avoids an intermediate image and keeps the
+// preprocessing of each model in one declared place.
+
+// tensorLayout is the memory order of a model input.
+type tensorLayout int
+
+const (
+	layoutNHWC tensorLayout = iota // TensorFlow order: pixels interleaved
+	layoutNCHW                     // ONNX/PyTorch order: planes
+)
+
+// placement maps model input coordinates back to the source image: the
+// source was scaled by (sx, sy) and drawn at (ox, oy) in a w x h canvas.
+type placement struct {
+	w, h   int     // model input size
+	ox, oy float64 // where the image starts in the input, in input pixels
+	sx, sy float64 // input pixels per source pixel
+	srcW   int     // source image size
+	srcH   int
+}
+
+// toSource maps an input-space point to fractions of the source image.
+func (p placement) toSource(x, y float64) (fx, fy float64) {
+	return (x - p.ox) / p.sx / float64(p.srcW), (y - p.oy) / p.sy / float64(p.srcH)
+}
+
+// tensorSpec describes how to fill a model input.
+type tensorSpec struct {
+	Width, Height int
+	Layout        tensorLayout
+	// Letterbox keeps the aspect ratio and pads with Pad; otherwise the
+	// image is stretched to Width x Height.
+	Letterbox bool
+	// Centre places a letterboxed image in the middle (else top-left).
+	Centre bool
+	// Each channel value v (0-255) becomes v*Scale[c] + Bias[c].
+	Scale, Bias [3]float32
+	// Pad is the value written to padding (after normalisation).
+	Pad float32
+}
+
+// fillTensor resamples the packed RGB image pix (w x h) into dst following
+// spec, and returns the placement used. dst must hold Width*Height*3 values.
+func fillTensor(pix []uint8, w, h int, spec tensorSpec, dst []float32) placement {
+	pl := placement{w: spec.Width, h: spec.Height, srcW: w, srcH: h}
+	rw, rh := spec.Width, spec.Height
+	if spec.Letterbox {
+		s := math.Min(float64(spec.Width)/float64(w), float64(spec.Height)/float64(h))
+		rw = max(1, min(spec.Width, int(math.Round(float64(w)*s))))
+		rh = max(1, min(spec.Height, int(math.Round(float64(h)*s))))
+		if spec.Centre {
+			pl.ox = float64((spec.Width - rw) / 2)
+			pl.oy = float64((spec.Height - rh) / 2)
+		}
+	}
+	pl.sx = float64(rw) / float64(w)
+	pl.sy = float64(rh) / float64(h)
+	for i := range dst[:spec.Width*spec.Height*3] {
+		dst[i] = spec.Pad
+	}
+	ox, oy := int(pl.ox), int(pl.oy)
+
+	xs := resampleWeights(w, rw)
+	ys := resampleWeights(h, rh)
+	// Horizontal pass: h rows of rw pixels.
+	tmp := make([]float32, h*rw*3)
+	for y := range h {
+		row := pix[y*w*3 : (y+1)*w*3]
+		out := tmp[y*rw*3 : (y+1)*rw*3]
+		for x, c := range xs {
+			var r, g, b float32
+			for k, wt := range c.w {
+				i := (c.first + k) * 3
+				r += wt * float32(row[i])
+				g += wt * float32(row[i+1])
+				b += wt * float32(row[i+2])
+			}
+			out[x*3], out[x*3+1], out[x*3+2] = r, g, b
+		}
+	}
+	// Vertical pass straight into the tensor.
+	plane := spec.Width * spec.Height
+	for y, c := range ys {
+		ty := oy + y
+		for x := range rw {
+			var r, g, b float32
+			for k, wt := range c.w {
+				i := ((c.first+k)*rw + x) * 3
+				r += wt * tmp[i]
+				g += wt * tmp[i+1]
+				b += wt * tmp[i+2]
+			}
+			r = r*spec.Scale[0] + spec.Bias[0]
+			g = g*spec.Scale[1] + spec.Bias[1]
+			b = b*spec.Scale[2] + spec.Bias[2]
+			tx := ox + x
+			if spec.Layout == layoutNHWC {
+				i := (ty*spec.Width + tx) * 3
+				dst[i], dst[i+1], dst[i+2] = r, g, b
+			} else {
+				i := ty*spec.Width + tx
+				dst[i], dst[plane+i], dst[2*plane+i] = r, g, b
+			}
+		}
+	}
+	return pl
+}
+
+// contrib lists the source samples (first, first+1, ...) contributing to
+// one output sample, with weights summing to 1.
+type contrib struct {
+	first int
+	w     []float32
+}
+
+// resampleWeights computes 1-D resampling weights from n source samples to
+// m output samples: a box (area) filter when shrinking, which averages every
+// source pixel once, and a triangle (bilinear) filter when enlarging.
+func resampleWeights(n, m int) []contrib {
+	out := make([]contrib, m)
+	scale := float64(n) / float64(m)
+	for i := range out {
+		centre := (float64(i) + 0.5) * scale
+		if scale > 1 {
+			lo, hi := centre-scale/2, centre+scale/2
+			first := int(math.Floor(lo))
+			last := int(math.Ceil(hi)) - 1
+			first = max(first, 0)
+			last = min(last, n-1)
+			ws := make([]float32, 0, last-first+1)
+			var sum float64
+			for j := first; j <= last; j++ {
+				a := math.Max(lo, float64(j))
+				b := math.Min(hi, float64(j+1))
+				wt := math.Max(0, b-a)
+				ws = append(ws, float32(wt))
+				sum += wt
+			}
+			for k := range ws {
+				ws[k] /= float32(sum)
+			}
+			out[i] = contrib{first: first, w: ws}
+			continue
+		}
+		// Bilinear: sample at centre-0.5 in source pixel-centre coordinates.
+		s := centre - 0.5
+		j := int(math.Floor(s))
+		f := s - float64(j)
+		j0, j1 := clampInt(j, 0, n-1), clampInt(j+1, 0, n-1)
+		if j0 == j1 {
+			out[i] = contrib{first: j0, w: []float32{1}}
+			continue
+		}
+		out[i] = contrib{first: j0, w: []float32{float32(1 - f), float32(f)}}
+	}
+	return out
+}
+
+func clampInt(v, lo, hi int) int {
+	if v < lo {
+		return lo
+	}
+	if v > hi {
+		return hi
+	}
+	return v
+}
+
+func clamp01(v float64) float64 {
+	if v < 0 {
+		return 0
+	}
+	if v > 1 {
+		return 1
+	}
+	return v
+}

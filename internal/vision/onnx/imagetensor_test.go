@@ -1,0 +1,80 @@
+package onnx
+
+import (
+	"math"
+	"testing"
+)
+
+func solidRGB(w, h int, r, g, b uint8) []uint8 {
+	pix := make([]uint8, w*h*3)
+	for i := 0; i < len(pix); i += 3 {
+		pix[i], pix[i+1], pix[i+2] = r, g, b
+	}
+	return pix
+}
+
+func TestResampleWeightsSumToOne(t *testing.T) {
+	t.Parallel()
+	for _, tc := range []struct{ n, m int }{{100, 10}, {10, 100}, {7, 3}, {3, 7}, {5, 5}, {1, 4}, {4000, 512}} {
+		for i, c := range resampleWeights(tc.n, tc.m) {
+			var s float32
+			for _, w := range c.w {
+				s += w
+			}
+			if math.Abs(float64(s-1)) > 1e-5 || c.first < 0 || c.first+len(c.w) > tc.n {
+				t.Fatalf("%d->%d: output %d: first %d weights %v", tc.n, tc.m, i, c.first, c.w)
+			}
+		}
+	}
+}
+
+func TestFillTensorLetterbox(t *testing.T) {
+	t.Parallel()
+	// A 200x100 red image letterboxed into 64x64 leaves 16 rows of padding
+	// above and below; NCHW puts red in plane 0.
+	pix := solidRGB(200, 100, 255, 0, 0)
+	spec := tensorSpec{Width: 64, Height: 64, Layout: layoutNCHW, Letterbox: true, Centre: true,
+		Scale: [3]float32{1.0 / 255, 1.0 / 255, 1.0 / 255}, Pad: -1}
+	dst := make([]float32, 64*64*3)
+	pl := fillTensor(pix, 200, 100, spec, dst)
+	if pl.oy != 16 || pl.ox != 0 {
+		t.Fatalf("placement %+v, want oy 16", pl)
+	}
+	if got := dst[5*64+10]; got != -1 {
+		t.Errorf("padding = %v, want -1", got)
+	}
+	if got := dst[32*64+10]; math.Abs(float64(got-1)) > 1e-5 {
+		t.Errorf("red plane = %v, want 1", got)
+	}
+	if got := dst[64*64+32*64+10]; got != 0 {
+		t.Errorf("green plane = %v, want 0", got)
+	}
+	// Input-space corners of the image map back to the source corners.
+	fx, fy := pl.toSource(0, 16)
+	gx, gy := pl.toSource(64, 48)
+	if fx != 0 || fy != 0 || math.Abs(gx-1) > 1e-9 || math.Abs(gy-1) > 1e-9 {
+		t.Errorf("toSource corners = (%v,%v) (%v,%v)", fx, fy, gx, gy)
+	}
+}
+
+func TestFillTensorAveragesWhenShrinking(t *testing.T) {
+	t.Parallel()
+	// Alternating black/white columns shrink to mid grey, not to aliasing.
+	w, h := 64, 8
+	pix := make([]uint8, w*h*3)
+	for y := range h {
+		for x := range w {
+			if x%2 == 0 {
+				i := (y*w + x) * 3
+				pix[i], pix[i+1], pix[i+2] = 255, 255, 255
+			}
+		}
+	}
+	dst := make([]float32, 8*8*3)
+	fillTensor(pix, w, h, tensorSpec{Width: 8, Height: 8, Layout: layoutNHWC, Scale: [3]float32{1, 1, 1}}, dst)
+	for i, v := range dst {
+		if math.Abs(float64(v)-127.5) > 0.5 {
+			t.Fatalf("dst[%d] = %v, want 127.5", i, v)
+		}
+	}
+}
