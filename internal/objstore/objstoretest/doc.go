@@ -1,0 +1,3 @@
+// Package objstoretest is the conformance suite every objstore driver runs:
+// call Run from the driver's tests with a constructor of empty stores.
+package objstoretest
