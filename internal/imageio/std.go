@@ -1,0 +1,175 @@
+package imageio
+
+import (
+	"bytes"
+	"image"
+	"image/color"
+	"image/gif"
+	"image/png"
+	"io"
+
+	"golang.org/x/image/bmp"
+	"golang.org/x/image/tiff"
+	"golang.org/x/image/webp"
+)
+
+type codec struct {
+	config func(io.Reader) (image.Config, error)
+	decode func(io.Reader) (image.Image, error)
+}
+
+func codecFor(format string) codec {
+	switch format {
+	case "png":
+		return codec{png.DecodeConfig, png.Decode}
+	case "gif": // first frame
+		return codec{gif.DecodeConfig, gif.Decode}
+	case "bmp":
+		return codec{bmp.DecodeConfig, bmp.Decode}
+	case "tiff":
+		return codec{tiff.DecodeConfig, tiff.Decode}
+	case "webp":
+		return codec{webp.DecodeConfig, webp.Decode}
+	}
+	return codec{}
+}
+
+// decodeStd decodes the formats handled by Go packages, checking the
+// header's size against the limits first.
+func decodeStd(data []byte, format string, lim Limits) (*Image, error) {
+	c := codecFor(format)
+	if c.decode == nil {
+		return nil, corrupt(format, nil)
+	}
+	cfg, err := c.config(bytes.NewReader(data))
+	if err != nil {
+		return nil, corrupt(format, err)
+	}
+	if err := lim.check(format, cfg.Width, cfg.Height); err != nil {
+		return nil, err
+	}
+	img, err := c.decode(bytes.NewReader(data))
+	if err != nil {
+		return nil, corrupt(format, err)
+	}
+	pix, w, h := toRGB(img)
+	o := 1
+	switch format {
+	case "tiff":
+		o = exifOrientation(data)
+	case "webp":
+		o = webpOrientation(data)
+	case "png":
+		o = pngOrientation(data)
+	}
+	return finish(pix, w, h, o, w, h), nil
+}
+
+// toRGB converts any image to packed RGB. Transparent pixels are composited
+// over white, as a viewer on a white page shows them.
+func toRGB(img image.Image) ([]uint8, int, int) {
+	b := img.Bounds()
+	w, h := b.Dx(), b.Dy()
+	out := make([]uint8, 3*w*h)
+	switch m := img.(type) {
+	case *image.YCbCr:
+		for y := 0; y < h; y++ {
+			d := out[3*y*w : 3*(y+1)*w]
+			for x := 0; x < w; x++ {
+				yi, ci := m.YOffset(b.Min.X+x, b.Min.Y+y), m.COffset(b.Min.X+x, b.Min.Y+y)
+				d[3*x], d[3*x+1], d[3*x+2] = color.YCbCrToRGB(m.Y[yi], m.Cb[ci], m.Cr[ci])
+			}
+		}
+	case *image.Gray:
+		for y := 0; y < h; y++ {
+			s := m.Pix[y*m.Stride : y*m.Stride+w]
+			d := out[3*y*w : 3*(y+1)*w]
+			for x, v := range s {
+				d[3*x], d[3*x+1], d[3*x+2] = v, v, v
+			}
+		}
+	case *image.NRGBA:
+		for y := 0; y < h; y++ {
+			s := m.Pix[y*m.Stride : y*m.Stride+4*w]
+			d := out[3*y*w : 3*(y+1)*w]
+			for x := 0; x < w; x++ {
+				a := uint32(s[4*x+3])
+				if a == 255 {
+					d[3*x], d[3*x+1], d[3*x+2] = s[4*x], s[4*x+1], s[4*x+2]
+					continue
+				}
+				for k := 0; k < 3; k++ {
+					d[3*x+k] = uint8((uint32(s[4*x+k])*a + 255*(255-a) + 127) / 255)
+				}
+			}
+		}
+	case *image.RGBA:
+		for y := 0; y < h; y++ {
+			s := m.Pix[y*m.Stride : y*m.Stride+4*w]
+			d := out[3*y*w : 3*(y+1)*w]
+			for x := 0; x < w; x++ {
+				bg := 255 - s[4*x+3] // premultiplied: add the white that shows through
+				d[3*x], d[3*x+1], d[3*x+2] = s[4*x]+bg, s[4*x+1]+bg, s[4*x+2]+bg
+			}
+		}
+	case *image.Paletted:
+		var pal [256][3]uint8
+		for i, c := range m.Palette {
+			pal[i] = rgbOverWhite(c)
+		}
+		for y := 0; y < h; y++ {
+			s := m.Pix[y*m.Stride : y*m.Stride+w]
+			d := out[3*y*w : 3*(y+1)*w]
+			for x, v := range s {
+				p := pal[v]
+				d[3*x], d[3*x+1], d[3*x+2] = p[0], p[1], p[2]
+			}
+		}
+	default:
+		i := 0
+		for y := b.Min.Y; y < b.Max.Y; y++ {
+			for x := b.Min.X; x < b.Max.X; x++ {
+				p := rgbOverWhite(img.At(x, y))
+				out[i], out[i+1], out[i+2] = p[0], p[1], p[2]
+				i += 3
+			}
+		}
+	}
+	return out, w, h
+}
+
+func rgbOverWhite(c color.Color) [3]uint8 {
+	r, g, b, a := c.RGBA() // premultiplied, 16 bit
+	bg := 0xffff - a
+	return [3]uint8{uint8((r + bg) >> 8), uint8((g + bg) >> 8), uint8((b + bg) >> 8)}
+}
+
+// boxShrink averages d x d blocks (the last row and column of blocks may be
+// partial), giving ceil(w/d) x ceil(h/d) like DCT scaling.
+func boxShrink(pix []uint8, w, h, d int) ([]uint8, int, int) {
+	ow, oh := scaled(w, d), scaled(h, d)
+	out := make([]uint8, 3*ow*oh)
+	acc := make([]uint32, 4*ow) // r, g, b, count per output column
+	for oy := 0; oy < oh; oy++ {
+		clear(acc)
+		for y := oy * d; y < min(h, (oy+1)*d); y++ {
+			row := pix[3*y*w : 3*(y+1)*w]
+			for x := 0; x < w; x++ {
+				a := acc[4*(x/d):]
+				a[0] += uint32(row[3*x])
+				a[1] += uint32(row[3*x+1])
+				a[2] += uint32(row[3*x+2])
+				a[3]++
+			}
+		}
+		o := out[3*oy*ow:]
+		for ox := 0; ox < ow; ox++ {
+			a := acc[4*ox:]
+			n := a[3]
+			o[3*ox] = uint8((a[0] + n/2) / n)
+			o[3*ox+1] = uint8((a[1] + n/2) / n)
+			o[3*ox+2] = uint8((a[2] + n/2) / n)
+		}
+	}
+	return out, ow, oh
+}
