@@ -1,0 +1,85 @@
+package pipeline
+
+import (
+	"encoding/json"
+	"fmt"
+	"path"
+	"strings"
+
+	"github.com/imagerec/imagerec/internal/s3event"
+)
+
+// Start is one execution to start for an S3 event record.
+type Start struct {
+	// Name is deterministic for (bucket, key, ETag, version): starting it
+	// twice is idempotent, on AWS (StartExecution with the same name and
+	// input) as in the local executor, so duplicate events do no work.
+	Name string
+	// Input is the execution input JSON (ExecutionInput).
+	Input []byte
+	// Source is the decoded object reference.
+	Source Source
+}
+
+// Trigger decides which S3 event records start an execution.
+type Trigger struct {
+	// ResultBucket is never processed: results must not trigger
+	// recognition of themselves (the recursive-loop guard).
+	ResultBucket string
+}
+
+// Plan returns the execution to start for rec, or ok=false with the reason
+// the record is ignored. The key is URL-decoded here, once.
+func (t Trigger) Plan(rec s3event.Record) (start Start, ok bool, reason string, err error) {
+	if !strings.HasPrefix(rec.EventName, "ObjectCreated:") {
+		return Start{}, false, "event " + rec.EventName + " is not ObjectCreated", nil
+	}
+	key, err := rec.DecodedKey()
+	if err != nil {
+		return Start{}, false, "", err
+	}
+	bucket := rec.S3.Bucket.Name
+	switch {
+	case bucket == t.ResultBucket:
+		return Start{}, false, "object is in the result bucket", nil
+	case strings.HasPrefix(key, "_imagerec/"):
+		return Start{}, false, "object is imagerec's own", nil
+	case strings.HasSuffix(key, "/") && rec.S3.Object.Size == 0:
+		return Start{}, false, "object is a folder marker", nil
+	}
+	src := Source{
+		Bucket:    bucket,
+		Key:       key,
+		ETag:      strings.Trim(rec.S3.Object.ETag, `"`),
+		Size:      rec.S3.Object.Size,
+		VersionID: rec.S3.Object.VersionID,
+		Sequencer: rec.S3.Object.Sequencer,
+		EventName: rec.EventName,
+		EventTime: rec.EventTime.UTC().Format(s3event.TimeFormat),
+	}
+	input, err := json.Marshal(ExecutionInput{Source: src})
+	if err != nil {
+		return Start{}, false, "", fmt.Errorf("encode execution input: %w", err)
+	}
+	return Start{Name: ExecutionName(src), Input: input, Source: src}, true, "", nil
+}
+
+// ExecutionName is a readable, valid and deterministic Step Functions
+// execution name: up to 40 safe characters of the key's base name, then a
+// hash of bucket, key, ETag and version (80 characters at most, only
+// [A-Za-z0-9._-]).
+func ExecutionName(s Source) string {
+	var b strings.Builder
+	for _, r := range path.Base(s.Key) {
+		if b.Len() >= 40 {
+			break
+		}
+		switch {
+		case r >= 'a' && r <= 'z', r >= 'A' && r <= 'Z', r >= '0' && r <= '9', r == '.', r == '-', r == '_':
+			b.WriteRune(r)
+		default:
+			b.WriteByte('_')
+		}
+	}
+	return b.String() + "-" + idempotencyKey(s)[:32]
+}

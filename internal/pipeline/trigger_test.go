@@ -1,0 +1,98 @@
+package pipeline_test
+
+import (
+	"encoding/json"
+	"os"
+	"regexp"
+	"testing"
+	"time"
+
+	"github.com/imagerec/imagerec/internal/pipeline"
+	"github.com/imagerec/imagerec/internal/s3event"
+)
+
+func record(bucket, key, etag, event string) s3event.Record {
+	return s3event.NewRecord(s3event.ObjectParams{EventName: event, Region: "us-east-1", Time: time.Unix(1700000000, 0),
+		Bucket: bucket, Key: key, Size: 10, ETag: etag, Sequencer: "0A"})
+}
+
+var validName = regexp.MustCompile(`^[A-Za-z0-9._-]{1,80}$`)
+
+func TestTriggerPlan(t *testing.T) {
+	t.Parallel()
+	tr := pipeline.Trigger{ResultBucket: "results"}
+	tests := []struct {
+		name    string
+		rec     s3event.Record
+		wantKey string
+		skip    string
+	}{
+		{name: "plain", rec: record("uploads", "a.jpg", "e1", "ObjectCreated:Put"), wantKey: "a.jpg"},
+		{name: "space plus unicode", rec: record("uploads", "dir/my photo+1 ü狗.jpg", "e1", "ObjectCreated:Put"), wantKey: "dir/my photo+1 ü狗.jpg"},
+		{name: "multipart", rec: record("uploads", "big.jpg", "e1-3", "ObjectCreated:CompleteMultipartUpload"), wantKey: "big.jpg"},
+		{name: "result bucket is ignored", rec: record("results", "a.jpg.json", "e1", "ObjectCreated:Put"), skip: "result bucket"},
+		{name: "delete is ignored", rec: record("uploads", "a.jpg", "", "ObjectRemoved:Delete"), skip: "not ObjectCreated"},
+		{name: "own prefix", rec: record("uploads", "_imagerec/pending/x.json", "e", "ObjectCreated:Put"), skip: "imagerec's own"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			// Round-trip through AWS's JSON, as both shells receive it.
+			b, _ := json.Marshal(s3event.Event{Records: []s3event.Record{tc.rec}})
+			ev, err := s3event.Parse(b)
+			if err != nil {
+				t.Fatal(err)
+			}
+			st, ok, reason, err := tr.Plan(ev.Records[0])
+			if err != nil {
+				t.Fatal(err)
+			}
+			if tc.skip != "" {
+				if ok || !regexp.MustCompile(regexp.QuoteMeta(tc.skip)).MatchString(reason) {
+					t.Fatalf("ok=%v reason=%q, want skip %q", ok, reason, tc.skip)
+				}
+				return
+			}
+			if !ok || st.Source.Key != tc.wantKey {
+				t.Fatalf("ok=%v key=%q want %q", ok, st.Source.Key, tc.wantKey)
+			}
+			if !validName.MatchString(st.Name) {
+				t.Errorf("invalid execution name %q", st.Name)
+			}
+			var in pipeline.ExecutionInput
+			if err := json.Unmarshal(st.Input, &in); err != nil || in.Source.Key != tc.wantKey || in.Source.ETag == "" {
+				t.Errorf("input %s: %v", st.Input, err)
+			}
+		})
+	}
+}
+
+func TestExecutionNameIdempotent(t *testing.T) {
+	t.Parallel()
+	a := pipeline.Source{Bucket: "b", Key: "k.jpg", ETag: "1"}
+	b := a
+	b.ETag = "2"
+	if pipeline.ExecutionName(a) != pipeline.ExecutionName(a) {
+		t.Error("not deterministic")
+	}
+	if pipeline.ExecutionName(a) == pipeline.ExecutionName(b) {
+		t.Error("a new version of the object must start a new execution")
+	}
+}
+
+// TestAWSSampleEvent plans AWS's documented sample S3 event.
+func TestAWSSampleEvent(t *testing.T) {
+	t.Parallel()
+	b, err := os.ReadFile("../s3event/testdata/aws-lambda-go-s3-event.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	ev, err := s3event.Parse(b)
+	if err != nil {
+		t.Fatal(err)
+	}
+	st, ok, _, err := pipeline.Trigger{ResultBucket: "results"}.Plan(ev.Records[0])
+	if err != nil || !ok || st.Source.Key == "" {
+		t.Fatalf("plan: %+v %v %v", st, ok, err)
+	}
+}
