@@ -32,9 +32,9 @@ var centerNetSpec = tensorSpec{
 const (
 	centerNetStride = 4
 	centerNetTopK   = 100
-	// detectionFloor is the lowest peak score decoded; label MinConfidence
-	// filters later. Below ~0.2 CenterNet peaks are mostly noise.
-	detectionFloor = 0.2
+	// detectionFloor is the lowest peak height decoded (confidence 31.6);
+	// MinConfidence filters later.
+	detectionFloor = 0.1
 	nmsIoU         = 0.5
 )
 
@@ -186,6 +186,16 @@ func boxIoU(a, b detection) float32 {
 	return inter / union
 }
 
+// confidence turns a heatmap peak height into a 0-100 confidence.
+// CenterNet's focal-loss peaks are not probabilities: a correct detection
+// typically peaks at 0.3-0.8, and 0.3 is the usual display threshold. We
+// report 100*sqrt(peak), which puts that threshold at 54.8, just under
+// Rekognition's default MinConfidence of 55, and keeps the order of
+// detections.
+func confidence(peak float32) float64 {
+	return 100 * math.Sqrt(math.Max(0, math.Min(1, float64(peak))))
+}
+
 // toInstance maps a detection into a Rekognition Instance, with the box in
 // fractions of the upright source image, clipped to it.
 func (d detection) toInstance(pl placement) vision.Instance {
@@ -194,7 +204,7 @@ func (d detection) toInstance(pl placement) vision.Instance {
 	l, t, r, b = clamp01(l), clamp01(t), clamp01(r), clamp01(b)
 	return vision.Instance{
 		BoundingBox: vision.BoundingBox{Left: round4(l), Top: round4(t), Width: round4(r - l), Height: round4(b - t)},
-		Confidence:  round3(float64(d.Score) * 100),
+		Confidence:  round3(confidence(d.Score)),
 	}
 }
 

@@ -106,16 +106,16 @@ func TestObjectLabelsBoxes(t *testing.T) {
 	// A 1000x500 image letterboxed into 512: scale 0.512, oy = 128.
 	pl := placement{w: 512, h: 512, ox: 0, oy: 128, sx: 0.512, sy: 0.512, srcW: 1000, srcH: 500}
 	dets := []detection{
-		{Class: 16, Score: 0.91, X1: 51.2, Y1: 128, X2: 256, Y2: 256},
+		{Class: 16, Score: 0.81, X1: 51.2, Y1: 128, X2: 256, Y2: 256},
 		{Class: 16, Score: 0.6, X1: -10, Y1: 300, X2: 100, Y2: 400},
-		{Class: 67, Score: 0.7, X1: 300, Y1: 200, X2: 320, Y2: 240},
+		{Class: 67, Score: 0.49, X1: 300, Y1: 200, X2: 320, Y2: 240},
 	}
 	got := objectLabels(dets, pl, tax)
 	if len(got) != 2 || got[0].Name != "Dog" || got[1].Name != "Mobile Phone" {
 		t.Fatalf("labels = %+v", got)
 	}
 	dog := got[0]
-	if dog.Confidence != 91 || len(dog.Instances) != 2 {
+	if dog.Confidence != 90 || len(dog.Instances) != 2 {
 		t.Fatalf("dog = %+v", dog)
 	}
 	bb := dog.Instances[0].BoundingBox
