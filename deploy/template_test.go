@@ -1,0 +1,504 @@
+package deploy_test
+
+// Offline checks of template.yaml (parsed with goformation) against the
+// state machine definition the local executor embeds, and of the definition
+// itself with the npm package asl-validator.
+
+import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"slices"
+	"sort"
+	"strings"
+	"testing"
+
+	"github.com/awslabs/goformation/v7"
+	"github.com/awslabs/goformation/v7/cloudformation"
+	"github.com/awslabs/goformation/v7/intrinsics"
+
+	"github.com/imagerec/imagerec/deploy"
+)
+
+// parameters are the values the test deploys with.
+var parameters = map[string]any{
+	"UploadBucketName":  "example-uploads",
+	"ResultBucketName":  "example-results",
+	"Engine":            "rekognition",
+	"NotificationEmail": "",
+	"LogRetentionDays":  30,
+}
+
+// symbolic resolves intrinsic functions to strings that keep what they
+// refer to: Ref to a resource is "ref:Name", GetAtt is "getatt:Name.Attr",
+// Sub substitutes the same way, If takes its true branch (the default
+// Engine's and the one with content).
+func symbolic(tpl map[string]any) *intrinsics.ProcessorOptions {
+	pseudo := map[string]string{
+		"AWS::Partition": "aws", "AWS::Region": "us-east-1", "AWS::AccountId": "123456789012",
+		"AWS::StackName": "imagerec", "AWS::URLSuffix": "amazonaws.com",
+	}
+	ref := func(name string) any {
+		if v, ok := pseudo[name]; ok {
+			return v
+		}
+		if v, ok := parameters[name]; ok {
+			return v
+		}
+		return "ref:" + name
+	}
+	subRE := regexp.MustCompile(`\$\{([^}]+)\}`)
+	return &intrinsics.ProcessorOptions{IntrinsicHandlerOverrides: map[string]intrinsics.IntrinsicHandler{
+		"Ref": func(_ string, in any, _ any) any {
+			s, _ := in.(string)
+			if s == "AWS::NoValue" {
+				return nil
+			}
+			return ref(s)
+		},
+		"Fn::GetAtt": func(_ string, in any, _ any) any {
+			switch v := in.(type) {
+			case []any:
+				return fmt.Sprintf("getatt:%v.%v", v[0], v[1])
+			case string:
+				return "getatt:" + v
+			}
+			return nil
+		},
+		"Fn::Sub": func(_ string, in any, _ any) any {
+			s, ok := in.(string)
+			if !ok {
+				return nil
+			}
+			return subRE.ReplaceAllStringFunc(s, func(m string) string {
+				name := m[2 : len(m)-1]
+				if strings.Contains(name, ".") {
+					return "getatt:" + name
+				}
+				return fmt.Sprint(ref(name))
+			})
+		},
+		"Fn::If": func(_ string, in any, _ any) any {
+			if v, ok := in.([]any); ok && len(v) == 3 {
+				return v[1]
+			}
+			return nil
+		},
+	}}
+}
+
+func loadTemplate(t *testing.T) (*cloudformation.Template, []byte) {
+	t.Helper()
+	data, err := os.ReadFile("template.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	tpl, err := goformation.ParseYAMLWithOptions(data, symbolic(nil))
+	if err != nil {
+		t.Fatalf("goformation cannot parse template.yaml: %v", err)
+	}
+	return tpl, data
+}
+
+// aslTasks returns the Resource of every Task state, nested ones included.
+func aslTasks(t *testing.T, def []byte) map[string]string {
+	t.Helper()
+	var doc struct{ States map[string]json.RawMessage }
+	if err := json.Unmarshal(def, &doc); err != nil {
+		t.Fatal(err)
+	}
+	out := map[string]string{}
+	var walk func(states map[string]json.RawMessage)
+	walk = func(states map[string]json.RawMessage) {
+		for name, raw := range states {
+			var st struct {
+				Type          string
+				Resource      string
+				Branches      []struct{ States map[string]json.RawMessage }
+				Iterator      *struct{ States map[string]json.RawMessage }
+				ItemProcessor *struct{ States map[string]json.RawMessage }
+			}
+			if err := json.Unmarshal(raw, &st); err != nil {
+				t.Fatalf("state %s: %v", name, err)
+			}
+			if st.Type == "Task" {
+				out[name] = st.Resource
+			}
+			for _, b := range st.Branches {
+				walk(b.States)
+			}
+			if st.Iterator != nil {
+				walk(st.Iterator.States)
+			}
+			if st.ItemProcessor != nil {
+				walk(st.ItemProcessor.States)
+			}
+		}
+	}
+	walk(doc.States)
+	return out
+}
+
+func TestStateMachineWiring(t *testing.T) {
+	t.Parallel()
+	tpl, _ := loadTemplate(t)
+	if got := tpl.Transform; got == nil || got.String == nil || *got.String != "AWS::Serverless-2016-10-31" {
+		t.Errorf("Transform = %v, want AWS::Serverless-2016-10-31", got)
+	}
+	sm, err := tpl.GetServerlessStateMachineWithName("ImageStateMachine")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if sm.DefinitionUri == nil || sm.DefinitionUri.String == nil || *sm.DefinitionUri.String != "statemachine.asl.json" {
+		t.Fatalf("DefinitionUri = %v, want statemachine.asl.json (the file the local executor embeds)", sm.DefinitionUri)
+	}
+	if sm.Definition != nil {
+		t.Error("the state machine must come from DefinitionUri only, not an inline Definition")
+	}
+	def, err := os.ReadFile("statemachine.asl.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !bytes.Equal(def, deploy.StateMachine) {
+		t.Error("statemachine.asl.json differs from the embedded deploy.StateMachine")
+	}
+
+	// Every ${X} in the definition has a substitution and every
+	// substitution is used.
+	used := map[string]bool{}
+	for _, m := range regexp.MustCompile(`\$\{([A-Za-z0-9_]+)\}`).FindAllStringSubmatch(string(def), -1) {
+		used[m[1]] = true
+	}
+	for name := range used {
+		if _, ok := sm.DefinitionSubstitutions[name]; !ok {
+			t.Errorf("${%s} in statemachine.asl.json has no DefinitionSubstitutions entry", name)
+		}
+	}
+	for name := range sm.DefinitionSubstitutions {
+		if !used[name] {
+			t.Errorf("DefinitionSubstitutions.%s is not used by statemachine.asl.json", name)
+		}
+	}
+	// The local executor substitutes the same names.
+	local := deploy.LocalSubstitutions("results")
+	for name := range used {
+		if _, ok := local[name]; !ok {
+			t.Errorf("deploy.LocalSubstitutions lacks ${%s}", name)
+		}
+	}
+
+	// Every Task resource is a function of this template, and the state
+	// machine's role may invoke exactly those functions.
+	functions := tpl.GetAllServerlessFunctionResources()
+	var invoked []string
+	for state, res := range aslTasks(t, def) {
+		m := regexp.MustCompile(`^\$\{([A-Za-z0-9_]+)\}$`).FindStringSubmatch(res)
+		if m == nil {
+			t.Errorf("Task %s: Resource %q is not a single ${...} function ARN substitution", state, res)
+			continue
+		}
+		val := sm.DefinitionSubstitutions[m[1]]
+		fn, ok := strings.CutSuffix(strings.TrimPrefix(val, "getatt:"), ".Arn")
+		if !ok || !strings.HasPrefix(val, "getatt:") {
+			t.Errorf("Task %s: ${%s} = %q, want !GetAtt <Function>.Arn", state, m[1], val)
+			continue
+		}
+		if _, ok := functions[fn]; !ok {
+			t.Errorf("Task %s: ${%s} names %s, which is not an AWS::Serverless::Function in the template", state, m[1], fn)
+		}
+		invoked = append(invoked, "getatt:"+fn+".Arn")
+	}
+	slices.Sort(invoked)
+	invoked = slices.Compact(invoked)
+	role, err := tpl.GetIAMRoleWithName(strings.TrimSuffix(strings.TrimPrefix(deref(sm.Role), "getatt:"), ".Arn"))
+	if err != nil {
+		t.Fatalf("state machine role: %v", err)
+	}
+	var allowed []string
+	for _, st := range statements(t, role.Policies) {
+		if slices.Contains(st.Action, "lambda:InvokeFunction") {
+			allowed = append(allowed, st.Resource...)
+		}
+	}
+	slices.Sort(allowed)
+	if !slices.Equal(allowed, invoked) {
+		t.Errorf("state machine role may invoke %v; the definition's tasks are %v", allowed, invoked)
+	}
+	if sm.Logging == nil || len(sm.Logging.Destinations) == 0 {
+		t.Error("state machine has no CloudWatch Logs destination")
+	}
+}
+
+func deref(s *string) string {
+	if s == nil {
+		return ""
+	}
+	return *s
+}
+
+// statement is an IAM statement with Action and Resource as lists.
+type statement struct {
+	Effect   string
+	Action   []string
+	Resource []string
+}
+
+func strs(v any) []string {
+	switch x := v.(type) {
+	case string:
+		return []string{x}
+	case []any:
+		var out []string
+		for _, e := range x {
+			out = append(out, fmt.Sprint(e))
+		}
+		return out
+	}
+	return nil
+}
+
+func statements[P any](t *testing.T, policies []P) []statement {
+	t.Helper()
+	var out []statement
+	for _, p := range policies {
+		raw, err := json.Marshal(p)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var pol struct {
+			PolicyDocument struct{ Statement []map[string]any }
+		}
+		if err := json.Unmarshal(raw, &pol); err != nil {
+			t.Fatal(err)
+		}
+		for _, s := range pol.PolicyDocument.Statement {
+			if s == nil {
+				continue // an If that chose AWS::NoValue
+			}
+			out = append(out, statement{Effect: fmt.Sprint(s["Effect"]), Action: strs(s["Action"]), Resource: strs(s["Resource"])})
+		}
+	}
+	return out
+}
+
+// unscopedAllowed are the only actions that may be granted on Resource
+// "*": they support no resource-level permissions.
+var unscopedAllowed = map[string]bool{
+	"rekognition:DetectLabels": true, "rekognition:DetectFaces": true,
+	"rekognition:DetectText": true, "rekognition:DetectModerationLabels": true,
+	// CloudWatch Logs vended delivery, needed by Step Functions logging.
+	"logs:CreateLogDelivery": true, "logs:GetLogDelivery": true, "logs:UpdateLogDelivery": true,
+	"logs:DeleteLogDelivery": true, "logs:ListLogDeliveries": true, "logs:PutResourcePolicy": true,
+	"logs:DescribeResourcePolicies": true, "logs:DescribeLogGroups": true,
+}
+
+func TestLeastPrivilege(t *testing.T) {
+	t.Parallel()
+	tpl, _ := loadTemplate(t)
+	roles := tpl.GetAllIAMRoleResources()
+	if len(roles) < 6 {
+		t.Errorf("%d roles, want one per function and one for the state machine", len(roles))
+	}
+	for name, role := range roles {
+		for _, arn := range role.ManagedPolicyArns {
+			if strings.Contains(arn, "FullAccess") || strings.Contains(arn, "AdministratorAccess") || strings.Contains(arn, "PowerUser") {
+				t.Errorf("%s attaches managed policy %s", name, arn)
+			}
+		}
+		for _, st := range statements(t, role.Policies) {
+			if st.Effect != "Allow" {
+				continue
+			}
+			for _, a := range st.Action {
+				if a == "*" || strings.HasSuffix(a, ":*") || strings.Contains(a, "*") {
+					t.Errorf("%s: wildcard action %q", name, a)
+				}
+			}
+			if slices.Contains(st.Resource, "*") {
+				for _, a := range st.Action {
+					if !unscopedAllowed[a] {
+						t.Errorf("%s: %s granted on Resource \"*\"", name, a)
+					}
+				}
+			}
+			for _, r := range st.Resource {
+				if r == "" || r == "<nil>" {
+					t.Errorf("%s: empty resource for %v", name, st.Action)
+				}
+			}
+		}
+	}
+	// SAM-generated roles would attach broad managed policies: every
+	// function and the state machine must name their own role.
+	for name, fn := range tpl.GetAllServerlessFunctionResources() {
+		if fn.Role == nil || fn.Policies != nil {
+			t.Errorf("%s: want an explicit Role and no SAM Policies", name)
+		}
+	}
+	for name, sm := range tpl.GetAllServerlessStateMachineResources() {
+		if sm.Role == nil || sm.Policies != nil {
+			t.Errorf("%s: want an explicit Role and no SAM Policies", name)
+		}
+	}
+	// Rekognition is granted only to the recognizer.
+	for name, role := range roles {
+		for _, st := range statements(t, role.Policies) {
+			for _, a := range st.Action {
+				if strings.HasPrefix(a, "rekognition:") && name != "RecognizeRole" {
+					t.Errorf("%s is granted %s", name, a)
+				}
+			}
+		}
+	}
+}
+
+func TestBucketsAndTrigger(t *testing.T) {
+	t.Parallel()
+	tpl, _ := loadTemplate(t)
+	up, err := tpl.GetS3BucketWithName("UploadBucket")
+	if err != nil {
+		t.Fatal(err)
+	}
+	res, err := tpl.GetS3BucketWithName("ResultBucket")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if deref(up.BucketName) == deref(res.BucketName) {
+		t.Errorf("upload and result buckets are both %q", deref(up.BucketName))
+	}
+	if res.NotificationConfiguration != nil {
+		t.Error("the result bucket has notifications: results could trigger executions")
+	}
+	nc := up.NotificationConfiguration
+	if nc == nil || len(nc.LambdaConfigurations) != 1 {
+		t.Fatalf("upload bucket notifications = %+v, want one Lambda configuration", nc)
+	}
+	lc := nc.LambdaConfigurations[0]
+	if lc.Event != "s3:ObjectCreated:*" || lc.Function != "getatt:TriggerFunction.Arn" {
+		t.Errorf("upload bucket notifies %s of %s, want TriggerFunction of s3:ObjectCreated:*", lc.Function, lc.Event)
+	}
+	perm, err := tpl.GetLambdaPermissionWithName("TriggerInvokePermission")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if perm.Principal != "s3.amazonaws.com" || deref(perm.SourceArn) != "arn:aws:s3:::"+deref(up.BucketName) || perm.SourceAccount == nil {
+		t.Errorf("invoke permission = principal %s source %s account %v", perm.Principal, deref(perm.SourceArn), perm.SourceAccount)
+	}
+
+	trig, err := tpl.GetServerlessFunctionWithName("TriggerFunction")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if trig.DeadLetterQueue == nil || trig.DeadLetterQueue.Type != "SQS" || trig.DeadLetterQueue.TargetArn != "getatt:TriggerDeadLetterQueue.Arn" {
+		t.Errorf("trigger dead-letter queue = %+v", trig.DeadLetterQueue)
+	}
+	if trig.EventInvokeConfig == nil || trig.EventInvokeConfig.MaximumRetryAttempts == nil {
+		t.Error("trigger has no EventInvokeConfig retry setting")
+	}
+
+	alarms := map[string]string{}
+	for _, a := range tpl.GetAllCloudWatchAlarmResources() {
+		alarms[deref(a.MetricName)] = deref(a.Namespace)
+		if len(a.AlarmActions) == 0 {
+			t.Errorf("alarm on %s has no action", deref(a.MetricName))
+		}
+	}
+	for metric, ns := range map[string]string{"ExecutionsFailed": "AWS/States", "ApproximateNumberOfMessagesVisible": "AWS/SQS"} {
+		if alarms[metric] != ns {
+			t.Errorf("no alarm on %s %s (alarms: %v)", ns, metric, alarms)
+		}
+	}
+}
+
+func TestFunctionsAndLogs(t *testing.T) {
+	t.Parallel()
+	tpl, _ := loadTemplate(t)
+	g := tpl.Globals["Function"]
+	raw, _ := json.Marshal(g)
+	var globals struct {
+		Runtime       string
+		Architectures []string
+		Handler       string
+	}
+	json.Unmarshal(raw, &globals)
+	if globals.Runtime != "provided.al2023" || !slices.Equal(globals.Architectures, []string{"arm64"}) || globals.Handler != "bootstrap" {
+		t.Errorf("Globals.Function = %+v, want provided.al2023, arm64, bootstrap", globals)
+	}
+	groups := map[string]int{}
+	for _, lg := range tpl.GetAllLogsLogGroupResources() {
+		groups[deref(lg.LogGroupName)]++
+		if lg.RetentionInDays == nil || *lg.RetentionInDays != 30 {
+			t.Errorf("log group %s retention = %v, want the LogRetentionDays parameter", deref(lg.LogGroupName), lg.RetentionInDays)
+		}
+	}
+	fns := tpl.GetAllServerlessFunctionResources()
+	names := make([]string, 0, len(fns))
+	for name := range fns {
+		names = append(names, name)
+	}
+	sort.Strings(names)
+	want := []string{"InspectFunction", "NotifyFunction", "RecognizeFunction", "StoreFunction", "TriggerFunction"}
+	if !slices.Equal(names, want) {
+		t.Errorf("functions = %v, want %v", names, want)
+	}
+	for name, fn := range fns {
+		if groups["/aws/lambda/"+deref(fn.FunctionName)] != 1 {
+			t.Errorf("%s: no log group /aws/lambda/%s with retention", name, deref(fn.FunctionName))
+		}
+		if fn.AWSCloudFormationMetadata["BuildMethod"] != "go1.x" {
+			t.Errorf("%s: Metadata.BuildMethod = %v, want go1.x", name, fn.AWSCloudFormationMetadata["BuildMethod"])
+		}
+		if fn.CodeUri == nil || fn.CodeUri.String == nil {
+			t.Errorf("%s: no CodeUri", name)
+			continue
+		}
+		if dir := filepath.Clean(*fn.CodeUri.String); !strings.HasPrefix(dir, filepath.Join("..", "cmd", "lambda")+string(filepath.Separator)) {
+			t.Errorf("%s: CodeUri %s is not a cmd/lambda main package", name, dir)
+		}
+	}
+}
+
+// nodeModules is where the set-up installs asl-validator (outside git).
+func nodeModules() string {
+	if d := os.Getenv("IMAGEREC_NODE_MODULES"); d != "" {
+		return d
+	}
+	home, _ := os.UserHomeDir()
+	return filepath.Join(home, ".cache", "imagerec", "node", "node_modules")
+}
+
+func TestASLValidator(t *testing.T) {
+	t.Parallel()
+	bin := filepath.Join(nodeModules(), ".bin", "asl-validator")
+	_, nodeErr := exec.LookPath("node")
+	if _, err := os.Stat(bin); err != nil || nodeErr != nil {
+		msg := fmt.Sprintf("asl-validator not installed (%s; node: %v); install with: npm install --prefix ~/.cache/imagerec/node asl-validator@4.0.0", bin, nodeErr)
+		if os.Getenv("CI") != "" {
+			t.Fatal(msg)
+		}
+		t.Skip(msg)
+	}
+	run := func(path string) (string, error) {
+		out, err := exec.CommandContext(t.Context(), bin, "--json-path", path).CombinedOutput()
+		return string(out), err
+	}
+	if out, err := run("statemachine.asl.json"); err != nil {
+		t.Errorf("asl-validator rejects statemachine.asl.json: %v\n%s", err, out)
+	}
+	// The validator must be able to fail: break one Next.
+	broken := bytes.Replace(deploy.StateMachine, []byte(`"Next": "StoreResults"`), []byte(`"Next": "NoSuchState"`), 1)
+	if bytes.Equal(broken, deploy.StateMachine) {
+		t.Fatal("could not break the definition for the negative check")
+	}
+	path := filepath.Join(t.TempDir(), "broken.asl.json")
+	if err := os.WriteFile(path, broken, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if out, err := run(path); err == nil {
+		t.Errorf("asl-validator accepted a definition with a missing state:\n%s", out)
+	}
+}
