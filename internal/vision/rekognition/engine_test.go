@@ -363,29 +363,29 @@ func TestNormalize(t *testing.T) {
 		wantInfo   vision.ImageInfo
 	}{
 		{
-			name:       "small PNG goes as it is",
-			data:       func(t *testing.T) []byte { return encodePNG(t, pattern(120, 90)) },
-			wantSame:   true,
-			wantW:      120, wantH: 90, wantFormat: "png",
+			name:     "small PNG goes as it is",
+			data:     func(t *testing.T) []byte { return encodePNG(t, pattern(120, 90)) },
+			wantSame: true,
+			wantW:    120, wantH: 90, wantFormat: "png",
 			wantInfo: vision.ImageInfo{Width: 120, Height: 90, Format: "png", OrientationCorrection: "ROTATE_0"},
 		},
 		{
-			name:       "GIF is re-encoded as JPEG",
-			data:       func(t *testing.T) []byte { return encodeGIF(t, pattern(160, 100)) },
-			wantW:      160, wantH: 100, wantFormat: "jpeg",
+			name:  "GIF is re-encoded as JPEG",
+			data:  func(t *testing.T) []byte { return encodeGIF(t, pattern(160, 100)) },
+			wantW: 160, wantH: 100, wantFormat: "jpeg",
 			wantInfo: vision.ImageInfo{Width: 160, Height: 100, Format: "gif", OrientationCorrection: "ROTATE_0"},
 		},
 		{
-			name:       "EXIF-rotated JPEG is sent upright",
-			data:       func(t *testing.T) []byte { return withOrientation(testJPEG(t, 200, 100), 6) },
-			wantW:      100, wantH: 200, wantFormat: "jpeg",
+			name:  "EXIF-rotated JPEG is sent upright",
+			data:  func(t *testing.T) []byte { return withOrientation(testJPEG(t, 200, 100), 6) },
+			wantW: 100, wantH: 200, wantFormat: "jpeg",
 			wantInfo: vision.ImageInfo{Width: 100, Height: 200, Format: "jpeg", OrientationCorrection: "ROTATE_90"},
 		},
 		{
-			name:       "too many pixels a side is scaled down",
-			data:       func(t *testing.T) []byte { return testJPEG(t, 400, 100) },
-			limits:     rekognition.Limits{MaxSide: 300},
-			wantW:      300, wantH: 75, wantFormat: "jpeg",
+			name:   "too many pixels a side is scaled down",
+			data:   func(t *testing.T) []byte { return testJPEG(t, 400, 100) },
+			limits: rekognition.Limits{MaxSide: 300},
+			wantW:  300, wantH: 75, wantFormat: "jpeg",
 			wantInfo: vision.ImageInfo{Width: 400, Height: 100, Format: "jpeg", OrientationCorrection: "ROTATE_0"},
 		},
 		{
