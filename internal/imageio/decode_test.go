@@ -407,4 +407,3 @@ func TestDecodeAgreesWithGo(t *testing.T) {
 		})
 	}
 }
-
