@@ -6,12 +6,16 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
+	"flag"
 	"fmt"
+	"image/color"
+	"image/jpeg"
 	"io"
 	"math"
 	"os"
 	"path"
 	"path/filepath"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -26,7 +30,7 @@ import (
 // ~/.cache/imagerec; set TFCONV_OUT to keep the converted files.
 
 type modelCase struct {
-	name    string // testdata/<name>.ref.json
+	name    string // testdata/<name>.ref.json and <name>.astronaut.ref.json
 	tarball string // under <cache>/packages/
 	model   string // model.json path inside the tarball
 	js      bool   // nsfwjs-style JS-wrapped files
@@ -56,6 +60,7 @@ type reference struct {
 		Scale  float64 `json:"scale"`
 		Offset float64 `json:"offset"`
 		Seed   uint32  `json:"seed"`
+		Photo  string  `json:"photo"` // relative to the repository root
 	} `json:"input"`
 	Outputs []struct {
 		Name   string    `json:"name"`
@@ -243,7 +248,6 @@ func readReference(t *testing.T, name string) reference {
 func TestConvertedModelsMatchTFJS(t *testing.T) {
 	for _, mc := range modelCases {
 		t.Run(mc.name, func(t *testing.T) {
-			ref := readReference(t, mc.name)
 			m := loadModel(t, mc)
 			initORT(t)
 			start := time.Now()
@@ -274,55 +278,103 @@ func TestConvertedModelsMatchTFJS(t *testing.T) {
 			if len(ins) != 1 {
 				t.Fatalf("model has %d inputs, want 1", len(ins))
 			}
-			var outNames []string
-			for _, o := range ref.Outputs {
-				outNames = append(outNames, o.Name)
-			}
 			t.Logf("inputs %v, outputs %v", ins, outs)
-			sess, err := ort.NewDynamicAdvancedSessionWithONNXData(onnx, []string{ins[0].Name}, outNames, nil)
-			if err != nil {
-				t.Fatalf("create session: %v", err)
-			}
-			defer sess.Destroy()
-			x := syntheticInput(ref.Input.Shape, ref.Input.Scale, ref.Input.Offset, ref.Input.Seed)
-			in, err := ort.NewTensor(ort.NewShape(ref.Input.Shape...), x)
-			if err != nil {
-				t.Fatal(err)
-			}
-			defer in.Destroy()
-			results := make([]ort.Value, len(outNames))
-			start = time.Now()
-			if err := sess.Run([]ort.Value{in}, results); err != nil {
-				t.Fatalf("run: %v", err)
-			}
-			t.Logf("inference %v", time.Since(start).Round(time.Millisecond))
-			for i, o := range ref.Outputs {
-				defer results[i].Destroy()
-				tv, ok := results[i].(*ort.Tensor[float32])
-				if !ok {
-					t.Errorf("%s: output is %T, want float32 tensor", o.Name, results[i])
-					continue
-				}
-				got := tv.GetData()
-				if shape := []int64(tv.GetShape()); fmt.Sprint(shape) != fmt.Sprint(o.Shape) {
-					t.Errorf("%s: shape %v, want %v", o.Name, shape, o.Shape)
-					continue
-				}
-				rel, abs, bad := compare(got, o.Sample, o.Stride, math.Max(math.Abs(o.Min), math.Abs(o.Max)))
-				var s float64
-				for _, v := range got {
-					s += float64(v)
-				}
-				sumRel := math.Abs(s-o.Sum) / math.Max(math.Abs(o.Sum), o.SumAbs*1e-6+1e-12)
-				t.Logf("%s %v: max rel diff %.3g (abs %.3g) over %d samples; sum %.7g vs %.7g", o.Name, o.Shape, rel, abs, len(o.Sample), s, o.Sum)
-				if bad >= 0 {
-					t.Errorf("%s: sample %d (index %d): %g, TFJS %g", o.Name, bad, bad*o.Stride, got[bad*o.Stride], o.Sample[bad])
-				}
-				if sumRel > 1e-3 {
-					t.Errorf("%s: sum %g, TFJS %g", o.Name, s, o.Sum)
-				}
+			for _, refName := range []string{mc.name, mc.name + ".astronaut"} {
+				t.Run(refName, func(t *testing.T) {
+					checkReference(t, onnx, ins[0].Name, readReference(t, refName))
+				})
 			}
 		})
+	}
+}
+
+// photoExpectations are loose, human-checkable facts about the converted
+// models' outputs on testdata/images/astronaut.jpg (one woman in a
+// space suit, ordinary photo).
+var photoExpectations = map[string]func(t *testing.T, out map[string][]float32){
+	"centernet.astronaut": func(t *testing.T, out map[string][]float32) {
+		d := out["tower_0/detections"] // [x1 y1 x2 y2 score class] x 100, best first
+		if d[5] != 0 || d[4] < 0.5 {
+			t.Errorf("best detection: class %v score %v, want person (0) > 0.5", d[5], d[4])
+		}
+	},
+	"nsfw_mobilenet_v2.astronaut": func(t *testing.T, out map[string][]float32) {
+		p := out["dense_3"] // Drawing, Hentai, Neutral, Porn, Sexy
+		if argmax(p) != 2 {
+			t.Errorf("nsfw classes %v: want Neutral (2) highest", p)
+		}
+	},
+}
+
+func argmax(v []float32) int {
+	best := 0
+	for i := range v {
+		if v[i] > v[best] {
+			best = i
+		}
+	}
+	return best
+}
+
+// checkReference runs the ONNX model on the reference's input and
+// compares the outputs.
+func checkReference(t *testing.T, onnx []byte, input string, ref reference) {
+	outputs := map[string][]float32{}
+	var outNames []string
+	for _, o := range ref.Outputs {
+		outNames = append(outNames, o.Name)
+	}
+	sess, err := ort.NewDynamicAdvancedSessionWithONNXData(onnx, []string{input}, outNames, nil)
+	if err != nil {
+		t.Fatalf("create session: %v", err)
+	}
+	defer sess.Destroy()
+	x := syntheticInput(ref.Input.Shape, ref.Input.Scale, ref.Input.Offset, ref.Input.Seed)
+	if ref.Input.Photo != "" {
+		x = photoInput(t, ref.Input.Photo, ref.Input.Shape, ref.Input.Scale, ref.Input.Offset)
+	}
+	in, err := ort.NewTensor(ort.NewShape(ref.Input.Shape...), x)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer in.Destroy()
+	results := make([]ort.Value, len(outNames))
+	start := time.Now()
+	if err := sess.Run([]ort.Value{in}, results); err != nil {
+		t.Fatalf("run: %v", err)
+	}
+	t.Logf("inference %v", time.Since(start).Round(time.Millisecond))
+	for i, o := range ref.Outputs {
+		defer results[i].Destroy()
+		tv, ok := results[i].(*ort.Tensor[float32])
+		if !ok {
+			t.Errorf("%s: output is %T, want float32 tensor", o.Name, results[i])
+			continue
+		}
+		got := tv.GetData()
+		outputs[o.Name] = got
+		if shape := []int64(tv.GetShape()); fmt.Sprint(shape) != fmt.Sprint(o.Shape) {
+			t.Errorf("%s: shape %v, want %v", o.Name, shape, o.Shape)
+			continue
+		}
+		rel, abs, bad := compare(got, o.Sample, o.Stride, math.Max(math.Abs(o.Min), math.Abs(o.Max)))
+		var s float64
+		for _, v := range got {
+			s += float64(v)
+		}
+		sumRel := math.Abs(s-o.Sum) / math.Max(math.Abs(o.Sum), o.SumAbs*1e-6+1e-12)
+		t.Logf("%s %v: max rel diff %.3g (abs %.3g) over %d samples; sum %.7g vs %.7g", o.Name, o.Shape, rel, abs, len(o.Sample), s, o.Sum)
+		if bad >= 0 {
+			t.Errorf("%s: sample %d (index %d): %g, TFJS %g", o.Name, bad, bad*o.Stride, got[bad*o.Stride], o.Sample[bad])
+		}
+		if sumRel > 1e-3 {
+			t.Errorf("%s: sum %g, TFJS %g", o.Name, s, o.Sum)
+		}
+	}
+	if ref.Input.Photo != "" {
+		if check := photoExpectations[ref.Model+"."+strings.TrimSuffix(path.Base(ref.Input.Photo), ".jpg")]; check != nil {
+			check(t, outputs)
+		}
 	}
 }
 
@@ -355,4 +407,69 @@ func TestMain(m *testing.M) {
 		_ = ort.DestroyEnvironment()
 	}
 	os.Exit(code)
+}
+
+var rawPhoto = flag.String("rawphoto", "", "with -run TestWriteRawPhoto: write the RGB bytes of -photo here (input for tools/tfjsref)")
+var photoFlag = flag.String("photo", "testdata/images/astronaut.jpg", "photo for -rawphoto, relative to the repository root")
+
+// decodePhoto decodes a JPEG from the repository's shared test photos to
+// packed RGB bytes.
+func decodePhoto(t *testing.T, rel string) (rgb []byte, w, h int) {
+	t.Helper()
+	f, err := os.Open(filepath.Join("..", "..", filepath.FromSlash(rel)))
+	if err != nil {
+		t.Fatalf("open photo: %v", err)
+	}
+	defer f.Close()
+	img, err := jpeg.Decode(f)
+	if err != nil {
+		t.Fatalf("decode %s: %v", rel, err)
+	}
+	r := img.Bounds()
+	w, h = r.Dx(), r.Dy()
+	rgb = make([]byte, 0, w*h*3)
+	for y := r.Min.Y; y < r.Max.Y; y++ {
+		for x := r.Min.X; x < r.Max.X; x++ {
+			c := color.RGBAModel.Convert(img.At(x, y)).(color.RGBA)
+			rgb = append(rgb, c.R, c.G, c.B)
+		}
+	}
+	return rgb, w, h
+}
+
+// photoInput mirrors photoInput in tools/tfjsref/ref.js.
+func photoInput(t *testing.T, rel string, shape []int64, scale, offset float64) []float32 {
+	raw, rw, rh := decodePhoto(t, rel)
+	n, h, w, c := int(shape[0]), int(shape[1]), int(shape[2]), int(shape[3])
+	out := make([]float32, 0, n*h*w*c)
+	for b := 0; b < n; b++ {
+		for y := 0; y < h; y++ {
+			for x := 0; x < w; x++ {
+				sy, sx := y*rh/h, x*rw/w
+				p := (sy*rw + sx) * 3
+				if c == 1 {
+					g := (299*int(raw[p]) + 587*int(raw[p+1]) + 114*int(raw[p+2]) + 500) / 1000
+					out = append(out, float32(float64(g)*scale+offset))
+					continue
+				}
+				for ch := 0; ch < c; ch++ {
+					out = append(out, float32(float64(raw[p+ch])*scale+offset))
+				}
+			}
+		}
+	}
+	return out
+}
+
+// TestWriteRawPhoto writes a photo's decoded pixels for tools/tfjsref:
+// go test ./internal/tfconv -run TestWriteRawPhoto -rawphoto /tmp/astronaut.rgb
+func TestWriteRawPhoto(t *testing.T) {
+	if *rawPhoto == "" {
+		t.Skip("no -rawphoto")
+	}
+	rgb, w, h := decodePhoto(t, *photoFlag)
+	if err := os.WriteFile(*rawPhoto, rgb, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("wrote %s: %dx%d RGB", *rawPhoto, w, h)
 }

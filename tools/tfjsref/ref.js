@@ -6,6 +6,7 @@
 //   NODE_PATH=$HOME/.cache/imagerec/node/node_modules node ref.js \
 //     --model DIR/model.json [--js] --name NAME --shape 1,224,224,3 \
 //     --scale 0.00392156862745098 --offset 0 --seed 1 [--outputs a,b]
+//     [--photo testdata/images/x.jpg --raw x.rgb --rawsize W,H]
 //
 // With --js the model and shard files are the base64/JS-wrapped files that
 // nsfwjs ships (model.min.js, group1-shard1of1.min.js ...); they are loaded
@@ -56,6 +57,29 @@ function syntheticInput(shape, scale, offset, seed) {
           const v = (base + noise) & 255;
           out[i++] = v * scale + offset;
         }
+  return out;
+}
+
+// photoInput resizes raw RGB bytes (w*h*3, as Go's image/jpeg decodes
+// the photo; see -rawphoto in internal/tfconv/models_test.go) to the
+// input shape by nearest neighbour, optionally to grey, then
+// value = byte*scale + offset.
+function photoInput(raw, rw, rh, shape, scale, offset) {
+  const [n, h, w, c] = shape;
+  const out = new Float32Array(n * h * w * c);
+  let i = 0;
+  for (let b = 0; b < n; b++)
+    for (let y = 0; y < h; y++)
+      for (let x = 0; x < w; x++) {
+        const sy = Math.floor((y * rh) / h), sx = Math.floor((x * rw) / w);
+        const p = (sy * rw + sx) * 3;
+        if (c === 1) {
+          const g = Math.floor((299 * raw[p] + 587 * raw[p + 1] + 114 * raw[p + 2] + 500) / 1000);
+          out[i++] = g * scale + offset;
+        } else {
+          for (let ch = 0; ch < c; ch++) out[i++] = raw[p + ch] * scale + offset;
+        }
+      }
   return out;
 }
 
@@ -114,7 +138,16 @@ async function main() {
   await tf.setBackend('cpu');
   const shape = a.shape.split(',').map(Number);
   const scale = Number(a.scale), offset = Number(a.offset), seed = Number(a.seed);
-  const input = tf.tensor(syntheticInput(shape, scale, offset, seed), shape, 'float32');
+  let data, recipe;
+  if (a.raw) {
+    const [rw, rh] = a.rawsize.split(',').map(Number);
+    data = photoInput(fs.readFileSync(a.raw), rw, rh, shape, scale, offset);
+    recipe = 'photo ' + a.photo + ' decoded by Go image/jpeg, nearest-neighbour resize' + (shape[3] === 1 ? ', grey (299R+587G+114B+500)/1000' : '');
+  } else {
+    data = syntheticInput(shape, scale, offset, seed);
+    recipe = 'mulberry32 blocks+noise, see tools/tfjsref/ref.js';
+  }
+  const input = tf.tensor(data, shape, 'float32');
   const isLayers = json.modelTopology && json.modelTopology.model_config !== undefined;
   let outs = [];
   let names = a.outputs ? a.outputs.split(',') : [];
@@ -133,7 +166,7 @@ async function main() {
   const ref = {
     model: a.name,
     generatedBy: 'tools/tfjsref/ref.js with @tensorflow/tfjs-* ' + tf.version_core + ' cpu backend',
-    input: { shape, scale, offset, seed, recipe: 'mulberry32 blocks+noise, see tools/tfjsref/ref.js' },
+    input: { shape, scale, offset, seed, photo: a.photo || '', recipe },
     outputs: outs.map((t, i) => summarise(names[i], t)),
   };
   process.stdout.write(JSON.stringify(ref, null, 1) + '\n');
