@@ -14,12 +14,14 @@ import (
 // readFile reads a file relative to the package directory.
 func readFile(t testing.TB, path string) []byte {
 	t.Helper()
-	b, err := os.ReadFile(filepath.FromSlash(path))
+	b, err := readFileErr(path)
 	if err != nil {
 		t.Fatal(err)
 	}
 	return b
 }
+
+func readFileErr(path string) ([]byte, error) { return os.ReadFile(filepath.FromSlash(path)) }
 
 // sharedImages is the repository's shared photo directory.
 const sharedImages = "../../testdata/images/"

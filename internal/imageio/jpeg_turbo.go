@@ -117,3 +117,24 @@ func cmykToRGB(pix []uint8) []uint8 {
 	}
 	return pix[:3*n]
 }
+
+// bareTurboDecode is the benchmarks' yardstick: libjpeg-turbo's header read
+// and decompression at 1/d scale into dst, with nothing of this package's
+// around it (no marker scan, limits, orientation or allocation).
+func bareTurboDecode(data, dst []byte, d int) (w, h int, err error) {
+	var msg [200]C.char
+	buf := (*C.uchar)(unsafe.Pointer(&data[0]))
+	var cw, ch, subsamp, cs C.int
+	if C.imageio_header(buf, C.ulong(len(data)), &cw, &ch, &subsamp, &cs, &msg[0], C.int(len(msg))) != 0 {
+		return 0, 0, errors.New(C.GoString(&msg[0]))
+	}
+	w, h = scaled(int(cw), d), scaled(int(ch), d)
+	if len(dst) < 3*w*h {
+		return 0, 0, errors.New("dst too small")
+	}
+	if C.imageio_decode(buf, C.ulong(len(data)), (*C.uchar)(unsafe.Pointer(&dst[0])),
+		C.int(w), C.int(h), C.TJPF_RGB, 0, &msg[0], C.int(len(msg))) < 0 {
+		return 0, 0, errors.New(C.GoString(&msg[0]))
+	}
+	return w, h, nil
+}
