@@ -182,3 +182,21 @@ func clamp01(v float64) float64 {
 	}
 	return v
 }
+
+// shrink returns a copy of the packed RGB image (w x h) whose longer side
+// is at most side, or the image itself when it is already that small. The
+// features that work on small inputs (labels, properties, moderation) share
+// one shrunken copy instead of each resampling the decoded image.
+func shrink(pix []uint8, w, h, side int) ([]uint8, int, int) {
+	sw, sh := fitSide(w, h, side)
+	if sw == w && sh == h {
+		return pix, w, h
+	}
+	f := make([]float32, sw*sh*3)
+	fillTensor(pix, w, h, tensorSpec{Width: sw, Height: sh, Layout: layoutNHWC, Scale: [3]float32{1, 1, 1}}, f)
+	out := make([]uint8, len(f))
+	for i, v := range f {
+		out[i] = uint8(min(255, max(0, v+0.5)))
+	}
+	return out, sw, sh
+}

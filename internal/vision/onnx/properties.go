@@ -37,9 +37,14 @@ func imageProperties(pix []uint8, w, h, maxColors int) *vision.ImageProperties {
 	fillTensor(pix, w, h, tensorSpec{Width: gw, Height: gh, Layout: layoutNHWC, Scale: [3]float32{1, 1, 1}}, rgb)
 	q := quality(rgb, gw, gh)
 
-	cw, ch := fitSide(w, h, colourSide)
+	// Colours are clustered on a 64 px copy made from the 512 px one.
+	q8 := make([]uint8, len(rgb))
+	for i, v := range rgb {
+		q8[i] = uint8(min(255, max(0, v+0.5)))
+	}
+	cw, ch := fitSide(gw, gh, colourSide)
 	small := make([]float32, cw*ch*3)
-	fillTensor(pix, w, h, tensorSpec{Width: cw, Height: ch, Layout: layoutNHWC, Scale: [3]float32{1, 1, 1}}, small)
+	fillTensor(q8, gw, gh, tensorSpec{Width: cw, Height: ch, Layout: layoutNHWC, Scale: [3]float32{1, 1, 1}}, small)
 	return &vision.ImageProperties{Quality: q, DominantColors: dominantColors(small, maxColors)}
 }
 
