@@ -86,8 +86,26 @@ func (s *convSpec) foldBatchNorm(gamma, beta, mean, variance []float32, eps floa
 	return nil
 }
 
+func (s *convSpec) check() error {
+	if s.autoPad != "" && (s.dil[0] > 1 || s.dil[1] > 1) && (s.strides[0] > 1 || s.strides[1] > 1) {
+		return fmt.Errorf("SAME padding with both dilation and stride: %w", ErrUnsupported)
+	}
+	return nil
+}
+
 // emit adds the Conv on an NHWC input and returns its NCHW output.
 func (s *convSpec) emit(b *builder, name, x string) string {
+	if s.autoPad == "SAME_UPPER" && s.strides[0] == 1 && s.strides[1] == 1 {
+		// With stride 1, SAME padding does not depend on the input size;
+		// explicit pads also work with dilation, which ONNX Runtime
+		// refuses to combine with auto_pad.
+		s.pads = make([]int64, 4)
+		for i := 0; i < 2; i++ {
+			total := (s.w.dims[2+i] - 1) * s.dil[i]
+			s.pads[i], s.pads[2+i] = total/2, total-total/2
+		}
+		s.autoPad = ""
+	}
 	in := []string{b.toNCHW(x), b.constant(name+"/W", s.w)}
 	if s.bias != nil {
 		in = append(in, b.constant(name+"/B", &tensor{dtype: dtFloat, dims: []int64{int64(len(s.bias))}, f32: s.bias}))
@@ -178,6 +196,9 @@ func (c *graphConv) conv(n *tfNode, depthwise bool) error {
 		return err
 	}
 	if s.autoPad, s.pads, err = padding(n); err != nil {
+		return err
+	}
+	if err := s.check(); err != nil {
 		return err
 	}
 	fused, err := n.strs("fused_ops")

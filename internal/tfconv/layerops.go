@@ -175,8 +175,10 @@ func (c *layersConv) convGeometry(s *convSpec, cfg *kerasConfig) error {
 			return fmt.Errorf("bad stride or dilation %d", v)
 		}
 	}
-	s.autoPad, s.pads, err = kerasPadding(cfg.Padding)
-	return err
+	if s.autoPad, s.pads, err = kerasPadding(cfg.Padding); err != nil {
+		return err
+	}
+	return s.check()
 }
 
 func (c *layersConv) separableConv(l *kerasLayer, cfg *kerasConfig) (string, error) {
