@@ -42,7 +42,9 @@ func (e *exitError) Error() string { return fmt.Sprintf("exit status %d", e.code
 // commands lists the subcommands. Each lives in its own file.
 func commands() map[string]command {
 	return map[string]command{
-		"version": {"print the version", cmdVersion},
+		"version":    {"print the version", cmdVersion},
+		"states":     {"validate or run an Amazon States Language definition", cmdStates},
+		"executions": {"list, describe or show the history of stored executions", cmdExecutions},
 	}
 }
 

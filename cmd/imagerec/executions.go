@@ -1,0 +1,99 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"path/filepath"
+	"text/tabwriter"
+	"time"
+
+	"github.com/imagerec/imagerec/internal/sfn"
+)
+
+// cmdExecutions implements `imagerec executions list|describe ID|history ID
+// [--data DIR]` over the durable execution store of `imagerec serve`.
+func cmdExecutions(_ context.Context, env *Env, args []string) error {
+	usage := "executions list | describe ID | history ID [--data DIR] [--json]"
+	if len(args) == 0 {
+		fmt.Fprintln(env.Stderr, "Usage: imagerec "+usage)
+		return &exitError{2}
+	}
+	sub := args[0]
+	fs := newFlagSet(env, "executions "+sub, usage)
+	data := fs.String("data", "./data", "data `directory` of imagerec serve (executions are under DIR/executions)")
+	asJSON := fs.Bool("json", false, "print JSON (list)")
+	pos, err := parseInterleaved(fs, args[1:])
+	if err != nil {
+		return err
+	}
+	store, err := sfn.NewDirStore(filepath.Join(*data, "executions"))
+	if err != nil {
+		return err
+	}
+	enc := json.NewEncoder(env.Stdout)
+	enc.SetEscapeHTML(false)
+	enc.SetIndent("", "  ")
+	switch sub {
+	case "list":
+		recs, err := store.List()
+		if err != nil {
+			return err
+		}
+		if *asJSON {
+			execs := make([]sfn.Execution, len(recs))
+			for i, r := range recs {
+				execs[i] = r.Execution
+			}
+			return enc.Encode(map[string]any{"executions": execs})
+		}
+		tw := tabwriter.NewWriter(env.Stdout, 0, 4, 2, ' ', 0)
+		fmt.Fprintln(tw, "NAME\tSTATUS\tSTART\tSTOP\tERROR")
+		for _, r := range recs {
+			e := r.Execution
+			stop := "-"
+			if e.StopDate != nil {
+				stop = e.StopDate.Format(time.RFC3339)
+			}
+			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\n", e.Name, e.Status, e.StartDate.Format(time.RFC3339), stop, e.Error)
+		}
+		return tw.Flush()
+	case "describe", "history":
+		if len(pos) != 1 {
+			fmt.Fprintln(env.Stderr, "Usage: imagerec "+usage)
+			return &exitError{2}
+		}
+		rec, err := store.Get(pos[0])
+		if errors.Is(err, sfn.ErrExecutionDoesNotExist) {
+			fmt.Fprintf(env.Stderr, "imagerec executions: no execution %q in %s\n", pos[0], filepath.Join(*data, "executions"))
+			return &exitError{1}
+		}
+		if err != nil {
+			return err
+		}
+		if sub == "describe" {
+			return enc.Encode(rec.Execution)
+		}
+		return enc.Encode(map[string]any{"events": rec.History})
+	}
+	fmt.Fprintf(env.Stderr, "imagerec executions: unknown subcommand %q (list, describe, history)\n", sub)
+	return &exitError{2}
+}
+
+// parseInterleaved parses flags that may come before or after positional
+// arguments.
+func parseInterleaved(fs *flag.FlagSet, args []string) ([]string, error) {
+	var pos []string
+	for {
+		if err := fs.Parse(args); err != nil {
+			return nil, err
+		}
+		if fs.NArg() == 0 {
+			return pos, nil
+		}
+		pos = append(pos, fs.Arg(0))
+		args = fs.Args()[1:]
+	}
+}

@@ -1,0 +1,158 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"strings"
+	"time"
+
+	"github.com/imagerec/imagerec/internal/asl"
+	"github.com/imagerec/imagerec/internal/sfn"
+)
+
+// statesRegistry returns the task registry `states run` resolves Task
+// resources through; serve's wiring registers the pipeline tasks on the
+// same kind of registry.
+func statesRegistry(_ *Env) *sfn.Registry { return sfn.NewRegistry() }
+
+// cmdStates implements `imagerec states validate FILE` and
+// `imagerec states run --definition F --input F`.
+func cmdStates(ctx context.Context, env *Env, args []string) error {
+	if len(args) == 0 {
+		fmt.Fprintln(env.Stderr, "Usage: imagerec states validate FILE | states run --definition FILE [--input FILE] [--sub Name=Value]...")
+		return &exitError{2}
+	}
+	switch args[0] {
+	case "validate":
+		return statesValidate(env, args[1:])
+	case "run":
+		return statesRun(ctx, env, args[1:])
+	}
+	fmt.Fprintf(env.Stderr, "imagerec states: unknown subcommand %q (validate, run)\n", args[0])
+	return &exitError{2}
+}
+
+// subFlag collects repeated --sub Name=Value definition substitutions.
+type subFlag map[string]string
+
+func (s subFlag) String() string { return "" }
+
+func (s subFlag) Set(v string) error {
+	k, val, ok := strings.Cut(v, "=")
+	if !ok || k == "" {
+		return fmt.Errorf("want Name=Value, got %q", v)
+	}
+	s[k] = val
+	return nil
+}
+
+func statesValidate(env *Env, args []string) error {
+	fs := newFlagSet(env, "states validate", "states validate [--sub Name=Value]... FILE")
+	subs := subFlag{}
+	fs.Var(subs, "sub", "definition substitution `Name=Value` for ${Name} (repeatable)")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	if fs.NArg() != 1 {
+		fs.Usage()
+		return &exitError{2}
+	}
+	def, err := os.ReadFile(fs.Arg(0))
+	if err != nil {
+		return fmt.Errorf("read definition: %w", err)
+	}
+	if _, err := asl.Parse(asl.Substitute(def, subs)); err != nil {
+		fmt.Fprintf(env.Stderr, "%s: %v\n", fs.Arg(0), err)
+		return &exitError{1}
+	}
+	fmt.Fprintf(env.Stdout, "%s: valid\n", fs.Arg(0))
+	return nil
+}
+
+// syncResult is the StartSyncExecution-shaped output of `states run`.
+type syncResult struct {
+	Status string  `json:"status"`
+	Output *string `json:"output,omitempty"`
+	Error  *string `json:"error,omitempty"`
+	Cause  *string `json:"cause,omitempty"`
+}
+
+func statesRun(ctx context.Context, env *Env, args []string) error {
+	fs := newFlagSet(env, "states run", "states run --definition FILE [--input FILE] [--name NAME] [--sub Name=Value]...")
+	defPath := fs.String("definition", "", "state machine definition `file` (ASL JSON)")
+	inPath := fs.String("input", "", "execution input `file` (JSON; - for stdin; default {})")
+	name := fs.String("name", "", "execution name (default: generated)")
+	smName := fs.String("state-machine-name", "imagerec-local", "state machine name used in ARNs and $$.StateMachine")
+	subs := subFlag{}
+	fs.Var(subs, "sub", "definition substitution `Name=Value` for ${Name} (repeatable)")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	if *defPath == "" || fs.NArg() != 0 {
+		fs.Usage()
+		return &exitError{2}
+	}
+	def, err := os.ReadFile(*defPath)
+	if err != nil {
+		return fmt.Errorf("read definition: %w", err)
+	}
+	input := []byte("{}")
+	switch *inPath {
+	case "":
+	case "-":
+		if input, err = io.ReadAll(env.Stdin); err != nil {
+			return fmt.Errorf("read input: %w", err)
+		}
+	default:
+		if input, err = os.ReadFile(*inPath); err != nil {
+			return fmt.Errorf("read input: %w", err)
+		}
+	}
+	x, err := sfn.New(asl.Substitute(def, subs), statesRegistry(env), sfn.Options{Logger: env.Logger, StateMachineName: *smName})
+	if err != nil {
+		fmt.Fprintf(env.Stderr, "%s: %v\n", *defPath, err)
+		return &exitError{1}
+	}
+	defer x.Close()
+	if *name == "" {
+		*name = fmt.Sprintf("run-%d", time.Now().UnixNano())
+	}
+	ex, err := x.RunSync(ctx, *name, input)
+	var res syncResult
+	switch {
+	case errors.Is(err, sfn.ErrInvalidExecutionInput):
+		res.Status = sfn.StatusFailed
+		e, c := "States.DataLimitExceeded", err.Error()
+		if !strings.Contains(c, "limit") {
+			e = "InvalidExecutionInput"
+		}
+		res.Error, res.Cause = &e, &c
+	case err != nil:
+		return err
+	default:
+		res.Status = ex.Status
+		if ex.Status == sfn.StatusSucceeded {
+			s := string(ex.Output)
+			res.Output = &s
+		}
+		if ex.HasError {
+			res.Error = &ex.Error
+		}
+		if ex.HasCause {
+			res.Cause = &ex.Cause
+		}
+	}
+	enc := json.NewEncoder(env.Stdout)
+	enc.SetEscapeHTML(false)
+	if err := enc.Encode(res); err != nil {
+		return err
+	}
+	if res.Status != sfn.StatusSucceeded {
+		return &exitError{1}
+	}
+	return nil
+}

@@ -1,0 +1,13 @@
+// Package asl parses, validates and evaluates the Amazon States Language
+// (JSONPath query language): state machine definitions, reference paths and
+// JSONPath expressions, payload templates (Parameters, ResultSelector,
+// ItemSelector, Assign), intrinsic functions and Choice rules.
+//
+// It is pure: no I/O, no logging, no clock. The execution engine in
+// internal/sfn drives it. JSON values are represented as nil, bool, string,
+// json.Number, []any and *Object (an object that keeps its key order, so
+// States.JsonToString and States.Format print keys as Step Functions does).
+//
+// Errors raised while evaluating carry a Step Functions error name (see
+// Error and the ErrX name constants) so Retry and Catch can match them.
+package asl

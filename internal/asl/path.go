@@ -1,0 +1,813 @@
+package asl
+
+import (
+	"fmt"
+	"regexp"
+	"strconv"
+	"strings"
+)
+
+// Path is a compiled JSONPath expression rooted at "$". A definite path
+// (only names and indexes) selects one value; an indefinite one (wildcards,
+// slices, unions, filters, descent) selects a list, as Jayway JsonPath (used
+// by Step Functions) does.
+type Path struct {
+	src  string
+	segs []segment
+}
+
+type segKind int
+
+const (
+	segName segKind = iota
+	segIndex
+	segWildcard
+	segSlice
+	segUnion
+	segDescent // followed by the segment it applies to
+	segFilter
+)
+
+type segment struct {
+	kind   segKind
+	name   string
+	index  int
+	slice  [3]*int
+	union  []segment
+	filter *filterExpr
+	sub    *segment // for segDescent
+}
+
+// PathSyntaxError describes an invalid path.
+type PathSyntaxError struct {
+	Path string
+	Msg  string
+}
+
+func (e *PathSyntaxError) Error() string {
+	return fmt.Sprintf("invalid JSONPath %q: %s", e.Path, e.Msg)
+}
+
+// String returns the source text.
+func (p *Path) String() string { return p.src }
+
+// Definite reports whether the path selects at most one value.
+func (p *Path) Definite() bool {
+	for _, s := range p.segs {
+		if s.kind != segName && s.kind != segIndex {
+			return false
+		}
+	}
+	return true
+}
+
+// IsRoot reports whether the path is "$".
+func (p *Path) IsRoot() bool { return len(p.segs) == 0 }
+
+// Normalized prints the path the way Jayway does in messages: $['a'][0].
+func (p *Path) Normalized() string {
+	var b strings.Builder
+	b.WriteString("$")
+	for _, s := range p.segs {
+		writeSeg(&b, s)
+	}
+	return b.String()
+}
+
+func writeSeg(b *strings.Builder, s segment) {
+	switch s.kind {
+	case segName:
+		b.WriteString("['" + s.name + "']")
+	case segIndex:
+		b.WriteString("[" + strconv.Itoa(s.index) + "]")
+	case segWildcard:
+		b.WriteString("[*]")
+	case segDescent:
+		b.WriteString("..")
+		if s.sub != nil {
+			writeSeg(b, *s.sub)
+		}
+	default:
+		b.WriteString("[?]")
+	}
+}
+
+// CompilePath parses a JSONPath expression starting with "$".
+func CompilePath(src string) (*Path, error) {
+	if !strings.HasPrefix(src, "$") {
+		return nil, &PathSyntaxError{src, "must start with $"}
+	}
+	p := &pathParser{src: src, pos: 1}
+	segs, err := p.parseSegments(false)
+	if err != nil {
+		return nil, err
+	}
+	return &Path{src: src, segs: segs}, nil
+}
+
+// MustCompilePath is CompilePath for constant paths; it panics on error.
+func MustCompilePath(src string) *Path {
+	p, err := CompilePath(src)
+	if err != nil {
+		panic(err)
+	}
+	return p
+}
+
+type pathParser struct {
+	src string
+	pos int
+}
+
+func (p *pathParser) errf(format string, args ...any) error {
+	return &PathSyntaxError{p.src, fmt.Sprintf(format, args...) + fmt.Sprintf(" at offset %d", p.pos)}
+}
+
+func (p *pathParser) peek() byte {
+	if p.pos < len(p.src) {
+		return p.src[p.pos]
+	}
+	return 0
+}
+
+// parseSegments reads segments until the end (or, in a filter, until a
+// character that cannot continue a path).
+func (p *pathParser) parseSegments(inFilter bool) ([]segment, error) {
+	var segs []segment
+	for p.pos < len(p.src) {
+		c := p.src[p.pos]
+		switch {
+		case c == '.' && strings.HasPrefix(p.src[p.pos:], ".."):
+			p.pos += 2
+			var sub segment
+			if p.peek() == '[' {
+				s, err := p.parseBracket()
+				if err != nil {
+					return nil, err
+				}
+				sub = s
+			} else {
+				s, err := p.parseDotName(inFilter)
+				if err != nil {
+					return nil, err
+				}
+				sub = s
+			}
+			segs = append(segs, segment{kind: segDescent, sub: &sub})
+		case c == '.':
+			p.pos++
+			s, err := p.parseDotName(inFilter)
+			if err != nil {
+				return nil, err
+			}
+			segs = append(segs, s)
+		case c == '[':
+			s, err := p.parseBracket()
+			if err != nil {
+				return nil, err
+			}
+			segs = append(segs, s)
+		default:
+			if inFilter {
+				return segs, nil
+			}
+			return nil, p.errf("unexpected %q", c)
+		}
+	}
+	return segs, nil
+}
+
+func (p *pathParser) parseDotName(inFilter bool) (segment, error) {
+	if p.peek() == '*' {
+		p.pos++
+		return segment{kind: segWildcard}, nil
+	}
+	start := p.pos
+	for p.pos < len(p.src) {
+		c := p.src[p.pos]
+		if c == '.' || c == '[' {
+			break
+		}
+		if inFilter && strings.IndexByte(" )=!<>&|,", c) >= 0 {
+			break
+		}
+		p.pos++
+	}
+	if p.pos == start {
+		return segment{}, p.errf("empty name")
+	}
+	name := p.src[start:p.pos]
+	return segment{kind: segName, name: name}, nil
+}
+
+func (p *pathParser) skipSpace() {
+	for p.pos < len(p.src) && p.src[p.pos] == ' ' {
+		p.pos++
+	}
+}
+
+func (p *pathParser) parseQuoted() (string, error) {
+	q := p.src[p.pos]
+	p.pos++
+	var b strings.Builder
+	for p.pos < len(p.src) {
+		c := p.src[p.pos]
+		if c == '\\' && p.pos+1 < len(p.src) && (p.src[p.pos+1] == q || p.src[p.pos+1] == '\\' && false) {
+			b.WriteByte(q)
+			p.pos += 2
+			continue
+		}
+		if c == q {
+			p.pos++
+			return b.String(), nil
+		}
+		b.WriteByte(c)
+		p.pos++
+	}
+	return "", p.errf("unterminated string")
+}
+
+func (p *pathParser) parseBracket() (segment, error) {
+	p.pos++ // [
+	p.skipSpace()
+	var seg segment
+	switch c := p.peek(); {
+	case c == '*':
+		p.pos++
+		seg = segment{kind: segWildcard}
+	case c == '?':
+		p.pos++
+		p.skipSpace()
+		if p.peek() != '(' {
+			return seg, p.errf("expected ( after ?")
+		}
+		p.pos++
+		f, err := p.parseFilter()
+		if err != nil {
+			return seg, err
+		}
+		p.skipSpace()
+		if p.peek() != ')' {
+			return seg, p.errf("expected )")
+		}
+		p.pos++
+		seg = segment{kind: segFilter, filter: f}
+	case c == '\'' || c == '"':
+		var names []segment
+		for {
+			s, err := p.parseQuoted()
+			if err != nil {
+				return seg, err
+			}
+			names = append(names, segment{kind: segName, name: s})
+			p.skipSpace()
+			if p.peek() != ',' {
+				break
+			}
+			p.pos++
+			p.skipSpace()
+			if c := p.peek(); c != '\'' && c != '"' {
+				return seg, p.errf("expected quoted name")
+			}
+		}
+		if len(names) == 1 {
+			seg = names[0]
+		} else {
+			seg = segment{kind: segUnion, union: names}
+		}
+	default:
+		s, err := p.parseIndexOrSlice()
+		if err != nil {
+			return seg, err
+		}
+		seg = s
+	}
+	p.skipSpace()
+	if p.peek() != ']' {
+		return seg, p.errf("expected ]")
+	}
+	p.pos++
+	return seg, nil
+}
+
+func (p *pathParser) parseInt() (*int, error) {
+	p.skipSpace()
+	start := p.pos
+	if p.peek() == '-' {
+		p.pos++
+	}
+	for p.pos < len(p.src) && p.src[p.pos] >= '0' && p.src[p.pos] <= '9' {
+		p.pos++
+	}
+	if p.pos == start {
+		return nil, nil
+	}
+	n, err := strconv.Atoi(p.src[start:p.pos])
+	if err != nil {
+		return nil, p.errf("bad number %q", p.src[start:p.pos])
+	}
+	p.skipSpace()
+	return &n, nil
+}
+
+func (p *pathParser) parseIndexOrSlice() (segment, error) {
+	first, err := p.parseInt()
+	if err != nil {
+		return segment{}, err
+	}
+	if p.peek() == ':' {
+		var sl [3]*int
+		sl[0] = first
+		for i := 1; i < 3 && p.peek() == ':'; i++ {
+			p.pos++
+			n, err := p.parseInt()
+			if err != nil {
+				return segment{}, err
+			}
+			sl[i] = n
+		}
+		return segment{kind: segSlice, slice: sl}, nil
+	}
+	if first == nil {
+		return segment{}, p.errf("expected index")
+	}
+	if p.peek() == ',' {
+		u := []segment{{kind: segIndex, index: *first}}
+		for p.peek() == ',' {
+			p.pos++
+			n, err := p.parseInt()
+			if err != nil {
+				return segment{}, err
+			}
+			if n == nil {
+				return segment{}, p.errf("expected index")
+			}
+			u = append(u, segment{kind: segIndex, index: *n})
+		}
+		return segment{kind: segUnion, union: u}, nil
+	}
+	return segment{kind: segIndex, index: *first}, nil
+}
+
+// Filters.
+
+type filterExpr struct {
+	op          string // "&&", "||", "!", "exists", or a comparison
+	left, right *filterExpr
+	operand     *filterOperand
+	rhs         *filterOperand
+	re          *regexp.Regexp
+}
+
+type filterOperand struct {
+	relative bool // @...
+	root     bool // $...
+	segs     []segment
+	lit      any
+}
+
+func (p *pathParser) parseFilter() (*filterExpr, error) { return p.parseOr() }
+
+func (p *pathParser) parseOr() (*filterExpr, error) {
+	l, err := p.parseAnd()
+	if err != nil {
+		return nil, err
+	}
+	for {
+		p.skipSpace()
+		if !strings.HasPrefix(p.src[p.pos:], "||") {
+			return l, nil
+		}
+		p.pos += 2
+		r, err := p.parseAnd()
+		if err != nil {
+			return nil, err
+		}
+		l = &filterExpr{op: "||", left: l, right: r}
+	}
+}
+
+func (p *pathParser) parseAnd() (*filterExpr, error) {
+	l, err := p.parseUnary()
+	if err != nil {
+		return nil, err
+	}
+	for {
+		p.skipSpace()
+		if !strings.HasPrefix(p.src[p.pos:], "&&") {
+			return l, nil
+		}
+		p.pos += 2
+		r, err := p.parseUnary()
+		if err != nil {
+			return nil, err
+		}
+		l = &filterExpr{op: "&&", left: l, right: r}
+	}
+}
+
+var filterOps = []string{"==", "!=", "<=", ">=", "=~", "<", ">"}
+
+func (p *pathParser) parseUnary() (*filterExpr, error) {
+	p.skipSpace()
+	if p.peek() == '!' && !strings.HasPrefix(p.src[p.pos:], "!=") {
+		p.pos++
+		e, err := p.parseUnary()
+		if err != nil {
+			return nil, err
+		}
+		return &filterExpr{op: "!", left: e}, nil
+	}
+	if p.peek() == '(' {
+		p.pos++
+		e, err := p.parseOr()
+		if err != nil {
+			return nil, err
+		}
+		p.skipSpace()
+		if p.peek() != ')' {
+			return nil, p.errf("expected )")
+		}
+		p.pos++
+		return e, nil
+	}
+	l, err := p.parseOperand()
+	if err != nil {
+		return nil, err
+	}
+	p.skipSpace()
+	for _, op := range filterOps {
+		if strings.HasPrefix(p.src[p.pos:], op) {
+			p.pos += len(op)
+			p.skipSpace()
+			if op == "=~" {
+				re, err := p.parseRegex()
+				if err != nil {
+					return nil, err
+				}
+				return &filterExpr{op: op, operand: l, re: re}, nil
+			}
+			r, err := p.parseOperand()
+			if err != nil {
+				return nil, err
+			}
+			return &filterExpr{op: op, operand: l, rhs: r}, nil
+		}
+	}
+	return &filterExpr{op: "exists", operand: l}, nil
+}
+
+func (p *pathParser) parseRegex() (*regexp.Regexp, error) {
+	if p.peek() != '/' {
+		return nil, p.errf("expected /regex/")
+	}
+	p.pos++
+	start := p.pos
+	for p.pos < len(p.src) && (p.src[p.pos] != '/' || p.src[p.pos-1] == '\\') {
+		p.pos++
+	}
+	if p.pos >= len(p.src) {
+		return nil, p.errf("unterminated regex")
+	}
+	pat := p.src[start:p.pos]
+	p.pos++
+	flags := ""
+	for p.pos < len(p.src) && strings.IndexByte("imsx", p.src[p.pos]) >= 0 {
+		if p.src[p.pos] == 'i' || p.src[p.pos] == 's' || p.src[p.pos] == 'm' {
+			flags += string(p.src[p.pos])
+		}
+		p.pos++
+	}
+	if flags != "" {
+		pat = "(?" + flags + ")" + pat
+	}
+	re, err := regexp.Compile("^(?:" + pat + ")$")
+	if err != nil {
+		return nil, p.errf("bad regex: %v", err)
+	}
+	return re, nil
+}
+
+func (p *pathParser) parseOperand() (*filterOperand, error) {
+	p.skipSpace()
+	c := p.peek()
+	switch {
+	case c == '@' || c == '$':
+		p.pos++
+		segs, err := p.parseSegments(true)
+		if err != nil {
+			return nil, err
+		}
+		return &filterOperand{relative: c == '@', root: c == '$', segs: segs}, nil
+	case c == '\'' || c == '"':
+		s, err := p.parseQuoted()
+		if err != nil {
+			return nil, err
+		}
+		return &filterOperand{lit: s}, nil
+	case c == '-' || (c >= '0' && c <= '9'):
+		start := p.pos
+		p.pos++
+		for p.pos < len(p.src) && strings.IndexByte("0123456789.eE+-", p.src[p.pos]) >= 0 {
+			p.pos++
+		}
+		f, err := strconv.ParseFloat(p.src[start:p.pos], 64)
+		if err != nil {
+			return nil, p.errf("bad number")
+		}
+		return &filterOperand{lit: f}, nil
+	case strings.HasPrefix(p.src[p.pos:], "true"):
+		p.pos += 4
+		return &filterOperand{lit: true}, nil
+	case strings.HasPrefix(p.src[p.pos:], "false"):
+		p.pos += 5
+		return &filterOperand{lit: false}, nil
+	case strings.HasPrefix(p.src[p.pos:], "null"):
+		p.pos += 4
+		return &filterOperand{lit: nil}, nil
+	}
+	return nil, p.errf("unexpected %q in filter", c)
+}
+
+// Evaluation.
+
+// Get evaluates a definite path and returns its value. found is false when
+// the path does not exist in v. For an indefinite path it returns the list
+// of matches (possibly empty) and found true.
+func (p *Path) Get(v any) (out any, found bool) {
+	if p.Definite() {
+		cur := v
+		for _, s := range p.segs {
+			var ok bool
+			cur, ok = step(cur, s)
+			if !ok {
+				return nil, false
+			}
+		}
+		return cur, true
+	}
+	res := []any{}
+	collect(v, v, p.segs, &res)
+	return res, true
+}
+
+func step(v any, s segment) (any, bool) {
+	switch s.kind {
+	case segName:
+		o, ok := v.(*Object)
+		if !ok {
+			return nil, false
+		}
+		return o.Get(s.name)
+	case segIndex:
+		a, ok := v.([]any)
+		if !ok {
+			return nil, false
+		}
+		i := s.index
+		if i < 0 {
+			i += len(a)
+		}
+		if i < 0 || i >= len(a) {
+			return nil, false
+		}
+		return a[i], true
+	}
+	return nil, false
+}
+
+func collect(root, v any, segs []segment, out *[]any) {
+	if len(segs) == 0 {
+		*out = append(*out, v)
+		return
+	}
+	s, rest := segs[0], segs[1:]
+	switch s.kind {
+	case segName, segIndex:
+		if x, ok := step(v, s); ok {
+			collect(root, x, rest, out)
+		}
+	case segWildcard:
+		switch t := v.(type) {
+		case []any:
+			for _, x := range t {
+				collect(root, x, rest, out)
+			}
+		case *Object:
+			for _, k := range t.keys {
+				collect(root, t.m[k], rest, out)
+			}
+		}
+	case segSlice:
+		a, ok := v.([]any)
+		if !ok {
+			return
+		}
+		start, end, stepN := sliceBounds(s.slice, len(a))
+		if stepN > 0 {
+			for i := start; i < end; i += stepN {
+				collect(root, a[i], rest, out)
+			}
+		}
+	case segUnion:
+		for _, u := range s.union {
+			if x, ok := step(v, u); ok {
+				collect(root, x, rest, out)
+			}
+		}
+	case segFilter:
+		switch t := v.(type) {
+		case []any:
+			for _, x := range t {
+				if s.filter.eval(root, x) {
+					collect(root, x, rest, out)
+				}
+			}
+		case *Object:
+			if s.filter.eval(root, t) {
+				collect(root, t, rest, out)
+			}
+		}
+	case segDescent:
+		descend(root, v, *s.sub, rest, out)
+	}
+}
+
+func descend(root, v any, sub segment, rest []segment, out *[]any) {
+	collect(root, v, append([]segment{sub}, rest...), out)
+	switch t := v.(type) {
+	case []any:
+		for _, x := range t {
+			descend(root, x, sub, rest, out)
+		}
+	case *Object:
+		for _, k := range t.keys {
+			descend(root, t.m[k], sub, rest, out)
+		}
+	}
+}
+
+func sliceBounds(sl [3]*int, n int) (start, end, step int) {
+	step = 1
+	if sl[2] != nil {
+		step = *sl[2]
+	}
+	start, end = 0, n
+	if sl[0] != nil {
+		start = *sl[0]
+		if start < 0 {
+			start += n
+		}
+	}
+	if sl[1] != nil {
+		end = *sl[1]
+		if end < 0 {
+			end += n
+		}
+	}
+	start = max(0, min(start, n))
+	end = max(0, min(end, n))
+	return start, end, step
+}
+
+func (f *filterExpr) eval(root, cur any) bool {
+	switch f.op {
+	case "&&":
+		return f.left.eval(root, cur) && f.right.eval(root, cur)
+	case "||":
+		return f.left.eval(root, cur) || f.right.eval(root, cur)
+	case "!":
+		return !f.left.eval(root, cur)
+	case "exists":
+		_, ok := f.operand.value(root, cur)
+		return ok
+	case "=~":
+		v, ok := f.operand.value(root, cur)
+		s, isStr := v.(string)
+		return ok && isStr && f.re.MatchString(s)
+	}
+	l, ok1 := f.operand.value(root, cur)
+	r, ok2 := f.rhs.value(root, cur)
+	if !ok1 || !ok2 {
+		return f.op == "!=" && ok1 != ok2
+	}
+	switch f.op {
+	case "==":
+		return Equal(l, r)
+	case "!=":
+		return !Equal(l, r)
+	}
+	c, ok := compareValues(l, r)
+	if !ok {
+		return false
+	}
+	switch f.op {
+	case "<":
+		return c < 0
+	case "<=":
+		return c <= 0
+	case ">":
+		return c > 0
+	case ">=":
+		return c >= 0
+	}
+	return false
+}
+
+func compareValues(a, b any) (int, bool) {
+	if fa, ok := numberFloat(a); ok {
+		fb, ok := numberFloat(b)
+		if !ok {
+			return 0, false
+		}
+		switch {
+		case fa < fb:
+			return -1, true
+		case fa > fb:
+			return 1, true
+		}
+		return 0, true
+	}
+	sa, ok1 := a.(string)
+	sb, ok2 := b.(string)
+	if ok1 && ok2 {
+		return strings.Compare(sa, sb), true
+	}
+	return 0, false
+}
+
+func (o *filterOperand) value(root, cur any) (any, bool) {
+	if !o.relative && !o.root {
+		return o.lit, true
+	}
+	base := cur
+	if o.root {
+		base = root
+	}
+	p := &Path{segs: o.segs}
+	if p.Definite() {
+		return p.Get(base)
+	}
+	v, _ := p.Get(base)
+	return v, true
+}
+
+// SetPath returns a copy of root with value placed at the definite path p,
+// creating objects for missing names. Containers along the path are
+// copied; the rest is shared with root.
+func SetPath(root any, p *Path, value any) (any, error) {
+	if !p.Definite() {
+		return nil, fmt.Errorf("path %s is not a reference path", p.src)
+	}
+	return setSegs(root, p.segs, value)
+}
+
+func setSegs(cur any, segs []segment, value any) (any, error) {
+	if len(segs) == 0 {
+		return value, nil
+	}
+	s := segs[0]
+	switch s.kind {
+	case segName:
+		var o *Object
+		switch t := cur.(type) {
+		case *Object:
+			o = NewObject(t.Len() + 1)
+			for _, k := range t.keys {
+				o.keys = append(o.keys, k)
+				o.m[k] = t.m[k]
+			}
+		case nil:
+			o = NewObject(1)
+		default:
+			return nil, fmt.Errorf("cannot set field %q on a %s", s.name, typeName(cur))
+		}
+		child, _ := o.Get(s.name)
+		v, err := setSegs(child, segs[1:], value)
+		if err != nil {
+			return nil, err
+		}
+		o.Set(s.name, v)
+		return o, nil
+	case segIndex:
+		a, ok := cur.([]any)
+		if !ok {
+			return nil, fmt.Errorf("cannot index a %s", typeName(cur))
+		}
+		i := s.index
+		if i < 0 {
+			i += len(a)
+		}
+		if i < 0 || i >= len(a) {
+			return nil, fmt.Errorf("index %d out of bounds", s.index)
+		}
+		c := append([]any(nil), a...)
+		v, err := setSegs(c[i], segs[1:], value)
+		if err != nil {
+			return nil, err
+		}
+		c[i] = v
+		return c, nil
+	}
+	return nil, fmt.Errorf("unsupported path segment")
+}

@@ -1,0 +1,773 @@
+package asl
+
+import (
+	"errors"
+	"fmt"
+	"regexp"
+	"strings"
+)
+
+// StateMachine is a parsed and validated definition (or a Parallel branch
+// or Map item processor, which have the same shape).
+type StateMachine struct {
+	Comment        string
+	StartAt        string
+	States         map[string]*State
+	Order          []string // state names in definition order
+	TimeoutSeconds int64
+	Version        string
+	QueryLanguage  string
+}
+
+// Retrier is one Retry entry.
+type Retrier struct {
+	ErrorEquals     []string
+	IntervalSeconds float64
+	MaxAttempts     int
+	BackoffRate     float64
+	MaxDelaySeconds float64
+	JitterFull      bool
+}
+
+// Catcher is one Catch entry.
+type Catcher struct {
+	ErrorEquals    []string
+	Next           string
+	ResultPath     *Ref
+	ResultPathNull bool
+	Assign         *Template
+}
+
+// State is one state. Fields apply according to Type.
+type State struct {
+	Name    string
+	Type    string
+	Comment string
+	Next    string
+	End     bool
+
+	InputPath      *Ref
+	InputPathNull  bool
+	OutputPath     *Ref
+	OutputPathNull bool
+	ResultPath     *Ref
+	ResultPathNull bool
+	Parameters     *Template
+	ResultSelector *Template
+	Result         any
+	HasResult      bool
+	Assign         *Template
+	Retry          []Retrier
+	Catch          []Catcher
+
+	// Task
+	Resource           string
+	TimeoutSeconds     int64
+	TimeoutSecondsPath *Ref
+	HeartbeatSeconds   int64
+	HeartbeatSecsPath  *Ref
+
+	// Choice
+	Choices []*ChoiceRule
+	Default string
+
+	// Wait
+	Seconds       *int64
+	SecondsPath   *Ref
+	Timestamp     string
+	TimestampPath *Ref
+
+	// Fail
+	Error     string
+	HasError  bool
+	Cause     string
+	HasCause  bool
+	ErrorPath *Expr
+	CausePath *Expr
+
+	// Parallel
+	Branches []*StateMachine
+
+	// Map
+	ItemProcessor                  *StateMachine
+	ItemsPath                      *Ref
+	ItemSelector                   *Template
+	MaxConcurrency                 int64
+	MaxConcurrencyPath             *Ref
+	ToleratedFailurePercentage     float64
+	ToleratedFailurePercentagePath *Ref
+	ToleratedFailureCount          int64
+	ToleratedFailureCountPath      *Ref
+	ToleratedFailurePercentageSet  bool
+	ToleratedFailureCountSet       bool
+	Label                          string
+}
+
+// ValidationError lists every problem found in a definition, each located
+// by state name and field.
+type ValidationError struct {
+	Problems []string
+}
+
+func (e *ValidationError) Error() string {
+	return "invalid state machine definition:\n  " + strings.Join(e.Problems, "\n  ")
+}
+
+// Parse parses and validates a definition.
+func Parse(data []byte) (*StateMachine, error) {
+	v, err := Decode(data)
+	if err != nil {
+		return nil, fmt.Errorf("parse definition: %w", err)
+	}
+	o, ok := v.(*Object)
+	if !ok {
+		return nil, &ValidationError{[]string{"definition: must be a JSON object"}}
+	}
+	p := &parser{}
+	sm := p.machine(o, "", true)
+	if len(p.problems) > 0 {
+		return nil, &ValidationError{p.problems}
+	}
+	return sm, nil
+}
+
+// Substitute replaces ${Name} placeholders (DefinitionSubstitutions) in a
+// definition. Unknown names are left as they are.
+func Substitute(def []byte, vars map[string]string) []byte {
+	return substRe.ReplaceAllFunc(def, func(m []byte) []byte {
+		name := string(m[2 : len(m)-1])
+		if v, ok := vars[name]; ok {
+			return []byte(v)
+		}
+		return m
+	})
+}
+
+var substRe = regexp.MustCompile(`\$\{[A-Za-z0-9_.:-]+\}`)
+
+type parser struct {
+	problems []string
+}
+
+func (p *parser) add(loc, format string, args ...any) {
+	p.problems = append(p.problems, loc+": "+fmt.Sprintf(format, args...))
+}
+
+func locState(prefix, name string) string {
+	if prefix == "" {
+		return fmt.Sprintf("state %q", name)
+	}
+	return fmt.Sprintf("%s > state %q", prefix, name)
+}
+
+var stateFields = map[string][]string{
+	"common":   {"Type", "Comment", "QueryLanguage"},
+	"Pass":     {"Next", "End", "InputPath", "OutputPath", "ResultPath", "Parameters", "Result", "Assign"},
+	"Task":     {"Next", "End", "InputPath", "OutputPath", "ResultPath", "Parameters", "ResultSelector", "Retry", "Catch", "Resource", "TimeoutSeconds", "TimeoutSecondsPath", "HeartbeatSeconds", "HeartbeatSecondsPath", "Assign", "Credentials"},
+	"Choice":   {"InputPath", "OutputPath", "Choices", "Default", "Assign"},
+	"Wait":     {"Next", "End", "InputPath", "OutputPath", "Seconds", "SecondsPath", "Timestamp", "TimestampPath", "Assign"},
+	"Succeed":  {"InputPath", "OutputPath"},
+	"Fail":     {"Error", "ErrorPath", "Cause", "CausePath"},
+	"Parallel": {"Next", "End", "InputPath", "OutputPath", "ResultPath", "Parameters", "ResultSelector", "Retry", "Catch", "Branches", "Assign"},
+	"Map": {"Next", "End", "InputPath", "OutputPath", "ResultPath", "Parameters", "ResultSelector", "Retry", "Catch", "Iterator", "ItemProcessor",
+		"ItemsPath", "ItemSelector", "MaxConcurrency", "MaxConcurrencyPath", "ToleratedFailurePercentage", "ToleratedFailurePercentagePath",
+		"ToleratedFailureCount", "ToleratedFailureCountPath", "Label", "Assign", "ItemReader", "ResultWriter", "ItemBatcher"},
+}
+
+func (p *parser) machine(o *Object, prefix string, top bool) *StateMachine {
+	sm := &StateMachine{States: map[string]*State{}}
+	loc := prefix
+	if loc == "" {
+		loc = "definition"
+	}
+	for _, k := range o.keys {
+		v := o.m[k]
+		switch k {
+		case "Comment":
+			sm.Comment, _ = v.(string)
+		case "StartAt":
+			s, ok := v.(string)
+			if !ok {
+				p.add(loc, "StartAt must be a string")
+			}
+			sm.StartAt = s
+		case "States":
+		case "Version":
+			sm.Version, _ = v.(string)
+		case "TimeoutSeconds":
+			if !top {
+				p.add(loc, "TimeoutSeconds is only allowed at the top level")
+			}
+			n, ok := integerValue(v)
+			if !ok || n < 0 {
+				p.add(loc+".TimeoutSeconds", "must be a non-negative integer")
+			}
+			sm.TimeoutSeconds = n
+		case "QueryLanguage":
+			s, _ := v.(string)
+			sm.QueryLanguage = s
+			p.queryLanguage(loc+".QueryLanguage", s)
+		case "ProcessorConfig":
+			if top {
+				p.add(loc, "unknown field %q", k)
+			}
+		default:
+			p.add(loc, "unknown field %q", k)
+		}
+	}
+	if sm.StartAt == "" {
+		p.add(loc, "StartAt is missing")
+	}
+	states, ok := o.m["States"].(*Object)
+	if !ok || states.Len() == 0 {
+		p.add(loc, "States must be a non-empty object")
+		return sm
+	}
+	for _, name := range states.keys {
+		so, ok := states.m[name].(*Object)
+		if !ok {
+			p.add(locState(prefix, name), "must be an object")
+			continue
+		}
+		if len(name) > 80 {
+			p.add(locState(prefix, name), "state names must be at most 80 characters")
+		}
+		st := p.state(name, so, prefix)
+		sm.States[name] = st
+		sm.Order = append(sm.Order, name)
+	}
+	if _, ok := sm.States[sm.StartAt]; !ok && sm.StartAt != "" {
+		p.add(loc+".StartAt", "state %q does not exist", sm.StartAt)
+	}
+	// Transitions must name existing states; every state reachable.
+	for _, name := range sm.Order {
+		st := sm.States[name]
+		for _, n := range st.transitions() {
+			if _, ok := sm.States[n.to]; !ok {
+				p.add(locState(prefix, name)+"."+n.field, "state %q does not exist", n.to)
+			}
+		}
+	}
+	reach := map[string]bool{}
+	var walk func(string)
+	walk = func(n string) {
+		if reach[n] {
+			return
+		}
+		reach[n] = true
+		if st, ok := sm.States[n]; ok {
+			for _, t := range st.transitions() {
+				walk(t.to)
+			}
+		}
+	}
+	walk(sm.StartAt)
+	for _, name := range sm.Order {
+		if !reach[name] {
+			p.add(locState(prefix, name), "state is not reachable from StartAt")
+		}
+	}
+	return sm
+}
+
+func (p *parser) queryLanguage(loc, s string) {
+	switch s {
+	case "JSONPath", "":
+	case "JSONata":
+		p.add(loc, "QueryLanguage JSONata is not supported by the local executor (only JSONPath); no maintained Go implementation of JSONata 2.x exists")
+	default:
+		p.add(loc, "must be JSONPath or JSONata, got %q", s)
+	}
+}
+
+type transition struct{ field, to string }
+
+func (s *State) transitions() []transition {
+	var out []transition
+	if s.Next != "" {
+		out = append(out, transition{"Next", s.Next})
+	}
+	for i, c := range s.Choices {
+		out = append(out, transition{fmt.Sprintf("Choices[%d].Next", i), c.Next})
+	}
+	if s.Default != "" {
+		out = append(out, transition{"Default", s.Default})
+	}
+	for i, c := range s.Catch {
+		out = append(out, transition{fmt.Sprintf("Catch[%d].Next", i), c.Next})
+	}
+	return out
+}
+
+func (p *parser) state(name string, o *Object, prefix string) *State {
+	loc := locState(prefix, name)
+	st := &State{Name: name}
+	typ, _ := o.m["Type"].(string)
+	st.Type = typ
+	allowed, ok := stateFields[typ]
+	if !ok {
+		p.add(loc+".Type", "unknown state type %q", typ)
+		return st
+	}
+	allow := map[string]bool{}
+	for _, f := range append(stateFields["common"], allowed...) {
+		allow[f] = true
+	}
+	for _, k := range o.keys {
+		if !allow[k] {
+			p.add(loc, "field %q is not allowed in a %s state", k, typ)
+		}
+	}
+	str := func(k string) (string, bool) {
+		v, ok := o.m[k]
+		if !ok {
+			return "", false
+		}
+		s, ok := v.(string)
+		if !ok {
+			p.add(loc+"."+k, "must be a string")
+		}
+		return s, ok
+	}
+	ref := func(k string) (*Ref, bool, bool) { // ref, null, present
+		v, ok := o.m[k]
+		if !ok {
+			return nil, false, false
+		}
+		if v == nil {
+			return nil, true, true
+		}
+		s, ok := v.(string)
+		if !ok {
+			p.add(loc+"."+k, "must be a path string or null")
+			return nil, false, true
+		}
+		r, err := CompileRef(s)
+		if err != nil {
+			p.add(loc+"."+k, "%v", err)
+			return nil, false, true
+		}
+		return r, false, true
+	}
+	integer := func(k string, min int64) (int64, bool) {
+		v, ok := o.m[k]
+		if !ok {
+			return 0, false
+		}
+		n, ok := integerValue(v)
+		if !ok || n < min {
+			p.add(loc+"."+k, "must be an integer >= %d", min)
+		}
+		return n, true
+	}
+	template := func(k string) *Template {
+		v, ok := o.m[k]
+		if !ok {
+			return nil
+		}
+		t, err := CompileTemplate(v)
+		if err != nil {
+			p.add(loc+"."+k, "%v", err)
+		}
+		return t
+	}
+
+	st.Comment, _ = o.m["Comment"].(string)
+	if ql, ok := o.m["QueryLanguage"].(string); ok {
+		p.queryLanguage(loc+".QueryLanguage", ql)
+	}
+	if typ != "Choice" && typ != "Succeed" && typ != "Fail" {
+		next, hasNext := str("Next")
+		st.Next = next
+		end, hasEnd := o.m["End"]
+		if hasEnd {
+			b, ok := end.(bool)
+			if !ok {
+				p.add(loc+".End", "must be a boolean")
+			}
+			st.End = b
+		}
+		switch {
+		case hasNext && st.End:
+			p.add(loc, "Next and End cannot both be set")
+		case !hasNext && !st.End:
+			p.add(loc, "must have Next or End: true")
+		}
+	}
+	st.InputPath, st.InputPathNull, _ = ref("InputPath")
+	st.OutputPath, st.OutputPathNull, _ = ref("OutputPath")
+	st.ResultPath, st.ResultPathNull, _ = ref("ResultPath")
+	if st.ResultPath != nil && !st.ResultPath.path.Definite() {
+		p.add(loc+".ResultPath", "must be a reference path (only names and indexes)")
+	}
+	if st.ResultPath != nil && st.ResultPath.kind != refInput {
+		p.add(loc+".ResultPath", "must start with $ (the state input)")
+	}
+	st.Parameters = template("Parameters")
+	st.ResultSelector = template("ResultSelector")
+	if v, ok := o.m["Result"]; ok {
+		st.Result, st.HasResult = v, true
+	}
+	if v, ok := o.m["Assign"]; ok {
+		t, err := compileAssign(v)
+		if err != nil {
+			p.add(loc+".Assign", "%v", err)
+		}
+		st.Assign = t
+	}
+	st.Retry = p.retriers(o, loc)
+	st.Catch = p.catchers(o, loc)
+
+	switch typ {
+	case "Task":
+		st.Resource, _ = str("Resource")
+		if st.Resource == "" {
+			p.add(loc+".Resource", "missing")
+		}
+		st.TimeoutSeconds, _ = integer("TimeoutSeconds", 1)
+		st.HeartbeatSeconds, _ = integer("HeartbeatSeconds", 1)
+		st.TimeoutSecondsPath, _, _ = ref("TimeoutSecondsPath")
+		st.HeartbeatSecsPath, _, _ = ref("HeartbeatSecondsPath")
+		if st.HeartbeatSeconds > 0 && st.TimeoutSeconds > 0 && st.HeartbeatSeconds >= st.TimeoutSeconds {
+			p.add(loc+".HeartbeatSeconds", "must be smaller than TimeoutSeconds")
+		}
+		if _, ok := o.m["Credentials"]; ok {
+			p.add(loc+".Credentials", "cross-account Credentials are not supported by the local executor")
+		}
+	case "Choice":
+		arr, ok := o.m["Choices"].([]any)
+		if !ok || len(arr) == 0 {
+			p.add(loc+".Choices", "must be a non-empty array")
+		}
+		for i, x := range arr {
+			xo, ok := x.(*Object)
+			if !ok {
+				p.add(fmt.Sprintf("%s.Choices[%d]", loc, i), "must be an object")
+				continue
+			}
+			r, err := compileChoiceRule(xo, true, fmt.Sprintf("%s.Choices[%d]", loc, i))
+			if err != nil {
+				p.problems = append(p.problems, err.Error())
+				continue
+			}
+			st.Choices = append(st.Choices, r)
+		}
+		st.Default, _ = str("Default")
+	case "Wait":
+		n := 0
+		if v, ok := integer("Seconds", 0); ok {
+			st.Seconds = &v
+			n++
+		}
+		if r, _, ok := ref("SecondsPath"); ok {
+			st.SecondsPath = r
+			n++
+		}
+		if s, ok := str("Timestamp"); ok {
+			if _, ok := ParseTimestamp(s); !ok {
+				p.add(loc+".Timestamp", "%q is not an RFC 3339 timestamp", s)
+			}
+			st.Timestamp = s
+			n++
+		}
+		if r, _, ok := ref("TimestampPath"); ok {
+			st.TimestampPath = r
+			n++
+		}
+		if n != 1 {
+			p.add(loc, "a Wait state needs exactly one of Seconds, SecondsPath, Timestamp, TimestampPath")
+		}
+	case "Fail":
+		st.Error, st.HasError = str("Error")
+		st.Cause, st.HasCause = str("Cause")
+		for _, k := range []string{"ErrorPath", "CausePath"} {
+			s, ok := str(k)
+			if !ok {
+				continue
+			}
+			e, err := CompileExpr(s)
+			if err != nil {
+				p.add(loc+"."+k, "%v", err)
+				continue
+			}
+			if k == "ErrorPath" {
+				st.ErrorPath = e
+			} else {
+				st.CausePath = e
+			}
+		}
+		if st.HasError && st.ErrorPath != nil {
+			p.add(loc, "Error and ErrorPath cannot both be set")
+		}
+		if st.HasCause && st.CausePath != nil {
+			p.add(loc, "Cause and CausePath cannot both be set")
+		}
+	case "Parallel":
+		arr, ok := o.m["Branches"].([]any)
+		if !ok || len(arr) == 0 {
+			p.add(loc+".Branches", "must be a non-empty array")
+		}
+		for i, b := range arr {
+			bo, ok := b.(*Object)
+			if !ok {
+				p.add(fmt.Sprintf("%s.Branches[%d]", loc, i), "must be an object")
+				continue
+			}
+			st.Branches = append(st.Branches, p.machine(bo, fmt.Sprintf("%s.Branches[%d]", loc, i), false))
+		}
+	case "Map":
+		p.mapState(st, o, loc, ref, integer, template)
+	}
+	return st
+}
+
+func (p *parser) mapState(st *State, o *Object, loc string, ref func(string) (*Ref, bool, bool), integer func(string, int64) (int64, bool), template func(string) *Template) {
+	proc, hasProc := o.m["ItemProcessor"]
+	it, hasIt := o.m["Iterator"]
+	switch {
+	case hasProc && hasIt:
+		p.add(loc, "ItemProcessor and Iterator cannot both be set")
+	case hasIt:
+		proc, hasProc = it, true
+	}
+	if po, ok := proc.(*Object); ok && hasProc {
+		if pc, ok := po.m["ProcessorConfig"].(*Object); ok {
+			for _, k := range pc.keys {
+				switch k {
+				case "Mode":
+					if m, _ := pc.m[k].(string); m != "INLINE" && m != "DISTRIBUTED" {
+						p.add(loc+".ItemProcessor.ProcessorConfig.Mode", "must be INLINE or DISTRIBUTED")
+					}
+				case "ExecutionType":
+				default:
+					p.add(loc+".ItemProcessor.ProcessorConfig", "unknown field %q", k)
+				}
+			}
+		}
+		st.ItemProcessor = p.machine(po, loc+".ItemProcessor", false)
+	} else {
+		p.add(loc+".ItemProcessor", "missing or not an object")
+	}
+	for _, k := range []string{"ItemReader", "ResultWriter", "ItemBatcher"} {
+		if _, ok := o.m[k]; ok {
+			p.add(loc+"."+k, "not supported by the local executor (it needs S3 access from the engine)")
+		}
+	}
+	st.ItemsPath, _, _ = ref("ItemsPath")
+	st.ItemSelector = template("ItemSelector")
+	if st.ItemSelector != nil && st.Parameters != nil {
+		p.add(loc, "ItemSelector and Parameters cannot both be set")
+	}
+	if st.ItemSelector == nil {
+		st.ItemSelector = st.Parameters
+	}
+	st.MaxConcurrency, _ = integer("MaxConcurrency", 0)
+	st.MaxConcurrencyPath, _, _ = ref("MaxConcurrencyPath")
+	if v, ok := o.m["ToleratedFailurePercentage"]; ok {
+		f, ok := numberFloat(v)
+		if !ok || f < 0 || f > 100 {
+			p.add(loc+".ToleratedFailurePercentage", "must be a number between 0 and 100")
+		}
+		st.ToleratedFailurePercentage = f
+		st.ToleratedFailurePercentageSet = true
+	}
+	if n, ok := integer("ToleratedFailureCount", 0); ok {
+		st.ToleratedFailureCount = n
+		st.ToleratedFailureCountSet = true
+	}
+	st.ToleratedFailurePercentagePath, _, _ = ref("ToleratedFailurePercentagePath")
+	st.ToleratedFailureCountPath, _, _ = ref("ToleratedFailureCountPath")
+	st.Label, _ = o.m["Label"].(string)
+}
+
+func errorEquals(o *Object, loc string, p *parser) []string {
+	arr, ok := o.m["ErrorEquals"].([]any)
+	if !ok || len(arr) == 0 {
+		p.add(loc+".ErrorEquals", "must be a non-empty array of error names")
+		return nil
+	}
+	var out []string
+	for i, x := range arr {
+		s, ok := x.(string)
+		if !ok {
+			p.add(fmt.Sprintf("%s.ErrorEquals[%d]", loc, i), "must be a string")
+			continue
+		}
+		if s == ErrNameALL && len(arr) != 1 {
+			p.add(loc+".ErrorEquals", "States.ALL must appear alone")
+		}
+		out = append(out, s)
+	}
+	return out
+}
+
+func (p *parser) retriers(o *Object, loc string) []Retrier {
+	v, ok := o.m["Retry"]
+	if !ok {
+		return nil
+	}
+	arr, ok := v.([]any)
+	if !ok {
+		p.add(loc+".Retry", "must be an array")
+		return nil
+	}
+	var out []Retrier
+	for i, x := range arr {
+		l := fmt.Sprintf("%s.Retry[%d]", loc, i)
+		xo, ok := x.(*Object)
+		if !ok {
+			p.add(l, "must be an object")
+			continue
+		}
+		r := Retrier{IntervalSeconds: 1, MaxAttempts: 3, BackoffRate: 2}
+		r.ErrorEquals = errorEquals(xo, l, p)
+		for _, k := range xo.keys {
+			val := xo.m[k]
+			switch k {
+			case "ErrorEquals", "Comment":
+			case "IntervalSeconds":
+				n, ok := integerValue(val)
+				if !ok || n < 1 || n > 99999999 {
+					p.add(l+".IntervalSeconds", "must be a positive integer")
+				}
+				r.IntervalSeconds = float64(n)
+			case "MaxAttempts":
+				n, ok := integerValue(val)
+				if !ok || n < 0 || n > 99999999 {
+					p.add(l+".MaxAttempts", "must be a non-negative integer")
+				}
+				r.MaxAttempts = int(n)
+			case "BackoffRate":
+				f, ok := numberFloat(val)
+				if !ok || f < 1 {
+					p.add(l+".BackoffRate", "must be a number >= 1.0")
+				}
+				r.BackoffRate = f
+			case "MaxDelaySeconds":
+				n, ok := integerValue(val)
+				if !ok || n < 1 || n > 31622400 {
+					p.add(l+".MaxDelaySeconds", "must be a positive integer")
+				}
+				r.MaxDelaySeconds = float64(n)
+			case "JitterStrategy":
+				s, _ := val.(string)
+				switch s {
+				case "FULL":
+					r.JitterFull = true
+				case "NONE":
+				default:
+					p.add(l+".JitterStrategy", "must be FULL or NONE")
+				}
+			default:
+				p.add(l, "unknown field %q", k)
+			}
+		}
+		for _, e := range r.ErrorEquals {
+			if e == ErrNameALL && i != len(arr)-1 {
+				p.add(l+".ErrorEquals", "a retrier with States.ALL must be the last one")
+			}
+		}
+		out = append(out, r)
+	}
+	return out
+}
+
+func (p *parser) catchers(o *Object, loc string) []Catcher {
+	v, ok := o.m["Catch"]
+	if !ok {
+		return nil
+	}
+	arr, ok := v.([]any)
+	if !ok {
+		p.add(loc+".Catch", "must be an array")
+		return nil
+	}
+	var out []Catcher
+	for i, x := range arr {
+		l := fmt.Sprintf("%s.Catch[%d]", loc, i)
+		xo, ok := x.(*Object)
+		if !ok {
+			p.add(l, "must be an object")
+			continue
+		}
+		c := Catcher{ErrorEquals: errorEquals(xo, l, p)}
+		for _, k := range xo.keys {
+			val := xo.m[k]
+			switch k {
+			case "ErrorEquals", "Comment":
+			case "Next":
+				c.Next, _ = val.(string)
+			case "ResultPath":
+				if val == nil {
+					c.ResultPathNull = true
+					continue
+				}
+				s, _ := val.(string)
+				r, err := CompileRef(s)
+				if err != nil {
+					p.add(l+".ResultPath", "%v", err)
+					continue
+				}
+				if !r.path.Definite() || r.kind != refInput {
+					p.add(l+".ResultPath", "must be a reference path starting with $")
+				}
+				c.ResultPath = r
+			case "Assign":
+				t, err := compileAssign(val)
+				if err != nil {
+					p.add(l+".Assign", "%v", err)
+				}
+				c.Assign = t
+			default:
+				p.add(l, "unknown field %q", k)
+			}
+		}
+		if c.Next == "" {
+			p.add(l+".Next", "missing")
+		}
+		for _, e := range c.ErrorEquals {
+			if e == ErrNameALL && i != len(arr)-1 {
+				p.add(l+".ErrorEquals", "a catcher with States.ALL must be the last one")
+			}
+		}
+		out = append(out, c)
+	}
+	return out
+}
+
+// compileAssign compiles an Assign block: an object of variable names.
+func compileAssign(v any) (*Template, error) {
+	o, ok := v.(*Object)
+	if !ok {
+		return nil, errors.New("must be an object")
+	}
+	for _, k := range o.keys {
+		name := strings.TrimSuffix(k, ".$")
+		if name == "" || !isVarStart(name[0]) {
+			return nil, fmt.Errorf("invalid variable name %q", name)
+		}
+		for i := 1; i < len(name); i++ {
+			if !isVarChar(name[i]) {
+				return nil, fmt.Errorf("invalid variable name %q", name)
+			}
+		}
+	}
+	return CompileTemplate(v)
+}
+
+// MatchesError reports whether a Retry/Catch ErrorEquals list matches the
+// error name.
+func MatchesError(list []string, name string) bool {
+	for _, e := range list {
+		if e == name {
+			return true
+		}
+		if e == ErrNameALL && name != ErrNameRuntime && name != ErrNameDataLimitExceeded {
+			return true
+		}
+		if e == ErrNameTaskFailed && name != ErrNameTimeout && !strings.HasPrefix(name, "States.") {
+			return true
+		}
+	}
+	return false
+}

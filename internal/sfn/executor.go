@@ -1,0 +1,422 @@
+package sfn
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"sync"
+	"time"
+
+	"github.com/imagerec/imagerec/internal/asl"
+)
+
+// Execution statuses.
+const (
+	StatusRunning   = "RUNNING"
+	StatusSucceeded = "SUCCEEDED"
+	StatusFailed    = "FAILED"
+	StatusTimedOut  = "TIMED_OUT"
+	StatusAborted   = "ABORTED"
+)
+
+// Execution describes one execution, like DescribeExecution.
+type Execution struct {
+	ExecutionArn    string          `json:"executionArn"`
+	StateMachineArn string          `json:"stateMachineArn"`
+	Name            string          `json:"name"`
+	Status          string          `json:"status"`
+	StartDate       time.Time       `json:"startDate"`
+	StopDate        *time.Time      `json:"stopDate,omitempty"`
+	Input           json.RawMessage `json:"input"`
+	Output          json.RawMessage `json:"output,omitempty"`
+	// Error and Cause are set for FAILED and TIMED_OUT. HasError and
+	// HasCause tell an absent value from an empty one.
+	Error    string `json:"error,omitempty"`
+	Cause    string `json:"cause,omitempty"`
+	HasError bool   `json:"hasError,omitempty"`
+	HasCause bool   `json:"hasCause,omitempty"`
+}
+
+// ErrExecutionAlreadyExists is returned by Start for a name already used
+// with a different input.
+var ErrExecutionAlreadyExists = errors.New("ExecutionAlreadyExists")
+
+// ErrInvalidExecutionInput is returned for input that is not JSON or is
+// over the payload limit.
+var ErrInvalidExecutionInput = errors.New("InvalidExecutionInput")
+
+// Options configure an Executor. The zero value is usable.
+type Options struct {
+	// Clock defaults to the wall clock.
+	Clock Clock
+	// Logger defaults to a logger that discards.
+	Logger *slog.Logger
+	// Store defaults to an in-memory store.
+	Store Store
+	// StateMachineName defaults to "imagerec"; Region to "us-east-1";
+	// Account to "123456789012". They make the ARNs.
+	StateMachineName string
+	Region           string
+	Account          string
+	// RoleArn is $$.Execution.RoleArn.
+	RoleArn string
+	// MaxPayloadBytes defaults to 256 KiB; negative disables the check.
+	MaxPayloadBytes int
+	// OnComplete, if set, is called after an execution started with Start
+	// ends and is stored.
+	OnComplete func(Execution)
+}
+
+// Executor runs executions of one state machine.
+type Executor struct {
+	sm     *asl.StateMachine
+	def    []byte
+	reg    *Registry
+	opts   Options
+	log    *slog.Logger
+	smArn  string
+	ctx    context.Context
+	cancel context.CancelFunc
+	wg     sync.WaitGroup
+
+	mu      sync.Mutex
+	running map[string]*active
+}
+
+type active struct {
+	done chan struct{}
+	hist *history
+	exec Execution
+}
+
+// New parses def and returns an executor for it.
+func New(def []byte, reg *Registry, opts Options) (*Executor, error) {
+	sm, err := asl.Parse(def)
+	if err != nil {
+		return nil, err
+	}
+	if opts.Clock == nil {
+		opts.Clock = RealClock{}
+	}
+	if opts.Logger == nil {
+		opts.Logger = slog.New(slog.DiscardHandler)
+	}
+	if opts.Store == nil {
+		opts.Store = NewMemStore()
+	}
+	if opts.StateMachineName == "" {
+		opts.StateMachineName = "imagerec"
+	}
+	if opts.Region == "" {
+		opts.Region = "us-east-1"
+	}
+	if opts.Account == "" {
+		opts.Account = "123456789012"
+	}
+	if opts.RoleArn == "" {
+		opts.RoleArn = fmt.Sprintf("arn:aws:iam::%s:role/imagerec-local", opts.Account)
+	}
+	if opts.MaxPayloadBytes == 0 {
+		opts.MaxPayloadBytes = MaxPayloadBytes
+	}
+	if reg == nil {
+		reg = NewRegistry()
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	x := &Executor{
+		sm: sm, def: def, reg: reg, opts: opts, ctx: ctx, cancel: cancel,
+		log:     opts.Logger.With("component", "sfn"),
+		smArn:   fmt.Sprintf("arn:aws:states:%s:%s:stateMachine:%s", opts.Region, opts.Account, opts.StateMachineName),
+		running: map[string]*active{},
+	}
+	return x, nil
+}
+
+// StateMachineArn returns the ARN executions report.
+func (x *Executor) StateMachineArn() string { return x.smArn }
+
+// ExecutionArn returns the ARN of the execution with the given name.
+func (x *Executor) ExecutionArn(name string) string {
+	return fmt.Sprintf("arn:aws:states:%s:%s:execution:%s:%s", x.opts.Region, x.opts.Account, x.opts.StateMachineName, name)
+}
+
+// Close cancels running executions and waits for their goroutines. The
+// cancelled executions stay RUNNING in the store, so Recover re-runs them.
+func (x *Executor) Close() error {
+	x.cancel()
+	x.wg.Wait()
+	return nil
+}
+
+func validName(name string) error {
+	if name == "" || len(name) > 80 {
+		return fmt.Errorf("invalid execution name %q: 1 to 80 characters", name)
+	}
+	for _, r := range name {
+		if r < 0x20 || r == 0x7f || bytes.ContainsRune([]byte(" <>{}[]?*\"#%\\^|~`$&,;:/"), r) {
+			return fmt.Errorf("invalid execution name %q: character %q is not allowed", name, r)
+		}
+	}
+	return nil
+}
+
+func (x *Executor) prepare(name string, input json.RawMessage) (any, Execution, error) {
+	if err := validName(name); err != nil {
+		return nil, Execution{}, err
+	}
+	if len(bytes.TrimSpace(input)) == 0 {
+		input = json.RawMessage("{}")
+	}
+	v, err := asl.Decode(input)
+	if err != nil {
+		return nil, Execution{}, fmt.Errorf("%w: %v", ErrInvalidExecutionInput, err)
+	}
+	if x.opts.MaxPayloadBytes > 0 && len(input) > x.opts.MaxPayloadBytes {
+		return nil, Execution{}, fmt.Errorf("%w: input is %d bytes, over the %d byte limit", ErrInvalidExecutionInput, len(input), x.opts.MaxPayloadBytes)
+	}
+	ex := Execution{
+		ExecutionArn:    x.ExecutionArn(name),
+		StateMachineArn: x.smArn,
+		Name:            name,
+		Status:          StatusRunning,
+		StartDate:       x.opts.Clock.Now().UTC(),
+		Input:           json.RawMessage(asl.Marshal(v)),
+	}
+	return v, ex, nil
+}
+
+// Start starts an execution in the background and returns its ARN. A name
+// already used returns the existing execution's ARN when the input is
+// equal, and ErrExecutionAlreadyExists otherwise, like StartExecution.
+func (x *Executor) Start(ctx context.Context, name string, input json.RawMessage) (string, error) {
+	v, ex, err := x.prepare(name, input)
+	if err != nil {
+		return "", err
+	}
+	x.mu.Lock()
+	defer x.mu.Unlock()
+	if a, ok := x.running[ex.ExecutionArn]; ok {
+		return x.existing(ex, a.exec.Input)
+	}
+	if rec, err := x.opts.Store.Get(ex.ExecutionArn); err == nil {
+		return x.existing(ex, rec.Execution.Input)
+	} else if !errors.Is(err, ErrExecutionDoesNotExist) {
+		return "", fmt.Errorf("start execution %q: %w", name, err)
+	}
+	a := x.begin(ex)
+	if err := x.persist(a); err != nil {
+		delete(x.running, ex.ExecutionArn)
+		return "", fmt.Errorf("start execution %q: %w", name, err)
+	}
+	x.wg.Add(1)
+	go func() {
+		defer x.wg.Done()
+		x.run(x.ctx, a, v)
+	}()
+	return ex.ExecutionArn, ctx.Err()
+}
+
+func (x *Executor) existing(ex Execution, stored json.RawMessage) (string, error) {
+	a, err1 := asl.Decode(stored)
+	b, err2 := asl.Decode(ex.Input)
+	if err1 == nil && err2 == nil && asl.Equal(a, b) {
+		return ex.ExecutionArn, nil
+	}
+	return "", fmt.Errorf("execution %q: %w", ex.Name, ErrExecutionAlreadyExists)
+}
+
+// begin registers a running execution; x.mu must be held.
+func (x *Executor) begin(ex Execution) *active {
+	a := &active{done: make(chan struct{}), hist: &history{clock: x.opts.Clock}, exec: ex}
+	x.running[ex.ExecutionArn] = a
+	return a
+}
+
+func (x *Executor) persist(a *active) error {
+	return x.opts.Store.Put(&Record{Execution: a.exec, Definition: string(x.def), History: a.hist.snapshot()})
+}
+
+// RunSync runs an execution to its end in the calling goroutine, like
+// StartSyncExecution. Its name must be unique too.
+func (x *Executor) RunSync(ctx context.Context, name string, input json.RawMessage) (Execution, error) {
+	v, ex, err := x.prepare(name, input)
+	if err != nil {
+		return Execution{}, err
+	}
+	x.mu.Lock()
+	if _, ok := x.running[ex.ExecutionArn]; ok {
+		x.mu.Unlock()
+		return Execution{}, fmt.Errorf("execution %q: %w", name, ErrExecutionAlreadyExists)
+	}
+	a := x.begin(ex)
+	x.mu.Unlock()
+	x.run(ctx, a, v)
+	return x.Describe(ctx, ex.ExecutionArn)
+}
+
+// run executes and records the result.
+func (x *Executor) run(ctx context.Context, a *active, input any) {
+	ex := a.exec
+	log := x.log.With("execution", ex.Name)
+	log.Debug("execution started")
+	r := &runner{
+		reg: x.reg, clock: x.opts.Clock, hist: a.hist, limit: x.opts.MaxPayloadBytes,
+		arn: ex.ExecutionArn, name: ex.Name, smArn: x.smArn, smName: x.opts.StateMachineName,
+		roleArn: x.opts.RoleArn, start: ex.StartDate, input: input,
+	}
+	a.hist.add(0, "ExecutionStarted", map[string]any{"input": string(ex.Input), "inputDetails": map[string]any{"truncated": false}, "roleArn": x.opts.RoleArn})
+	if x.sm.TimeoutSeconds > 0 {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeout(ctx, time.Duration(x.sm.TimeoutSeconds)*time.Second)
+		defer cancel()
+	}
+	out, err := r.runMachine(ctx, x.sm, input, &frame{scope: newScope(nil)})
+	if err == errCanceled && x.ctx.Err() != nil {
+		// Executor closing: leave the execution RUNNING for Recover.
+		x.mu.Lock()
+		delete(x.running, ex.ExecutionArn)
+		x.mu.Unlock()
+		close(a.done)
+		log.Info("execution interrupted; it stays RUNNING for recovery")
+		return
+	}
+	stop := x.opts.Clock.Now().UTC()
+	ex.StopDate = &stop
+	switch {
+	case err == nil:
+		ex.Status = StatusSucceeded
+		ex.Output = json.RawMessage(asl.Marshal(out))
+		a.hist.add(-1, "ExecutionSucceeded", map[string]any{"output": string(ex.Output), "outputDetails": map[string]any{"truncated": false}})
+	case err.Name == asl.ErrNameTimeout && ctx.Err() != nil:
+		ex.Status = StatusTimedOut
+		ex.Error, ex.HasError = err.Name, true
+		ex.Cause, ex.HasCause = err.Cause, true
+		a.hist.add(-1, "ExecutionTimedOut", map[string]any{"error": err.Name, "cause": err.Cause})
+	case err == errCanceled:
+		ex.Status = StatusAborted
+		a.hist.add(-1, "ExecutionAborted", nil)
+	default:
+		ex.Status = StatusFailed
+		d := map[string]any{}
+		if err.Name != "" {
+			ex.Error, ex.HasError = err.Name, true
+			d["error"] = err.Name
+		}
+		if !err.NoCause {
+			ex.Cause, ex.HasCause = err.Cause, true
+			d["cause"] = err.Cause
+		}
+		a.hist.add(-1, "ExecutionFailed", d)
+	}
+	a.exec = ex
+	if perr := x.persist(a); perr != nil {
+		log.Error("store execution", "err", perr)
+	}
+	x.mu.Lock()
+	delete(x.running, ex.ExecutionArn)
+	x.mu.Unlock()
+	close(a.done)
+	log.Debug("execution ended", "status", ex.Status)
+	if x.opts.OnComplete != nil {
+		x.opts.OnComplete(ex)
+	}
+}
+
+// Describe returns an execution, running or finished.
+func (x *Executor) Describe(_ context.Context, arn string) (Execution, error) {
+	x.mu.Lock()
+	if a, ok := x.running[arn]; ok {
+		ex := a.exec
+		x.mu.Unlock()
+		return ex, nil
+	}
+	x.mu.Unlock()
+	rec, err := x.opts.Store.Get(arn)
+	if err != nil {
+		return Execution{}, err
+	}
+	return rec.Execution, nil
+}
+
+// List returns all stored executions, newest first.
+func (x *Executor) List(_ context.Context) ([]Execution, error) {
+	recs, err := x.opts.Store.List()
+	if err != nil {
+		return nil, err
+	}
+	out := make([]Execution, len(recs))
+	for i, r := range recs {
+		out[i] = r.Execution
+	}
+	return out, nil
+}
+
+// History returns an execution's events.
+func (x *Executor) History(_ context.Context, arn string) ([]Event, error) {
+	x.mu.Lock()
+	if a, ok := x.running[arn]; ok {
+		x.mu.Unlock()
+		return a.hist.snapshot(), nil
+	}
+	x.mu.Unlock()
+	rec, err := x.opts.Store.Get(arn)
+	if err != nil {
+		return nil, err
+	}
+	return rec.History, nil
+}
+
+// Wait blocks until the execution ends (or ctx is done) and returns it.
+func (x *Executor) Wait(ctx context.Context, arn string) (Execution, error) {
+	x.mu.Lock()
+	a, ok := x.running[arn]
+	x.mu.Unlock()
+	if ok {
+		select {
+		case <-a.done:
+		case <-ctx.Done():
+			return Execution{}, ctx.Err()
+		}
+	}
+	return x.Describe(ctx, arn)
+}
+
+// Recover re-runs, from the start, the stored executions left RUNNING by a
+// process that stopped (tasks are idempotent). It returns their ARNs.
+func (x *Executor) Recover(ctx context.Context) ([]string, error) {
+	recs, err := x.opts.Store.List()
+	if err != nil {
+		return nil, fmt.Errorf("recover executions: %w", err)
+	}
+	var arns []string
+	for _, rec := range recs {
+		ex := rec.Execution
+		if ex.Status != StatusRunning || ex.StateMachineArn != x.smArn {
+			continue
+		}
+		x.mu.Lock()
+		if _, ok := x.running[ex.ExecutionArn]; ok {
+			x.mu.Unlock()
+			continue
+		}
+		v, derr := asl.Decode(ex.Input)
+		if derr != nil {
+			x.mu.Unlock()
+			x.log.Error("recover execution: bad stored input", "execution", ex.Name, "err", derr)
+			continue
+		}
+		a := x.begin(ex)
+		x.mu.Unlock()
+		x.log.Info("re-running execution left running", "execution", ex.Name)
+		x.wg.Add(1)
+		go func() {
+			defer x.wg.Done()
+			x.run(x.ctx, a, v)
+		}()
+		arns = append(arns, ex.ExecutionArn)
+	}
+	return arns, ctx.Err()
+}

@@ -1,0 +1,103 @@
+package sfn
+
+import (
+	"encoding/json"
+	"strings"
+	"sync"
+	"time"
+)
+
+// Event is one history event, shaped like Step Functions'
+// GetExecutionHistory: {"timestamp","type","id","previousEventId",
+// "<type>EventDetails": {...}}.
+type Event struct {
+	Timestamp       time.Time
+	Type            string
+	ID              int64
+	PreviousEventID int64
+	Details         map[string]any
+}
+
+// detailsKey is the JSON key Step Functions uses for an event type's
+// details.
+func detailsKey(typ string) string {
+	switch {
+	case strings.HasSuffix(typ, "StateEntered"):
+		return "stateEnteredEventDetails"
+	case strings.HasSuffix(typ, "StateExited"):
+		return "stateExitedEventDetails"
+	}
+	return strings.ToLower(typ[:1]) + typ[1:] + "EventDetails"
+}
+
+// MarshalJSON implements json.Marshaler.
+func (e Event) MarshalJSON() ([]byte, error) {
+	m := map[string]any{
+		"timestamp":       e.Timestamp.UTC().Format(time.RFC3339Nano),
+		"type":            e.Type,
+		"id":              e.ID,
+		"previousEventId": e.PreviousEventID,
+	}
+	if e.Details != nil {
+		m[detailsKey(e.Type)] = e.Details
+	}
+	return json.Marshal(m)
+}
+
+// UnmarshalJSON implements json.Unmarshaler.
+func (e *Event) UnmarshalJSON(b []byte) error {
+	var m map[string]json.RawMessage
+	if err := json.Unmarshal(b, &m); err != nil {
+		return err
+	}
+	*e = Event{}
+	var ts string
+	_ = json.Unmarshal(m["timestamp"], &ts)
+	e.Timestamp, _ = time.Parse(time.RFC3339Nano, ts)
+	_ = json.Unmarshal(m["type"], &e.Type)
+	_ = json.Unmarshal(m["id"], &e.ID)
+	_ = json.Unmarshal(m["previousEventId"], &e.PreviousEventID)
+	for k, v := range m {
+		if strings.HasSuffix(k, "EventDetails") {
+			if err := json.Unmarshal(v, &e.Details); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+// history collects an execution's events; safe for concurrent use (Map
+// iterations and Parallel branches add events concurrently).
+type history struct {
+	mu     sync.Mutex
+	clock  Clock
+	events []Event
+	// onEvent is called (under no lock) after each event, for progress
+	// persistence; may be nil.
+	onEvent func()
+}
+
+// add appends an event and returns its id.
+func (h *history) add(prev int64, typ string, details map[string]any) int64 {
+	h.mu.Lock()
+	id := int64(len(h.events) + 1)
+	if prev < 0 {
+		prev = id - 1
+	}
+	h.events = append(h.events, Event{Timestamp: h.clock.Now(), Type: typ, ID: id, PreviousEventID: prev, Details: details})
+	h.mu.Unlock()
+	return id
+}
+
+func (h *history) snapshot() []Event {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	return append([]Event(nil), h.events...)
+}
+
+func (h *history) len() int {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	return len(h.events)
+}

@@ -1,0 +1,35 @@
+package sfn
+
+import "sync"
+
+// scope holds workflow variables. Parallel branches and Map iterations get
+// a child scope: they read the outer variables, and what they assign stays
+// inside them.
+type scope struct {
+	parent *scope
+	mu     sync.RWMutex
+	vars   map[string]any
+}
+
+func newScope(parent *scope) *scope { return &scope{parent: parent} }
+
+func (s *scope) get(name string) (any, bool) {
+	for c := s; c != nil; c = c.parent {
+		c.mu.RLock()
+		v, ok := c.vars[name]
+		c.mu.RUnlock()
+		if ok {
+			return v, true
+		}
+	}
+	return nil, false
+}
+
+func (s *scope) set(name string, v any) {
+	s.mu.Lock()
+	if s.vars == nil {
+		s.vars = map[string]any{}
+	}
+	s.vars[name] = v
+	s.mu.Unlock()
+}
