@@ -128,12 +128,37 @@ var heifLib = sync.OnceValue(func() error {
 	return nil
 })
 
+// heifSize reads the primary image's size (after its transforms) without
+// decoding it.
+func heifSize(data []byte, format string) (w, h int, err error) {
+	if err := heifLib(); err != nil {
+		return 0, 0, heifMissing(format, err)
+	}
+	var (
+		f      C.imageio_heif
+		msg    [256]C.char
+		cw, ch C.int
+	)
+	var pin runtime.Pinner
+	pin.Pin(&data[0])
+	defer pin.Unpin()
+	if C.imageio_heif_open(&f, unsafe.Pointer(&data[0]), C.size_t(len(data)), &cw, &ch, &msg[0], C.int(len(msg))) != 0 {
+		return 0, 0, corrupt(format, errors.New(C.GoString(&msg[0])))
+	}
+	C.imageio_heif_close(&f)
+	return int(cw), int(ch), nil
+}
+
+func heifMissing(format string, err error) error {
+	return &vision.Error{Code: vision.CodeInvalidImageFormat,
+		Message: formatName(format) + " needs libheif, which is not installed (apt-get install libheif1)", Err: err}
+}
+
 // decodeHEIF decodes the primary image of a HEIC or AVIF file with libheif,
 // which applies the file's rotation and mirroring itself.
 func decodeHEIF(data []byte, format string, lim Limits) (*Image, error) {
 	if err := heifLib(); err != nil {
-		return nil, &vision.Error{Code: vision.CodeInvalidImageFormat,
-			Message: formatName(format) + " needs libheif, which is not installed (apt-get install libheif1)", Err: err}
+		return nil, heifMissing(format, err)
 	}
 	var (
 		f    C.imageio_heif

@@ -5,6 +5,14 @@ package imageio
 import "github.com/imagerec/imagerec/internal/vision"
 
 func decodeHEIF(data []byte, format string, lim Limits) (*Image, error) {
-	return nil, vision.Errorf(vision.CodeInvalidImageFormat,
+	return nil, heifMissing(format)
+}
+
+func heifSize(data []byte, format string) (w, h int, err error) {
+	return 0, 0, heifMissing(format)
+}
+
+func heifMissing(format string) error {
+	return vision.Errorf(vision.CodeInvalidImageFormat,
 		"%s needs libheif, and this binary was built without cgo", formatName(format))
 }

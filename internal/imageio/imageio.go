@@ -119,20 +119,11 @@ func Decode(ctx context.Context, data []byte, opt Options) (*Image, error) {
 		return nil, err
 	}
 	lim := opt.Limits.withDefaults()
-	if len(data) == 0 {
-		return nil, vision.Errorf(vision.CodeInvalidImageFormat, "empty file (0 bytes)")
+	format, err := sniffChecked(data, lim)
+	if err != nil {
+		return nil, err
 	}
-	if lim.MaxBytes > 0 && int64(len(data)) > lim.MaxBytes {
-		return nil, vision.Errorf(vision.CodeImageTooLarge, "image is %d bytes; at most %d are allowed", len(data), lim.MaxBytes)
-	}
-	format, ok := Sniff(data)
-	if !ok {
-		return nil, vision.Errorf(vision.CodeInvalidImageFormat, "%s", describe(data))
-	}
-	var (
-		im  *Image
-		err error
-	)
+	var im *Image
 	switch format {
 	case "jpeg":
 		im, err = decodeJPEG(data, lim, opt.TargetMaxSide)

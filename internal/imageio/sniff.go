@@ -8,8 +8,8 @@ import (
 
 // Sniff reports the image format of data from its leading bytes: jpeg, png,
 // gif, webp, tiff, bmp, heic or avif. ok is false when data is not one of
-// the formats Decode accepts. It reads at most the first 64 bytes and never
-// decodes.
+// the formats Decode accepts. It reads only the leading bytes (32 suffice,
+// except for the brand list of a HEIF ftyp box) and never decodes.
 func Sniff(data []byte) (format string, ok bool) {
 	switch {
 	case len(data) >= 3 && data[0] == 0xFF && data[1] == 0xD8 && data[2] == 0xFF:
@@ -90,8 +90,17 @@ func heifBrand(data []byte) string {
 	return "heic" // mif1 without a codec brand: let libheif decide
 }
 
-// describe says what data looks like, for the error about a non-image.
-func describe(data []byte) string {
+// Describe says what data that Sniff does not accept looks like, as the
+// message of an InvalidImageFormatException: "not an image: the file is a
+// PDF document", "unsupported image format: SVG (vector graphics)", "not an
+// image: the file is text"... It reads at most the first 512 bytes.
+func Describe(data []byte) string {
+	if len(data) == 0 {
+		return "empty file (0 bytes)"
+	}
+	if format, ok := Sniff(data); ok {
+		return "a " + formatName(format) + " image"
+	}
 	head := data[:min(len(data), 512)]
 	trimmed := bytes.TrimLeft(head, " \t\r\n\xef\xbb\xbf")
 	lower := bytes.ToLower(trimmed)

@@ -53,16 +53,7 @@ func decodeStd(data []byte, format string, lim Limits) (*Image, error) {
 		return nil, corrupt(format, err)
 	}
 	pix, w, h := toRGB(img)
-	o := 1
-	switch format {
-	case "tiff":
-		o = exifOrientation(data)
-	case "webp":
-		o = webpOrientation(data)
-	case "png":
-		o = pngOrientation(data)
-	}
-	return finish(pix, w, h, o, w, h), nil
+	return finish(pix, w, h, stdOrientation(data, format), w, h), nil
 }
 
 // toRGB converts any image to packed RGB. Transparent pixels are composited
