@@ -394,3 +394,37 @@ var cssColors = []cssColor{
 	{"violet", 0xee82ee}, {"wheat", 0xf5deb3}, {"white", 0xffffff}, {"whitesmoke", 0xf5f5f5},
 	{"yellow", 0xffff00}, {"yellowgreen", 0x9acd32},
 }
+
+// maxColouredInstances bounds how many instances get their own colours.
+const maxColouredInstances = 25
+
+// instanceColors fills Instance.DominantColors from the pixels inside each
+// box of the packed RGB image (w x h), as DetectLabels does when
+// IMAGE_PROPERTIES is requested. Only the most confident instances are
+// coloured.
+func instanceColors(labels []vision.Label, pix []uint8, w, h, maxColors int) {
+	n := 0
+	for li := range labels {
+		for ii := range labels[li].Instances {
+			if n >= maxColouredInstances {
+				return
+			}
+			in := &labels[li].Instances[ii]
+			bb := in.BoundingBox
+			x0, y0 := int(bb.Left*float64(w)), int(bb.Top*float64(h))
+			x1, y1 := int((bb.Left+bb.Width)*float64(w)+0.999), int((bb.Top+bb.Height)*float64(h)+0.999)
+			x0, y0 = clampInt(x0, 0, w-1), clampInt(y0, 0, h-1)
+			x1, y1 = clampInt(x1, x0+1, w), clampInt(y1, y0+1, h)
+			cw, ch := x1-x0, y1-y0
+			crop := make([]uint8, 0, cw*ch*3)
+			for y := y0; y < y1; y++ {
+				crop = append(crop, pix[(y*w+x0)*3:(y*w+x1)*3]...)
+			}
+			sw, sh := fitSide(cw, ch, colourSide)
+			small := make([]float32, sw*sh*3)
+			fillTensor(crop, cw, ch, tensorSpec{Width: sw, Height: sh, Layout: layoutNHWC, Scale: [3]float32{1, 1, 1}}, small)
+			in.DominantColors = dominantColors(small, maxColors)
+			n++
+		}
+	}
+}

@@ -3,6 +3,8 @@ package onnx
 import (
 	"math"
 	"testing"
+
+	"github.com/imagerec/imagerec/internal/vision"
 )
 
 func TestQuality(t *testing.T) {
@@ -110,6 +112,34 @@ func TestNearestCSSExact(t *testing.T) {
 		r, g, b := int(c.rgb>>16), int(c.rgb>>8&0xff), int(c.rgb&0xff)
 		if got := nearestCSS(r, g, b); got != c.name {
 			t.Errorf("nearestCSS(%s) = %q", c.name, got)
+		}
+	}
+}
+
+func TestInstanceColors(t *testing.T) {
+	t.Parallel()
+	// Left half red, right half blue; one instance on each half.
+	w, h := 100, 50
+	pix := make([]uint8, w*h*3)
+	for y := range h {
+		for x := range w {
+			i := (y*w + x) * 3
+			if x < 50 {
+				pix[i] = 255
+			} else {
+				pix[i+2] = 255
+			}
+		}
+	}
+	labels := []vision.Label{{Name: "A", Instances: []vision.Instance{
+		{BoundingBox: vision.BoundingBox{Left: 0.05, Top: 0.1, Width: 0.4, Height: 0.8}},
+		{BoundingBox: vision.BoundingBox{Left: 0.55, Top: 0.1, Width: 0.4, Height: 0.8}},
+	}}}
+	instanceColors(labels, pix, w, h, 3)
+	for i, want := range []string{"red", "blue"} {
+		dc := labels[0].Instances[i].DominantColors
+		if len(dc) != 1 || dc[0].SimplifiedColor != want || dc[0].PixelPercent != 100 {
+			t.Errorf("instance %d colours = %+v, want all %s", i, dc, want)
 		}
 	}
 }
