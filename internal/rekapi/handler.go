@@ -1,0 +1,176 @@
+package rekapi
+
+import (
+	"bytes"
+	"context"
+	"crypto/rand"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"mime"
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/imagerec/imagerec/internal/objstore"
+	"github.com/imagerec/imagerec/internal/vision"
+)
+
+// TargetPrefix is the X-Amz-Target prefix of Rekognition operations.
+const TargetPrefix = "RekognitionService."
+
+// ContentType is the JSON 1.1 protocol's media type.
+const ContentType = "application/x-amz-json-1.1"
+
+// ObjectGetter reads objects named by Image.S3Object. objstore.Store
+// satisfies it; GetObject returns an error wrapping objstore.ErrNoSuchBucket
+// or objstore.ErrNoSuchKey when the object is missing.
+type ObjectGetter interface {
+	GetObject(ctx context.Context, bucket, key string) (io.ReadCloser, objstore.ObjectInfo, error)
+}
+
+// Verifier checks a request's AWS Signature Version 4. body is the request
+// body, already read (its SHA-256 is part of the signature). A rejection
+// should implement interface{ ErrorCode() string } to choose the error code
+// sent back (for example InvalidSignatureException or
+// UnrecognizedClientException); other errors are sent as
+// InvalidSignatureException.
+type Verifier interface {
+	Verify(r *http.Request, body []byte) error
+}
+
+// Options configure the handler. The zero value serves without
+// authentication and with Rekognition's limits.
+type Options struct {
+	// Verifier checks signatures; nil accepts unsigned requests (tests and
+	// explicitly unauthenticated set-ups only).
+	Verifier Verifier
+	// Logger receives one line per request; nil discards.
+	Logger *slog.Logger
+	// MaxBytes limits Image.Bytes (default 5 MiB, Rekognition's limit).
+	MaxBytes int
+	// MaxS3Bytes limits Image.S3Object (default 15 MiB, Rekognition's limit).
+	MaxS3Bytes int64
+}
+
+// Handler serves the Rekognition API.
+type Handler struct {
+	rec     vision.Recognizer
+	objects ObjectGetter
+	opts    Options
+	log     *slog.Logger
+}
+
+// New returns the handler. objects may be nil, in which case S3Object
+// images are refused with InvalidS3ObjectException.
+func New(rec vision.Recognizer, objects ObjectGetter, opts Options) *Handler {
+	if opts.MaxBytes <= 0 {
+		opts.MaxBytes = 5 << 20
+	}
+	if opts.MaxS3Bytes <= 0 {
+		opts.MaxS3Bytes = 15 << 20
+	}
+	log := opts.Logger
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	return &Handler{rec: rec, objects: objects, opts: opts, log: log.With("component", "rekapi")}
+}
+
+// IsRekognitionRequest reports whether r is addressed to this API, for
+// serving it on a port shared with another protocol (the S3 endpoint
+// dispatches on it).
+func IsRekognitionRequest(r *http.Request) bool {
+	return strings.HasPrefix(r.Header.Get("X-Amz-Target"), TargetPrefix)
+}
+
+// operation runs one Rekognition operation on a decoded request body.
+type operation func(h *Handler, ctx context.Context, body []byte) (any, error)
+
+var operations = map[string]operation{
+	"DetectLabels":           (*Handler).detectLabels,
+	"DetectFaces":            (*Handler).detectFaces,
+	"DetectText":             (*Handler).detectText,
+	"DetectModerationLabels": (*Handler).detectModerationLabels,
+}
+
+// maxBody bounds a request: 5 MiB of image is 6.7 MiB of base64.
+const maxBody = 8 << 20
+
+func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	start := time.Now()
+	reqID := requestID()
+	w.Header().Set("X-Amzn-Requestid", reqID)
+	target := r.Header.Get("X-Amz-Target")
+	op := strings.TrimPrefix(target, TargetPrefix)
+	err := h.serve(w, r, op, target)
+	status := http.StatusOK
+	if err != nil {
+		status = writeError(w, err)
+	}
+	level := slog.LevelInfo
+	if status >= 500 {
+		level = slog.LevelError
+	}
+	attrs := []any{"operation", op, "status", status, "duration_ms", time.Since(start).Milliseconds(), "request_id", reqID}
+	if err != nil {
+		attrs = append(attrs, "error", err)
+	}
+	h.log.Log(r.Context(), level, "rekognition request", attrs...)
+}
+
+func (h *Handler) serve(w http.ResponseWriter, r *http.Request, op, target string) error {
+	if r.Method != http.MethodPost || r.URL.Path != "/" {
+		return apiErrorf("UnknownOperationException", http.StatusBadRequest, "%s %s is not a Rekognition operation", r.Method, r.URL.Path)
+	}
+	run, ok := operations[op]
+	if !ok || !strings.HasPrefix(target, TargetPrefix) {
+		return apiErrorf("UnknownOperationException", http.StatusBadRequest, "unknown operation %q", target)
+	}
+	if ct, _, _ := mime.ParseMediaType(r.Header.Get("Content-Type")); ct != ContentType {
+		return apiErrorf("SerializationException", http.StatusBadRequest, "Content-Type must be %s, got %q", ContentType, r.Header.Get("Content-Type"))
+	}
+	body, err := io.ReadAll(io.LimitReader(r.Body, maxBody+1))
+	if err != nil {
+		return apiErrorf("SerializationException", http.StatusBadRequest, "read request body: %v", err)
+	}
+	if len(body) > maxBody {
+		return &vision.Error{Code: vision.CodeImageTooLarge, Message: fmt.Sprintf("request body is over %d bytes", maxBody)}
+	}
+	if h.opts.Verifier != nil {
+		if err := h.opts.Verifier.Verify(r, body); err != nil {
+			return signatureError(err)
+		}
+	}
+	resp, err := run(h, r.Context(), body)
+	if err != nil {
+		return err
+	}
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(resp); err != nil {
+		return fmt.Errorf("encode response: %w", err)
+	}
+	w.Header().Set("Content-Type", ContentType)
+	w.Write(buf.Bytes())
+	return nil
+}
+
+// decode parses a JSON 1.1 request body into v.
+func decode(body []byte, v any) error {
+	if err := json.Unmarshal(body, v); err != nil {
+		var ute *json.UnmarshalTypeError
+		if errors.As(err, &ute) {
+			return apiErrorf("SerializationException", http.StatusBadRequest, "%s: wrong type for %s", err, ute.Field)
+		}
+		return apiErrorf("SerializationException", http.StatusBadRequest, "%v", err)
+	}
+	return nil
+}
+
+func requestID() string {
+	var b [16]byte
+	rand.Read(b[:])
+	return fmt.Sprintf("%x-%x-%x-%x-%x", b[0:4], b[4:6], b[6:8], b[8:10], b[10:])
+}
