@@ -3,12 +3,10 @@ package main
 import (
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"io"
 	"os"
 	"strings"
-	"time"
 
 	"github.com/imagerec/imagerec/internal/asl"
 	"github.com/imagerec/imagerec/internal/sfn"
@@ -73,19 +71,11 @@ func statesValidate(env *Env, args []string) error {
 	return nil
 }
 
-// syncResult is the StartSyncExecution-shaped output of `states run`.
-type syncResult struct {
-	Status string  `json:"status"`
-	Output *string `json:"output,omitempty"`
-	Error  *string `json:"error,omitempty"`
-	Cause  *string `json:"cause,omitempty"`
-}
-
 func statesRun(ctx context.Context, env *Env, args []string) error {
-	fs := newFlagSet(env, "states run", "states run --definition FILE [--input FILE] [--name NAME] [--sub Name=Value]...")
+	fs := newFlagSet(env, "states run", "states run --definition FILE [--input FILE] [--type STANDARD|EXPRESS] [--sub Name=Value]...")
 	defPath := fs.String("definition", "", "state machine definition `file` (ASL JSON)")
 	inPath := fs.String("input", "", "execution input `file` (JSON; - for stdin; default {})")
-	name := fs.String("name", "", "execution name (default: generated)")
+	smType := fs.String("type", "STANDARD", "state machine `type`: STANDARD or EXPRESS")
 	smName := fs.String("state-machine-name", "imagerec-local", "state machine name used in ARNs and $$.StateMachine")
 	subs := subFlag{}
 	fs.Var(subs, "sub", "definition substitution `Name=Value` for ${Name} (repeatable)")
@@ -112,39 +102,11 @@ func statesRun(ctx context.Context, env *Env, args []string) error {
 			return fmt.Errorf("read input: %w", err)
 		}
 	}
-	x, err := sfn.New(asl.Substitute(def, subs), statesRegistry(env), sfn.Options{Logger: env.Logger, StateMachineName: *smName})
+	res, err := sfn.RunDefinition(ctx, asl.Substitute(def, subs), input, statesRegistry(env),
+		sfn.Options{Logger: env.Logger, StateMachineName: *smName, Type: strings.ToUpper(*smType)})
 	if err != nil {
 		fmt.Fprintf(env.Stderr, "%s: %v\n", *defPath, err)
 		return &exitError{1}
-	}
-	defer x.Close()
-	if *name == "" {
-		*name = fmt.Sprintf("run-%d", time.Now().UnixNano())
-	}
-	ex, err := x.RunSync(ctx, *name, input)
-	var res syncResult
-	switch {
-	case errors.Is(err, sfn.ErrInvalidExecutionInput):
-		res.Status = sfn.StatusFailed
-		e, c := "States.DataLimitExceeded", err.Error()
-		if !strings.Contains(c, "limit") {
-			e = "InvalidExecutionInput"
-		}
-		res.Error, res.Cause = &e, &c
-	case err != nil:
-		return err
-	default:
-		res.Status = ex.Status
-		if ex.Status == sfn.StatusSucceeded {
-			s := string(ex.Output)
-			res.Output = &s
-		}
-		if ex.HasError {
-			res.Error = &ex.Error
-		}
-		if ex.HasCause {
-			res.Cause = &ex.Cause
-		}
 	}
 	enc := json.NewEncoder(env.Stdout)
 	enc.SetEscapeHTML(false)

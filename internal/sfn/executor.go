@@ -63,6 +63,9 @@ type Options struct {
 	Account          string
 	// RoleArn is $$.Execution.RoleArn.
 	RoleArn string
+	// Type is STANDARD (default) or EXPRESS; EXPRESS executions have no
+	// $$.Execution.RedriveCount, as on AWS.
+	Type string
 	// MaxPayloadBytes defaults to 256 KiB; negative disables the check.
 	MaxPayloadBytes int
 	// OnComplete, if set, is called after an execution started with Start
@@ -265,7 +268,7 @@ func (x *Executor) run(ctx context.Context, a *active, input any) {
 	r := &runner{
 		reg: x.reg, clock: x.opts.Clock, hist: a.hist, limit: x.opts.MaxPayloadBytes,
 		arn: ex.ExecutionArn, name: ex.Name, smArn: x.smArn, smName: x.opts.StateMachineName,
-		roleArn: x.opts.RoleArn, start: ex.StartDate, input: input,
+		roleArn: x.opts.RoleArn, start: ex.StartDate, input: input, express: x.opts.Type == "EXPRESS",
 	}
 	a.hist.add(0, "ExecutionStarted", map[string]any{"input": string(ex.Input), "inputDetails": map[string]any{"truncated": false}, "roleArn": x.opts.RoleArn})
 	if x.sm.TimeoutSeconds > 0 {

@@ -30,6 +30,7 @@ type runner struct {
 	roleArn string
 	start   time.Time
 	input   any
+	express bool
 }
 
 type mapItem struct {
@@ -51,7 +52,9 @@ func (r *runner) contextObject(st *asl.State, entered time.Time, f *frame, retry
 	ex.Set("StartTime", formatTime(r.start))
 	ex.Set("Name", r.name)
 	ex.Set("RoleArn", r.roleArn)
-	ex.Set("RedriveCount", json.Number("0"))
+	if !r.express {
+		ex.Set("RedriveCount", json.Number("0"))
+	}
 	sm := asl.NewObject(2)
 	sm.Set("Id", r.smArn)
 	sm.Set("Name", r.smName)
