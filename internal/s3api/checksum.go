@@ -1,0 +1,149 @@
+package s3api
+
+import (
+	"bytes"
+	"crypto/md5"
+	"crypto/sha1"
+	"crypto/sha256"
+	"encoding/base64"
+	"encoding/hex"
+	"errors"
+	"hash"
+	"hash/crc32"
+	"hash/crc64"
+	"io"
+	"net/http"
+	"strings"
+)
+
+// checksumAlgorithms maps the suffix of x-amz-checksum-ALG to a hash.
+var checksumAlgorithms = map[string]func() hash.Hash{
+	"crc32":     func() hash.Hash { return crc32.NewIEEE() },
+	"crc32c":    func() hash.Hash { return crc32.New(crc32.MakeTable(crc32.Castagnoli)) },
+	"crc64nvme": func() hash.Hash { return crc64.New(crc64.MakeTable(0x9a6c9329ac4bc9b5)) },
+	"sha1":      sha1.New,
+	"sha256":    sha256.New,
+}
+
+// checkedBody wraps a request body: it counts bytes, enforces a size limit,
+// and at EOF checks the x-amz-content-sha256 hash and any x-amz-checksum-*
+// value (from a header, or from a trailer of an aws-chunked body). A
+// mismatch is returned instead of io.EOF, so a store aborts the write.
+type checkedBody struct {
+	r        io.Reader
+	n        int64
+	limit    int64
+	wantLen  int64 // -1 unknown
+	sha      hash.Hash
+	wantSHA  string
+	sum      hash.Hash
+	sumName  string
+	wantSum  string
+	trailers func() map[string]string
+	err      error
+}
+
+func (b *checkedBody) Read(p []byte) (int, error) {
+	if b.err != nil {
+		return 0, b.err
+	}
+	n, err := b.r.Read(p)
+	b.n += int64(n)
+	if b.sha != nil {
+		b.sha.Write(p[:n])
+	}
+	if b.sum != nil {
+		b.sum.Write(p[:n])
+	}
+	if b.n > b.limit {
+		b.err = ErrEntityTooLarge
+		return n, b.err
+	}
+	if errors.Is(err, io.EOF) {
+		if cerr := b.check(); cerr != nil {
+			b.err = cerr
+			return n, cerr
+		}
+	}
+	if err != nil {
+		b.err = err
+	}
+	return n, err
+}
+
+func (b *checkedBody) check() error {
+	if b.wantLen >= 0 && b.n != b.wantLen {
+		return ErrIncompleteBody
+	}
+	if b.sha != nil && hex.EncodeToString(b.sha.Sum(nil)) != b.wantSHA {
+		return ErrContentSHA256Mismatch
+	}
+	if b.sum != nil {
+		want := b.wantSum
+		if want == "" && b.trailers != nil {
+			want = b.trailers()["X-Amz-Checksum-"+strings.ToUpper(b.sumName[:1])+b.sumName[1:]]
+			if want == "" {
+				// Canonical MIME keys: X-Amz-Checksum-Crc32 etc.
+				for k, v := range b.trailers() {
+					if strings.EqualFold(k, "x-amz-checksum-"+b.sumName) {
+						want = v
+					}
+				}
+			}
+			if want == "" {
+				return ErrInvalidRequest.withMessage("The x-amz-checksum-%s trailer was declared but not sent.", b.sumName)
+			}
+		}
+		if got := base64.StdEncoding.EncodeToString(b.sum.Sum(nil)); got != want {
+			return ErrBadDigest.withMessage("The %s you specified did not match the calculated checksum.", strings.ToUpper(b.sumName))
+		}
+	}
+	return nil
+}
+
+// bodyReader returns the decoded, checked request body.
+func bodyReader(r *http.Request, ar authResult, limit int64) (*checkedBody, *APIError) {
+	b := &checkedBody{r: r.Body, limit: limit, wantLen: r.ContentLength}
+	var chunked *chunkedReader
+	switch ar.payloadHash {
+	case streamingSignedPayload, streamingSignedPayloadTrailer, streamingUnsignedPayloadTrail:
+		chunked = newChunkedReader(r.Body, ar.payloadHash != streamingUnsignedPayloadTrail, ar)
+		b.r = chunked
+		b.trailers = func() map[string]string { return chunked.Trailers }
+		b.wantLen = -1
+		if dl := r.Header.Get("X-Amz-Decoded-Content-Length"); dl != "" {
+			n, err := parseSize(dl)
+			if err != nil {
+				return nil, ErrInvalidArgument.withMessage("invalid x-amz-decoded-content-length")
+			}
+			b.wantLen = n
+		}
+	case unsignedPayload, "":
+	default:
+		b.sha = sha256.New()
+		b.wantSHA = ar.payloadHash
+	}
+	if b.wantLen > limit {
+		return nil, ErrEntityTooLarge
+	}
+	// A checksum in a header, or declared as a trailer.
+	for name, newHash := range checksumAlgorithms {
+		if v := r.Header.Get("X-Amz-Checksum-" + name); v != "" {
+			b.sum, b.sumName, b.wantSum = newHash(), name, v
+		}
+	}
+	if t := strings.ToLower(strings.TrimSpace(r.Header.Get("X-Amz-Trailer"))); t != "" && b.sum == nil {
+		name, ok := strings.CutPrefix(t, "x-amz-checksum-")
+		newHash, known := checksumAlgorithms[name]
+		if !ok || !known || chunked == nil {
+			return nil, ErrInvalidRequest.withMessage("unsupported x-amz-trailer %q", t)
+		}
+		b.sum, b.sumName = newHash(), name
+	}
+	return b, nil
+}
+
+func md5Equal(data, want []byte) bool {
+	sum := md5.Sum(data)
+	return bytes.Equal(sum[:], want)
+}

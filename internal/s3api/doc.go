@@ -1,0 +1,38 @@
+// Package s3api is an S3-compatible http.Handler over an objstore.Store,
+// with path-style addressing (http://HOST/BUCKET/KEY), so that the AWS SDKs
+// and the aws CLI work against imagerec by changing the endpoint.
+//
+// Supported: ListBuckets, CreateBucket, HeadBucket, DeleteBucket,
+// GetBucketLocation, GetBucketVersioning (never enabled), ListObjects (v1),
+// ListObjectsV2 (prefix, delimiter, continuation-token, max-keys,
+// start-after, encoding-type=url, fetch-owner), PutObject (Content-MD5,
+// x-amz-meta-*, Content-Type), GetObject and HeadObject (Range, If-Match,
+// If-None-Match, If-(Un)Modified-Since, response-* overrides), DeleteObject,
+// DeleteObjects, CopyObject (COPY/REPLACE metadata directive), multipart
+// uploads (Create, UploadPart, UploadPartCopy, Complete, Abort, ListParts,
+// ListMultipartUploads), Put/GetBucketNotificationConfiguration (in memory).
+// Anything else answers 501 NotImplemented.
+//
+// Authentication is AWS Signature Version 4 and is always required: the
+// Authorization header or presigned query parameters (X-Amz-Expires up to a
+// week), payloads signed by SHA-256, UNSIGNED-PAYLOAD, or aws-chunked
+// (STREAMING-AWS4-HMAC-SHA256-PAYLOAD with each chunk signature verified,
+// STREAMING-UNSIGNED-PAYLOAD-TRAILER and the signed trailer variant).
+// Checksums sent as x-amz-checksum-{crc32,crc32c,crc64nvme,sha1,sha256}
+// headers or trailers are verified; a mismatch is BadDigest and nothing is
+// stored. Requests signed for any region are accepted; the service must be
+// s3. Wrong keys get 403 InvalidAccessKeyId, wrong signatures 403
+// SignatureDoesNotMatch.
+//
+// Events: after an object is created over HTTP (PutObject, CopyObject,
+// CompleteMultipartUpload) and is durable in the store, the Handler builds
+// an s3event.Record for every matching rule and calls Options.Notify
+// synchronously, before the 200. If Notify fails the client gets 503
+// ServiceUnavailable with Retry-After and retries; the object stays written,
+// so a retry may emit the event twice (at-least-once; consumers de-duplicate
+// on bucket, key and ETag). Writes made through the Store directly (not over
+// HTTP) emit nothing here: wrap the Store with NotifyingStore for that.
+//
+// Errors are S3's XML <Error> documents with S3's codes and statuses; store
+// errors are translated in one place (toAPIError).
+package s3api

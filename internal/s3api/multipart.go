@@ -1,0 +1,320 @@
+package s3api
+
+import (
+	"encoding/base64"
+	"encoding/xml"
+	"net/http"
+	"strconv"
+
+	"github.com/imagerec/imagerec/internal/objstore"
+	"github.com/imagerec/imagerec/internal/s3event"
+)
+
+func (h *Handler) multiparter() (objstore.Multiparter, error) {
+	if h.mp == nil {
+		return nil, ErrNotImplemented.withMessage("This store does not support multipart uploads.")
+	}
+	return h.mp, nil
+}
+
+type initiateResult struct {
+	XMLName  xml.Name `xml:"InitiateMultipartUploadResult"`
+	NS       string   `xml:"xmlns,attr"`
+	Bucket   string   `xml:"Bucket"`
+	Key      string   `xml:"Key"`
+	UploadID string   `xml:"UploadId"`
+}
+
+func (h *Handler) createUpload(req *request) error {
+	mp, err := h.multiparter()
+	if err != nil {
+		return err
+	}
+	if err := h.checkKey(req); err != nil {
+		return err
+	}
+	opts, aerr := putOptions(req.r)
+	if aerr != nil {
+		return aerr
+	}
+	opts.ContentMD5 = nil
+	id, err := mp.CreateMultipartUpload(req.r.Context(), req.bucket, req.key, opts)
+	if err != nil {
+		return err
+	}
+	if alg := req.r.Header.Get("X-Amz-Checksum-Algorithm"); alg != "" {
+		req.w.Header().Set("X-Amz-Checksum-Algorithm", alg)
+	}
+	h.writeXML(req, http.StatusOK, initiateResult{NS: xmlNS, Bucket: req.bucket, Key: req.key, UploadID: id})
+	return nil
+}
+
+func partNumber(req *request) (int, error) {
+	n, err := strconv.Atoi(req.r.URL.Query().Get("partNumber"))
+	if err != nil || n < 1 || n > 10000 {
+		return 0, ErrInvalidArgument.withMessage("Part number must be an integer between 1 and 10000, inclusive")
+	}
+	return n, nil
+}
+
+func (h *Handler) uploadPart(req *request) error {
+	mp, err := h.multiparter()
+	if err != nil {
+		return err
+	}
+	n, err := partNumber(req)
+	if err != nil {
+		return err
+	}
+	var md5want []byte
+	if v := req.r.Header.Get("Content-Md5"); v != "" {
+		b, err := base64.StdEncoding.DecodeString(v)
+		if err != nil || len(b) != 16 {
+			return ErrInvalidDigest
+		}
+		md5want = b
+	}
+	body, aerr := bodyReader(req.r, req.auth, h.opts.MaxObjectSize)
+	if aerr != nil {
+		return aerr
+	}
+	p, err := mp.UploadPart(req.r.Context(), req.bucket, req.key, req.r.URL.Query().Get("uploadId"), n, body, md5want)
+	if err != nil {
+		return err
+	}
+	req.w.Header().Set("ETag", `"`+p.ETag+`"`)
+	req.w.WriteHeader(http.StatusOK)
+	return nil
+}
+
+type copyPartResult struct {
+	XMLName      xml.Name `xml:"CopyPartResult"`
+	NS           string   `xml:"xmlns,attr"`
+	LastModified string   `xml:"LastModified"`
+	ETag         string   `xml:"ETag"`
+}
+
+func (h *Handler) uploadPartCopy(req *request) error {
+	mp, err := h.multiparter()
+	if err != nil {
+		return err
+	}
+	n, err := partNumber(req)
+	if err != nil {
+		return err
+	}
+	srcBucket, srcKey, aerr := parseCopySource(req.r.Header.Get("X-Amz-Copy-Source"))
+	if aerr != nil {
+		return aerr
+	}
+	ctx := req.r.Context()
+	src, err := h.store.HeadObject(ctx, srcBucket, srcKey)
+	if err != nil {
+		return err
+	}
+	if err := copySourceConditions(req.r.Header, src); err != nil {
+		return err
+	}
+	off, length := int64(0), int64(-1)
+	if v := req.r.Header.Get("X-Amz-Copy-Source-Range"); v != "" {
+		rng, ok, aerr := parseRange(v, src.Size)
+		if aerr != nil {
+			return aerr
+		}
+		if !ok {
+			return ErrInvalidArgument.withMessage("The x-amz-copy-source-range value must be of the form bytes=first-last where first and last are the zero-based offsets of the first and last bytes to copy")
+		}
+		off, length = rng.Start, rng.Length
+	}
+	rc, _, err := h.store.GetObjectRange(ctx, srcBucket, srcKey, off, length)
+	if err != nil {
+		return err
+	}
+	defer rc.Close()
+	p, err := mp.UploadPart(ctx, req.bucket, req.key, req.r.URL.Query().Get("uploadId"), n, rc, nil)
+	if err != nil {
+		return err
+	}
+	h.writeXML(req, http.StatusOK, copyPartResult{NS: xmlNS, LastModified: s3Time(p.LastModified), ETag: `"` + p.ETag + `"`})
+	return nil
+}
+
+// completeRequest is the body of CompleteMultipartUpload.
+type completeRequest struct {
+	XMLName xml.Name `xml:"CompleteMultipartUpload"`
+	Parts   []struct {
+		PartNumber int    `xml:"PartNumber"`
+		ETag       string `xml:"ETag"`
+	} `xml:"Part"`
+}
+
+// parseCompleteRequest parses and validates a CompleteMultipartUpload body.
+func parseCompleteRequest(body []byte) ([]objstore.Part, *APIError) {
+	var c completeRequest
+	if err := xml.Unmarshal(body, &c); err != nil {
+		return nil, ErrMalformedXML
+	}
+	if len(c.Parts) == 0 || len(c.Parts) > 10000 {
+		return nil, ErrMalformedXML.withMessage("CompleteMultipartUpload takes 1 to 10000 parts.")
+	}
+	parts := make([]objstore.Part, len(c.Parts))
+	for i, p := range c.Parts {
+		if p.PartNumber < 1 || p.PartNumber > 10000 || p.ETag == "" {
+			return nil, ErrInvalidPart
+		}
+		parts[i] = objstore.Part{PartNumber: p.PartNumber, ETag: p.ETag}
+	}
+	return parts, nil
+}
+
+type completeResult struct {
+	XMLName  xml.Name `xml:"CompleteMultipartUploadResult"`
+	NS       string   `xml:"xmlns,attr"`
+	Location string   `xml:"Location"`
+	Bucket   string   `xml:"Bucket"`
+	Key      string   `xml:"Key"`
+	ETag     string   `xml:"ETag"`
+}
+
+func (h *Handler) completeUpload(req *request) error {
+	mp, err := h.multiparter()
+	if err != nil {
+		return err
+	}
+	data, err := readXMLBody(req, 4<<20)
+	if err != nil {
+		return err
+	}
+	parts, aerr := parseCompleteRequest(data)
+	if aerr != nil {
+		return aerr
+	}
+	info, err := mp.CompleteMultipartUpload(req.r.Context(), req.bucket, req.key, req.r.URL.Query().Get("uploadId"), parts)
+	if err != nil {
+		return err
+	}
+	if err := h.emit(req, s3event.ObjectCreatedCompleteMultipartUpload, info); err != nil {
+		return err
+	}
+	loc := "http://" + req.r.Host + "/" + req.bucket + "/" + uriEncode(req.key, false)
+	h.writeXML(req, http.StatusOK, completeResult{NS: xmlNS, Location: loc, Bucket: req.bucket, Key: req.key, ETag: `"` + info.ETag + `"`})
+	return nil
+}
+
+func (h *Handler) abortUpload(req *request) error {
+	mp, err := h.multiparter()
+	if err != nil {
+		return err
+	}
+	if err := mp.AbortMultipartUpload(req.r.Context(), req.bucket, req.key, req.r.URL.Query().Get("uploadId")); err != nil {
+		return err
+	}
+	req.w.WriteHeader(http.StatusNoContent)
+	return nil
+}
+
+type listPartsResult struct {
+	XMLName              xml.Name   `xml:"ListPartsResult"`
+	NS                   string     `xml:"xmlns,attr"`
+	Bucket               string     `xml:"Bucket"`
+	Key                  string     `xml:"Key"`
+	UploadID             string     `xml:"UploadId"`
+	PartNumberMarker     int        `xml:"PartNumberMarker"`
+	NextPartNumberMarker int        `xml:"NextPartNumberMarker"`
+	MaxParts             int        `xml:"MaxParts"`
+	IsTruncated          bool       `xml:"IsTruncated"`
+	Initiator            owner      `xml:"Initiator"`
+	Owner                owner      `xml:"Owner"`
+	StorageClass         string     `xml:"StorageClass"`
+	Parts                []partElem `xml:"Part"`
+}
+
+type partElem struct {
+	PartNumber   int    `xml:"PartNumber"`
+	LastModified string `xml:"LastModified"`
+	ETag         string `xml:"ETag"`
+	Size         int64  `xml:"Size"`
+}
+
+func (h *Handler) listParts(req *request) error {
+	mp, err := h.multiparter()
+	if err != nil {
+		return err
+	}
+	q := req.r.URL.Query()
+	maxParts, marker := 1000, 0
+	if v := q.Get("max-parts"); v != "" {
+		if maxParts, err = strconv.Atoi(v); err != nil || maxParts < 0 {
+			return ErrInvalidArgument.withMessage("max-parts must be a non-negative integer")
+		}
+		maxParts = min(maxParts, 1000)
+	}
+	if v := q.Get("part-number-marker"); v != "" {
+		if marker, err = strconv.Atoi(v); err != nil || marker < 0 {
+			return ErrInvalidArgument.withMessage("part-number-marker must be a non-negative integer")
+		}
+	}
+	parts, err := mp.ListParts(req.r.Context(), req.bucket, req.key, q.Get("uploadId"))
+	if err != nil {
+		return err
+	}
+	res := listPartsResult{NS: xmlNS, Bucket: req.bucket, Key: req.key, UploadID: q.Get("uploadId"),
+		PartNumberMarker: marker, MaxParts: maxParts, Initiator: h.ownerOf(req), Owner: h.ownerOf(req), StorageClass: "STANDARD"}
+	for _, p := range parts {
+		if p.PartNumber <= marker {
+			continue
+		}
+		if len(res.Parts) == maxParts {
+			res.IsTruncated = true
+			break
+		}
+		res.Parts = append(res.Parts, partElem{PartNumber: p.PartNumber, LastModified: s3Time(p.LastModified), ETag: `"` + p.ETag + `"`, Size: p.Size})
+		res.NextPartNumberMarker = p.PartNumber
+	}
+	h.writeXML(req, http.StatusOK, res)
+	return nil
+}
+
+type listUploadsResult struct {
+	XMLName     xml.Name     `xml:"ListMultipartUploadsResult"`
+	NS          string       `xml:"xmlns,attr"`
+	Bucket      string       `xml:"Bucket"`
+	KeyMarker   string       `xml:"KeyMarker"`
+	MaxUploads  int          `xml:"MaxUploads"`
+	IsTruncated bool         `xml:"IsTruncated"`
+	Uploads     []uploadElem `xml:"Upload"`
+}
+
+type uploadElem struct {
+	Key          string `xml:"Key"`
+	UploadID     string `xml:"UploadId"`
+	Initiator    owner  `xml:"Initiator"`
+	Owner        owner  `xml:"Owner"`
+	StorageClass string `xml:"StorageClass"`
+	Initiated    string `xml:"Initiated"`
+}
+
+func (h *Handler) listUploads(req *request) error {
+	mp, err := h.multiparter()
+	if err != nil {
+		return err
+	}
+	ups, err := mp.ListMultipartUploads(req.r.Context(), req.bucket)
+	if err != nil {
+		return err
+	}
+	prefix := req.r.URL.Query().Get("prefix")
+	res := listUploadsResult{NS: xmlNS, Bucket: req.bucket, MaxUploads: 1000}
+	for _, u := range ups {
+		if len(res.Uploads) == 1000 {
+			res.IsTruncated = true
+			break
+		}
+		if len(u.Key) >= len(prefix) && u.Key[:len(prefix)] == prefix {
+			res.Uploads = append(res.Uploads, uploadElem{Key: u.Key, UploadID: u.UploadID, Initiator: h.ownerOf(req), Owner: h.ownerOf(req),
+				StorageClass: "STANDARD", Initiated: s3Time(u.Initiated)})
+		}
+	}
+	h.writeXML(req, http.StatusOK, res)
+	return nil
+}

@@ -1,0 +1,373 @@
+package s3api
+
+import (
+	"encoding/base64"
+	"encoding/xml"
+	"io"
+	"net/http"
+	"net/url"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/imagerec/imagerec/internal/objstore"
+	"github.com/imagerec/imagerec/internal/s3event"
+)
+
+const defaultContentType = "binary/octet-stream"
+
+// putOptions reads Content-Type, Content-MD5 and x-amz-meta-* headers.
+func putOptions(r *http.Request) (objstore.PutOptions, *APIError) {
+	opts := objstore.PutOptions{ContentType: r.Header.Get("Content-Type")}
+	if v := r.Header.Get("Content-Md5"); v != "" {
+		b, err := base64.StdEncoding.DecodeString(v)
+		if err != nil || len(b) != 16 {
+			return opts, ErrInvalidDigest
+		}
+		opts.ContentMD5 = b
+	}
+	opts.Metadata = userMetadata(r.Header)
+	return opts, nil
+}
+
+func userMetadata(hdr http.Header) map[string]string {
+	var meta map[string]string
+	for k, vs := range hdr {
+		name, ok := strings.CutPrefix(strings.ToLower(k), "x-amz-meta-")
+		if !ok || name == "" {
+			continue
+		}
+		if meta == nil {
+			meta = map[string]string{}
+		}
+		meta[name] = strings.Join(vs, ",")
+	}
+	return meta
+}
+
+func (h *Handler) checkKey(req *request) error {
+	if err := objstore.CheckKey(req.key); err != nil {
+		return err
+	}
+	return nil
+}
+
+func (h *Handler) putObject(req *request) error {
+	if err := h.checkKey(req); err != nil {
+		return err
+	}
+	opts, aerr := putOptions(req.r)
+	if aerr != nil {
+		return aerr
+	}
+	body, aerr := bodyReader(req.r, req.auth, h.opts.MaxObjectSize)
+	if aerr != nil {
+		return aerr
+	}
+	info, err := h.store.PutObject(req.r.Context(), req.bucket, req.key, body, opts)
+	if err != nil {
+		return err
+	}
+	if err := h.emit(req, s3event.ObjectCreatedPut, info); err != nil {
+		return err
+	}
+	req.w.Header().Set("ETag", `"`+info.ETag+`"`)
+	req.w.WriteHeader(http.StatusOK)
+	return nil
+}
+
+// checkConditions applies If-Match, If-None-Match, If-Modified-Since and
+// If-Unmodified-Since. done reports that a 304 was written.
+func checkConditions(req *request, info objstore.ObjectInfo) (done bool, err error) {
+	r := req.r
+	etag := `"` + info.ETag + `"`
+	match := func(list string) bool {
+		for _, e := range strings.Split(list, ",") {
+			e = strings.TrimSpace(e)
+			if e == "*" || e == etag || e == info.ETag {
+				return true
+			}
+		}
+		return false
+	}
+	mod := info.LastModified.Truncate(time.Second)
+	if v := r.Header.Get("If-Match"); v != "" {
+		if !match(v) {
+			return false, ErrPreconditionFailed
+		}
+	} else if v := r.Header.Get("If-Unmodified-Since"); v != "" {
+		if t, err := http.ParseTime(v); err == nil && mod.After(t) {
+			return false, ErrPreconditionFailed
+		}
+	}
+	notModified := false
+	if v := r.Header.Get("If-None-Match"); v != "" {
+		notModified = match(v)
+	} else if v := r.Header.Get("If-Modified-Since"); v != "" {
+		if t, err := http.ParseTime(v); err == nil && !mod.After(t) {
+			notModified = true
+		}
+	}
+	if notModified {
+		hdr := req.w.Header()
+		hdr.Set("ETag", etag)
+		hdr.Set("Last-Modified", info.LastModified.UTC().Format(http.TimeFormat))
+		req.w.WriteHeader(http.StatusNotModified)
+		return true, nil
+	}
+	return false, nil
+}
+
+func setObjectHeaders(hdr http.Header, info objstore.ObjectInfo) {
+	ct := info.ContentType
+	if ct == "" {
+		ct = defaultContentType
+	}
+	hdr.Set("Content-Type", ct)
+	hdr.Set("ETag", `"`+info.ETag+`"`)
+	hdr.Set("Last-Modified", info.LastModified.UTC().Format(http.TimeFormat))
+	hdr.Set("Accept-Ranges", "bytes")
+	for k, v := range info.Metadata {
+		hdr["X-Amz-Meta-"+k] = []string{v}
+	}
+	if i := strings.LastIndex(info.ETag, "-"); i >= 0 {
+		hdr.Set("X-Amz-Mp-Parts-Count", info.ETag[i+1:])
+	}
+}
+
+// responseOverrides are the response-* query parameters of GetObject.
+var responseOverrides = map[string]string{
+	"response-content-type":        "Content-Type",
+	"response-content-language":    "Content-Language",
+	"response-expires":             "Expires",
+	"response-cache-control":       "Cache-Control",
+	"response-content-disposition": "Content-Disposition",
+	"response-content-encoding":    "Content-Encoding",
+}
+
+func (h *Handler) getObject(req *request, head bool) error {
+	ctx := req.r.Context()
+	info, err := h.store.HeadObject(ctx, req.bucket, req.key)
+	if err != nil {
+		return err
+	}
+	if q := req.r.URL.Query(); q.Has("partNumber") {
+		if n, err := strconv.Atoi(q.Get("partNumber")); err != nil || n != 1 {
+			return ErrInvalidArgument.withMessage("Only partNumber=1 is supported")
+		}
+	}
+	if done, err := checkConditions(req, info); done || err != nil {
+		return err
+	}
+	rng, partial, aerr := parseRange(req.r.Header.Get("Range"), info.Size)
+	hdr := req.w.Header()
+	if aerr != nil {
+		hdr.Set("Content-Range", "bytes */"+strconv.FormatInt(info.Size, 10))
+		return aerr
+	}
+	var body io.ReadCloser
+	if !head {
+		off, n := int64(0), int64(-1)
+		if partial {
+			off, n = rng.Start, rng.Length
+		}
+		body, info, err = h.store.GetObjectRange(ctx, req.bucket, req.key, off, n)
+		if err != nil {
+			return err
+		}
+		defer body.Close()
+		// The object may have changed since HeadObject.
+		if partial && rng.Start+rng.Length > info.Size {
+			rng.Length = info.Size - rng.Start
+		}
+	}
+	setObjectHeaders(hdr, info)
+	q := req.r.URL.Query()
+	for p, name := range responseOverrides {
+		if v := q.Get(p); v != "" {
+			hdr.Set(name, v)
+		}
+	}
+	status := http.StatusOK
+	length := info.Size
+	if partial {
+		status, length = http.StatusPartialContent, rng.Length
+		hdr.Set("Content-Range", "bytes "+strconv.FormatInt(rng.Start, 10)+"-"+strconv.FormatInt(rng.Start+rng.Length-1, 10)+"/"+strconv.FormatInt(info.Size, 10))
+	}
+	hdr.Set("Content-Length", strconv.FormatInt(length, 10))
+	req.w.WriteHeader(status)
+	if head {
+		return nil
+	}
+	if _, err := io.Copy(req.w, body); err != nil {
+		h.log.Debug("get object: client write failed", "request_id", req.id, "error", err)
+	}
+	return nil
+}
+
+func (h *Handler) deleteObject(req *request) error {
+	if err := h.store.DeleteObject(req.r.Context(), req.bucket, req.key); err != nil {
+		return err
+	}
+	req.w.WriteHeader(http.StatusNoContent)
+	return nil
+}
+
+// deleteRequest is the body of DeleteObjects.
+type deleteRequest struct {
+	XMLName xml.Name `xml:"Delete"`
+	Quiet   bool     `xml:"Quiet"`
+	Objects []struct {
+		Key       string `xml:"Key"`
+		VersionID string `xml:"VersionId"`
+	} `xml:"Object"`
+}
+
+type deleteResult struct {
+	XMLName xml.Name      `xml:"DeleteResult"`
+	NS      string        `xml:"xmlns,attr"`
+	Deleted []deletedElem `xml:"Deleted"`
+	Errors  []deleteErrEl `xml:"Error"`
+}
+
+type deletedElem struct {
+	Key string `xml:"Key"`
+}
+
+type deleteErrEl struct {
+	Key     string `xml:"Key"`
+	Code    string `xml:"Code"`
+	Message string `xml:"Message"`
+}
+
+// parseDeleteRequest parses and validates a DeleteObjects body.
+func parseDeleteRequest(body []byte) (deleteRequest, *APIError) {
+	var d deleteRequest
+	if err := xml.Unmarshal(body, &d); err != nil {
+		return d, ErrMalformedXML
+	}
+	if len(d.Objects) == 0 || len(d.Objects) > 1000 {
+		return d, ErrMalformedXML.withMessage("DeleteObjects takes 1 to 1000 objects.")
+	}
+	return d, nil
+}
+
+// readXMLBody reads a small XML request body, checking its digests.
+func readXMLBody(req *request, max int64) ([]byte, error) {
+	body, aerr := bodyReader(req.r, req.auth, max)
+	if aerr != nil {
+		return nil, aerr
+	}
+	var md5want []byte
+	if v := req.r.Header.Get("Content-Md5"); v != "" {
+		b, err := base64.StdEncoding.DecodeString(v)
+		if err != nil || len(b) != 16 {
+			return nil, ErrInvalidDigest
+		}
+		md5want = b
+	}
+	data, err := io.ReadAll(body)
+	if err != nil {
+		return nil, err
+	}
+	if md5want != nil && !md5Equal(data, md5want) {
+		return nil, ErrBadDigest
+	}
+	return data, nil
+}
+
+func (h *Handler) deleteObjects(req *request) error {
+	data, err := readXMLBody(req, 2<<20)
+	if err != nil {
+		return err
+	}
+	d, aerr := parseDeleteRequest(data)
+	if aerr != nil {
+		return aerr
+	}
+	if _, err := h.store.HeadBucket(req.r.Context(), req.bucket); err != nil {
+		return err
+	}
+	res := deleteResult{NS: xmlNS}
+	for _, o := range d.Objects {
+		if err := h.store.DeleteObject(req.r.Context(), req.bucket, o.Key); err != nil {
+			ae := toAPIError(err)
+			res.Errors = append(res.Errors, deleteErrEl{Key: o.Key, Code: ae.Code, Message: ae.Message})
+			continue
+		}
+		if !d.Quiet {
+			res.Deleted = append(res.Deleted, deletedElem{Key: o.Key})
+		}
+	}
+	h.writeXML(req, http.StatusOK, res)
+	return nil
+}
+
+// parseCopySource parses x-amz-copy-source: "[/]bucket/key[?versionId=...]",
+// URL-encoded.
+func parseCopySource(v string) (bucket, key string, err *APIError) {
+	src, _, _ := strings.Cut(v, "?versionId=")
+	dec, derr := url.PathUnescape(src)
+	if derr != nil {
+		return "", "", ErrInvalidArgument.withMessage("Invalid copy source encoding")
+	}
+	dec = strings.TrimPrefix(dec, "/")
+	bucket, key, ok := strings.Cut(dec, "/")
+	if !ok || bucket == "" || key == "" {
+		return "", "", ErrInvalidArgument.withMessage("Invalid copy source object key")
+	}
+	return bucket, key, nil
+}
+
+type copyObjectResult struct {
+	XMLName      xml.Name `xml:"CopyObjectResult"`
+	NS           string   `xml:"xmlns,attr"`
+	LastModified string   `xml:"LastModified"`
+	ETag         string   `xml:"ETag"`
+}
+
+func (h *Handler) copyObject(req *request) error {
+	if err := h.checkKey(req); err != nil {
+		return err
+	}
+	srcBucket, srcKey, aerr := parseCopySource(req.r.Header.Get("X-Amz-Copy-Source"))
+	if aerr != nil {
+		return aerr
+	}
+	ctx := req.r.Context()
+	rc, src, err := h.store.GetObject(ctx, srcBucket, srcKey)
+	if err != nil {
+		return err
+	}
+	defer rc.Close()
+	if err := copySourceConditions(req.r.Header, src); err != nil {
+		return err
+	}
+	opts := objstore.PutOptions{ContentType: src.ContentType, Metadata: src.Metadata}
+	if strings.EqualFold(req.r.Header.Get("X-Amz-Metadata-Directive"), "REPLACE") {
+		opts.ContentType = req.r.Header.Get("Content-Type")
+		opts.Metadata = userMetadata(req.r.Header)
+	} else if srcBucket == req.bucket && srcKey == req.key {
+		return ErrInvalidRequest.withMessage("This copy request is illegal because it is trying to copy an object to itself without changing the object's metadata, storage class, website redirect location or encryption attributes.")
+	}
+	info, err := h.store.PutObject(ctx, req.bucket, req.key, rc, opts)
+	if err != nil {
+		return err
+	}
+	if err := h.emit(req, s3event.ObjectCreatedCopy, info); err != nil {
+		return err
+	}
+	h.writeXML(req, http.StatusOK, copyObjectResult{NS: xmlNS, LastModified: s3Time(info.LastModified), ETag: `"` + info.ETag + `"`})
+	return nil
+}
+
+func copySourceConditions(hdr http.Header, src objstore.ObjectInfo) error {
+	etag := `"` + src.ETag + `"`
+	if v := hdr.Get("X-Amz-Copy-Source-If-Match"); v != "" && v != etag && v != src.ETag {
+		return ErrPreconditionFailed
+	}
+	if v := hdr.Get("X-Amz-Copy-Source-If-None-Match"); v != "" && (v == etag || v == src.ETag) {
+		return ErrPreconditionFailed
+	}
+	return nil
+}
