@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"image"
 	"image/jpeg"
+	"image/png"
 	"math/rand/v2"
 	"sync"
 	"testing"
@@ -70,11 +71,13 @@ func BenchmarkDecodeJPEG(b *testing.B) {
 				cfg, _ := jpeg.DecodeConfig(bytes.NewReader(data))
 				opt := Options{TargetMaxSide: scaled(max(cfg.Width, cfg.Height), d)}
 				b.SetBytes(int64(len(data)))
+				cpu := processCPU()
 				for b.Loop() {
 					if _, err := Decode(b.Context(), data, opt); err != nil {
 						b.Fatal(err)
 					}
 				}
+				reportCPU(b, cpu)
 				b.ReportMetric(float64(len(data))*8/float64(cfg.Width*cfg.Height), "bpp")
 			})
 		}
@@ -86,6 +89,7 @@ func BenchmarkTo224(b *testing.B) {
 	for _, name := range []string{"12MP", "2MP"} {
 		b.Run(name, func(b *testing.B) {
 			data := photo(b, name)
+			cpu := processCPU()
 			for b.Loop() {
 				im, err := Decode(b.Context(), data, Options{TargetMaxSide: 224})
 				if err != nil {
@@ -93,6 +97,7 @@ func BenchmarkTo224(b *testing.B) {
 				}
 				_ = im.Resize(224, 224)
 			}
+			reportCPU(b, cpu)
 		})
 	}
 }
@@ -102,6 +107,7 @@ func BenchmarkTo640(b *testing.B) {
 	for _, name := range []string{"12MP", "2MP"} {
 		b.Run(name, func(b *testing.B) {
 			data := photo(b, name)
+			cpu := processCPU()
 			for b.Loop() {
 				im, err := Decode(b.Context(), data, Options{TargetMaxSide: 640})
 				if err != nil {
@@ -109,6 +115,7 @@ func BenchmarkTo640(b *testing.B) {
 				}
 				_, _, _, _ = im.Letterbox(640)
 			}
+			reportCPU(b, cpu)
 		})
 	}
 }
@@ -121,9 +128,37 @@ func BenchmarkResize(b *testing.B) {
 	}
 	for _, size := range []int{224, 640} {
 		b.Run(fmt.Sprint(size), func(b *testing.B) {
+			cpu := processCPU()
 			for b.Loop() {
 				_ = im.Resize(size, size)
 			}
+			reportCPU(b, cpu)
 		})
 	}
+}
+
+// BenchmarkDecodePNG decodes the 2 MP photo as PNG (Go's image/png).
+func BenchmarkDecodePNG(b *testing.B) {
+	src, err := Decode(b.Context(), photo(b, "2MP"), Options{})
+	if err != nil {
+		b.Fatal(err)
+	}
+	m := image.NewNRGBA(image.Rect(0, 0, src.Width, src.Height))
+	for i, j := 0, 0; i < len(src.Pix); i, j = i+3, j+4 {
+		copy(m.Pix[j:j+3], src.Pix[i:i+3])
+		m.Pix[j+3] = 255
+	}
+	var buf bytes.Buffer
+	if err := png.Encode(&buf, m); err != nil {
+		b.Fatal(err)
+	}
+	data := buf.Bytes()
+	b.SetBytes(int64(len(data)))
+	cpu := processCPU()
+	for b.Loop() {
+		if _, err := Decode(b.Context(), data, Options{}); err != nil {
+			b.Fatal(err)
+		}
+	}
+	reportCPU(b, cpu)
 }

@@ -19,11 +19,13 @@ func BenchmarkBareTurbo(b *testing.B) {
 				cfg, _ := jpeg.DecodeConfig(bytes.NewReader(data))
 				dst := make([]byte, 3*cfg.Width*cfg.Height)
 				b.SetBytes(int64(len(data)))
+				cpu := processCPU()
 				for b.Loop() {
 					if _, _, err := bareTurboDecode(data, dst, d); err != nil {
 						b.Fatal(err)
 					}
 				}
+				reportCPU(b, cpu)
 			})
 		}
 	}

@@ -41,14 +41,24 @@ func (im *Image) Resize(w, h int) *Image {
 			src := im.Pix[3*y*im.Width : 3*(y+1)*im.Width]
 			dst := tmp[3*y*w : 3*(y+1)*w]
 			for x, c := range cx {
-				var r, g, b int32
-				s := src[3*c.start:]
-				for k, wt := range c.weights {
-					r += int32(s[3*k]) * wt
-					g += int32(s[3*k+1]) * wt
-					b += int32(s[3*k+2]) * wt
+				s := src[3*c.start : 3*(c.start+len(c.weights))]
+				d := dst[3*x : 3*x+3 : 3*x+3]
+				if len(c.weights) == 2 {
+					w0, w1 := c.weights[0], c.weights[1]
+					s = s[:6:6]
+					d[0] = round14(int32(s[0])*w0 + int32(s[3])*w1)
+					d[1] = round14(int32(s[1])*w0 + int32(s[4])*w1)
+					d[2] = round14(int32(s[2])*w0 + int32(s[5])*w1)
+					continue
 				}
-				dst[3*x], dst[3*x+1], dst[3*x+2] = round14(r), round14(g), round14(b)
+				var r, g, b int32
+				for k, wt := range c.weights {
+					p := s[3*k : 3*k+3 : 3*k+3]
+					r += int32(p[0]) * wt
+					g += int32(p[1]) * wt
+					b += int32(p[2]) * wt
+				}
+				d[0], d[1], d[2] = round14(r), round14(g), round14(b)
 			}
 		}
 	}
@@ -56,18 +66,32 @@ func (im *Image) Resize(w, h int) *Image {
 		copy(out.Pix, tmp)
 		return out
 	}
-	acc := make([]int32, 3*w)
+	var acc []int32
 	for y, c := range cy {
-		clear(acc)
-		for k, wt := range c.weights {
-			row := tmp[3*(c.start+k)*w : 3*(c.start+k+1)*w]
-			for i, v := range row {
-				acc[i] += int32(v) * wt
-			}
-		}
 		dst := out.Pix[3*y*w : 3*(y+1)*w]
-		for i, v := range acc {
-			dst[i] = round14(v)
+		row := func(k int) []uint8 { return tmp[3*(c.start+k)*w : 3*(c.start+k+1)*w][:len(dst)] }
+		switch len(c.weights) {
+		case 1:
+			copy(dst, row(0))
+		case 2: // bilinear, or a shrink by less than 2
+			r0, r1 := row(0), row(1)
+			w0, w1 := c.weights[0], c.weights[1]
+			for i := range dst {
+				dst[i] = round14(int32(r0[i])*w0 + int32(r1[i])*w1)
+			}
+		default:
+			if acc == nil {
+				acc = make([]int32, 3*w)
+			}
+			clear(acc)
+			for k, wt := range c.weights {
+				for i, v := range row(k) {
+					acc[i] += int32(v) * wt
+				}
+			}
+			for i, v := range acc {
+				dst[i] = round14(v)
+			}
 		}
 	}
 	return out
@@ -75,16 +99,9 @@ func (im *Image) Resize(w, h int) *Image {
 
 const weightOne = 1 << 14
 
-func round14(v int32) uint8 {
-	v = (v + weightOne/2) >> 14
-	if v < 0 {
-		return 0
-	}
-	if v > 255 {
-		return 255
-	}
-	return uint8(v)
-}
+// round14 turns a weighted sum back into a byte. Weights are never
+// negative and sum to weightOne, so the result is within 0..255.
+func round14(v int32) uint8 { return uint8((v + weightOne/2) >> 14) }
 
 // contribution is one output sample's source window: weights (summing to
 // weightOne) for source indices start, start+1, ...
