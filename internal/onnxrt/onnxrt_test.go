@@ -1,0 +1,126 @@
+package onnxrt_test
+
+import (
+	"errors"
+	"os"
+	"path/filepath"
+	"sync"
+	"testing"
+
+	"github.com/google/go-cmp/cmp"
+
+	"github.com/imagerec/imagerec/internal/onnxrt"
+)
+
+// cacheRoot is where `imagerec models install` put the runtime and
+// models: $IMAGEREC_CACHE, else the user cache dir.
+func cacheRoot(t *testing.T) string {
+	t.Helper()
+	if d := os.Getenv("IMAGEREC_CACHE"); d != "" {
+		return d
+	}
+	d, err := os.UserCacheDir()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return filepath.Join(d, "imagerec")
+}
+
+// need skips the test (fails it under CI) when a file is missing.
+func need(t *testing.T, paths ...string) {
+	t.Helper()
+	for _, p := range paths {
+		if _, err := os.Stat(p); err != nil {
+			msg := "model test needs " + p + " (run `imagerec models install`)"
+			if os.Getenv("CI") != "" {
+				t.Fatal(msg)
+			}
+			t.Skip(msg)
+		}
+	}
+}
+
+func TestOpenMissing(t *testing.T) {
+	_, err := onnxrt.Open(onnxrt.LibPath(t.TempDir()))
+	if !errors.Is(err, onnxrt.ErrRuntimeMissing) {
+		t.Fatalf("Open(missing) = %v, want ErrRuntimeMissing", err)
+	}
+}
+
+func TestSessionRun(t *testing.T) {
+	root := cacheRoot(t)
+	lib := onnxrt.LibPath(root)
+	model := filepath.Join(root, "models", "blazeface.onnx")
+	need(t, lib, model)
+
+	// Open, close and open again: the environment is destroyed and
+	// re-created.
+	for round := range 2 {
+		rt, err := onnxrt.Open(lib)
+		if err != nil {
+			t.Fatalf("round %d: Open: %v", round, err)
+		}
+		rt2, err := onnxrt.Open(lib)
+		if err != nil {
+			t.Fatalf("round %d: second Open: %v", round, err)
+		}
+		if err := rt2.Close(); err != nil {
+			t.Fatal(err)
+		}
+		ins, outs, err := rt.Inspect(model)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(ins) != 1 || len(outs) != 4 {
+			t.Fatalf("blazeface: inputs %v outputs %v", ins, outs)
+		}
+		var outNames []string
+		var wantShapes [][]int64
+		for _, o := range outs {
+			outNames = append(outNames, o.Name)
+			wantShapes = append(wantShapes, o.Shape)
+		}
+		s, err := rt.NewSession(model, []string{ins[0].Name}, outNames, onnxrt.SessionOptions{IntraOpThreads: 2})
+		if err != nil {
+			t.Fatal(err)
+		}
+		// The session outlives the Runtime handle.
+		if err := rt.Close(); err != nil {
+			t.Fatal(err)
+		}
+		in := onnxrt.Tensor{Shape: []int64{1, 256, 256, 3}, Data: make([]float32, 256*256*3)}
+		var wg sync.WaitGroup
+		shapes := make([][][]int64, 4)
+		errs := make([]error, 4)
+		for i := range 4 {
+			wg.Go(func() {
+				res, err := s.Run([]onnxrt.Tensor{in})
+				errs[i] = err
+				for _, r := range res {
+					if len(r.Data) != r.Len() {
+						errs[i] = errors.New("output data does not match its shape")
+					}
+					shapes[i] = append(shapes[i], r.Shape)
+				}
+			})
+		}
+		wg.Wait()
+		for i := range 4 {
+			if errs[i] != nil {
+				t.Fatalf("Run %d: %v", i, errs[i])
+			}
+			if diff := cmp.Diff(wantShapes, shapes[i]); diff != "" {
+				t.Errorf("output shapes (-want +got):\n%s", diff)
+			}
+		}
+		if _, err := s.Run([]onnxrt.Tensor{{Shape: []int64{1, 2}, Data: make([]float32, 3)}}); err == nil {
+			t.Error("Run with a bad shape succeeded")
+		}
+		if err := s.Close(); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := s.Run([]onnxrt.Tensor{in}); !errors.Is(err, onnxrt.ErrClosed) {
+			t.Errorf("Run after Close = %v, want ErrClosed", err)
+		}
+	}
+}
