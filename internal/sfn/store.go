@@ -133,7 +133,7 @@ func (s *DirStore) fileName(arn string) string {
 
 // Put implements Store.
 func (s *DirStore) Put(rec *Record) error {
-	b, err := json.MarshalIndent(rec, "", "  ")
+	b, err := json.Marshal(rec)
 	if err != nil {
 		return fmt.Errorf("encode execution %q: %w", rec.Execution.ExecutionArn, err)
 	}
