@@ -64,13 +64,7 @@ func toRGB(img image.Image) ([]uint8, int, int) {
 	out := make([]uint8, 3*w*h)
 	switch m := img.(type) {
 	case *image.YCbCr:
-		for y := 0; y < h; y++ {
-			d := out[3*y*w : 3*(y+1)*w]
-			for x := 0; x < w; x++ {
-				yi, ci := m.YOffset(b.Min.X+x, b.Min.Y+y), m.COffset(b.Min.X+x, b.Min.Y+y)
-				d[3*x], d[3*x+1], d[3*x+2] = color.YCbCrToRGB(m.Y[yi], m.Cb[ci], m.Cr[ci])
-			}
-		}
+		ycbcrToRGB(m, out)
 	case *image.Gray:
 		for y := 0; y < h; y++ {
 			s := m.Pix[y*m.Stride : y*m.Stride+w]
@@ -163,4 +157,46 @@ func boxShrink(pix []uint8, w, h, d int) ([]uint8, int, int) {
 		}
 	}
 	return out, ow, oh
+}
+
+// ycbcrToRGB converts with Go's own integer arithmetic (the results equal
+// color.YCbCrToRGB) but walks rows instead of calling YOffset/COffset per
+// pixel, which made the pure-Go JPEG path several times slower.
+func ycbcrToRGB(m *image.YCbCr, out []uint8) {
+	b := m.Rect
+	w, h := b.Dx(), b.Dy()
+	hs := 0 // horizontal chroma subsampling shift; COffset handles rows
+	switch m.SubsampleRatio {
+	case image.YCbCrSubsampleRatio422, image.YCbCrSubsampleRatio420:
+		hs = 1
+	case image.YCbCrSubsampleRatio411, image.YCbCrSubsampleRatio410:
+		hs = 2
+	}
+	for y := 0; y < h; y++ {
+		yi := m.YOffset(b.Min.X, b.Min.Y+y)
+		ci := m.COffset(b.Min.X, b.Min.Y+y)
+		x0 := b.Min.X >> hs // chroma column of the row's first pixel
+		yrow := m.Y[yi : yi+w]
+		d := out[3*y*w : 3*(y+1)*w]
+		for x, yv := range yrow {
+			c := ci + (b.Min.X+x)>>hs - x0
+			yy1 := int32(yv) * 0x10101
+			cb1 := int32(m.Cb[c]) - 128
+			cr1 := int32(m.Cr[c]) - 128
+			r := yy1 + 91881*cr1
+			g := yy1 - 22554*cb1 - 46802*cr1
+			bl := yy1 + 116130*cb1
+			d[3*x] = clamp16(r)
+			d[3*x+1] = clamp16(g)
+			d[3*x+2] = clamp16(bl)
+		}
+	}
+}
+
+// clamp16 is the clamping step of color.YCbCrToRGB.
+func clamp16(v int32) uint8 {
+	if uint32(v)&0xff000000 == 0 {
+		return uint8(v >> 16)
+	}
+	return uint8(^(v >> 31))
 }
