@@ -2,29 +2,45 @@
 // pixels, once per image, for the recognition engines.
 //
 // Decode sniffs the format from the leading bytes (never from a file name or
-// Content-Type), checks the size limits against the header before it
-// allocates any pixels (a 100000x100000 "decompression bomb" is refused
-// without allocating), decodes, and applies the EXIF orientation so that
-// every pixel and every box computed downstream is relative to the upright
-// image. Image.OrientationCorrection reports the rotation in Amazon
-// Rekognition's terms.
+// Content-Type), checks the limits against the header before it allocates
+// any pixels (a 100000x100000 "decompression bomb" is refused without
+// allocating), decodes, and applies the EXIF orientation so that every pixel
+// and every box computed downstream is relative to the upright image.
+// Image.OrientationCorrection reports the rotation in Amazon Rekognition's
+// terms. Probe reads the same facts from the header alone; Sniff and
+// Describe are the cheap type checks for a pipeline's front door.
 //
-// Formats: JPEG (libjpeg-turbo's TurboJPEG API through cgo, with DCT scaling
-// to 1/2, 1/4 or 1/8 when Options.TargetMaxSide allows; a pure-Go image/jpeg
-// fallback is compiled when cgo is off or with the build tag noturbo), PNG,
-// GIF (first frame), BMP, TIFF and WebP (standard library and
-// golang.org/x/image), and HEIC/HEIF through libheif, which is loaded at run
-// time with dlopen (libheif.so.1, Debian package libheif1) so that building
-// never needs it; without it HEIC input gets a clear
-// InvalidImageFormatException naming the missing library.
+// Formats:
+//   - JPEG: libjpeg-turbo's TurboJPEG API through cgo (Debian
+//     libturbojpeg0-dev at build time), with DCT scaling to 1/2, 1/4 or 1/8
+//     chosen from Options.TargetMaxSide. Grey and CMYK/YCCK files become
+//     RGB. Without cgo, or with the build tag noturbo, image/jpeg decodes
+//     at full size and a box filter gives the same output size (3-5x
+//     slower; JPEGDecoder names the one compiled in).
+//   - PNG, GIF (first frame), BMP, TIFF, WebP: the standard library and
+//     golang.org/x/image. Transparent pixels are composited over white.
+//   - HEIC and AVIF: libheif, opened at run time with dlopen
+//     (libheif.so.1, Debian libheif1), so building never needs it. Without
+//     it, or without cgo (or with the tag noheif), such input gets an
+//     InvalidImageFormatException that names the missing library. libheif
+//     applies the file's own rotation and mirror; OrientationCorrection is
+//     then ROTATE_0.
 //
-// Every failure about the image itself is a *vision.Error with a Rekognition
-// code: InvalidImageFormatException (empty, truncated, corrupt, not an image,
-// unsupported format), ImageTooLargeException (bytes, pixels or side over the
-// limits) or InvalidParameterException (smaller than Limits.MinSide).
-// Truncated JPEGs are rejected rather than decoded with a grey lower part:
-// recognising half an image silently gives wrong answers.
+// EXIF orientation is read from the JPEG APP1 segment, the TIFF IFD0, the
+// WebP EXIF chunk and the PNG eXIf chunk by a small parser that never
+// reads past its input (fuzzed by FuzzExifOrientation).
 //
-// The package is pure apart from cgo: no I/O, no logging, no package state
-// beyond the lazily opened libraries.
+// Errors about the image itself are *vision.Error with a Rekognition code:
+// InvalidImageFormatException (empty, truncated, corrupt, not an image,
+// unsupported format; the message says what the bytes look like, e.g. "not
+// an image: the file is a PDF document"), ImageTooLargeException (bytes,
+// pixels or side over Limits) or InvalidParameterException (a side under
+// Limits.MinSide). A JPEG that libjpeg can only decode with a warning about
+// damaged data (premature end, bad Huffman code...) is refused rather than
+// returned with a grey or garbled lower part: recognising half an image
+// silently gives wrong answers. Harmless warnings (stray bytes between
+// segments and the like, common in camera files) are accepted.
+//
+// The package is pure apart from cgo: no I/O, no logging; its only state is
+// the lazily opened libheif handle.
 package imageio
