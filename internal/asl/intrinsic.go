@@ -28,7 +28,10 @@ type Intrinsic struct {
 }
 
 type intrinsicArg struct {
-	lit  any // literal value (string, json.Number, bool, nil)
+	lit any // literal value (string, json.Number, bool, nil)
+	// fmt is a string literal with \{, \} and \\ kept escaped, for
+	// States.Format templates.
+	fmt  *string
 	ref  *Ref
 	call *Intrinsic
 }
@@ -157,8 +160,8 @@ func (p *intrinsicParser) parseArg() (intrinsicArg, error) {
 	c := p.src[p.pos]
 	switch {
 	case c == '\'':
-		s, err := p.parseString()
-		return intrinsicArg{lit: s}, err
+		s, raw, err := p.parseString()
+		return intrinsicArg{lit: s, fmt: &raw}, err
 	case c == '$':
 		start := p.pos
 		depth := 0
@@ -219,31 +222,42 @@ func (p *intrinsicParser) parseArg() (intrinsicArg, error) {
 	return intrinsicArg{}, p.errf("unexpected %q", c)
 }
 
-func (p *intrinsicParser) parseString() (string, error) {
+// parseString reads a '...' literal. It returns the value and the text for
+// a Format template, in which \{, \} and \\ stay escaped.
+func (p *intrinsicParser) parseString() (string, string, error) {
 	p.pos++ // '
-	var b strings.Builder
+	var b, raw strings.Builder
 	for p.pos < len(p.src) {
 		c := p.src[p.pos]
 		if c == '\\' && p.pos+1 < len(p.src) {
 			n := p.src[p.pos+1]
 			switch n {
-			case '\'', '{', '}', '\\':
+			case '\'':
 				b.WriteByte(n)
+				raw.WriteByte(n)
+			case '{', '}', '\\':
+				b.WriteByte(n)
+				raw.WriteByte('\\')
+				raw.WriteByte(n)
 			default:
 				b.WriteByte('\\')
 				b.WriteByte(n)
+				raw.WriteByte('\\')
+				raw.WriteByte('\\')
+				raw.WriteByte(n)
 			}
 			p.pos += 2
 			continue
 		}
 		if c == '\'' {
 			p.pos++
-			return b.String(), nil
+			return b.String(), raw.String(), nil
 		}
 		b.WriteByte(c)
+		raw.WriteByte(c)
 		p.pos++
 	}
-	return "", p.errf("unterminated string literal")
+	return "", "", p.errf("unterminated string literal")
 }
 
 // String returns the source text.
@@ -278,6 +292,9 @@ func (f *Intrinsic) Eval(env *Env) (any, *Error) {
 			args[i] = a.lit
 		}
 	}
+	if f.name == "Format" && len(f.args) > 0 && f.args[0].fmt != nil {
+		return format("States.Format", *f.args[0].fmt, args[1:], true)
+	}
 	return f.apply(args)
 }
 
@@ -289,7 +306,7 @@ func (f *Intrinsic) apply(args []any) (any, *Error) {
 		if !ok {
 			return nil, intrinsicFailure("%s: the first argument must be a string", fn)
 		}
-		return format(fn, tmpl, args[1:])
+		return format(fn, tmpl, args[1:], false)
 	case "StringToJson":
 		s, ok := args[0].(string)
 		if !ok {
@@ -528,11 +545,16 @@ func integerArg(v any) (int64, bool) {
 	return 0, false
 }
 
-func format(fn, tmpl string, args []any) (any, *Error) {
+func format(fn, tmpl string, args []any, escapes bool) (any, *Error) {
 	var b strings.Builder
 	n := 0
 	for i := 0; i < len(tmpl); i++ {
 		c := tmpl[i]
+		if escapes && c == '\\' && i+1 < len(tmpl) {
+			b.WriteByte(tmpl[i+1])
+			i++
+			continue
+		}
 		if c == '{' && i+1 < len(tmpl) && tmpl[i+1] == '}' {
 			if n >= len(args) {
 				return nil, intrinsicFailure("%s: the template has more {} than arguments", fn)
