@@ -145,6 +145,49 @@ func TestCTCGreedy(t *testing.T) {
 	}
 }
 
+// TestCTCGapSpace: a word gap decoded as blanks gets a space when the
+// space class shows up in it, and not otherwise.
+func TestCTCGapSpace(t *testing.T) {
+	t.Parallel()
+	dict, err := readCTCDict(strings.NewReader("a\nb\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Classes: 0 blank, 1 a, 2 b, 3 space. Steps: a, blank, blank, b.
+	row := func(best int, space float32) []float32 {
+		r := []float32{0.05, 0.05, 0.05, space}
+		r[best] = 0.9 - space
+		return r
+	}
+	tests := []struct {
+		name  string
+		gap   float32 // P(space) in the second blank step
+		floor float32
+		want  string
+	}{
+		{"strong gap evidence", 0.1, 0.02, "a b"},
+		{"no gap evidence", 0.01, 0.02, "ab"},
+		{"insertion disabled", 0.1, 0, "ab"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			var probs []float32
+			probs = append(probs, row(1, 0)...)
+			probs = append(probs, row(0, 0.005)...)
+			probs = append(probs, row(0, tt.gap)...)
+			probs = append(probs, row(2, 0)...)
+			got := ctcGreedy(probs, 4, 4, dict, tt.floor)
+			if s := charsText(got); s != tt.want {
+				t.Errorf("decoded %q, want %q", s, tt.want)
+			}
+			if tt.want == "a b" && (got[1].Step != 2 || got[1].Prob < 0.85) {
+				t.Errorf("inserted space %+v, want step 2 with P(blank)+P(space)", got[1])
+			}
+		})
+	}
+}
+
 func TestRotatedCrop(t *testing.T) {
 	t.Parallel()
 	// A 40x20 image, left half red, right half blue.

@@ -169,6 +169,51 @@ func TestFaceDetectorAstronaut(t *testing.T) {
 	t.Logf("astronaut: %+v gender %+v age %+v smile %+v emotions %v", f.BoundingBox, f.Gender, f.AgeRange, f.Smile, f.Emotions)
 }
 
+func TestFaceDetectorCameraman(t *testing.T) {
+	d := newTestFaceDetector(t, FaceOptions{})
+	faces, err := d.Detect(t.Context(), testPhoto(t, "faces/camera.png"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(faces) != 1 {
+		t.Fatalf("found %d faces, want 1: %+v", len(faces), faces)
+	}
+	f := faces[0]
+	// He looks to the viewer's right, at his camera.
+	if f.Pose.Yaw < 20 {
+		t.Errorf("Yaw = %v, want a face turned to the viewer's right", f.Pose.Yaw)
+	}
+	if d.attrs != nil && d.attrs.res != nil && (f.Gender == nil || f.Gender.Value != "Male") {
+		t.Errorf("Gender = %+v, want Male", f.Gender)
+	}
+}
+
+// TestFaceDetectorSharpness blurs the astronaut and expects the face's
+// Sharpness to drop while Brightness stays.
+func TestFaceDetectorSharpness(t *testing.T) {
+	d := newTestFaceDetector(t, FaceOptions{NoAttributes: true})
+	img := testPhoto(t, "astronaut.jpg")
+	blurred := img.Resize(img.Width/6, img.Height/6).Resize(img.Width, img.Height)
+	sharp, err := d.Detect(t.Context(), img)
+	if err != nil {
+		t.Fatal(err)
+	}
+	soft, err := d.Detect(t.Context(), blurred)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(sharp) != 1 || len(soft) != 1 {
+		t.Fatalf("found %d and %d faces, want 1 and 1", len(sharp), len(soft))
+	}
+	qs, qb := sharp[0].Quality, soft[0].Quality
+	if qb.Sharpness > qs.Sharpness/2 {
+		t.Errorf("Sharpness %v blurred vs %v sharp, want far lower", qb.Sharpness, qs.Sharpness)
+	}
+	if math.Abs(qb.Brightness-qs.Brightness) > 5 {
+		t.Errorf("Brightness %v blurred vs %v sharp, want about the same", qb.Brightness, qs.Brightness)
+	}
+}
+
 func TestFaceDetectorNoFaces(t *testing.T) {
 	d := newTestFaceDetector(t, FaceOptions{NoAttributes: true})
 	for _, name := range []string{"rocket.jpg", "horses.jpg"} {
