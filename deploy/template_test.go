@@ -456,8 +456,12 @@ func TestFunctionsAndLogs(t *testing.T) {
 			t.Errorf("%s: no CodeUri", name)
 			continue
 		}
-		if dir := filepath.Clean(*fn.CodeUri.String); !strings.HasPrefix(dir, filepath.Join("..", "cmd", "lambda")+string(filepath.Separator)) {
+		dir := filepath.Clean(*fn.CodeUri.String)
+		if !strings.HasPrefix(dir, filepath.Join("..", "cmd", "lambda")+string(filepath.Separator)) {
 			t.Errorf("%s: CodeUri %s is not a cmd/lambda main package", name, dir)
+		}
+		if _, err := os.Stat(filepath.Join(dir, "main.go")); err != nil {
+			t.Errorf("%s: CodeUri %s has no main.go: %v", name, dir, err)
 		}
 	}
 }

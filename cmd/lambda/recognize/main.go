@@ -1,0 +1,40 @@
+// Command recognize is the ImageRecognition task of the state machine as a
+// Lambda function: pipeline.Tasks.Recognize over Amazon S3 with the Amazon
+// Rekognition engine (IMAGEREC_ENGINE=rekognition, the default). The ONNX
+// engine needs cgo and the ONNX runtime, which this static build leaves
+// out; see docs/aws.md.
+package main
+
+import (
+	"context"
+	"os"
+
+	"github.com/aws/aws-lambda-go/lambda"
+	"github.com/aws/aws-sdk-go-v2/config"
+	awsrek "github.com/aws/aws-sdk-go-v2/service/rekognition"
+	"github.com/aws/aws-sdk-go-v2/service/s3"
+
+	"github.com/imagerec/imagerec/internal/awslambda"
+	"github.com/imagerec/imagerec/internal/pipeline"
+	"github.com/imagerec/imagerec/internal/vision/rekognition"
+)
+
+func main() {
+	env := awslambda.LoadEnv(os.Getenv)
+	log := env.NewLogger(os.Stderr)
+	cfg, err := config.LoadDefaultConfig(context.Background())
+	if err != nil {
+		log.Error("load AWS configuration", "error", err)
+		os.Exit(1)
+	}
+	if env.Engine != "rekognition" {
+		log.Error("engine not in this build", "engine", env.Engine, "hint", "this function is built with CGO_ENABLED=0 and only has the rekognition engine")
+		os.Exit(1)
+	}
+	tasks := &pipeline.Tasks{
+		Objects:    awslambda.S3Objects{Client: s3.NewFromConfig(cfg, env.S3Options)},
+		Recognizer: rekognition.New(awsrek.NewFromConfig(cfg), rekognition.Options{Logger: log}),
+		Logger:     log,
+	}
+	lambda.Start(awslambda.Task("recognize", tasks.Recognize, log, &awslambda.Metrics{W: os.Stdout}))
+}

@@ -1,0 +1,63 @@
+package awslambda
+
+import (
+	"io"
+	"log/slog"
+	"strings"
+
+	"github.com/aws/aws-sdk-go-v2/service/s3"
+)
+
+// Env is what the functions read from their environment (set by
+// deploy/template.yaml).
+type Env struct {
+	// UploadBucket and ResultBucket are the stack's buckets
+	// (IMAGEREC_UPLOAD_BUCKET, IMAGEREC_RESULT_BUCKET).
+	UploadBucket string
+	ResultBucket string
+	// StateMachineARN is what the trigger starts (IMAGEREC_STATE_MACHINE_ARN).
+	StateMachineARN string
+	// TopicARN is the default notification topic (IMAGEREC_TOPIC_ARN).
+	TopicARN string
+	// Engine is rekognition or onnx (IMAGEREC_ENGINE, default rekognition).
+	Engine string
+	// LogLevel is Lambda's AWS_LAMBDA_LOG_LEVEL (DEBUG, INFO, WARN, ERROR).
+	LogLevel string
+	// S3PathStyle addresses buckets in the path, for S3-compatible
+	// endpoints: IMAGEREC_S3_PATH_STYLE=true, or implied by
+	// AWS_ENDPOINT_URL_S3.
+	S3PathStyle bool
+}
+
+// LoadEnv reads Env through getenv.
+func LoadEnv(getenv func(string) string) Env {
+	e := Env{
+		UploadBucket:    getenv("IMAGEREC_UPLOAD_BUCKET"),
+		ResultBucket:    getenv("IMAGEREC_RESULT_BUCKET"),
+		StateMachineARN: getenv("IMAGEREC_STATE_MACHINE_ARN"),
+		TopicARN:        getenv("IMAGEREC_TOPIC_ARN"),
+		Engine:          getenv("IMAGEREC_ENGINE"),
+		LogLevel:        getenv("AWS_LAMBDA_LOG_LEVEL"),
+		S3PathStyle:     strings.EqualFold(getenv("IMAGEREC_S3_PATH_STYLE"), "true") || getenv("AWS_ENDPOINT_URL_S3") != "",
+	}
+	if e.Engine == "" {
+		e.Engine = "rekognition"
+	}
+	return e
+}
+
+// S3Options applies Env to an S3 client.
+func (e Env) S3Options(o *s3.Options) {
+	if e.S3PathStyle {
+		o.UsePathStyle = true
+	}
+}
+
+// NewLogger returns the functions' JSON logger at e.LogLevel (default INFO).
+func (e Env) NewLogger(w io.Writer) *slog.Logger {
+	var level slog.Level
+	if err := level.UnmarshalText([]byte(e.LogLevel)); err != nil {
+		level = slog.LevelInfo
+	}
+	return slog.New(slog.NewJSONHandler(w, &slog.HandlerOptions{Level: level}))
+}
