@@ -14,8 +14,9 @@ type graphConv struct {
 	b       *builder
 	nodes   map[string]*tfNode
 	weights map[string]*tensor
-	vals    map[string]string // TF tensor ref ("n" or "n:1") -> ONNX value
-	dtypes  map[string]int32  // ONNX value -> data type, when not float
+	vals    map[string]string  // TF tensor ref ("n" or "n:1") -> ONNX value
+	folded  map[string]*tensor // nodes computed at conversion time
+	dtypes  map[string]int32   // ONNX value -> data type, when not float
 }
 
 func convertGraph(topology json.RawMessage, sig *signature, weights map[string]*tensor) ([]byte, error) {
@@ -31,6 +32,7 @@ func convertGraph(topology json.RawMessage, sig *signature, weights map[string]*
 		weights: weights,
 		vals:    map[string]string{},
 		dtypes:  map[string]int32{},
+		folded:  map[string]*tensor{},
 	}
 	for _, n := range topo.Node {
 		if n == nil || n.Name == "" {
@@ -175,8 +177,15 @@ func (c *graphConv) set(n *tfNode, v string, dtype int32) {
 	}
 }
 
-// constant returns the value of a Const node's output.
+// constant returns the value of a Const node's output (or of a node
+// computed at conversion time).
 func (c *graphConv) constant(ref string) (*tensor, error) {
+	if t, ok := c.folded[refNode(ref)]; ok {
+		if s := strings.TrimPrefix(strings.TrimPrefix(ref, "^"), refNode(ref)); s != "" && s != ":0" {
+			return nil, fmt.Errorf("input %q: no such output", ref)
+		}
+		return t, nil
+	}
 	n := c.nodes[refNode(ref)]
 	if n == nil || n.Op != "Const" {
 		return nil, fmt.Errorf("input %q is not a constant: %w", ref, ErrUnsupported)
@@ -200,7 +209,7 @@ func (c *graphConv) value(ref string) (string, error) {
 		return v, nil
 	}
 	n := c.nodes[name]
-	if n != nil && n.Op == "Const" {
+	if _, folded := c.folded[name]; folded || (n != nil && n.Op == "Const") {
 		t, err := c.constant(name)
 		if err != nil {
 			return "", err
@@ -254,6 +263,12 @@ var compareOps = map[string]bool{
 
 func (c *graphConv) convertNode(n *tfNode) error {
 	b := c.b
+	if t, ok, err := c.fold(n); err != nil {
+		return err
+	} else if ok {
+		c.folded[n.Name] = t
+		return nil
+	}
 	if op, ok := unaryOps[n.Op]; ok {
 		x, err := c.in(n, 0)
 		if err != nil {
@@ -420,6 +435,8 @@ func (c *graphConv) convertNode(n *tfNode) error {
 		return c.gather(n)
 	case "TopKV2":
 		return c.topK(n)
+	case "SplitV", "Split":
+		return c.split(n)
 	case "Shape":
 		x, err := c.in(n, 0)
 		if err != nil {

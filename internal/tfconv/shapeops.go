@@ -468,3 +468,59 @@ func (c *graphConv) topK(n *tfNode) error {
 	c.dtypes[idx] = dtInt32
 	return nil
 }
+
+// split converts Split(axis, x) and SplitV(x, size_splits, axis).
+func (c *graphConv) split(n *tfNode) error {
+	num, err := n.int("num_split", 0)
+	if err != nil {
+		return err
+	}
+	if num <= 0 || num > 1<<16 {
+		return fmt.Errorf("num_split %d", num)
+	}
+	xi, ai := 0, 2
+	if n.Op == "Split" {
+		xi, ai = 1, 0
+	}
+	x, err := c.in(n, xi)
+	if err != nil {
+		return err
+	}
+	at, err := c.constIn(n, ai)
+	if err != nil {
+		return err
+	}
+	if at.size() != 1 {
+		return fmt.Errorf("split_dim must be a scalar")
+	}
+	in := []string{x}
+	if n.Op == "SplitV" {
+		sz, err := c.constIn(n, 1)
+		if err != nil {
+			return err
+		}
+		sizes := sz.ints()
+		if int64(len(sizes)) != num {
+			return fmt.Errorf("%d split sizes for %d outputs", len(sizes), num)
+		}
+		for _, s := range sizes {
+			if s < 0 {
+				return fmt.Errorf("split size -1: %w", ErrUnsupported)
+			}
+		}
+		in = append(in, c.b.constI64(n.Name+"/split", sizes...))
+	}
+	outs := c.b.opN("Split", n.Name, int(num), in, intAttr("axis", at.ints()[0]))
+	dt := c.dtypeOf(x)
+	for i, o := range outs {
+		key := n.Name
+		if i > 0 {
+			key = fmt.Sprintf("%s:%d", n.Name, i)
+		}
+		c.vals[key] = o
+		if dt != dtFloat {
+			c.dtypes[o] = dt
+		}
+	}
+	return nil
+}
