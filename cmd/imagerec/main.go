@@ -43,6 +43,7 @@ func (e *exitError) Error() string { return fmt.Sprintf("exit status %d", e.code
 func commands() map[string]command {
 	return map[string]command{
 		"version":    {"print the version", cmdVersion},
+		"recognize":  {"recognise image files with the local engine (JSON to stdout or --out DIR)", cmdRecognize},
 		"states":     {"validate or run an Amazon States Language definition", cmdStates},
 		"executions": {"list, describe or show the history of stored executions", cmdExecutions},
 	}

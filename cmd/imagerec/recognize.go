@@ -1,0 +1,244 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"runtime"
+	"sort"
+	"strings"
+	"sync"
+
+	"github.com/schollz/progressbar/v3"
+
+	"github.com/imagerec/imagerec/internal/vision"
+	"github.com/imagerec/imagerec/internal/vision/onnx"
+)
+
+const recognizeUsage = "recognize [--features labels,faces,text,moderation] [--out DIR] [--min-confidence N] [--max-labels N] [--workers N] FILE|DIR..."
+
+// imageExts are the file name endings picked up when walking a directory.
+// Files named explicitly are always tried: the decoder sniffs the content.
+var imageExts = map[string]bool{
+	".jpg": true, ".jpeg": true, ".png": true, ".gif": true, ".webp": true, ".bmp": true,
+	".tif": true, ".tiff": true, ".heic": true, ".heif": true, ".avif": true,
+}
+
+// errorDocument is written for an input that could not be recognised,
+// like the pipeline's <key>.error.json.
+type errorDocument struct {
+	Source  string `json:"Source"`
+	Error   string `json:"Error"`
+	Message string `json:"Message"`
+}
+
+// cmdRecognize recognises image files with the local engine. With one input
+// and no --out it prints the result document to stdout; with --out it
+// writes <out>/<file>.json or <file>.error.json per image and shows a
+// progress bar on stderr. It exits 1 when any input failed.
+func cmdRecognize(ctx context.Context, env *Env, args []string) error {
+	fset := newFlagSet(env, "recognize", recognizeUsage)
+	features := fset.String("features", "all", "comma-separated features: labels, faces, text, moderation, or all")
+	out := fset.String("out", "", "write one <file>.json or <file>.error.json per image into `DIR` (default: print to stdout)")
+	minConf := fset.Float64("min-confidence", 0, "lowest label confidence, 0-100 (default 55, Rekognition's)")
+	maxLabels := fset.Int("max-labels", 0, "most labels per image (default 1000)")
+	workers := fset.Int("workers", runtime.NumCPU(), "images recognised at once (one per core is fastest)")
+	if err := fset.Parse(args); err != nil {
+		return err
+	}
+	if fset.NArg() == 0 {
+		fset.Usage()
+		return &exitError{2}
+	}
+	feats, err := vision.ParseFeatures(*features)
+	if err != nil {
+		return err
+	}
+	files, err := collectInputs(fset.Args())
+	if err != nil {
+		return err
+	}
+	if len(files) == 0 {
+		return errors.New("no image files found")
+	}
+	if *out != "" {
+		if err := os.MkdirAll(*out, 0o755); err != nil {
+			return fmt.Errorf("create output directory: %w", err)
+		}
+	}
+
+	eng, err := onnx.New(ctx, onnx.Config{
+		CacheRoot: onnx.DefaultCacheRoot(env.Getenv),
+		Logger:    env.Logger,
+		Features:  feats,
+		Versions:  modelVersions(env),
+	})
+	if err != nil {
+		return err
+	}
+	defer eng.Close()
+	opts := vision.Options{Features: feats, MinConfidence: *minConf, MaxLabels: *maxLabels}
+
+	var bar *progressbar.ProgressBar
+	if *out != "" {
+		bar = progressbar.NewOptions(len(files),
+			progressbar.OptionSetWriter(env.Stderr),
+			progressbar.OptionSetDescription("recognize"),
+			progressbar.OptionShowCount(),
+			progressbar.OptionShowIts(),
+			progressbar.OptionSetItsString("img"),
+			progressbar.OptionOnCompletion(func() { fmt.Fprintln(env.Stderr) }),
+		)
+	}
+
+	var (
+		mu     sync.Mutex
+		failed int
+		jobs   = make(chan input)
+		wg     sync.WaitGroup
+	)
+	for range max(1, *workers) {
+		wg.Go(func() {
+			for in := range jobs {
+				doc, ok := recognizeFile(ctx, eng, in.path, opts)
+				mu.Lock()
+				if !ok {
+					failed++
+				}
+				err := emit(env, *out, in, doc, ok)
+				if err != nil {
+					env.Logger.Error("write result", "file", in.path, "error", err)
+					failed++
+				}
+				if bar != nil {
+					_ = bar.Add(1)
+				}
+				mu.Unlock()
+			}
+		})
+	}
+	for _, f := range files {
+		if ctx.Err() != nil {
+			break
+		}
+		jobs <- f
+	}
+	close(jobs)
+	wg.Wait()
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	if failed > 0 {
+		fmt.Fprintf(env.Stderr, "imagerec recognize: %d of %d images failed\n", failed, len(files))
+		return &exitError{1}
+	}
+	return nil
+}
+
+// input is one file to recognise and the name of its result.
+type input struct {
+	path string
+	rel  string // path relative to the argument it came from
+}
+
+// collectInputs expands directories (recursively, image extensions only,
+// hidden entries skipped) and keeps files as given.
+func collectInputs(args []string) ([]input, error) {
+	var out []input
+	for _, a := range args {
+		fi, err := os.Stat(a)
+		if err != nil {
+			return nil, err
+		}
+		if !fi.IsDir() {
+			out = append(out, input{path: a, rel: filepath.Base(a)})
+			continue
+		}
+		var found []input
+		err = filepath.WalkDir(a, func(p string, d fs.DirEntry, err error) error {
+			if err != nil {
+				return err
+			}
+			if strings.HasPrefix(d.Name(), ".") && p != a {
+				if d.IsDir() {
+					return filepath.SkipDir
+				}
+				return nil
+			}
+			if d.Type().IsRegular() && imageExts[strings.ToLower(filepath.Ext(p))] {
+				rel, err := filepath.Rel(a, p)
+				if err != nil {
+					return err
+				}
+				found = append(found, input{path: p, rel: rel})
+			}
+			return nil
+		})
+		if err != nil {
+			return nil, err
+		}
+		sort.Slice(found, func(i, j int) bool { return found[i].path < found[j].path })
+		out = append(out, found...)
+	}
+	return out, nil
+}
+
+// recognizeFile returns the result document, or the error document and
+// false.
+func recognizeFile(ctx context.Context, eng *onnx.Engine, path string, opts vision.Options) (any, bool) {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return errorDocument{Source: path, Error: vision.CodeInvalidS3Object, Message: err.Error()}, false
+	}
+	res, err := eng.Recognize(ctx, vision.Input{Bytes: data, Name: path}, opts)
+	if err != nil {
+		code := vision.CodeOf(err)
+		if code == "" {
+			code = "InternalServerError"
+		}
+		return errorDocument{Source: path, Error: code, Message: err.Error()}, false
+	}
+	return res, true
+}
+
+// emit prints doc to stdout, or writes it under dir.
+func emit(env *Env, dir string, in input, doc any, ok bool) error {
+	var buf bytes.Buffer
+	enc := json.NewEncoder(&buf)
+	enc.SetIndent("", "  ")
+	if err := enc.Encode(doc); err != nil {
+		return err
+	}
+	if dir == "" {
+		if !ok {
+			fmt.Fprintf(env.Stderr, "imagerec recognize: %s: %s\n", in.path, doc.(errorDocument).Message)
+		}
+		_, err := env.Stdout.Write(buf.Bytes())
+		return err
+	}
+	name := filepath.Join(dir, in.rel+".json")
+	stale := filepath.Join(dir, in.rel+".error.json")
+	if !ok {
+		name, stale = stale, name
+	}
+	if err := os.MkdirAll(filepath.Dir(name), 0o755); err != nil {
+		return err
+	}
+	if err := os.WriteFile(name, buf.Bytes(), 0o644); err != nil {
+		return err
+	}
+	// A re-run replaces the previous outcome: exactly one document per image.
+	if err := os.Remove(stale); err != nil && !errors.Is(err, fs.ErrNotExist) {
+		return err
+	}
+	return nil
+}
+
+// modelVersions maps installed model files to package@version for result
+// documents. Until the model manifest is wired in, files report their name.
+func modelVersions(*Env) map[string]string { return nil }

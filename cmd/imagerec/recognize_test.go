@@ -1,0 +1,174 @@
+package main
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/imagerec/imagerec/internal/vision"
+	"github.com/imagerec/imagerec/internal/vision/onnx"
+)
+
+func recognizeEnv() (*Env, *bytes.Buffer, *bytes.Buffer) {
+	var out, errb bytes.Buffer
+	return &Env{
+		Stdin: strings.NewReader(""), Stdout: &out, Stderr: &errb,
+		Getenv: os.Getenv, Logger: slog.New(slog.DiscardHandler),
+	}, &out, &errb
+}
+
+// runRecognize runs the subcommand in-process and skips the test when the
+// models are not installed (outside CI).
+func runRecognize(t *testing.T, args ...string) (error, string, string) {
+	t.Helper()
+	env, out, errb := recognizeEnv()
+	err := cmdRecognize(t.Context(), env, args)
+	if errors.Is(err, onnx.ErrModelsMissing) {
+		if os.Getenv("CI") == "" {
+			t.Skipf("skipping model test: %v", err)
+		}
+		t.Fatal(err)
+	}
+	return err, out.String(), errb.String()
+}
+
+func recognizePhoto(t *testing.T, name string) []byte {
+	t.Helper()
+	b, err := os.ReadFile(filepath.Join("..", "..", "testdata", "images", name))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
+}
+
+func TestRecognizeCommandArguments(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		args []string
+		want string
+	}{
+		{"no input", nil, "Usage: imagerec recognize"},
+		{"bad feature", []string{"--features", "labels,colour", "x.jpg"}, `unknown feature "colour"`},
+		{"missing file", []string{filepath.Join(t.TempDir(), "nope.jpg")}, "no such file"},
+		{"empty dir", []string{t.TempDir()}, "no image files found"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			env, _, errb := recognizeEnv()
+			err := cmdRecognize(t.Context(), env, tc.args)
+			if err == nil {
+				t.Fatal("no error")
+			}
+			if msg := err.Error() + errb.String(); !strings.Contains(msg, tc.want) {
+				t.Errorf("error %q, want it to mention %q", msg, tc.want)
+			}
+		})
+	}
+}
+
+func TestRecognizeCommandStdout(t *testing.T) {
+	dir := t.TempDir()
+	p := filepath.Join(dir, "dog.jpg")
+	if err := os.WriteFile(p, recognizePhoto(t, "dog.jpg"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	err, out, _ := runRecognize(t, "--features", "labels", "--max-labels", "5", p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var res vision.Result
+	if err := json.Unmarshal([]byte(out), &res); err != nil {
+		t.Fatalf("stdout is not a result document: %v\n%s", err, out)
+	}
+	if len(res.Labels) == 0 || len(res.Labels) > 5 {
+		t.Errorf("%d labels, want 1-5", len(res.Labels))
+	}
+	if res.FaceDetails != nil || res.ModerationLabels != nil {
+		t.Errorf("features not asked for were run")
+	}
+}
+
+func TestRecognizeCommandOutDir(t *testing.T) {
+	in := t.TempDir()
+	for name, data := range map[string][]byte{
+		"dog.jpg":          recognizePhoto(t, "dog.jpg"),
+		"sub/person.jpg":   recognizePhoto(t, "person.jpg"),
+		"broken.jpg":       []byte("this is not a JPEG"),
+		"notes.txt":        []byte("ignored: not an image extension"),
+		".hidden/skip.jpg": []byte("ignored: hidden"),
+	} {
+		p := filepath.Join(in, name)
+		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(p, data, 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	out := filepath.Join(t.TempDir(), "results")
+	// A stale success document for the broken file must be replaced.
+	if err := os.MkdirAll(out, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(out, "broken.jpg.json"), []byte("{}"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+
+	err, stdout, stderr := runRecognize(t, "--out", out, "--workers", "2", "--features", "labels,moderation", in)
+	var ee *exitError
+	if !errors.As(err, &ee) || ee.code != 1 {
+		t.Fatalf("err = %v, want exit status 1 (one input failed)\nstderr: %s", err, stderr)
+	}
+	if stdout != "" {
+		t.Errorf("stdout = %q, want nothing with --out", stdout)
+	}
+	if !strings.Contains(stderr, "1 of 3 images failed") {
+		t.Errorf("stderr lacks the failure count: %q", stderr)
+	}
+
+	var got []string
+	err = filepath.WalkDir(out, func(p string, d os.DirEntry, err error) error {
+		if err == nil && !d.IsDir() {
+			rel, _ := filepath.Rel(out, p)
+			got = append(got, filepath.ToSlash(rel))
+		}
+		return err
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := "broken.jpg.error.json dog.jpg.json sub/person.jpg.json"
+	if s := strings.Join(got, " "); s != want {
+		t.Errorf("output files: %s, want %s", s, want)
+	}
+
+	var edoc errorDocument
+	readJSON(t, filepath.Join(out, "broken.jpg.error.json"), &edoc)
+	if edoc.Error != vision.CodeInvalidImageFormat || !strings.HasSuffix(edoc.Source, "broken.jpg") || edoc.Message == "" {
+		t.Errorf("error document = %+v", edoc)
+	}
+	var res vision.Result
+	readJSON(t, filepath.Join(out, "sub", "person.jpg.json"), &res)
+	found := false
+	for _, l := range res.Labels {
+		found = found || l.Name == "Person"
+	}
+	if !found || res.ModerationLabels == nil {
+		t.Errorf("person.jpg result: labels %v, moderation %v", res.Labels, res.ModerationLabels)
+	}
+}
+
+func readJSON(t *testing.T, path string, v any) {
+	t.Helper()
+	b, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := json.Unmarshal(b, v); err != nil {
+		t.Fatalf("%s: %v", path, err)
+	}
+}

@@ -1,0 +1,176 @@
+package onnx
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"image"
+	"image/jpeg"
+	"os"
+	"strconv"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"golang.org/x/image/draw"
+
+	"github.com/imagerec/imagerec/internal/imageio"
+	"github.com/imagerec/imagerec/internal/onnxrt"
+	"github.com/imagerec/imagerec/internal/vision"
+)
+
+// Benchmarks on a 12 MP (4000x3000) and a 2 MP (1632x1224) JPEG q90 made
+// from a real photo (person.jpg) upscaled with grain, as in the project's
+// performance anchors. Run:
+//
+//	go test -run '^$' -bench . -benchtime 20x ./internal/vision/onnx/
+//
+// ms/img is wall time per image; img/s is throughput with the given number
+// of workers (goroutines calling Recognize on one shared Engine).
+
+var (
+	benchOnce   sync.Once
+	benchPhotos map[string][]byte
+)
+
+func benchImages(b *testing.B) map[string][]byte {
+	benchOnce.Do(func() {
+		src, err := jpeg.Decode(bytes.NewReader(photo(b, "person.jpg")))
+		if err != nil {
+			b.Fatal(err)
+		}
+		benchPhotos = map[string][]byte{}
+		for name, sz := range map[string][2]int{"12MP": {4000, 3000}, "2MP": {1632, 1224}} {
+			dst := image.NewRGBA(image.Rect(0, 0, sz[0], sz[1]))
+			draw.CatmullRom.Scale(dst, dst.Bounds(), src, src.Bounds(), draw.Src, nil)
+			// Deterministic grain so the file has a photo's entropy.
+			seed := uint32(1)
+			for i := range dst.Pix {
+				if i%4 == 3 {
+					continue
+				}
+				seed = seed*1664525 + 1013904223
+				v := int(dst.Pix[i]) + int(seed>>28) - 8
+				dst.Pix[i] = uint8(min(255, max(0, v)))
+			}
+			var buf bytes.Buffer
+			if err := jpeg.Encode(&buf, dst, &jpeg.Options{Quality: 90}); err != nil {
+				b.Fatal(err)
+			}
+			benchPhotos[name] = buf.Bytes()
+		}
+	})
+	return benchPhotos
+}
+
+func BenchmarkDecode(b *testing.B) {
+	for _, size := range []string{"2MP", "12MP"} {
+		for _, side := range []int{labelsSide, facesSide} {
+			b.Run(fmt.Sprintf("%s/side=%d", size, side), func(b *testing.B) {
+				data := benchImages(b)[size]
+				for b.Loop() {
+					if _, err := imageio.Decode(context.Background(), data, imageio.Options{TargetMaxSide: side}); err != nil {
+						b.Fatal(err)
+					}
+				}
+			})
+		}
+	}
+}
+
+// BenchmarkModelRun is the bare session Run of each model on a prepared
+// input: the floor for the per-feature numbers below.
+func BenchmarkModelRun(b *testing.B) {
+	e := testEngine(b)
+	for _, m := range []struct {
+		name string
+		s    *onnxrt.Session
+		spec tensorSpec
+	}{{"centernet", e.objects, centerNetSpec}, {"nsfw", e.nsfw, nsfwSpec}} {
+		if m.s == nil {
+			continue
+		}
+		b.Run(m.name, func(b *testing.B) {
+			in := []onnxrt.Tensor{{Shape: []int64{1, int64(m.spec.Height), int64(m.spec.Width), 3}, Data: make([]float32, m.spec.Width*m.spec.Height*3)}}
+			for b.Loop() {
+				if _, err := m.s.Run(in); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+	}
+}
+
+// BenchmarkFeature runs Recognize with one feature at a time (decode
+// included) on one worker.
+func BenchmarkFeature(b *testing.B) {
+	e := testEngine(b)
+	for _, size := range []string{"2MP", "12MP"} {
+		for _, f := range vision.AllFeatures {
+			b.Run(fmt.Sprintf("%s/%s", size, f), func(b *testing.B) {
+				data := benchImages(b)[size]
+				opts := vision.Options{Features: []vision.Feature{f}}
+				for b.Loop() {
+					if _, err := e.Recognize(context.Background(), vision.Input{Bytes: data}, opts); err != nil {
+						b.Fatal(err)
+					}
+				}
+				b.ReportMetric(float64(b.Elapsed().Milliseconds())/float64(b.N), "ms/img")
+			})
+		}
+	}
+}
+
+// BenchmarkEngine runs every feature on each image with 1 and 2 workers
+// sharing one Engine, and reports throughput.
+func BenchmarkEngine(b *testing.B) {
+	e := testEngine(b)
+	for _, size := range []string{"2MP", "12MP"} {
+		for _, workers := range []int{1, 2} {
+			b.Run(fmt.Sprintf("%s/workers=%d", size, workers), func(b *testing.B) {
+				data := benchImages(b)[size]
+				jobs := make(chan struct{})
+				var wg sync.WaitGroup
+				start := time.Now()
+				for range workers {
+					wg.Go(func() {
+						for range jobs {
+							if _, err := e.Recognize(context.Background(), vision.Input{Bytes: data}, vision.Options{}); err != nil {
+								b.Error(err)
+							}
+						}
+					})
+				}
+				for b.Loop() {
+					jobs <- struct{}{}
+				}
+				close(jobs)
+				wg.Wait()
+				el := time.Since(start)
+				b.ReportMetric(float64(b.N)/el.Seconds(), "img/s")
+				b.ReportMetric(float64(el.Milliseconds())/float64(b.N), "ms/img")
+				if mb := peakRSSMiB(); mb > 0 {
+					b.ReportMetric(mb, "peakRSS-MiB")
+				}
+			})
+		}
+	}
+}
+
+// peakRSSMiB is the process's peak resident set (Linux VmHWM), or 0.
+func peakRSSMiB() float64 {
+	b, err := os.ReadFile("/proc/self/status")
+	if err != nil {
+		return 0
+	}
+	for _, line := range strings.Split(string(b), "\n") {
+		if rest, ok := strings.CutPrefix(line, "VmHWM:"); ok {
+			kb, err := strconv.Atoi(strings.TrimSpace(strings.TrimSuffix(strings.TrimSpace(rest), "kB")))
+			if err == nil {
+				return float64(kb) / 1024
+			}
+		}
+	}
+	return 0
+}

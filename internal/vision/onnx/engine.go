@@ -1,0 +1,501 @@
+package onnx
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/imagerec/imagerec/internal/imageio"
+	"github.com/imagerec/imagerec/internal/onnxrt"
+	"github.com/imagerec/imagerec/internal/vision"
+)
+
+// EngineName is EngineInfo.Name of results from this engine.
+const EngineName = "imagerec-onnx"
+
+// Model files under <CacheRoot>/models.
+const (
+	centerNetFile = "centernet.onnx"
+	nsfwFile      = "nsfw.onnx"
+)
+
+// Decode sizes: the long side each feature wants the image decoded at
+// (JPEG DCT scaling picks the smallest scale at or above the largest
+// selected one).
+const (
+	labelsSide     = 512
+	moderationSide = 224
+	facesSide      = 1920
+	textSide       = 1920
+)
+
+// ErrModelsMissing is returned by New when the runtime or a required model
+// is not installed.
+var ErrModelsMissing = errors.New("ONNX runtime or models not installed (run: imagerec models install)")
+
+// Config configures an Engine. The zero value uses the default cache and
+// one intra-op thread per session.
+type Config struct {
+	// CacheRoot holds lib/ and models/ as installed by `imagerec models
+	// install`. Empty means $IMAGEREC_CACHE, else ~/.cache/imagerec.
+	CacheRoot string
+	// IntraOpThreads is ONNX Runtime's thread count per session (default
+	// 1). Parallelism comes from running features and images concurrently.
+	IntraOpThreads int
+	// Logger receives load-time notices (missing optional models). Nil
+	// discards them.
+	Logger *slog.Logger
+	// Limits bound the images Recognize accepts.
+	Limits imageio.Limits
+	// Features limits which models are loaded; nil loads every installed
+	// one. Recognize leaves a feature whose model is not loaded nil.
+	Features []vision.Feature
+	// Face and Text tune the face and text detectors.
+	Face FaceOptions
+	Text TextOptions
+	// Versions maps a model file name (centernet.onnx...) to the npm
+	// package@version it came from, for EngineInfo.Models and the
+	// *ModelVersion fields. Files without an entry report their name.
+	Versions map[string]string
+}
+
+// DefaultCacheRoot is $IMAGEREC_CACHE, else <user cache dir>/imagerec.
+func DefaultCacheRoot(getenv func(string) string) string {
+	if d := getenv("IMAGEREC_CACHE"); d != "" {
+		return d
+	}
+	if d, err := os.UserCacheDir(); err == nil {
+		return filepath.Join(d, "imagerec")
+	}
+	return filepath.Join(os.TempDir(), "imagerec-cache")
+}
+
+// Engine is the local vision.Recognizer. It is safe for concurrent use.
+type Engine struct {
+	cfg      Config
+	log      *slog.Logger
+	rt       *onnxrt.Runtime
+	tax      *taxonomy
+	objects  *onnxrt.Session // CenterNet
+	objOut   [2]int          // index of keypoints and wh among outputs
+	nsfw     *onnxrt.Session // nil when not installed
+	faces    *FaceDetector   // nil when not installed
+	text     *TextDetector   // nil when not installed
+	models   []string
+	closeErr error
+	once     sync.Once
+}
+
+var _ vision.Recognizer = (*Engine)(nil)
+
+// New opens the runtime and creates every session once. The runtime and
+// CenterNet (labels) are required when labels are wanted; the moderation,
+// face and text models are optional: when missing, their feature is
+// skipped and a warning is logged.
+func New(ctx context.Context, cfg Config) (*Engine, error) {
+	if cfg.CacheRoot == "" {
+		cfg.CacheRoot = DefaultCacheRoot(os.Getenv)
+	}
+	if cfg.IntraOpThreads <= 0 {
+		cfg.IntraOpThreads = 1
+	}
+	log := cfg.Logger
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	log = log.With("component", "onnx")
+	want := func(f vision.Feature) bool { return vision.Options{Features: cfg.Features}.Has(f) }
+	tax, err := loadTaxonomy(taxonomyJSON)
+	if err != nil {
+		return nil, err
+	}
+	lib := onnxrt.LibPath(cfg.CacheRoot)
+	if !haveFile(lib) {
+		return nil, fmt.Errorf("%w: %s is missing", ErrModelsMissing, lib)
+	}
+	rt, err := onnxrt.Open(lib)
+	if err != nil {
+		return nil, fmt.Errorf("open onnx runtime: %w", err)
+	}
+	e := &Engine{cfg: cfg, log: log, rt: rt, tax: tax}
+	if err := e.load(ctx, want); err != nil {
+		return nil, errors.Join(err, e.Close())
+	}
+	return e, nil
+}
+
+func (e *Engine) load(ctx context.Context, want func(vision.Feature) bool) error {
+	dir := filepath.Join(e.cfg.CacheRoot, "models")
+	so := onnxrt.SessionOptions{IntraOpThreads: e.cfg.IntraOpThreads}
+	if want(vision.FeatureLabels) {
+		p := filepath.Join(dir, centerNetFile)
+		if !haveFile(p) {
+			return fmt.Errorf("%w: %s is missing", ErrModelsMissing, p)
+		}
+		in, outs, err := e.sessionIO(p)
+		if err != nil {
+			return err
+		}
+		kp, wh := nameContaining(outs, "keypoints"), nameContaining(outs, "wh")
+		if len(in) != 1 || kp == "" || wh == "" {
+			return fmt.Errorf("load %s: unexpected inputs %v / outputs %v", centerNetFile, in, outs)
+		}
+		if e.objects, err = e.rt.NewSession(p, in, []string{kp, wh}, so); err != nil {
+			return fmt.Errorf("load %s: %w", centerNetFile, err)
+		}
+		e.objOut = [2]int{0, 1}
+		e.models = append(e.models, e.version(centerNetFile))
+	}
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	if want(vision.FeatureModeration) || want(vision.FeatureLabels) {
+		p := filepath.Join(dir, nsfwFile)
+		switch {
+		case !haveFile(p):
+			e.log.Warn("moderation model not installed: moderation labels and the Drawing label are off (run: imagerec models install)", "path", p)
+		default:
+			in, outs, err := e.sessionIO(p)
+			if err != nil {
+				return err
+			}
+			if len(in) != 1 || len(outs) != 1 {
+				return fmt.Errorf("load %s: unexpected inputs %v / outputs %v", nsfwFile, in, outs)
+			}
+			if e.nsfw, err = e.rt.NewSession(p, in, outs, so); err != nil {
+				return fmt.Errorf("load %s: %w", nsfwFile, err)
+			}
+			e.models = append(e.models, e.version(nsfwFile))
+		}
+	}
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	if want(vision.FeatureFaces) {
+		fo := e.cfg.Face
+		if fo.Threads <= 0 {
+			fo.Threads = e.cfg.IntraOpThreads
+		}
+		switch d, err := NewFaceDetector(e.rt, e.cfg.CacheRoot, fo); {
+		case !haveFile(filepath.Join(dir, blazeFaceFile)):
+			e.log.Warn("face model not installed: faces are off (run: imagerec models install)", "path", filepath.Join(dir, blazeFaceFile))
+		case err != nil:
+			return err
+		default:
+			e.faces = d
+			for _, m := range d.Models() {
+				e.models = append(e.models, e.version(m))
+			}
+		}
+	}
+	if want(vision.FeatureText) {
+		to := e.cfg.Text
+		if to.Threads <= 0 {
+			to.Threads = e.cfg.IntraOpThreads
+		}
+		var missing []string
+		for _, f := range []string{ocrDetFile, ocrRecFile, ocrKeysFile} {
+			if !haveFile(filepath.Join(dir, f)) {
+				missing = append(missing, f)
+			}
+		}
+		if len(missing) > 0 {
+			e.log.Warn("text models not installed: text detection is off (run: imagerec models install)", "missing", missing)
+			return nil
+		}
+		d, err := NewTextDetector(e.rt, e.cfg.CacheRoot, to)
+		switch {
+		case err != nil:
+			return err
+		default:
+			e.text = d
+			for _, m := range d.Models() {
+				e.models = append(e.models, e.version(m))
+			}
+		}
+	}
+	return nil
+}
+
+// version names a model file for EngineInfo: file@package-version.
+func (e *Engine) version(file string) string {
+	if v, ok := e.cfg.Versions[file]; ok && v != "" {
+		return strings.TrimSuffix(file, ".onnx") + "@" + v
+	}
+	return strings.TrimSuffix(file, ".onnx")
+}
+
+// Models lists the loaded models as name@package-version.
+func (e *Engine) Models() []string { return append([]string(nil), e.models...) }
+
+// Close releases every session and the runtime. It is safe to call twice.
+func (e *Engine) Close() error {
+	e.once.Do(func() {
+		var errs []error
+		for _, s := range []*onnxrt.Session{e.objects, e.nsfw} {
+			if s != nil {
+				errs = append(errs, s.Close())
+			}
+		}
+		if e.faces != nil {
+			errs = append(errs, e.faces.Close())
+		}
+		if e.text != nil {
+			errs = append(errs, e.text.Close())
+		}
+		if e.rt != nil {
+			errs = append(errs, e.rt.Close())
+		}
+		e.closeErr = errors.Join(errs...)
+	})
+	return e.closeErr
+}
+
+// Recognize decodes in.Bytes once and runs the selected features
+// concurrently. Image-level failures are *vision.Error (see imageio.Decode).
+func (e *Engine) Recognize(ctx context.Context, in vision.Input, opts vision.Options) (*vision.Result, error) {
+	opts = opts.WithDefaults()
+	start := time.Now()
+	run := func(f vision.Feature) bool {
+		if !opts.Has(f) {
+			return false
+		}
+		switch f {
+		case vision.FeatureLabels:
+			return e.objects != nil
+		case vision.FeatureModeration:
+			return e.nsfw != nil
+		case vision.FeatureFaces:
+			return e.faces != nil
+		case vision.FeatureText:
+			return e.text != nil
+		}
+		return false
+	}
+	side := 0
+	for f, s := range map[vision.Feature]int{
+		vision.FeatureLabels: labelsSide, vision.FeatureModeration: moderationSide,
+		vision.FeatureFaces: facesSide, vision.FeatureText: textSide,
+	} {
+		if run(f) {
+			side = max(side, s)
+		}
+	}
+	if side == 0 {
+		side = labelsSide // still decode: the Image section and errors are reported
+	}
+	img, err := imageio.Decode(ctx, in.Bytes, imageio.Options{Limits: e.cfg.Limits, TargetMaxSide: side})
+	if err != nil {
+		return nil, err
+	}
+	res := &vision.Result{
+		Image: &vision.ImageInfo{
+			Width: img.SourceWidth, Height: img.SourceHeight,
+			Format: img.Format, OrientationCorrection: img.OrientationCorrection,
+		},
+		Engine:  &vision.EngineInfo{Name: EngineName, Models: e.Models()},
+		Timings: map[string]float64{"decode_ms": ms(time.Since(start))},
+	}
+
+	var (
+		wg       sync.WaitGroup
+		mu       sync.Mutex
+		errs     []error
+		objects  []vision.Label
+		props    *vision.ImageProperties
+		faces    []vision.FaceDetail
+		texts    []vision.TextDetection
+		scores   *nsfwScores
+		timeings = map[string]float64{}
+	)
+	task := func(name string, f func() error) {
+		wg.Go(func() {
+			t0 := time.Now()
+			err := f()
+			mu.Lock()
+			defer mu.Unlock()
+			timeings[name+"_ms"] = ms(time.Since(t0))
+			if err != nil {
+				errs = append(errs, fmt.Errorf("%s: %w", name, err))
+			}
+		})
+	}
+	// Labels, properties and moderation share one copy at most 512 px.
+	var small *imageio.Image
+	if run(vision.FeatureLabels) || run(vision.FeatureModeration) {
+		t0 := time.Now()
+		pix, w, h := shrink(img.Pix, img.Width, img.Height, labelsSide)
+		small = &imageio.Image{Pix: pix, Width: w, Height: h}
+		res.Timings["shrink_ms"] = ms(time.Since(t0))
+	}
+	if run(vision.FeatureLabels) {
+		task("labels", func() (err error) { objects, err = e.detectObjects(small); return err })
+		task("properties", func() error {
+			props = imageProperties(small.Pix, small.Width, small.Height, opts.MaxDominantColors)
+			return nil
+		})
+	}
+	if e.nsfw != nil && (run(vision.FeatureModeration) || run(vision.FeatureLabels)) {
+		task("moderation", func() error {
+			s, err := e.classifyNSFW(small)
+			scores = s
+			return err
+		})
+	}
+	if run(vision.FeatureFaces) {
+		task("faces", func() (err error) { faces, err = e.faces.Detect(ctx, img); return err })
+	}
+	if run(vision.FeatureText) {
+		task("text", func() (err error) { texts, err = e.text.Detect(ctx, img); return err })
+	}
+	wg.Wait()
+	if len(errs) > 0 {
+		return nil, fmt.Errorf("recognize %s: %w", in.Name, errors.Join(errs...))
+	}
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	for k, v := range timeings {
+		res.Timings[k] = v
+	}
+
+	if run(vision.FeatureModeration) {
+		res.ModerationLabels = moderationLabels(*scores, opts.ModerationMinConfidence)
+		res.ModerationModelVersion = e.version(nsfwFile) + "/taxonomy-" + moderationTaxonomy
+	}
+	if run(vision.FeatureFaces) {
+		res.FaceDetails = nonNil(faces)
+	}
+	if run(vision.FeatureText) {
+		res.TextDetections = nonNil(texts)
+		res.TextModelVersion = strings.Join(e.text.Models(), "+")
+	}
+	if run(vision.FeatureLabels) {
+		all := append([]vision.Label(nil), objects...)
+		all = append(all, impliedLabels(faces, texts, scores)...)
+		res.Labels = e.tax.expand(all, opts.MinConfidence, opts.MaxLabels)
+		instanceColors(res.Labels, small.Pix, small.Width, small.Height, opts.MaxDominantColors)
+		res.LabelModelVersion = e.version(centerNetFile)
+		res.ImageProperties = props
+	}
+	res.Timings["total_ms"] = ms(time.Since(start))
+	return res, nil
+}
+
+// detectObjects runs CenterNet on img and returns object labels with
+// instances (before the taxonomy).
+func (e *Engine) detectObjects(img *imageio.Image) ([]vision.Label, error) {
+	input := make([]float32, centerNetSpec.Width*centerNetSpec.Height*3)
+	pl := fillTensor(img.Pix, img.Width, img.Height, centerNetSpec, input)
+	outs, err := e.objects.Run([]onnxrt.Tensor{{Shape: []int64{1, int64(centerNetSpec.Height), int64(centerNetSpec.Width), 3}, Data: input}})
+	if err != nil {
+		return nil, fmt.Errorf("run %s: %w", centerNetFile, err)
+	}
+	if len(outs) != 2 {
+		return nil, fmt.Errorf("%s returned %d outputs, want 2", centerNetFile, len(outs))
+	}
+	kp, err := newHeatmap(outs[e.objOut[0]].Data, outs[e.objOut[0]].Shape, len(cocoNames))
+	if err != nil {
+		return nil, fmt.Errorf("%s keypoints: %w", centerNetFile, err)
+	}
+	wh, err := newHeatmap(outs[e.objOut[1]].Data, outs[e.objOut[1]].Shape, 4)
+	if err != nil {
+		return nil, fmt.Errorf("%s wh: %w", centerNetFile, err)
+	}
+	if kp.h != wh.h || kp.w != wh.w {
+		return nil, fmt.Errorf("%s: keypoints %dx%d and wh %dx%d differ", centerNetFile, kp.w, kp.h, wh.w, wh.h)
+	}
+	stride := float32(centerNetSpec.Width) / float32(kp.w)
+	dets := decodeCenterNet(kp, wh, stride, centerNetTopK, detectionFloor)
+	return objectLabels(dets, pl, e.tax), nil
+}
+
+// classifyNSFW runs the nsfwjs classifier on img.
+func (e *Engine) classifyNSFW(img *imageio.Image) (*nsfwScores, error) {
+	input := make([]float32, nsfwSpec.Width*nsfwSpec.Height*3)
+	fillTensor(img.Pix, img.Width, img.Height, nsfwSpec, input)
+	outs, err := e.nsfw.Run([]onnxrt.Tensor{{Shape: []int64{1, int64(nsfwSpec.Height), int64(nsfwSpec.Width), 3}, Data: input}})
+	if err != nil {
+		return nil, fmt.Errorf("run %s: %w", nsfwFile, err)
+	}
+	if len(outs) != 1 {
+		return nil, fmt.Errorf("%s returned %d outputs, want 1", nsfwFile, len(outs))
+	}
+	s, err := parseNSFW(outs[0].Data)
+	if err != nil {
+		return nil, err
+	}
+	return &s, nil
+}
+
+// impliedLabels are the DetectLabels labels other features vouch for:
+// a face is a Face (and so a Head and a Person), text is Text, and the
+// moderation classifier's drawing classes are a Drawing (an Art).
+func impliedLabels(faces []vision.FaceDetail, texts []vision.TextDetection, scores *nsfwScores) []vision.Label {
+	var out []vision.Label
+	best := 0.0
+	for _, f := range faces {
+		best = max(best, f.Confidence)
+	}
+	if best > 0 {
+		out = append(out, vision.Label{Name: "Face", Confidence: round3(best)})
+	}
+	best = 0
+	for _, t := range texts {
+		if t.Type == vision.TextLine {
+			best = max(best, t.Confidence)
+		}
+	}
+	if best > 0 {
+		out = append(out, vision.Label{Name: "Text", Confidence: round3(best)})
+	}
+	if scores != nil {
+		out = append(out, impliedArtLabels(*scores)...)
+	}
+	return out
+}
+
+// sessionIO lists a model file's input and output names.
+func (e *Engine) sessionIO(path string) (in, out []string, err error) {
+	ins, outs, err := e.rt.Inspect(path)
+	if err != nil {
+		return nil, nil, err
+	}
+	for _, i := range ins {
+		in = append(in, i.Name)
+	}
+	for _, o := range outs {
+		out = append(out, o.Name)
+	}
+	return in, out, nil
+}
+
+// nameContaining returns the first name containing sub.
+func nameContaining(names []string, sub string) string {
+	for _, n := range names {
+		if strings.Contains(n, sub) {
+			return n
+		}
+	}
+	return ""
+}
+
+func haveFile(path string) bool {
+	fi, err := os.Stat(path)
+	return err == nil && fi.Mode().IsRegular()
+}
+
+func nonNil[T any](s []T) []T {
+	if s == nil {
+		return []T{}
+	}
+	return s
+}
+
+func ms(d time.Duration) float64 { return float64(d.Microseconds()) / 1000 }

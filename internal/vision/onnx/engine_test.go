@@ -1,0 +1,284 @@
+package onnx
+
+import (
+	"context"
+	"errors"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"sync"
+	"testing"
+
+	"github.com/imagerec/imagerec/internal/vision"
+)
+
+// The tests in this file run the real models on real photos. Without the
+// runtime and models (`imagerec models install`) they skip, except when
+// the environment variable CI is set: then they fail.
+
+var (
+	engineOnce sync.Once
+	sharedEng  *Engine
+	engineErr  error
+)
+
+// testEngine returns one Engine shared by the package's tests, with every
+// installed model loaded. It stays open until the test binary exits.
+func testEngine(tb testing.TB) *Engine {
+	tb.Helper()
+	engineOnce.Do(func() {
+		sharedEng, engineErr = New(context.Background(), Config{CacheRoot: DefaultCacheRoot(os.Getenv)})
+	})
+	if engineErr != nil {
+		if os.Getenv("CI") == "" && errors.Is(engineErr, ErrModelsMissing) {
+			tb.Skipf("skipping model test: %v", engineErr)
+		}
+		tb.Fatalf("engine: %v", engineErr)
+	}
+	return sharedEng
+}
+
+// photo reads a test photo from testdata/ or the shared testdata/images/.
+func photo(tb testing.TB, name string) []byte {
+	tb.Helper()
+	for _, dir := range []string{"testdata", filepath.Join("..", "..", "..", "testdata", "images")} {
+		if b, err := os.ReadFile(filepath.Join(dir, name)); err == nil {
+			return b
+		}
+	}
+	tb.Fatalf("test photo %s not found", name)
+	return nil
+}
+
+func labelByName(ls []vision.Label, name string) (vision.Label, int) {
+	for i, l := range ls {
+		if l.Name == name {
+			return l, i
+		}
+	}
+	return vision.Label{}, -1
+}
+
+func labelNames(ls []vision.Label) string {
+	var s []string
+	for _, l := range ls {
+		s = append(s, l.Name)
+	}
+	return strings.Join(s, ", ")
+}
+
+func TestRecognizePhotos(t *testing.T) {
+	e := testEngine(t)
+	for _, tc := range []struct {
+		file string
+		// want are labels that must be among the first top labels, each
+		// with at least one instance when boxed is set.
+		want  []string
+		top   int
+		boxed bool
+		// wantAny: at least one of these labels must be present.
+		wantAny []string
+	}{
+		{file: "dog.jpg", want: []string{"Dog", "Bicycle"}, top: 10, boxed: true},
+		{file: "person.jpg", want: []string{"Person"}, top: 5, boxed: true, wantAny: []string{"Horse", "Dog", "Animal"}},
+		{file: "horses.jpg", want: []string{"Horse", "Animal", "Mammal"}, top: 5, boxed: true},
+		{file: "eagle.jpg", want: []string{"Bird", "Animal"}, top: 5, boxed: true},
+		{file: "chelsea.jpg", want: []string{"Animal"}, top: 5, wantAny: []string{"Cat", "Dog"}},
+	} {
+		t.Run(tc.file, func(t *testing.T) {
+			res, err := e.Recognize(t.Context(), vision.Input{Bytes: photo(t, tc.file), Name: tc.file},
+				vision.Options{Features: []vision.Feature{vision.FeatureLabels}})
+			if err != nil {
+				t.Fatal(err)
+			}
+			t.Logf("labels: %s", labelNames(res.Labels))
+			for _, name := range tc.want {
+				l, i := labelByName(res.Labels, name)
+				if i < 0 || i >= tc.top {
+					t.Errorf("%s not among the top %d labels", name, tc.top)
+					continue
+				}
+				if l.Confidence < 55 || l.Confidence > 100 {
+					t.Errorf("%s confidence %v", name, l.Confidence)
+				}
+				if !tc.boxed || l.Name == "Animal" || l.Name == "Mammal" {
+					continue
+				}
+				if len(l.Instances) == 0 {
+					t.Errorf("%s has no instance", name)
+				}
+				for _, in := range l.Instances {
+					bb := in.BoundingBox
+					if bb.Left < 0 || bb.Top < 0 || bb.Width <= 0 || bb.Height <= 0 || bb.Left+bb.Width > 1.0001 || bb.Top+bb.Height > 1.0001 {
+						t.Errorf("%s box %+v outside the image", name, bb)
+					}
+				}
+			}
+			if len(tc.wantAny) > 0 && !slices.ContainsFunc(tc.wantAny, func(n string) bool { _, i := labelByName(res.Labels, n); return i >= 0 }) {
+				t.Errorf("none of %v among labels %s", tc.wantAny, labelNames(res.Labels))
+			}
+			if res.FaceDetails != nil || res.TextDetections != nil || res.ModerationLabels != nil {
+				t.Errorf("features not asked for were run")
+			}
+			if p := res.ImageProperties; p == nil || len(p.DominantColors) == 0 || p.Quality.Brightness <= 0 {
+				t.Errorf("ImageProperties = %+v", p)
+			}
+		})
+	}
+}
+
+func TestRecognizeDogBox(t *testing.T) {
+	e := testEngine(t)
+	res, err := e.Recognize(t.Context(), vision.Input{Bytes: photo(t, "dog.jpg")}, vision.Options{Features: []vision.Feature{vision.FeatureLabels}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	dog, i := labelByName(res.Labels, "Dog")
+	if i < 0 || len(dog.Instances) == 0 {
+		t.Fatalf("no Dog instance in %s", labelNames(res.Labels))
+	}
+	// The dog sits in the lower left quarter: its centre is left of the
+	// middle and below it.
+	bb := dog.Instances[0].BoundingBox
+	cx, cy := bb.Left+bb.Width/2, bb.Top+bb.Height/2
+	if cx > 0.5 || cy < 0.5 {
+		t.Errorf("dog box %+v: centre (%.2f, %.2f), want left half, lower half", bb, cx, cy)
+	}
+	if want := (vision.ImageInfo{Width: 768, Height: 576, Format: "jpeg", OrientationCorrection: "ROTATE_0"}); *res.Image != want {
+		t.Errorf("Image = %+v, want %+v", *res.Image, want)
+	}
+}
+
+func TestRecognizeAllFeatures(t *testing.T) {
+	e := testEngine(t)
+	res, err := e.Recognize(t.Context(), vision.Input{Bytes: photo(t, "person.jpg")}, vision.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if e.nsfw != nil {
+		if res.ModerationLabels == nil || len(res.ModerationLabels) != 0 {
+			t.Errorf("ModerationLabels = %+v, want empty for an ordinary photo", res.ModerationLabels)
+		}
+		if !strings.Contains(res.ModerationModelVersion, "taxonomy-7.0") {
+			t.Errorf("ModerationModelVersion = %q", res.ModerationModelVersion)
+		}
+	}
+	if e.faces != nil && res.FaceDetails == nil {
+		t.Error("FaceDetails nil with faces loaded")
+	}
+	if e.text != nil && res.TextDetections == nil {
+		t.Error("TextDetections nil with text loaded")
+	}
+	for _, k := range []string{"decode_ms", "labels_ms", "total_ms"} {
+		if _, ok := res.Timings[k]; !ok {
+			t.Errorf("Timings lack %s: %v", k, res.Timings)
+		}
+	}
+	if res.Engine == nil || res.Engine.Name != EngineName || len(res.Engine.Models) == 0 {
+		t.Errorf("Engine = %+v", res.Engine)
+	}
+}
+
+func TestRecognizeFaceImpliesPerson(t *testing.T) {
+	e := testEngine(t)
+	if e.faces == nil {
+		t.Skip("face model not installed")
+	}
+	res, err := e.Recognize(t.Context(), vision.Input{Bytes: photo(t, "astronaut.jpg")},
+		vision.Options{Features: []vision.Feature{vision.FeatureLabels, vision.FeatureFaces}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(res.FaceDetails) == 0 {
+		t.Fatal("no face found on astronaut.jpg")
+	}
+	for _, n := range []string{"Face", "Person", "Head"} {
+		if _, i := labelByName(res.Labels, n); i < 0 {
+			t.Errorf("label %s missing from %s", n, labelNames(res.Labels))
+		}
+	}
+}
+
+func TestRecognizeOptions(t *testing.T) {
+	e := testEngine(t)
+	data := photo(t, "dog.jpg")
+	for _, tc := range []struct {
+		name string
+		opts vision.Options
+		max  int
+		min  float64
+	}{
+		{"max labels", vision.Options{Features: []vision.Feature{vision.FeatureLabels}, MaxLabels: 2}, 2, 55},
+		{"min confidence", vision.Options{Features: []vision.Feature{vision.FeatureLabels}, MinConfidence: 80}, 1000, 80},
+		{"low confidence", vision.Options{Features: []vision.Feature{vision.FeatureLabels}, MinConfidence: 35}, 1000, 35},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			res, err := e.Recognize(t.Context(), vision.Input{Bytes: data}, tc.opts)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if len(res.Labels) > tc.max {
+				t.Errorf("%d labels, want at most %d", len(res.Labels), tc.max)
+			}
+			for i, l := range res.Labels {
+				if l.Confidence < tc.min {
+					t.Errorf("%s at %v under MinConfidence %v", l.Name, l.Confidence, tc.min)
+				}
+				if i > 0 && l.Confidence > res.Labels[i-1].Confidence {
+					t.Errorf("labels not sorted by confidence: %s after %s", l.Name, res.Labels[i-1].Name)
+				}
+			}
+		})
+	}
+}
+
+func TestRecognizeBadInput(t *testing.T) {
+	e := testEngine(t)
+	good := photo(t, "dog.jpg")
+	for _, tc := range []struct {
+		name string
+		data []byte
+		code string
+	}{
+		{"empty", nil, vision.CodeInvalidImageFormat},
+		{"text", []byte("hello, world"), vision.CodeInvalidImageFormat},
+		{"truncated", good[:len(good)/3], vision.CodeInvalidImageFormat},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			_, err := e.Recognize(t.Context(), vision.Input{Bytes: tc.data}, vision.Options{})
+			if got := vision.CodeOf(err); got != tc.code {
+				t.Errorf("error %v: code %q, want %q", err, got, tc.code)
+			}
+		})
+	}
+}
+
+func TestRecognizeConcurrent(t *testing.T) {
+	e := testEngine(t)
+	files := []string{"dog.jpg", "person.jpg", "horses.jpg", "eagle.jpg"}
+	want := map[string]string{}
+	for _, f := range files {
+		res, err := e.Recognize(t.Context(), vision.Input{Bytes: photo(t, f)}, vision.Options{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		want[f] = labelNames(res.Labels)
+	}
+	var wg sync.WaitGroup
+	for i := range 8 {
+		f := files[i%len(files)]
+		data := photo(t, f)
+		wg.Go(func() {
+			res, err := e.Recognize(context.Background(), vision.Input{Bytes: data}, vision.Options{})
+			if err != nil {
+				t.Error(err)
+				return
+			}
+			if got := labelNames(res.Labels); got != want[f] {
+				t.Errorf("%s concurrently: %s, alone: %s", f, got, want[f])
+			}
+		})
+	}
+	wg.Wait()
+}

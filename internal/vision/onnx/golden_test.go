@@ -1,0 +1,136 @@
+package onnx
+
+import (
+	"bytes"
+	"encoding/json"
+	"flag"
+	"os"
+	"path/filepath"
+	"testing"
+
+	"github.com/google/go-cmp/cmp"
+
+	"github.com/imagerec/imagerec/internal/vision"
+)
+
+var update = flag.Bool("update", false, "rewrite golden files")
+
+// shapeOf reduces a decoded JSON value to its structure: objects keep their
+// keys, arrays become one element that merges the shapes of all of theirs
+// (or stay empty), scalars become their JSON type. Model outputs vary in
+// their digits across CPUs; the contract (field names, nesting, which
+// sections are present, [] versus absent) must not.
+func shapeOf(v any) any {
+	switch x := v.(type) {
+	case map[string]any:
+		out := map[string]any{}
+		for k, e := range x {
+			out[k] = shapeOf(e)
+		}
+		return out
+	case []any:
+		var m any
+		for i, e := range x {
+			if i == 0 {
+				m = shapeOf(e)
+			} else {
+				m = mergeShapes(m, shapeOf(e))
+			}
+		}
+		if m == nil {
+			return []any{}
+		}
+		return []any{m}
+	case string:
+		return "string"
+	case float64:
+		return "number"
+	case bool:
+		return "bool"
+	}
+	return "null"
+}
+
+func mergeShapes(a, b any) any {
+	switch x := a.(type) {
+	case map[string]any:
+		y, ok := b.(map[string]any)
+		if !ok {
+			return a
+		}
+		out := map[string]any{}
+		for k, v := range x {
+			out[k] = v
+		}
+		for k, v := range y {
+			if w, ok := out[k]; ok {
+				out[k] = mergeShapes(w, v)
+			} else {
+				out[k] = v
+			}
+		}
+		return out
+	case []any:
+		y, ok := b.([]any)
+		switch {
+		case !ok || len(y) == 0:
+			return a
+		case len(x) == 0:
+			return b
+		}
+		return []any{mergeShapes(x[0], y[0])}
+	}
+	return a
+}
+
+func TestGoldenResultShape(t *testing.T) {
+	e := testEngine(t)
+	for _, tc := range []struct {
+		golden string
+		photo  string
+		opts   vision.Options
+	}{
+		{"labels_dog", "dog.jpg", vision.Options{Features: []vision.Feature{vision.FeatureLabels}}},
+		{"moderation_dog", "dog.jpg", vision.Options{Features: []vision.Feature{vision.FeatureModeration}}},
+		{"all_astronaut", "astronaut.jpg", vision.Options{}},
+	} {
+		t.Run(tc.golden, func(t *testing.T) {
+			if tc.opts.Has(vision.FeatureFaces) && (e.faces == nil || len(e.faces.Models()) < 3 || e.text == nil || e.nsfw == nil) {
+				t.Skip("not every model is installed")
+			}
+			res, err := e.Recognize(t.Context(), vision.Input{Bytes: photo(t, tc.photo)}, tc.opts)
+			if err != nil {
+				t.Fatal(err)
+			}
+			doc, err := json.Marshal(res)
+			if err != nil {
+				t.Fatal(err)
+			}
+			var v any
+			if err := json.Unmarshal(doc, &v); err != nil {
+				t.Fatal(err)
+			}
+			got, err := json.MarshalIndent(shapeOf(v), "", "  ")
+			if err != nil {
+				t.Fatal(err)
+			}
+			got = append(got, '\n')
+			path := filepath.Join("testdata", "golden", tc.golden+".json")
+			if *update {
+				if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+					t.Fatal(err)
+				}
+				if err := os.WriteFile(path, got, 0o644); err != nil {
+					t.Fatal(err)
+				}
+			}
+			want, err := os.ReadFile(path)
+			if err != nil {
+				t.Fatalf("%v (run with -update to create)", err)
+			}
+			if !bytes.Equal(want, got) {
+				t.Errorf("result shape differs from %s (-want +got):\n%s", path, cmp.Diff(string(want), string(got)))
+			}
+		})
+	}
+}
