@@ -44,8 +44,10 @@ func commands() map[string]command {
 	return map[string]command{
 		"version":    {"print the version", cmdVersion},
 		"recognize":  {"recognise image files with the local engine (JSON to stdout or --out DIR)", cmdRecognize},
+		"serve":      {"run the local pipeline: S3 endpoint, events, state machine, recognition", cmdServe},
 		"states":     {"validate or run an Amazon States Language definition", cmdStates},
 		"executions": {"list, describe or show the history of stored executions", cmdExecutions},
+		"models":     {"install, list or verify the ONNX runtime and models", cmdModels},
 	}
 }
 

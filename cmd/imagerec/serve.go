@@ -1,0 +1,313 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/imagerec/imagerec/deploy"
+	"github.com/imagerec/imagerec/internal/asl"
+	"github.com/imagerec/imagerec/internal/config"
+	"github.com/imagerec/imagerec/internal/metrics"
+	"github.com/imagerec/imagerec/internal/notify"
+	"github.com/imagerec/imagerec/internal/notify/lognotify"
+	"github.com/imagerec/imagerec/internal/notify/webhook"
+	"github.com/imagerec/imagerec/internal/objstore"
+	"github.com/imagerec/imagerec/internal/objstore/diskstore"
+	"github.com/imagerec/imagerec/internal/pipeline"
+	"github.com/imagerec/imagerec/internal/queue"
+	"github.com/imagerec/imagerec/internal/s3api"
+	"github.com/imagerec/imagerec/internal/s3event"
+	"github.com/imagerec/imagerec/internal/sfn"
+	"github.com/imagerec/imagerec/internal/ui"
+	"github.com/imagerec/imagerec/internal/vision"
+	"github.com/imagerec/imagerec/internal/vision/onnx"
+	"github.com/imagerec/imagerec/web"
+)
+
+// uiPrefix is where the web page, metrics and health live on the endpoint.
+// '_' cannot start a bucket name, so it never shadows an S3 path.
+const uiPrefix = "/_imagerec"
+
+func cmdServe(ctx context.Context, env *Env, args []string) error {
+	cfg, err := config.Load(env.Getenv, args, env.Stderr)
+	if errors.Is(err, flag.ErrHelp) {
+		return err
+	}
+	if err != nil {
+		return fmt.Errorf("configuration: %w", err)
+	}
+	srv, err := newServer(ctx, cfg, env.Logger)
+	if err != nil {
+		return err
+	}
+	defer srv.close()
+	return srv.run(ctx, env.Stdout)
+}
+
+// server is the wired local pipeline.
+type server struct {
+	cfg      config.Config
+	log      *slog.Logger
+	store    *diskstore.Store
+	queue    *queue.Queue
+	engine   *onnx.Engine
+	exec     *sfn.Executor
+	metrics  *metrics.Metrics
+	trigger  pipeline.Trigger
+	listener net.Listener
+	http     *http.Server
+	closers  []func()
+}
+
+func newServer(ctx context.Context, cfg config.Config, log *slog.Logger) (_ *server, err error) {
+	s := &server{cfg: cfg, log: log, trigger: pipeline.Trigger{ResultBucket: cfg.ResultBucket}}
+	defer func() {
+		if err != nil {
+			s.close()
+		}
+	}()
+	if err := os.MkdirAll(cfg.DataDir, 0o755); err != nil {
+		return nil, fmt.Errorf("data directory: %w", err)
+	}
+	if s.store, err = diskstore.Open(filepath.Join(cfg.DataDir, "objects"), diskstore.Options{}); err != nil {
+		return nil, fmt.Errorf("open object store: %w", err)
+	}
+	for _, b := range []string{cfg.UploadBucket, cfg.ResultBucket} {
+		if err := s.store.CreateBucket(ctx, b); err != nil && !errors.Is(err, objstore.ErrBucketExists) {
+			return nil, fmt.Errorf("create bucket %s: %w", b, err)
+		}
+	}
+	if s.queue, err = queue.Open(ctx, queue.Config{Dir: filepath.Join(cfg.DataDir, "queue"), Logger: log}); err != nil {
+		return nil, err
+	}
+	s.closers = append(s.closers, s.queue.Close)
+	s.metrics = metrics.New(func() float64 {
+		n, _ := s.queue.Pending(context.Background())
+		return float64(n)
+	})
+
+	start := time.Now()
+	if s.engine, err = onnx.New(ctx, onnx.Config{CacheRoot: cfg.CacheDir, Features: cfg.Features, Logger: log}); err != nil {
+		return nil, fmt.Errorf("recognition engine (run `imagerec models install`): %w", err)
+	}
+	s.closers = append(s.closers, func() { _ = s.engine.Close() })
+	log.Info("recognition engine ready", "features", cfg.Features, "load_ms", time.Since(start).Milliseconds())
+
+	tasks := &pipeline.Tasks{
+		Objects:    pipeline.StoreObjects{Store: s.store},
+		Recognizer: s.engine,
+		Notifier:   s.notifier(),
+		Logger:     log.With("component", "pipeline"),
+		Options:    vision.Options{Features: cfg.Features, MinConfidence: cfg.MinConfidence},
+		MaxBytes:   cfg.MaxBytes,
+	}
+	reg := sfn.NewRegistry()
+	reg.RegisterFunction(deploy.FunctionInspect, task(s.metrics, "inspect", tasks.Inspect))
+	reg.RegisterFunction(deploy.FunctionRecognize, task(s.metrics, "recognize", tasks.Recognize))
+	reg.RegisterFunction(deploy.FunctionStore, task(s.metrics, "store", tasks.Store))
+	reg.RegisterFunction(deploy.FunctionNotify, task(s.metrics, "notify", tasks.Notify))
+
+	execStore, err := sfn.NewDirStore(filepath.Join(cfg.DataDir, "executions"))
+	if err != nil {
+		return nil, fmt.Errorf("execution store: %w", err)
+	}
+	def := asl.Substitute(deploy.StateMachine, deploy.LocalSubstitutions(cfg.ResultBucket))
+	s.exec, err = sfn.New(def, reg, sfn.Options{
+		Store:            execStore,
+		Logger:           log,
+		StateMachineName: "imagerec",
+		Region:           cfg.Region,
+		Account:          deploy.LocalAccount,
+		OnComplete:       s.completed,
+	})
+	if err != nil {
+		return nil, fmt.Errorf("state machine %s: %w", "deploy/statemachine.asl.json", err)
+	}
+	s.closers = append(s.closers, func() { _ = s.exec.Close() })
+	return s, nil
+}
+
+// notifier is the log notifier plus the webhook when configured.
+func (s *server) notifier() notify.Notifier {
+	n := notify.Multi{lognotify.New(s.log)}
+	if s.cfg.WebhookURL != "" {
+		n = append(n, webhook.New(s.cfg.WebhookURL, webhook.Options{
+			Secret:         s.cfg.WebhookSecret,
+			DeadLetterFile: filepath.Join(s.cfg.DataDir, "deadletter", "webhook.jsonl"),
+			Logger:         s.log,
+		}))
+	}
+	return n
+}
+
+// task adapts a pipeline task function to the executor's JSON interface.
+func task[I, O any](m *metrics.Metrics, name string, f func(context.Context, I) (O, error)) sfn.Task {
+	return sfn.TaskFunc(func(ctx context.Context, raw json.RawMessage) (json.RawMessage, error) {
+		var in I
+		if err := json.Unmarshal(raw, &in); err != nil {
+			return nil, &pipeline.Error{Name: pipeline.ErrNameInvalidInput, Message: "decode " + name + " input", Err: err}
+		}
+		start := time.Now()
+		out, err := f(ctx, in)
+		m.ObserveTask(name, time.Since(start))
+		if err != nil {
+			return nil, err
+		}
+		return json.Marshal(out)
+	})
+}
+
+func (s *server) completed(ex sfn.Execution) {
+	s.metrics.Executions.WithLabelValues(ex.Status).Inc()
+	d := time.Duration(0)
+	if ex.StopDate != nil {
+		d = ex.StopDate.Sub(ex.StartDate)
+		s.metrics.ExecutionSeconds.Observe(d.Seconds())
+	}
+	s.log.Info("execution finished", "execution", ex.Name, "status", ex.Status, "error", ex.Error, "duration_ms", d.Milliseconds())
+}
+
+// run serves until ctx is done.
+func (s *server) run(ctx context.Context, stdout io.Writer) error {
+	var err error
+	if s.listener, err = net.Listen("tcp", s.cfg.Listen); err != nil {
+		return fmt.Errorf("listen: %w", err)
+	}
+	endpoint := "http://" + s.listener.Addr().String()
+	s.http = &http.Server{Handler: s.handler(endpoint), ReadHeaderTimeout: 30 * time.Second}
+
+	recovered, err := s.exec.Recover(ctx)
+	if err != nil {
+		return err
+	}
+	if len(recovered) > 0 {
+		s.log.Info("re-running executions interrupted by a stop", "count", len(recovered))
+	}
+
+	fmt.Fprintf(stdout, "imagerec serve: endpoint: %s\n", endpoint)
+	fmt.Fprintf(stdout, "  credentials: AWS_ACCESS_KEY_ID=%s AWS_SECRET_ACCESS_KEY=%s (region %s)\n", s.cfg.AccessKeyID, s.cfg.SecretAccessKey, s.cfg.Region)
+	fmt.Fprintf(stdout, "  upload:      aws --endpoint-url %s s3 cp photo.jpg s3://%s/\n", endpoint, s.cfg.UploadBucket)
+	fmt.Fprintf(stdout, "  results:     aws --endpoint-url %s s3 ls s3://%s/\n", endpoint, s.cfg.ResultBucket)
+	fmt.Fprintf(stdout, "  web page:    %s%s/   metrics: %s%s/metrics\n", endpoint, uiPrefix, endpoint, uiPrefix)
+	if f, ok := stdout.(interface{ Sync() error }); ok {
+		_ = f.Sync()
+	}
+
+	var wg sync.WaitGroup
+	errc := make(chan error, 2)
+	wg.Add(2)
+	go func() {
+		defer wg.Done()
+		if err := s.http.Serve(s.listener); err != nil && !errors.Is(err, http.ErrServerClosed) {
+			errc <- fmt.Errorf("http: %w", err)
+		}
+	}()
+	go func() {
+		defer wg.Done()
+		if err := s.queue.Consume(ctx, s.cfg.Workers, s.handleEvent); err != nil {
+			errc <- err
+		}
+	}()
+	select {
+	case <-ctx.Done():
+	case err = <-errc:
+	}
+	s.log.Info("shutting down")
+	sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
+	defer cancel()
+	_ = s.http.Shutdown(sctx)
+	wg.Wait()
+	return err
+}
+
+// handleEvent runs one queued S3 event record to completion. Returning an
+// error leaves it in the queue for redelivery.
+func (s *server) handleEvent(ctx context.Context, data []byte) error {
+	var rec s3event.Record
+	if err := json.Unmarshal(data, &rec); err != nil {
+		s.log.ErrorContext(ctx, "dropping undecodable queued event", "err", err)
+		return nil
+	}
+	st, ok, reason, err := s.trigger.Plan(rec)
+	if err != nil {
+		s.log.ErrorContext(ctx, "dropping event", "key", rec.S3.Object.Key, "err", err)
+		return nil
+	}
+	if !ok {
+		s.log.DebugContext(ctx, "event ignored", "key", rec.S3.Object.Key, "reason", reason)
+		return nil
+	}
+	arn, err := s.exec.Start(ctx, st.Name, st.Input)
+	switch {
+	case errors.Is(err, sfn.ErrExecutionAlreadyExists):
+		s.log.InfoContext(ctx, "duplicate event: execution exists", "execution", st.Name)
+		return nil
+	case err != nil:
+		return fmt.Errorf("start execution %s: %w", st.Name, err)
+	}
+	_, err = s.exec.Wait(ctx, arn)
+	return err
+}
+
+// publish is the S3 endpoint's synchronous event hook: the record is on
+// disk in the queue before the client gets its 200.
+func (s *server) publish(ctx context.Context, rec s3event.Record) error {
+	data, err := json.Marshal(rec)
+	if err != nil {
+		return fmt.Errorf("encode event: %w", err)
+	}
+	id := rec.S3.Bucket.Name + "/" + rec.S3.Object.Key + "/" + rec.S3.Object.ETag + "/" + rec.S3.Object.VersionID
+	return s.queue.Publish(ctx, id, data)
+}
+
+func (s *server) handler(endpoint string) http.Handler {
+	rules := s3event.Rules{{ID: "imagerec-recognize", Bucket: s.cfg.UploadBucket, Prefix: s.cfg.Prefix, Suffix: s.cfg.Suffix, Events: []string{"s3:ObjectCreated:*"}}}
+	s3h := s3api.New(s.store, s3api.Options{
+		Credentials: []s3api.Credentials{{AccessKeyID: s.cfg.AccessKeyID, SecretAccessKey: s.cfg.SecretAccessKey}},
+		Region:      s.cfg.Region,
+		Rules:       rules,
+		Notify:      s.publish,
+		Logger:      s.log.With("component", "s3api"),
+	})
+	page := ui.New(ui.Config{
+		Executions:   uiExecutions{s.exec},
+		Objects:      uiObjects{s.store},
+		Presigner:    newPresigner(endpoint, s.cfg),
+		UploadBucket: s.cfg.UploadBucket,
+		ResultBucket: s.cfg.ResultBucket,
+		Static:       web.Static(),
+		Logger:       s.log,
+	})
+	mux := http.NewServeMux()
+	mux.Handle(uiPrefix+"/metrics", s.metrics.Handler())
+	mux.HandleFunc(uiPrefix+"/healthz", func(w http.ResponseWriter, _ *http.Request) { _, _ = io.WriteString(w, "ok\n") })
+	mux.Handle(uiPrefix+"/", s.metrics.Instrument("ui", http.StripPrefix(uiPrefix, page)))
+	mux.Handle(uiPrefix, http.RedirectHandler(uiPrefix+"/", http.StatusFound))
+	s3i := s.metrics.Instrument("s3", s3h)
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if strings.HasPrefix(r.URL.Path, uiPrefix+"/") || r.URL.Path == uiPrefix {
+			mux.ServeHTTP(w, r)
+			return
+		}
+		s3i.ServeHTTP(w, r)
+	})
+}
+
+func (s *server) close() {
+	for i := len(s.closers) - 1; i >= 0; i-- {
+		s.closers[i]()
+	}
+	s.closers = nil
+}
