@@ -20,6 +20,9 @@ const (
 	dbUnclipRatio = 1.5
 	dbMinSide     = 3 // pixels of the map, before unclipping
 	dbMaxBoxes    = 1000
+	// dbVerticalRatio is the height/width ratio from which a box is read
+	// as vertical text (PaddleOCR's 1.5).
+	dbVerticalRatio = 1.5
 )
 
 // textRegion is a candidate text box found in the map.
@@ -104,19 +107,24 @@ func findTextRegions(prob []float32, w, h int) []textRegion {
 	return regions
 }
 
-// textOriented returns r with W along the text: the longer side, with the
-// angle in (-90, 90] degrees, so that a line tilted by less than 90 degrees
-// reads left to right. Text upside down is not recognised.
+// textOriented returns r as the recogniser should read it, as PaddleOCR
+// crops: the width axis is the side closest to horizontal (angle within
+// (-45, 45] degrees), so a lone glyph stays upright and lines tilted by up
+// to 45 degrees read left to right; a box at least dbVerticalRatio times
+// taller than wide is vertical text, read top to bottom (turned by +90
+// degrees, PaddleOCR's rot90). Upside-down text is not recognised.
 func textOriented(r rotatedRect) rotatedRect {
-	if r.H > r.W {
+	for r.Angle > math.Pi/4 {
+		r.Angle -= math.Pi / 2
 		r.W, r.H = r.H, r.W
+	}
+	for r.Angle <= -math.Pi/4 {
 		r.Angle += math.Pi / 2
+		r.W, r.H = r.H, r.W
 	}
-	for r.Angle > math.Pi/2 {
-		r.Angle -= math.Pi
-	}
-	for r.Angle <= -math.Pi/2 {
-		r.Angle += math.Pi
+	if r.H >= dbVerticalRatio*r.W {
+		r.Angle += math.Pi / 2
+		r.W, r.H = r.H, r.W
 	}
 	return r
 }

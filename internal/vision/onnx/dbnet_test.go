@@ -47,6 +47,32 @@ func lerp2(a, b [2]float64, t float64) [2]float64 {
 	return [2]float64{a[0] + (b[0]-a[0])*t, a[1] + (b[1]-a[1])*t}
 }
 
+func TestTextOriented(t *testing.T) {
+	t.Parallel()
+	deg := math.Pi / 180
+	tests := []struct {
+		name string
+		in   rotatedRect
+		want rotatedRect
+	}{
+		{"horizontal line", rotatedRect{W: 100, H: 10}, rotatedRect{W: 100, H: 10}},
+		{"line given along its height", rotatedRect{W: 10, H: 100, Angle: 90 * deg}, rotatedRect{W: 100, H: 10}},
+		{"tilted line", rotatedRect{W: 10, H: 100, Angle: -70 * deg}, rotatedRect{W: 100, H: 10, Angle: 20 * deg}},
+		{"upside-down box", rotatedRect{W: 100, H: 10, Angle: 180 * deg}, rotatedRect{W: 100, H: 10}},
+		{"lone tall glyph stays upright", rotatedRect{W: 16, H: 12, Angle: 90 * deg}, rotatedRect{W: 12, H: 16}},
+		{"vertical text reads top to bottom", rotatedRect{W: 10, H: 80}, rotatedRect{W: 80, H: 10, Angle: 90 * deg}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			got := textOriented(tt.in)
+			if math.Abs(got.W-tt.want.W) > 1e-9 || math.Abs(got.H-tt.want.H) > 1e-9 || math.Abs(got.Angle-tt.want.Angle) > 1e-9 {
+				t.Errorf("textOriented(%+v) = %+v, want %+v", tt.in, got, tt.want)
+			}
+		})
+	}
+}
+
 func TestConvexHull(t *testing.T) {
 	t.Parallel()
 	pts := [][2]float64{{0, 0}, {2, 0}, {1, 1}, {2, 2}, {0, 2}, {1, 0}, {0, 0}}
