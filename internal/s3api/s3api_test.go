@@ -19,6 +19,7 @@ import (
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
+	v4 "github.com/aws/aws-sdk-go-v2/aws/signer/v4"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 	"github.com/aws/aws-sdk-go-v2/service/s3/types"
 	"github.com/aws/smithy-go"
@@ -728,4 +729,89 @@ func TestNotImplemented(t *testing.T) {
 	e.mkbucket(t, "bkt")
 	_, err := e.client.GetBucketPolicy(t.Context(), &s3.GetBucketPolicyInput{Bucket: aws.String("bkt")})
 	wantCode(t, err, "NotImplemented", 501)
+}
+
+// Over TLS the SDK sends UNSIGNED-PAYLOAD with an x-amz-checksum-crc32
+// header instead of signing the body's SHA-256; other clients send
+// aws-chunked bodies with a checksum trailer (signed here with the SDK's own
+// SigV4 signer).
+func TestStreamingBodies(t *testing.T) {
+	modes := &payloadModes{modes: map[string]int{}}
+	store, err := diskstore.Open(t.TempDir(), diskstore.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := httptest.NewTLSServer(modes.wrap(s3api.New(store, s3api.Options{Credentials: []s3api.Credentials{{AccessKeyID: testKeyID, SecretAccessKey: testSecret}}})))
+	t.Cleanup(srv.Close)
+	c := s3.New(s3.Options{
+		Region: "us-east-1", BaseEndpoint: aws.String(srv.URL), UsePathStyle: true, HTTPClient: srv.Client(), RetryMaxAttempts: 1,
+		Credentials: aws.CredentialsProviderFunc(func(ctx context.Context) (aws.Credentials, error) {
+			return aws.Credentials{AccessKeyID: testKeyID, SecretAccessKey: testSecret}, nil
+		}),
+	})
+	ctx := t.Context()
+	if _, err := c.CreateBucket(ctx, &s3.CreateBucketInput{Bucket: aws.String("bkt")}); err != nil {
+		t.Fatal(err)
+	}
+	big := bytes.Repeat([]byte("0123456789abcdef"), 300000) // several chunks
+	for name, body := range map[string]io.Reader{"seekable": bytes.NewReader(big), "stream": io.MultiReader(bytes.NewReader(big))} {
+		if _, err := c.PutObject(ctx, &s3.PutObjectInput{Bucket: aws.String("bkt"), Key: aws.String(name), Body: body, ContentLength: aws.Int64(int64(len(big)))}); err != nil {
+			t.Fatalf("PutObject(%s): %v", name, err)
+		}
+		out, err := c.GetObject(ctx, &s3.GetObjectInput{Bucket: aws.String("bkt"), Key: aws.String(name)})
+		if err != nil {
+			t.Fatal(err)
+		}
+		got, _ := io.ReadAll(out.Body)
+		out.Body.Close()
+		if !bytes.Equal(got, big) || aws.ToString(out.ETag) != `"`+md5hex(big)+`"` {
+			t.Errorf("%s: %d bytes back, etag %s", name, len(got), aws.ToString(out.ETag))
+		}
+	}
+	// A wrong CRC32 is refused.
+	_, err = c.PutObject(ctx, &s3.PutObjectInput{Bucket: aws.String("bkt"), Key: aws.String("bad"), Body: bytes.NewReader(big), ChecksumCRC32: aws.String("AAAAAA==")})
+	wantCode(t, err, "BadDigest", 400)
+	if modes.modes["PUT UNSIGNED-PAYLOAD"] == 0 {
+		t.Errorf("the SDK never sent UNSIGNED-PAYLOAD over TLS: %v", modes.modes)
+	}
+	t.Logf("payload modes: %v", modes.modes)
+
+	// An aws-chunked body with a CRC32 trailer, signed with the SDK's signer.
+	send := func(body, crc string) *http.Response {
+		t.Helper()
+		req, _ := http.NewRequest(http.MethodPut, srv.URL+"/bkt/chunked", strings.NewReader(body))
+		req.Header.Set("Content-Encoding", "aws-chunked")
+		req.Header.Set("X-Amz-Decoded-Content-Length", "11")
+		req.Header.Set("X-Amz-Trailer", "x-amz-checksum-crc32")
+		req.Header.Set("X-Amz-Content-Sha256", "STREAMING-UNSIGNED-PAYLOAD-TRAILER")
+		signer := v4.NewSigner()
+		if err := signer.SignHTTP(ctx, aws.Credentials{AccessKeyID: testKeyID, SecretAccessKey: testSecret}, req,
+			"STREAMING-UNSIGNED-PAYLOAD-TRAILER", "s3", "us-east-1", time.Now()); err != nil {
+			t.Fatal(err)
+		}
+		resp, err := srv.Client().Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		return resp
+	}
+	chunked := func(crc string) string {
+		return "5\r\nhello\r\n6\r\n world\r\n0\r\nx-amz-checksum-crc32:" + crc + "\r\n\r\n"
+	}
+	if resp := send(chunked("DUoRhQ=="), ""); resp.StatusCode != 200 {
+		t.Errorf("aws-chunked PUT = %d", resp.StatusCode)
+	}
+	out, err := c.GetObject(ctx, &s3.GetObjectInput{Bucket: aws.String("bkt"), Key: aws.String("chunked")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, _ := io.ReadAll(out.Body)
+	out.Body.Close()
+	if string(got) != "hello world" {
+		t.Errorf("aws-chunked object = %q", got)
+	}
+	if resp := send(chunked("AAAAAA=="), ""); resp.StatusCode != 400 {
+		t.Errorf("aws-chunked PUT with a wrong CRC32 = %d, want 400", resp.StatusCode)
+	}
 }
