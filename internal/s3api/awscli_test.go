@@ -112,10 +112,10 @@ func TestAWSCLI(t *testing.T) {
 		}
 	}
 	keys := map[string][]byte{
-		"small.jpg":                small,
+		"small.jpg":               small,
 		"holiday photos/ü +1.jpg": small,
-		"big.bin":                  big,
-		"empty.jpg":                nil,
+		"big.bin":                 big,
+		"empty.jpg":               nil,
 	}
 	run(nil, "s3", "cp", filepath.Join(dir, "small.jpg"), "s3://"+upload+"/small.jpg")
 	run(nil, "s3", "cp", filepath.Join(dir, "small.jpg"), "s3://"+upload+"/holiday photos/ü +1.jpg")
