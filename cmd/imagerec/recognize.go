@@ -197,11 +197,15 @@ func recognizeFile(ctx context.Context, eng *onnx.Engine, path string, opts visi
 	}
 	res, err := eng.Recognize(ctx, vision.Input{Bytes: data, Name: path}, opts)
 	if err != nil {
-		code := vision.CodeOf(err)
-		if code == "" {
-			code = "InternalServerError"
+		doc := errorDocument{Source: path, Error: "InternalServerError", Message: err.Error()}
+		var ve *vision.Error
+		if errors.As(err, &ve) {
+			doc.Error, doc.Message = ve.Code, ve.Message
+			if ve.Err != nil {
+				doc.Message += ": " + ve.Err.Error()
+			}
 		}
-		return errorDocument{Source: path, Error: code, Message: err.Error()}, false
+		return doc, false
 	}
 	return res, true
 }

@@ -378,7 +378,7 @@ func (e *Engine) Recognize(ctx context.Context, in vision.Input, opts vision.Opt
 	}
 	if run(vision.FeatureLabels) {
 		all := append([]vision.Label(nil), objects...)
-		all = append(all, impliedLabels(faces, texts, scores)...)
+		all = append(all, impliedLabels(objects, faces, texts, scores)...)
 		res.Labels = e.tax.expand(all, opts.MinConfidence, opts.MaxLabels)
 		instanceColors(res.Labels, small.Pix, small.Width, small.Height, opts.MaxDominantColors)
 		res.LabelModelVersion = e.version(centerNetFile)
@@ -434,14 +434,31 @@ func (e *Engine) classifyNSFW(img *imageio.Image) (*nsfwScores, error) {
 	return &s, nil
 }
 
+// faceLabelConfidence is the face confidence from which a face alone
+// implies the Face, Head and Person labels. Below it, a face counts only
+// when it lies inside a detected person: BlazeFace also fires, at lower
+// confidence, on animal faces and patterns.
+const faceLabelConfidence = 85
+
 // impliedLabels are the DetectLabels labels other features vouch for:
 // a face is a Face (and so a Head and a Person), text is Text, and the
-// moderation classifier's drawing classes are a Drawing (an Art).
-func impliedLabels(faces []vision.FaceDetail, texts []vision.TextDetection, scores *nsfwScores) []vision.Label {
+// moderation classifier's drawing classes are a Drawing (an Art). objects
+// are the detector's labels, used to corroborate weak faces.
+func impliedLabels(objects []vision.Label, faces []vision.FaceDetail, texts []vision.TextDetection, scores *nsfwScores) []vision.Label {
 	var out []vision.Label
+	var persons []vision.BoundingBox
+	for _, l := range objects {
+		if l.Name == "Person" {
+			for _, in := range l.Instances {
+				persons = append(persons, in.BoundingBox)
+			}
+		}
+	}
 	best := 0.0
 	for _, f := range faces {
-		best = max(best, f.Confidence)
+		if f.Confidence >= faceLabelConfidence || insideAny(f.BoundingBox, persons) {
+			best = max(best, f.Confidence)
+		}
 	}
 	if best > 0 {
 		out = append(out, vision.Label{Name: "Face", Confidence: round3(best)})
@@ -459,6 +476,17 @@ func impliedLabels(faces []vision.FaceDetail, texts []vision.TextDetection, scor
 		out = append(out, impliedArtLabels(*scores)...)
 	}
 	return out
+}
+
+// insideAny reports whether b's centre lies in one of boxes.
+func insideAny(b vision.BoundingBox, boxes []vision.BoundingBox) bool {
+	cx, cy := b.Left+b.Width/2, b.Top+b.Height/2
+	for _, o := range boxes {
+		if cx >= o.Left && cx <= o.Left+o.Width && cy >= o.Top && cy <= o.Top+o.Height {
+			return true
+		}
+	}
+	return false
 }
 
 // sessionIO lists a model file's input and output names.

@@ -1,6 +1,7 @@
 package onnx
 
 import (
+	"fmt"
 	"strings"
 	"testing"
 
@@ -105,5 +106,42 @@ func TestTaxonomyImpliedLabels(t *testing.T) {
 	}
 	if s := strings.Join(ns, ","); s != "Face,Head,Person,Art,Drawing" {
 		t.Errorf("labels = %s", s)
+	}
+}
+
+func TestImpliedLabels(t *testing.T) {
+	t.Parallel()
+	person := vision.Label{Name: "Person", Confidence: 40, Instances: []vision.Instance{
+		{BoundingBox: vision.BoundingBox{Left: 0.1, Top: 0.1, Width: 0.3, Height: 0.8}},
+	}}
+	weakInPerson := vision.FaceDetail{Confidence: 70, BoundingBox: vision.BoundingBox{Left: 0.2, Top: 0.15, Width: 0.1, Height: 0.1}}
+	weakAlone := vision.FaceDetail{Confidence: 75, BoundingBox: vision.BoundingBox{Left: 0.7, Top: 0.5, Width: 0.1, Height: 0.1}}
+	strong := vision.FaceDetail{Confidence: 97, BoundingBox: vision.BoundingBox{Left: 0.7, Top: 0.5, Width: 0.1, Height: 0.1}}
+	line := vision.TextDetection{Type: vision.TextLine, Confidence: 91}
+	word := vision.TextDetection{Type: vision.TextWord, Confidence: 99}
+	for _, tc := range []struct {
+		name    string
+		objects []vision.Label
+		faces   []vision.FaceDetail
+		texts   []vision.TextDetection
+		scores  *nsfwScores
+		want    string
+	}{
+		{"nothing", nil, nil, nil, nil, ""},
+		{"weak face alone", nil, []vision.FaceDetail{weakAlone}, nil, nil, ""},
+		{"weak face in a person", []vision.Label{person}, []vision.FaceDetail{weakInPerson, weakAlone}, nil, nil, "Face:70"},
+		{"strong face", nil, []vision.FaceDetail{weakAlone, strong}, nil, nil, "Face:97"},
+		{"text lines only", nil, nil, []vision.TextDetection{word, line}, nil, "Text:91"},
+		{"drawing", nil, nil, nil, &nsfwScores{Drawing: 0.9, Neutral: 0.1}, "Drawing:90"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			var got []string
+			for _, l := range impliedLabels(tc.objects, tc.faces, tc.texts, tc.scores) {
+				got = append(got, fmt.Sprintf("%s:%g", l.Name, l.Confidence))
+			}
+			if s := strings.Join(got, ","); s != tc.want {
+				t.Errorf("got %q, want %q", s, tc.want)
+			}
+		})
 	}
 }
