@@ -2,6 +2,7 @@ package imageio
 
 import (
 	"bytes"
+	"context"
 	"fmt"
 	"image"
 	"image/jpeg"
@@ -161,4 +162,23 @@ func BenchmarkDecodePNG(b *testing.B) {
 		}
 	}
 	reportCPU(b, cpu)
+}
+
+// BenchmarkTo224Parallel runs bytes -> 224x224 on GOMAXPROCS goroutines;
+// compare -cpu 1,2 for the scaling from one worker to two.
+func BenchmarkTo224Parallel(b *testing.B) {
+	data := photo(b, "12MP")
+	cpu := processCPU()
+	b.RunParallel(func(pb *testing.PB) {
+		for pb.Next() {
+			im, err := Decode(context.Background(), data, Options{TargetMaxSide: 224})
+			if err != nil {
+				b.Error(err)
+				return
+			}
+			_ = im.Resize(224, 224)
+		}
+	})
+	reportCPU(b, cpu)
+	b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "img/s")
 }
