@@ -80,7 +80,7 @@ func (s *convSpec) foldBatchNorm(gamma, beta, mean, variance []float32, eps floa
 		if beta != nil {
 			off = beta[o]
 		}
-		s.bias[o] = (s.bias[o]-mean[o])*k + off
+		s.bias[o] = float32((s.bias[o]-mean[o])*k) + off // explicit rounding: no FMA
 	}
 	s.w = &tensor{dtype: dtFloat, dims: s.w.dims, f32: w}
 	return nil
@@ -371,7 +371,7 @@ func (c *graphConv) batchNorm(n *tfNode) error {
 	shift := make([]float32, ch)
 	for i := range scale {
 		scale[i] = p[0].f32[i] / float32(math.Sqrt(float64(p[3].f32[i]+eps)))
-		shift[i] = p[1].f32[i] - p[2].f32[i]*scale[i]
+		shift[i] = p[1].f32[i] - float32(p[2].f32[i]*scale[i])
 	}
 	c.set(n, c.scaleShift(n.Name, x, scale, shift), dtFloat)
 	return nil

@@ -264,7 +264,7 @@ func (c *layersConv) batchNorm(l *kerasLayer, cfg *kerasConfig) (string, error) 
 			o = p[1][i]
 		}
 		scale[i] = g / float32(math.Sqrt(float64(p[3][i]+eps)))
-		shift[i] = o - p[2][i]*scale[i]
+		shift[i] = o - float32(p[2][i]*scale[i])
 	}
 	return scaleShift(c.b, l.Name, x, scale, shift), nil
 }

@@ -15,6 +15,7 @@ import (
 	"os"
 	"path"
 	"path/filepath"
+	"sort"
 	"strings"
 	"sync"
 	"testing"
@@ -99,8 +100,8 @@ func missing(t *testing.T, format string, args ...any) {
 	t.Skip(msg)
 }
 
-// tarFiles reads the files under dir in a .tgz into memory.
-func tarFiles(tgz, dir string) (map[string][]byte, error) {
+// tarFiles reads the regular files of a .tgz that keep selects.
+func tarFiles(tgz string, keep func(name string) bool) (map[string][]byte, error) {
 	f, err := os.Open(tgz)
 	if err != nil {
 		return nil, err
@@ -120,7 +121,7 @@ func tarFiles(tgz, dir string) (map[string][]byte, error) {
 		if err != nil {
 			return nil, err
 		}
-		if h.Typeflag != tar.TypeReg || path.Dir(h.Name) != dir {
+		if h.Typeflag != tar.TypeReg || !keep(h.Name) {
 			continue
 		}
 		b, err := io.ReadAll(tr)
@@ -129,6 +130,21 @@ func tarFiles(tgz, dir string) (map[string][]byte, error) {
 		}
 		files[h.Name] = b
 	}
+}
+
+// wanted reports whether a tarball entry belongs to one of the model
+// cases: its model file and the weight files beside it that share its
+// base name (human-models) or its directory (nsfwjs).
+func wanted(tarball, name string) bool {
+	for _, mc := range modelCases {
+		if mc.tarball != tarball || path.Dir(name) != path.Dir(mc.model) {
+			continue
+		}
+		if mc.js || strings.HasPrefix(path.Base(name), strings.TrimSuffix(path.Base(mc.model), ".json")+".") {
+			return true
+		}
+	}
+	return false
 }
 
 var (
@@ -144,18 +160,16 @@ func loadModel(t *testing.T, mc modelCase) Model {
 		missing(t, "model package %s not cached: %v", mc.tarball, err)
 	}
 	dir := path.Dir(mc.model)
-	key := tgz + "|" + dir
 	tarCacheMu.Lock()
-	files, ok := tarCache[key]
-	tarCacheMu.Unlock()
+	defer tarCacheMu.Unlock()
+	files, ok := tarCache[tgz]
 	if !ok {
 		var err error
-		if files, err = tarFiles(tgz, dir); err != nil {
+		files, err = tarFiles(tgz, func(name string) bool { return wanted(mc.tarball, name) })
+		if err != nil {
 			t.Fatalf("read %s: %v", tgz, err)
 		}
-		tarCacheMu.Lock()
-		tarCache[key] = files
-		tarCacheMu.Unlock()
+		tarCache[tgz] = files
 	}
 	read := func(name string) ([]byte, error) {
 		p := path.Join(dir, name)
@@ -273,6 +287,7 @@ func TestConvertedModelsMatchTFJS(t *testing.T) {
 				}
 			}
 			t.Logf("converted in %v: %d bytes, sha256 %s", took.Round(time.Millisecond), len(onnx), hex.EncodeToString(sum[:]))
+			checkPinnedSHA256(t, mc.name+".onnx", hex.EncodeToString(sum[:]))
 
 			ins, outs, err := ort.GetInputOutputInfoWithONNXData(onnx)
 			if err != nil {
@@ -479,4 +494,47 @@ func TestWriteRawPhoto(t *testing.T) {
 		t.Fatal(err)
 	}
 	t.Logf("wrote %s: %dx%d RGB", *rawPhoto, w, h)
+}
+
+var update = flag.Bool("update", false, "rewrite testdata/converted.sha256 with the current conversions")
+
+var pinsMu sync.Mutex
+
+// checkPinnedSHA256 compares a conversion's sha256 with
+// testdata/converted.sha256 (sha256sum format), which the model
+// installer pins: a change to the converter that changes its output must
+// be deliberate (-update) and the pins updated with it.
+func checkPinnedSHA256(t *testing.T, file, sum string) {
+	t.Helper()
+	pinsMu.Lock()
+	defer pinsMu.Unlock()
+	const pinFile = "testdata/converted.sha256"
+	b, err := os.ReadFile(pinFile)
+	if err != nil && !os.IsNotExist(err) {
+		t.Fatal(err)
+	}
+	var lines []string
+	found := ""
+	for _, l := range strings.Split(strings.TrimSpace(string(b)), "\n") {
+		f := strings.Fields(l)
+		if len(f) != 2 {
+			continue
+		}
+		if f[1] == file {
+			found = f[0]
+			continue
+		}
+		lines = append(lines, l)
+	}
+	if *update {
+		lines = append(lines, sum+"  "+file)
+		sort.Slice(lines, func(i, j int) bool { return strings.Fields(lines[i])[1] < strings.Fields(lines[j])[1] })
+		if err := os.WriteFile(pinFile, []byte(strings.Join(lines, "\n")+"\n"), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		return
+	}
+	if found != sum {
+		t.Errorf("%s: sha256 %s, pinned %q in %s (run with -update if the change is intended)", file, sum, found, pinFile)
+	}
 }

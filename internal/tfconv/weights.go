@@ -132,7 +132,7 @@ func decodeWeight(w weightSpec, data []byte) (*tensor, int, error) {
 			} else {
 				qv = uint32(binary.LittleEndian.Uint16(raw[2*i:]))
 			}
-			vals[i] = float64(qv)*scale + minv
+			vals[i] = float64(float64(qv)*scale) + minv // no FMA: same bits on every arch
 		}
 	default:
 		return nil, 0, fmt.Errorf("unsupported dtype %q", w.Dtype)
