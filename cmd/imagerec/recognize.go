@@ -76,7 +76,6 @@ func cmdRecognize(ctx context.Context, env *Env, args []string) error {
 		CacheRoot: onnx.DefaultCacheRoot(env.Getenv),
 		Logger:    env.Logger,
 		Features:  feats,
-		Versions:  modelVersions(env),
 	})
 	if err != nil {
 		return err
@@ -242,7 +241,3 @@ func emit(env *Env, dir string, in input, doc any, ok bool) error {
 	}
 	return nil
 }
-
-// modelVersions maps installed model files to package@version for result
-// documents. Until the model manifest is wired in, files report their name.
-func modelVersions(*Env) map[string]string { return nil }

