@@ -40,7 +40,7 @@ func compileChoiceRule(o *Object, top bool, loc string) (*ChoiceRule, error) {
 	r := &ChoiceRule{}
 	var ops []string
 	for _, k := range o.keys {
-		v := o.m[k]
+		v := o.Val(k)
 		switch k {
 		case "Variable":
 			s, ok := v.(string)

@@ -474,7 +474,7 @@ func (f *Intrinsic) apply(args []any) (any, *Error) {
 		}
 		out := Clone(a).(*Object)
 		for _, k := range b.keys {
-			out.Set(k, Clone(b.m[k]))
+			out.Set(k, Clone(b.Val(k)))
 		}
 		return out, nil
 	case "MathRandom":
@@ -591,7 +591,7 @@ func formatArg(v any) string {
 	case *Object:
 		parts := make([]string, len(t.keys))
 		for i, k := range t.keys {
-			parts[i] = k + "=" + formatArg(t.m[k])
+			parts[i] = k + "=" + formatArg(t.Val(k))
 		}
 		return "{" + strings.Join(parts, ", ") + "}"
 	case json.Number:

@@ -595,7 +595,7 @@ func collect(root, v any, segs []segment, out *[]any) {
 			}
 		case *Object:
 			for _, k := range t.keys {
-				collect(root, t.m[k], rest, out)
+				collect(root, t.Val(k), rest, out)
 			}
 		}
 	case segSlice:
@@ -642,7 +642,7 @@ func descend(root, v any, sub segment, rest []segment, out *[]any) {
 		}
 	case *Object:
 		for _, k := range t.keys {
-			descend(root, t.m[k], sub, rest, out)
+			descend(root, t.Val(k), sub, rest, out)
 		}
 	}
 }
@@ -772,10 +772,9 @@ func setSegs(cur any, segs []segment, value any) (any, error) {
 		var o *Object
 		switch t := cur.(type) {
 		case *Object:
-			o = NewObject(t.Len() + 1)
-			for _, k := range t.keys {
-				o.keys = append(o.keys, k)
-				o.m[k] = t.m[k]
+			o = &Object{keys: append(make([]string, 0, t.Len()+1), t.keys...), vals: append(make([]any, 0, t.Len()+1), t.vals...)}
+			if t.idx != nil {
+				o.reindex()
 			}
 		case nil:
 			o = NewObject(1)

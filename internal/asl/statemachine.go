@@ -181,7 +181,7 @@ func (p *parser) machine(o *Object, prefix string, top bool) *StateMachine {
 		loc = "definition"
 	}
 	for _, k := range o.keys {
-		v := o.m[k]
+		v := o.Val(k)
 		switch k {
 		case "Comment":
 			sm.Comment, _ = v.(string)
@@ -218,13 +218,13 @@ func (p *parser) machine(o *Object, prefix string, top bool) *StateMachine {
 	if sm.StartAt == "" {
 		p.add(loc, "StartAt is missing")
 	}
-	states, ok := o.m["States"].(*Object)
+	states, ok := o.Val("States").(*Object)
 	if !ok || states.Len() == 0 {
 		p.add(loc, "States must be a non-empty object")
 		return sm
 	}
 	for _, name := range states.keys {
-		so, ok := states.m[name].(*Object)
+		so, ok := states.Val(name).(*Object)
 		if !ok {
 			p.add(locState(prefix, name), "must be an object")
 			continue
@@ -302,7 +302,7 @@ func (s *State) transitions() []transition {
 func (p *parser) state(name string, o *Object, prefix string) *State {
 	loc := locState(prefix, name)
 	st := &State{Name: name}
-	typ, _ := o.m["Type"].(string)
+	typ, _ := o.Val("Type").(string)
 	st.Type = typ
 	allowed, ok := stateFields[typ]
 	if !ok {
@@ -319,7 +319,7 @@ func (p *parser) state(name string, o *Object, prefix string) *State {
 		}
 	}
 	str := func(k string) (string, bool) {
-		v, ok := o.m[k]
+		v, ok := o.Get(k)
 		if !ok {
 			return "", false
 		}
@@ -330,7 +330,7 @@ func (p *parser) state(name string, o *Object, prefix string) *State {
 		return s, ok
 	}
 	ref := func(k string) (*Ref, bool, bool) { // ref, null, present
-		v, ok := o.m[k]
+		v, ok := o.Get(k)
 		if !ok {
 			return nil, false, false
 		}
@@ -350,7 +350,7 @@ func (p *parser) state(name string, o *Object, prefix string) *State {
 		return r, false, true
 	}
 	integer := func(k string, min int64) (int64, bool) {
-		v, ok := o.m[k]
+		v, ok := o.Get(k)
 		if !ok {
 			return 0, false
 		}
@@ -361,7 +361,7 @@ func (p *parser) state(name string, o *Object, prefix string) *State {
 		return n, true
 	}
 	template := func(k string) *Template {
-		v, ok := o.m[k]
+		v, ok := o.Get(k)
 		if !ok {
 			return nil
 		}
@@ -372,14 +372,14 @@ func (p *parser) state(name string, o *Object, prefix string) *State {
 		return t
 	}
 
-	st.Comment, _ = o.m["Comment"].(string)
-	if ql, ok := o.m["QueryLanguage"].(string); ok {
+	st.Comment, _ = o.Val("Comment").(string)
+	if ql, ok := o.Val("QueryLanguage").(string); ok {
 		p.queryLanguage(loc+".QueryLanguage", ql)
 	}
 	if typ != "Choice" && typ != "Succeed" && typ != "Fail" {
 		next, hasNext := str("Next")
 		st.Next = next
-		end, hasEnd := o.m["End"]
+		end, hasEnd := o.Get("End")
 		if hasEnd {
 			b, ok := end.(bool)
 			if !ok {
@@ -405,10 +405,10 @@ func (p *parser) state(name string, o *Object, prefix string) *State {
 	}
 	st.Parameters = template("Parameters")
 	st.ResultSelector = template("ResultSelector")
-	if v, ok := o.m["Result"]; ok {
+	if v, ok := o.Get("Result"); ok {
 		st.Result, st.HasResult = v, true
 	}
-	if v, ok := o.m["Assign"]; ok {
+	if v, ok := o.Get("Assign"); ok {
 		t, err := compileAssign(v)
 		if err != nil {
 			p.add(loc+".Assign", "%v", err)
@@ -431,11 +431,11 @@ func (p *parser) state(name string, o *Object, prefix string) *State {
 		if st.HeartbeatSeconds > 0 && st.TimeoutSeconds > 0 && st.HeartbeatSeconds >= st.TimeoutSeconds {
 			p.add(loc+".HeartbeatSeconds", "must be smaller than TimeoutSeconds")
 		}
-		if _, ok := o.m["Credentials"]; ok {
+		if _, ok := o.Get("Credentials"); ok {
 			p.add(loc+".Credentials", "cross-account Credentials are not supported by the local executor")
 		}
 	case "Choice":
-		arr, ok := o.m["Choices"].([]any)
+		arr, ok := o.Val("Choices").([]any)
 		if !ok || len(arr) == 0 {
 			p.add(loc+".Choices", "must be a non-empty array")
 		}
@@ -503,7 +503,7 @@ func (p *parser) state(name string, o *Object, prefix string) *State {
 			p.add(loc, "Cause and CausePath cannot both be set")
 		}
 	case "Parallel":
-		arr, ok := o.m["Branches"].([]any)
+		arr, ok := o.Val("Branches").([]any)
 		if !ok || len(arr) == 0 {
 			p.add(loc+".Branches", "must be a non-empty array")
 		}
@@ -522,8 +522,8 @@ func (p *parser) state(name string, o *Object, prefix string) *State {
 }
 
 func (p *parser) mapState(st *State, o *Object, loc string, ref func(string) (*Ref, bool, bool), integer func(string, int64) (int64, bool), template func(string) *Template) {
-	proc, hasProc := o.m["ItemProcessor"]
-	it, hasIt := o.m["Iterator"]
+	proc, hasProc := o.Get("ItemProcessor")
+	it, hasIt := o.Get("Iterator")
 	switch {
 	case hasProc && hasIt:
 		p.add(loc, "ItemProcessor and Iterator cannot both be set")
@@ -531,11 +531,11 @@ func (p *parser) mapState(st *State, o *Object, loc string, ref func(string) (*R
 		proc, hasProc = it, true
 	}
 	if po, ok := proc.(*Object); ok && hasProc {
-		if pc, ok := po.m["ProcessorConfig"].(*Object); ok {
+		if pc, ok := po.Val("ProcessorConfig").(*Object); ok {
 			for _, k := range pc.keys {
 				switch k {
 				case "Mode":
-					if m, _ := pc.m[k].(string); m != "INLINE" && m != "DISTRIBUTED" {
+					if m, _ := pc.Val(k).(string); m != "INLINE" && m != "DISTRIBUTED" {
 						p.add(loc+".ItemProcessor.ProcessorConfig.Mode", "must be INLINE or DISTRIBUTED")
 					}
 				case "ExecutionType":
@@ -549,7 +549,7 @@ func (p *parser) mapState(st *State, o *Object, loc string, ref func(string) (*R
 		p.add(loc+".ItemProcessor", "missing or not an object")
 	}
 	for _, k := range []string{"ItemReader", "ResultWriter", "ItemBatcher"} {
-		if _, ok := o.m[k]; ok {
+		if _, ok := o.Get(k); ok {
 			p.add(loc+"."+k, "not supported by the local executor (it needs S3 access from the engine)")
 		}
 	}
@@ -563,7 +563,7 @@ func (p *parser) mapState(st *State, o *Object, loc string, ref func(string) (*R
 	}
 	st.MaxConcurrency, _ = integer("MaxConcurrency", 0)
 	st.MaxConcurrencyPath, _, _ = ref("MaxConcurrencyPath")
-	if v, ok := o.m["ToleratedFailurePercentage"]; ok {
+	if v, ok := o.Get("ToleratedFailurePercentage"); ok {
 		f, ok := numberFloat(v)
 		if !ok || f < 0 || f > 100 {
 			p.add(loc+".ToleratedFailurePercentage", "must be a number between 0 and 100")
@@ -577,11 +577,11 @@ func (p *parser) mapState(st *State, o *Object, loc string, ref func(string) (*R
 	}
 	st.ToleratedFailurePercentagePath, _, _ = ref("ToleratedFailurePercentagePath")
 	st.ToleratedFailureCountPath, _, _ = ref("ToleratedFailureCountPath")
-	st.Label, _ = o.m["Label"].(string)
+	st.Label, _ = o.Val("Label").(string)
 }
 
 func errorEquals(o *Object, loc string, p *parser) []string {
-	arr, ok := o.m["ErrorEquals"].([]any)
+	arr, ok := o.Val("ErrorEquals").([]any)
 	if !ok || len(arr) == 0 {
 		p.add(loc+".ErrorEquals", "must be a non-empty array of error names")
 		return nil
@@ -602,7 +602,7 @@ func errorEquals(o *Object, loc string, p *parser) []string {
 }
 
 func (p *parser) retriers(o *Object, loc string) []Retrier {
-	v, ok := o.m["Retry"]
+	v, ok := o.Get("Retry")
 	if !ok {
 		return nil
 	}
@@ -622,7 +622,7 @@ func (p *parser) retriers(o *Object, loc string) []Retrier {
 		r := Retrier{IntervalSeconds: 1, MaxAttempts: 3, BackoffRate: 2}
 		r.ErrorEquals = errorEquals(xo, l, p)
 		for _, k := range xo.keys {
-			val := xo.m[k]
+			val := xo.Val(k)
 			switch k {
 			case "ErrorEquals", "Comment":
 			case "IntervalSeconds":
@@ -673,7 +673,7 @@ func (p *parser) retriers(o *Object, loc string) []Retrier {
 }
 
 func (p *parser) catchers(o *Object, loc string) []Catcher {
-	v, ok := o.m["Catch"]
+	v, ok := o.Get("Catch")
 	if !ok {
 		return nil
 	}
@@ -692,7 +692,7 @@ func (p *parser) catchers(o *Object, loc string) []Catcher {
 		}
 		c := Catcher{ErrorEquals: errorEquals(xo, l, p)}
 		for _, k := range xo.keys {
-			val := xo.m[k]
+			val := xo.Val(k)
 			switch k {
 			case "ErrorEquals", "Comment":
 			case "Next":

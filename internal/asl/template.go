@@ -82,7 +82,7 @@ func compileNode(v any) (tnode, error) {
 	case *Object:
 		n := tnode{isObj: true, obj: make([]tfield, 0, t.Len())}
 		for _, k := range t.keys {
-			val := t.m[k]
+			val := t.Val(k)
 			if strings.HasSuffix(k, ".$") {
 				s, ok := val.(string)
 				if !ok {

@@ -13,15 +13,19 @@ import (
 	"unicode/utf8"
 )
 
-// Object is a JSON object that remembers the order of its keys.
+// Object is a JSON object that remembers the order of its keys. Small
+// objects are searched linearly; an index is built past indexThreshold keys.
 type Object struct {
 	keys []string
-	m    map[string]any
+	vals []any
+	idx  map[string]int
 }
+
+const indexThreshold = 12
 
 // NewObject returns an empty object with room for n keys.
 func NewObject(n int) *Object {
-	return &Object{keys: make([]string, 0, n), m: make(map[string]any, n)}
+	return &Object{keys: make([]string, 0, n), vals: make([]any, 0, n)}
 }
 
 // Len is the number of keys.
@@ -30,31 +34,68 @@ func (o *Object) Len() int { return len(o.keys) }
 // Keys returns the keys in order. The slice must not be modified.
 func (o *Object) Keys() []string { return o.keys }
 
+func (o *Object) find(k string) int {
+	if o.idx != nil {
+		if i, ok := o.idx[k]; ok {
+			return i
+		}
+		return -1
+	}
+	for i, kk := range o.keys {
+		if kk == k {
+			return i
+		}
+	}
+	return -1
+}
+
 // Get returns the value of key k.
 func (o *Object) Get(k string) (any, bool) {
-	v, ok := o.m[k]
-	return v, ok
+	if i := o.find(k); i >= 0 {
+		return o.vals[i], true
+	}
+	return nil, false
+}
+
+// Val returns the value of key k, nil when absent.
+func (o *Object) Val(k string) any {
+	v, _ := o.Get(k)
+	return v
 }
 
 // Set sets key k, appending it when new.
 func (o *Object) Set(k string, v any) {
-	if _, ok := o.m[k]; !ok {
-		o.keys = append(o.keys, k)
+	if i := o.find(k); i >= 0 {
+		o.vals[i] = v
+		return
 	}
-	o.m[k] = v
+	o.keys = append(o.keys, k)
+	o.vals = append(o.vals, v)
+	switch {
+	case o.idx != nil:
+		o.idx[k] = len(o.keys) - 1
+	case len(o.keys) > indexThreshold:
+		o.reindex()
+	}
+}
+
+func (o *Object) reindex() {
+	o.idx = make(map[string]int, len(o.keys))
+	for i, k := range o.keys {
+		o.idx[k] = i
+	}
 }
 
 // Delete removes key k.
 func (o *Object) Delete(k string) {
-	if _, ok := o.m[k]; !ok {
+	i := o.find(k)
+	if i < 0 {
 		return
 	}
-	delete(o.m, k)
-	for i, kk := range o.keys {
-		if kk == k {
-			o.keys = append(o.keys[:i:i], o.keys[i+1:]...)
-			break
-		}
+	o.keys = append(o.keys[:i:i], o.keys[i+1:]...)
+	o.vals = append(o.vals[:i:i], o.vals[i+1:]...)
+	if o.idx != nil {
+		o.reindex()
 	}
 }
 
@@ -69,10 +110,12 @@ func (o *Object) MarshalJSON() ([]byte, error) {
 func Clone(v any) any {
 	switch t := v.(type) {
 	case *Object:
-		c := NewObject(len(t.keys))
-		for _, k := range t.keys {
-			c.keys = append(c.keys, k)
-			c.m[k] = Clone(t.m[k])
+		c := &Object{keys: t.keys[:len(t.keys):len(t.keys)], vals: make([]any, len(t.vals))}
+		for i, x := range t.vals {
+			c.vals[i] = Clone(x)
+		}
+		if t.idx != nil {
+			c.reindex()
 		}
 		return c
 	case []any:
@@ -213,7 +256,7 @@ func writeJSON(b *bytes.Buffer, v any) {
 			}
 			writeString(b, k)
 			b.WriteByte(':')
-			writeJSON(b, t.m[k])
+			writeJSON(b, t.vals[i])
 		}
 		b.WriteByte('}')
 	default:
@@ -367,9 +410,9 @@ func Equal(a, b any) bool {
 		if !ok || len(x.keys) != len(y.keys) {
 			return false
 		}
-		for _, k := range x.keys {
-			yv, ok := y.m[k]
-			if !ok || !Equal(x.m[k], yv) {
+		for i, k := range x.keys {
+			yv, ok := y.Get(k)
+			if !ok || !Equal(x.vals[i], yv) {
 				return false
 			}
 		}
@@ -398,4 +441,61 @@ func typeName(v any) string {
 		return "number"
 	}
 	return fmt.Sprintf("%T", v)
+}
+
+// Size returns the length of Marshal(v) without building it, stopping
+// early once it exceeds limit (limit <= 0: no early stop).
+func Size(v any, limit int) int {
+	n := 0
+	sizeOf(v, &n, limit)
+	return n
+}
+
+func sizeOf(v any, n *int, limit int) {
+	if limit > 0 && *n > limit {
+		return
+	}
+	switch t := v.(type) {
+	case nil:
+		*n += 4
+	case bool:
+		if t {
+			*n += 4
+		} else {
+			*n += 5
+		}
+	case string:
+		*n += stringSize(t)
+	case json.Number:
+		*n += len(t)
+	case []any:
+		*n += 2 + max(len(t)-1, 0)
+		for _, x := range t {
+			sizeOf(x, n, limit)
+		}
+	case *Object:
+		*n += 2 + max(len(t.keys)-1, 0)
+		for i, k := range t.keys {
+			*n += stringSize(k) + 1
+			sizeOf(t.vals[i], n, limit)
+		}
+	default:
+		*n += len(Marshal(v))
+	}
+}
+
+func stringSize(s string) int {
+	n := 2
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		switch {
+		case c == '"' || c == '\\' || c == '\n' || c == '\r' || c == '\t' || c == '\b' || c == '\f':
+			n += 2
+		case c < 0x20:
+			n += 6
+		default:
+			n++
+		}
+	}
+	return n
 }

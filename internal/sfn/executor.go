@@ -257,7 +257,7 @@ func (x *Executor) RunSync(ctx context.Context, name string, input json.RawMessa
 	a := x.begin(ex)
 	x.mu.Unlock()
 	x.run(ctx, a, v)
-	return x.Describe(ctx, ex.ExecutionArn)
+	return a.exec, nil
 }
 
 // run executes and records the result.

@@ -9,6 +9,7 @@ import (
 	"math/rand/v2"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/imagerec/imagerec/internal/asl"
@@ -31,6 +32,10 @@ type runner struct {
 	start   time.Time
 	input   any
 	express bool
+
+	ctxOnce sync.Once
+	ctxExec *asl.Object
+	ctxSM   *asl.Object
 }
 
 type mapItem struct {
@@ -46,6 +51,31 @@ type frame struct {
 }
 
 func (r *runner) contextObject(st *asl.State, entered time.Time, f *frame, retry int) *asl.Object {
+	r.ctxOnce.Do(r.buildContext)
+	s := asl.NewObject(3)
+	s.Set("EnteredTime", formatTime(entered))
+	s.Set("Name", st.Name)
+	if st.Type == "Task" {
+		s.Set("RetryCount", json.Number(strconv.Itoa(retry)))
+	}
+	c := asl.NewObject(4)
+	c.Set("Execution", r.ctxExec)
+	c.Set("StateMachine", r.ctxSM)
+	c.Set("State", s)
+	if f.item != nil {
+		it := asl.NewObject(2)
+		it.Set("Index", json.Number(strconv.Itoa(f.item.index)))
+		it.Set("Value", f.item.value)
+		m := asl.NewObject(1)
+		m.Set("Item", it)
+		c.Set("Map", m)
+	}
+	return c
+}
+
+// buildContext makes the parts of the context object that do not change
+// during the execution.
+func (r *runner) buildContext() {
 	ex := asl.NewObject(6)
 	ex.Set("Id", r.arn)
 	ex.Set("Input", r.input)
@@ -58,25 +88,7 @@ func (r *runner) contextObject(st *asl.State, entered time.Time, f *frame, retry
 	sm := asl.NewObject(2)
 	sm.Set("Id", r.smArn)
 	sm.Set("Name", r.smName)
-	s := asl.NewObject(3)
-	s.Set("EnteredTime", formatTime(entered))
-	s.Set("Name", st.Name)
-	if st.Type == "Task" {
-		s.Set("RetryCount", json.Number(strconv.Itoa(retry)))
-	}
-	c := asl.NewObject(4)
-	c.Set("Execution", ex)
-	c.Set("StateMachine", sm)
-	c.Set("State", s)
-	if f.item != nil {
-		it := asl.NewObject(2)
-		it.Set("Index", json.Number(strconv.Itoa(f.item.index)))
-		it.Set("Value", f.item.value)
-		m := asl.NewObject(1)
-		m.Set("Item", it)
-		c.Set("Map", m)
-	}
-	return c
+	r.ctxExec, r.ctxSM = ex, sm
 }
 
 func formatTime(t time.Time) string { return t.UTC().Format("2006-01-02T15:04:05.000Z") }
@@ -201,7 +213,7 @@ func (r *runner) exited(st *asl.State, out any) {
 }
 
 func (r *runner) tooBig(v any) bool {
-	return r.limit > 0 && len(asl.Marshal(v)) > r.limit
+	return r.limit > 0 && asl.Size(v, r.limit) > r.limit
 }
 
 func (r *runner) dataLimit(st *asl.State) *asl.Error {

@@ -33,20 +33,22 @@ var ErrExecutionDoesNotExist = errors.New("ExecutionDoesNotExist")
 // MemStore keeps records in memory.
 type MemStore struct {
 	mu   sync.Mutex
-	recs map[string][]byte
+	recs map[string]*Record
 }
 
 // NewMemStore returns an empty in-memory store.
-func NewMemStore() *MemStore { return &MemStore{recs: map[string][]byte{}} }
+func NewMemStore() *MemStore { return &MemStore{recs: map[string]*Record{}} }
+
+func copyRecord(r *Record) *Record {
+	c := *r
+	c.History = append([]Event(nil), r.History...)
+	return &c
+}
 
 // Put implements Store.
 func (s *MemStore) Put(rec *Record) error {
-	b, err := json.Marshal(rec)
-	if err != nil {
-		return fmt.Errorf("encode execution %q: %w", rec.Execution.ExecutionArn, err)
-	}
 	s.mu.Lock()
-	s.recs[rec.Execution.ExecutionArn] = b
+	s.recs[rec.Execution.ExecutionArn] = copyRecord(rec)
 	s.mu.Unlock()
 	return nil
 }
@@ -54,34 +56,22 @@ func (s *MemStore) Put(rec *Record) error {
 // Get implements Store.
 func (s *MemStore) Get(arn string) (*Record, error) {
 	s.mu.Lock()
-	b, ok := s.recs[arn]
-	s.mu.Unlock()
+	defer s.mu.Unlock()
+	r, ok := s.recs[arn]
 	if !ok {
 		return nil, fmt.Errorf("execution %q: %w", arn, ErrExecutionDoesNotExist)
 	}
-	var rec Record
-	if err := json.Unmarshal(b, &rec); err != nil {
-		return nil, err
-	}
-	return &rec, nil
+	return copyRecord(r), nil
 }
 
 // List implements Store.
 func (s *MemStore) List() ([]*Record, error) {
 	s.mu.Lock()
-	arns := make([]string, 0, len(s.recs))
-	for a := range s.recs {
-		arns = append(arns, a)
+	out := make([]*Record, 0, len(s.recs))
+	for _, r := range s.recs {
+		out = append(out, copyRecord(r))
 	}
 	s.mu.Unlock()
-	var out []*Record
-	for _, a := range arns {
-		r, err := s.Get(a)
-		if err != nil {
-			return nil, err
-		}
-		out = append(out, r)
-	}
 	sortRecords(out)
 	return out, nil
 }
