@@ -72,12 +72,10 @@ type attr struct {
 	t      *tensor
 }
 
-func intAttr(name string, v int64) attr        { return attr{name: name, kind: attrInt, i: v} }
-func floatAttr(name string, v float32) attr    { return attr{name: name, kind: attrFloat, f: v} }
-func stringAttr(name, v string) attr           { return attr{name: name, kind: attrString, s: v} }
-func intsAttr(name string, v ...int64) attr    { return attr{name: name, kind: attrInts, ints: v} }
-func tensorAttr(name string, t *tensor) attr   { return attr{name: name, kind: attrTensor, t: t} }
-func floatsAttr(name string, v []float32) attr { return attr{name: name, kind: attrFloats, floats: v} }
+func intAttr(name string, v int64) attr     { return attr{name: name, kind: attrInt, i: v} }
+func floatAttr(name string, v float32) attr { return attr{name: name, kind: attrFloat, f: v} }
+func stringAttr(name, v string) attr        { return attr{name: name, kind: attrString, s: v} }
+func intsAttr(name string, v ...int64) attr { return attr{name: name, kind: attrInts, ints: v} }
 
 type node struct {
 	op, name string
