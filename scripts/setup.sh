@@ -7,8 +7,8 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 # Debian packages: libjpeg-turbo (fast JPEG decode), libheif (HEIC), the aws
-# CLI (README commands and end-to-end tests), sqlite-free, nothing else.
-pkgs=(libturbojpeg0-dev libheif-dev awscli)
+# CLI (README commands and end-to-end tests).
+pkgs=(libturbojpeg0-dev libheif1 awscli)
 missing=()
 for p in "${pkgs[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

@@ -1,7 +1,6 @@
 package pipeline
 
 import (
-	"bytes"
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
@@ -123,29 +122,11 @@ func (t *Tasks) Inspect(ctx context.Context, in InspectInput) (InspectOutput, er
 	format, ok := imageio.Sniff(head)
 	out.Format = format
 	if !ok {
-		out.Reason = "not a supported image: " + describeUnsupported(format, head)
+		out.Reason = imageio.Describe(head)
 		return out, nil
 	}
 	out.Supported = true
 	return out, nil
-}
-
-func describeUnsupported(format string, head []byte) string {
-	if format != "" {
-		return "format " + format + " is not supported"
-	}
-	for _, s := range []struct{ magic, name string }{
-		{"%PDF", "a PDF document"},
-		{"PK\x03\x04", "a ZIP archive"},
-		{"\x1f\x8b", "a gzip file"},
-		{"<", "an XML/HTML/SVG text file"},
-		{"{", "a JSON text file"},
-	} {
-		if bytes.HasPrefix(bytes.TrimLeft(head, " \t\r\n"), []byte(s.magic)) {
-			return "it looks like " + s.name
-		}
-	}
-	return "unknown file signature"
 }
 
 // Recognize downloads the object and runs the recognizer on it.
