@@ -351,21 +351,27 @@ func TestFaceDetectorWithoutAttributeModels(t *testing.T) {
 
 func BenchmarkFaceDetect(b *testing.B) {
 	d := newTestFaceDetector(b, FaceOptions{})
+	boxesOnly := newTestFaceDetector(b, FaceOptions{NoAttributes: true})
 	group, _ := groupPhoto(b)
 	for _, bc := range []struct {
 		name string
+		d    *FaceDetector
 		img  *imageio.Image
 	}{
-		{"astronaut-512", testPhoto(b, "astronaut.jpg")},
-		{"group-1920x1080", group},
-		{"group-4000x2250", group.Resize(4000, 2250)},
+		{"astronaut-512", d, testPhoto(b, "astronaut.jpg")},
+		{"astronaut-512-boxes-only", boxesOnly, testPhoto(b, "astronaut.jpg")},
+		{"group11-1920x1080", d, group},
+		{"group11-1920x1080-boxes-only", boxesOnly, group},
+		{"group11-4000x2250-boxes-only", boxesOnly, group.Resize(4000, 2250)},
 	} {
 		b.Run(bc.name, func(b *testing.B) {
+			start := detectorCPU(b)
 			for b.Loop() {
-				if _, err := d.Detect(context.Background(), bc.img); err != nil {
+				if _, err := bc.d.Detect(context.Background(), bc.img); err != nil {
 					b.Fatal(err)
 				}
 			}
+			reportDetectorCPU(b, start)
 		})
 	}
 }

@@ -216,13 +216,16 @@ func BenchmarkTextDetect(b *testing.B) {
 	}{
 		{"page-384x191", testPhoto(b, "ocr/page.png")},
 		{"synthetic-2lines-900x500", renderText(b, []string{"The quick brown fox jumps over 12 lazy dogs", "Amazon Rekognition shapes: LINE and WORD"}, 28, 8, 900, 500)},
+		{"no-text-4000x2667", testPhoto(b, "rocket.jpg").Resize(4000, 2667)},
 	} {
 		b.Run(bc.name, func(b *testing.B) {
+			start := detectorCPU(b)
 			for b.Loop() {
 				if _, err := d.Detect(context.Background(), bc.img); err != nil {
 					b.Fatal(err)
 				}
 			}
+			reportDetectorCPU(b, start)
 		})
 	}
 }
