@@ -437,6 +437,44 @@ func (c *graphConv) convertNode(n *tfNode) error {
 		return c.topK(n)
 	case "SplitV", "Split":
 		return c.split(n)
+	case "AddN":
+		var xs []string
+		for i := range n.dataInputs() {
+			x, err := c.in(n, i)
+			if err != nil {
+				return err
+			}
+			xs = append(xs, x)
+		}
+		if len(xs) == 0 {
+			return fmt.Errorf("no inputs")
+		}
+		c.set(n, b.op("Sum", n.Name, xs), c.dtypeOf(xs[0]))
+		return nil
+	case "Unpack":
+		return c.unpack(n)
+	case "DepthToSpace", "SpaceToDepth":
+		if err := checkNHWC(n); err != nil {
+			return err
+		}
+		x, err := c.in(n, 0)
+		if err != nil {
+			return err
+		}
+		bs, err := n.int("block_size", 0)
+		if err != nil {
+			return err
+		}
+		if bs < 2 {
+			return fmt.Errorf("block_size %d", bs)
+		}
+		attrs := []attr{intAttr("blocksize", bs)}
+		if n.Op == "DepthToSpace" {
+			attrs = append(attrs, stringAttr("mode", "DCR")) // TF's channel order
+		}
+		y := b.op(n.Op, n.Name+"/nchw", []string{b.toNCHW(x)}, attrs...)
+		c.set(n, b.toNHWC(y), c.dtypeOf(x))
+		return nil
 	case "Shape":
 		x, err := c.in(n, 0)
 		if err != nil {

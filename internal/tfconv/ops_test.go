@@ -445,3 +445,73 @@ func TestGraphPoolResizeSlice(t *testing.T) {
 		})
 	}
 }
+
+func TestGraphAddNUnpackDepthToSpace(t *testing.T) {
+	r := rand.New(rand.NewPCG(7, 8))
+	const n, h, w, c = 1, 2, 3, 8
+	x := randFloats(r, n*h*w*c)
+	at := func(y, xx, ch int) float32 { return x[(y*w+xx)*c+ch] }
+	tests := []struct {
+		name   string
+		nodes  []map[string]any
+		output string
+		want   func() ([]float32, []int64)
+	}{
+		{
+			name:   "AddN",
+			nodes:  []map[string]any{tfN("y", "AddN", []string{"x", "x", "x"}, map[string]any{"N": aI(3)})},
+			output: "y",
+			want: func() ([]float32, []int64) {
+				out := make([]float32, len(x))
+				for i, v := range x {
+					out[i] = v + v + v
+				}
+				return out, []int64{n, h, w, c}
+			},
+		},
+		{
+			name: "Unpack second output",
+			nodes: []map[string]any{
+				tfN("y", "Unpack", []string{"x"}, map[string]any{"num": aI(3), "axis": aI(2)}),
+				tfN("z", "Relu", []string{"y:1"}, nil),
+			},
+			output: "z",
+			want: func() ([]float32, []int64) {
+				var out []float32
+				for y := 0; y < h; y++ {
+					for ch := 0; ch < c; ch++ {
+						out = append(out, max(at(y, 1, ch), 0))
+					}
+				}
+				return out, []int64{n, h, c}
+			},
+		},
+		{
+			name:   "DepthToSpace block 2",
+			nodes:  []map[string]any{tfN("y", "DepthToSpace", []string{"x"}, map[string]any{"block_size": aI(2), "data_format": aS("NHWC")})},
+			output: "y",
+			want: func() ([]float32, []int64) {
+				const bs, oc = 2, c / 4
+				var out []float32
+				for oy := 0; oy < h*bs; oy++ {
+					for ox := 0; ox < w*bs; ox++ {
+						for ch := 0; ch < oc; ch++ {
+							i, j := oy%bs, ox%bs
+							out = append(out, at(oy/bs, ox/bs, (i*bs+j)*oc+ch))
+						}
+					}
+				}
+				return out, []int64{n, h * bs, w * bs, oc}
+			},
+		},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			nodes := append([]map[string]any{placeholder("x", n, h, w, c)}, tc.nodes...)
+			m := testModel(t, graphTopology(nodes...), nil, nil)
+			got, gotShape := runModel(t, m, "x", []int64{n, h, w, c}, x, tc.output)
+			want, wantShape := tc.want()
+			assertClose(t, got, gotShape, want, wantShape)
+		})
+	}
+}

@@ -524,3 +524,41 @@ func (c *graphConv) split(n *tfNode) error {
 	}
 	return nil
 }
+
+// unpack converts Unpack (unstack) to Split + Squeeze per output.
+func (c *graphConv) unpack(n *tfNode) error {
+	x, err := c.in(n, 0)
+	if err != nil {
+		return err
+	}
+	num, err := n.int("num", 0)
+	if err != nil {
+		return err
+	}
+	if num <= 0 || num > 1<<16 {
+		return fmt.Errorf("num %d", num)
+	}
+	axis, err := n.int("axis", 0)
+	if err != nil {
+		return err
+	}
+	b := c.b
+	parts := []string{x}
+	if num > 1 {
+		parts = b.opN("Split", n.Name+"/split", int(num), []string{x}, intAttr("axis", axis))
+	}
+	ax := b.constI64(n.Name+"/axes", axis)
+	dt := c.dtypeOf(x)
+	for i, p := range parts {
+		key := n.Name
+		if i > 0 {
+			key = fmt.Sprintf("%s:%d", n.Name, i)
+		}
+		o := b.op("Squeeze", key, []string{p, ax})
+		c.vals[key] = o
+		if dt != dtFloat {
+			c.dtypes[o] = dt
+		}
+	}
+	return nil
+}
