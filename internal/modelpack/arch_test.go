@@ -1,0 +1,5 @@
+package modelpack_test
+
+import "runtime"
+
+func runtimeArch() string { return runtime.GOARCH }
