@@ -246,3 +246,38 @@ func TestRotatedCrop(t *testing.T) {
 		}
 	}
 }
+
+// FuzzFindTextRegions feeds arbitrary probability maps (the detector's
+// output on arbitrary images) to the box finder: it must not panic, and
+// every rectangle must be finite, inside the map's neighbourhood and
+// oriented as textOriented promises.
+func FuzzFindTextRegions(f *testing.F) {
+	f.Add([]byte{0, 255, 255, 255, 0, 255, 255, 255, 0, 255, 255, 255}, uint8(4))
+	f.Add([]byte("\xff\xff\xff\xff\xff\xff\xff\xff\xff\xff\xff\xff\xff\xff\xff\xff"), uint8(4))
+	f.Add([]byte("\x00\x80\xc0\xff\xc0\x80\x00\xff\xff\xff\x00\x00\xff\xff\xff\x90\x90\x90\x90\x90\x90"), uint8(7))
+	f.Fuzz(func(t *testing.T, data []byte, width uint8) {
+		w := int(width)
+		if w == 0 || len(data) < w {
+			return
+		}
+		h := len(data) / w
+		prob := make([]float32, w*h)
+		for i := range prob {
+			prob[i] = float32(data[i]) / 255
+		}
+		for _, r := range findTextRegions(prob, w, h) {
+			rc := r.Rect
+			for _, v := range []float64{rc.CX, rc.CY, rc.W, rc.H, rc.Angle, r.Score} {
+				if math.IsNaN(v) || math.IsInf(v, 0) {
+					t.Fatalf("non-finite region %+v", r)
+				}
+			}
+			if rc.W <= 0 || rc.H <= 0 || rc.CX < -1 || rc.CY < -1 || rc.CX > float64(w)+1 || rc.CY > float64(h)+1 {
+				t.Fatalf("region %+v outside the %dx%d map", r, w, h)
+			}
+			if r.Score < dbBoxThresh || r.Score > 1 {
+				t.Fatalf("region score %v", r.Score)
+			}
+		}
+	})
+}
