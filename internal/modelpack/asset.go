@@ -191,6 +191,18 @@ func PackageOf(a Asset) (Package, error) {
 	return Package{}, fmt.Errorf("modelpack: asset %s: no package %q", a.Name, a.Source.Package)
 }
 
+// Versions maps each model's file name (e.g. "centernet.onnx") to the
+// package it comes from, as name@version, for result documents.
+func Versions() map[string]string {
+	m := map[string]string{}
+	for _, a := range assets() {
+		if a.IsModel() {
+			m[filepath.Base(filepath.FromSlash(a.File))] = a.Source.Package
+		}
+	}
+	return m
+}
+
 // DefaultRoot is $IMAGEREC_CACHE, else <user cache dir>/imagerec.
 func DefaultRoot(getenv func(string) string) (string, error) {
 	if d := getenv("IMAGEREC_CACHE"); d != "" {

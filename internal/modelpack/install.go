@@ -297,6 +297,9 @@ func tarball(ctx context.Context, root string, pkg Package, opts Options, progre
 	var stderr bytes.Buffer
 	cmd.Stderr = &stderr
 	out, err := cmd.Output()
+	if errors.Is(err, exec.ErrNotFound) {
+		return "", fmt.Errorf("package %s: %w (install npm, e.g. apt-get install npm, or pass a directory holding %s)", pkg.Spec(), err, pkg.Tarball)
+	}
 	if err != nil {
 		return "", fmt.Errorf("package %s: npm pack: %w: %s", pkg.Spec(), err, strings.TrimSpace(stderr.String()))
 	}
