@@ -26,6 +26,27 @@ func cacheRoot(t *testing.T) string {
 	return filepath.Join(d, "imagerec")
 }
 
+func cacheRootB(b *testing.B) string {
+	b.Helper()
+	if d := os.Getenv("IMAGEREC_CACHE"); d != "" {
+		return d
+	}
+	d, err := os.UserCacheDir()
+	if err != nil {
+		b.Fatal(err)
+	}
+	return filepath.Join(d, "imagerec")
+}
+
+func needB(b *testing.B, paths ...string) {
+	b.Helper()
+	for _, p := range paths {
+		if _, err := os.Stat(p); err != nil {
+			b.Skip("benchmark needs " + p + " (run `imagerec models install`)")
+		}
+	}
+}
+
 // need skips the test (fails it under CI) when a file is missing.
 func need(t *testing.T, paths ...string) {
 	t.Helper()
@@ -44,6 +65,33 @@ func TestOpenMissing(t *testing.T) {
 	_, err := onnxrt.Open(onnxrt.LibPath(t.TempDir()))
 	if !errors.Is(err, onnxrt.ErrRuntimeMissing) {
 		t.Fatalf("Open(missing) = %v, want ErrRuntimeMissing", err)
+	}
+}
+
+func TestOpenOtherLibrary(t *testing.T) {
+	lib := onnxrt.LibPath(cacheRoot(t))
+	need(t, lib)
+	rt, err := onnxrt.Open(lib)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rt.Close()
+	if v := rt.Version(); v != "1.30.0" {
+		t.Errorf("Version() = %q, want 1.30.0", v)
+	}
+	other := filepath.Join(t.TempDir(), "libonnxruntime.so.1")
+	if err := os.Symlink(lib, other); err != nil {
+		t.Fatal(err)
+	}
+	if rt2, err := onnxrt.Open(other); err == nil {
+		rt2.Close()
+		t.Fatal("Open of a second library path while the environment is alive succeeded")
+	}
+	if _, _, err := rt.Inspect(filepath.Join(t.TempDir(), "none.onnx")); err == nil {
+		t.Error("Inspect of a missing model succeeded")
+	}
+	if _, err := rt.NewSession(filepath.Join(t.TempDir(), "none.onnx"), []string{"a"}, []string{"b"}, onnxrt.SessionOptions{}); err == nil {
+		t.Error("NewSession of a missing model succeeded")
 	}
 }
 
