@@ -1,0 +1,483 @@
+// Package lambda_test builds the Lambda functions in cmd/lambda/* as the
+// deployment does (CGO_ENABLED=0, -tags lambda.norpc, static linux
+// binaries) and drives each bootstrap through the Lambda Runtime API
+// protocol, served by an httptest server, against loopback AWS endpoints:
+// the project's own S3 endpoint (internal/s3api over memstore, SigV4
+// checked), recorded Rekognition responses, and Step Functions and SNS
+// servers speaking their wire protocols.
+package lambda_test
+
+import (
+	"archive/zip"
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"net/url"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"runtime"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/imagerec/imagerec/internal/objstore"
+	"github.com/imagerec/imagerec/internal/objstore/memstore"
+	"github.com/imagerec/imagerec/internal/pipeline"
+	"github.com/imagerec/imagerec/internal/s3api"
+)
+
+var functions = []string{"trigger", "inspect", "recognize", "store", "notify"}
+
+const (
+	accessKey = "AKIDLAMBDATEST"
+	secretKey = "lambda-test-secret"
+)
+
+// build compiles cmd/lambda/<fn> for goos/goarch the way it is deployed.
+func build(t *testing.T, fn, goos, goarch, out string) {
+	t.Helper()
+	cmd := exec.CommandContext(t.Context(), "go", "build", "-tags", "lambda.norpc", "-trimpath", "-ldflags=-s -w", "-o", out, "./"+fn)
+	cmd.Env = append(os.Environ(), "CGO_ENABLED=0", "GOOS="+goos, "GOARCH="+goarch)
+	if b, err := cmd.CombinedOutput(); err != nil {
+		t.Fatalf("build %s for %s/%s: %v\n%s", fn, goos, goarch, err, b)
+	}
+}
+
+// invocation is one event handed out by the runtime API and its outcome.
+type invocation struct {
+	id      string
+	payload []byte
+	kind    string // "response" or "error"
+	body    []byte
+	errType string // Lambda-Runtime-Function-Error-Type header
+	done    time.Time
+}
+
+// runtimeAPI serves the Lambda Runtime API (2018-06-01) for one function
+// process: GET .../invocation/next hands out queued events, POST
+// .../invocation/<id>/response|error records the outcome.
+type runtimeAPI struct {
+	t       *testing.T
+	events  chan *invocation
+	mu      sync.Mutex
+	byID    map[string]*invocation
+	results chan *invocation
+	initErr chan string
+}
+
+func newRuntimeAPI(t *testing.T) (*runtimeAPI, string) {
+	api := &runtimeAPI{t: t, events: make(chan *invocation, 8), byID: map[string]*invocation{}, results: make(chan *invocation, 8), initErr: make(chan string, 1)}
+	srv := httptest.NewServer(api)
+	t.Cleanup(srv.Close)
+	return api, strings.TrimPrefix(srv.URL, "http://")
+}
+
+func (a *runtimeAPI) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	const prefix = "/2018-06-01/runtime/"
+	path, ok := strings.CutPrefix(r.URL.Path, prefix)
+	if !ok {
+		http.NotFound(w, r)
+		return
+	}
+	switch {
+	case r.Method == http.MethodGet && path == "invocation/next":
+		select {
+		case inv := <-a.events:
+			a.mu.Lock()
+			a.byID[inv.id] = inv
+			a.mu.Unlock()
+			w.Header().Set("Lambda-Runtime-Aws-Request-Id", inv.id)
+			w.Header().Set("Lambda-Runtime-Deadline-Ms", fmt.Sprint(time.Now().Add(30*time.Second).UnixMilli()))
+			w.Header().Set("Lambda-Runtime-Invoked-Function-Arn", "arn:aws:lambda:us-east-1:123456789012:function:imagerec-test")
+			w.Header().Set("Lambda-Runtime-Trace-Id", "Root=1-5759e988-bd862e3fe1be46a994272793;Parent=53995c3f42cd8ad8;Sampled=1")
+			w.Write(inv.payload)
+		case <-r.Context().Done():
+		}
+	case r.Method == http.MethodPost && path == "init/error":
+		b, _ := io.ReadAll(r.Body)
+		a.initErr <- string(b)
+		w.WriteHeader(http.StatusAccepted)
+	case r.Method == http.MethodPost && strings.HasPrefix(path, "invocation/"):
+		rest := strings.TrimPrefix(path, "invocation/")
+		id, kind, _ := strings.Cut(rest, "/")
+		a.mu.Lock()
+		inv := a.byID[id]
+		a.mu.Unlock()
+		if inv == nil || (kind != "response" && kind != "error") {
+			a.t.Errorf("unexpected runtime API call %s %s", r.Method, r.URL.Path)
+			w.WriteHeader(http.StatusBadRequest)
+			return
+		}
+		inv.body, _ = io.ReadAll(r.Body)
+		inv.kind = kind
+		inv.errType = r.Header.Get("Lambda-Runtime-Function-Error-Type")
+		inv.done = time.Now()
+		w.WriteHeader(http.StatusAccepted)
+		a.results <- inv
+	default:
+		a.t.Errorf("unexpected runtime API call %s %s", r.Method, r.URL.Path)
+		w.WriteHeader(http.StatusBadRequest)
+	}
+}
+
+// process is a running function.
+type process struct {
+	cmd     *exec.Cmd
+	api     *runtimeAPI
+	started time.Time
+	stderr  *bytes.Buffer
+	stdout  *bytes.Buffer
+}
+
+func start(t *testing.T, bin string, env map[string]string) *process {
+	t.Helper()
+	api, addr := newRuntimeAPI(t)
+	cmd := exec.Command(bin)
+	home := t.TempDir()
+	cmd.Env = []string{
+		"PATH=" + os.Getenv("PATH"), "HOME=" + home,
+		"AWS_LAMBDA_RUNTIME_API=" + addr,
+		"AWS_LAMBDA_FUNCTION_NAME=imagerec-test", "AWS_LAMBDA_FUNCTION_MEMORY_SIZE=256", "AWS_LAMBDA_LOG_LEVEL=DEBUG",
+		"AWS_REGION=us-east-1", "AWS_ACCESS_KEY_ID=" + accessKey, "AWS_SECRET_ACCESS_KEY=" + secretKey,
+		"AWS_EC2_METADATA_DISABLED=true", "AWS_CONFIG_FILE=" + filepath.Join(home, "none"), "AWS_SHARED_CREDENTIALS_FILE=" + filepath.Join(home, "none"),
+	}
+	for k, v := range env {
+		cmd.Env = append(cmd.Env, k+"="+v)
+	}
+	p := &process{cmd: cmd, api: api, stderr: &bytes.Buffer{}, stdout: &bytes.Buffer{}}
+	cmd.Stderr, cmd.Stdout = p.stderr, p.stdout
+	p.started = time.Now()
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		p.stop()
+		if t.Failed() {
+			t.Logf("stderr of %s:\n%s", filepath.Base(filepath.Dir(bin)), p.stderr)
+		}
+	})
+	return p
+}
+
+// stop ends the process and waits until its output is copied.
+func (p *process) stop() {
+	if p.cmd.ProcessState == nil {
+		p.cmd.Process.Kill()
+		p.cmd.Wait()
+	}
+}
+
+// invoke sends one event and waits for its outcome.
+func (p *process) invoke(t *testing.T, id string, payload []byte) *invocation {
+	t.Helper()
+	p.api.events <- &invocation{id: id, payload: payload}
+	select {
+	case inv := <-p.api.results:
+		return inv
+	case msg := <-p.api.initErr:
+		t.Fatalf("init error: %s", msg)
+	case <-time.After(60 * time.Second):
+		t.Fatalf("no response to %s", id)
+	}
+	return nil
+}
+
+// endpoints are the loopback AWS services the functions talk to.
+type endpoints struct {
+	store *memstore.Store
+	s3    string
+	rek   string
+	sfn   string
+	sns   string
+
+	mu        sync.Mutex
+	started   []string
+	published []url.Values
+}
+
+func newEndpoints(t *testing.T) *endpoints {
+	t.Helper()
+	e := &endpoints{store: memstore.New()}
+	ctx := t.Context()
+	for _, b := range []string{"uploads", "results"} {
+		if err := e.store.CreateBucket(ctx, b); err != nil {
+			t.Fatal(err)
+		}
+	}
+	s3srv := httptest.NewServer(s3api.New(e.store, s3api.Options{Credentials: []s3api.Credentials{{AccessKeyID: accessKey, SecretAccessKey: secretKey}}}))
+	t.Cleanup(s3srv.Close)
+	e.s3 = s3srv.URL
+
+	dir := filepath.Join("..", "..", "testdata", "rekognition")
+	rek := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		op := strings.TrimPrefix(r.Header.Get("X-Amz-Target"), "RekognitionService.")
+		data, err := os.ReadFile(filepath.Join(dir, filepath.Base(op)+".json"))
+		if err != nil || !strings.Contains(r.Header.Get("Authorization"), "Credential="+accessKey+"/") {
+			w.WriteHeader(http.StatusBadRequest)
+			return
+		}
+		w.Header().Set("Content-Type", "application/x-amz-json-1.1")
+		w.Write(data)
+	}))
+	t.Cleanup(rek.Close)
+	e.rek = rek.URL
+
+	sf := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		var in struct{ StateMachineArn, Name, Input string }
+		json.NewDecoder(r.Body).Decode(&in)
+		e.mu.Lock()
+		e.started = append(e.started, in.Input)
+		e.mu.Unlock()
+		w.Header().Set("Content-Type", "application/x-amz-json-1.0")
+		fmt.Fprintf(w, `{"executionArn":"%s:%s","startDate":1.7e9}`, strings.Replace(in.StateMachineArn, "stateMachine", "execution", 1), in.Name)
+	}))
+	t.Cleanup(sf.Close)
+	e.sfn = sf.URL
+
+	sn := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		r.ParseForm()
+		e.mu.Lock()
+		e.published = append(e.published, r.PostForm)
+		e.mu.Unlock()
+		w.Header().Set("Content-Type", "text/xml")
+		io.WriteString(w, `<PublishResponse xmlns="http://sns.amazonaws.com/doc/2010-03-31/"><PublishResult><MessageId>7f3e1c2a-0000-4000-8000-000000000001</MessageId></PublishResult><ResponseMetadata><RequestId>r1</RequestId></ResponseMetadata></PublishResponse>`)
+	}))
+	t.Cleanup(sn.Close)
+	e.sns = sn.URL
+	return e
+}
+
+func (e *endpoints) env() map[string]string {
+	return map[string]string{
+		"AWS_ENDPOINT_URL_S3":          e.s3,
+		"AWS_ENDPOINT_URL_REKOGNITION": e.rek,
+		"AWS_ENDPOINT_URL_SFN":         e.sfn,
+		"AWS_ENDPOINT_URL_SNS":         e.sns,
+		"IMAGEREC_UPLOAD_BUCKET":       "uploads",
+		"IMAGEREC_RESULT_BUCKET":       "results",
+		"IMAGEREC_STATE_MACHINE_ARN":   "arn:aws:states:us-east-1:123456789012:stateMachine:imagerec-images",
+		"IMAGEREC_TOPIC_ARN":           "arn:aws:sns:us-east-1:123456789012:imagerec",
+		"IMAGEREC_ENGINE":              "rekognition",
+	}
+}
+
+// s3Event is AWS's sample S3 put event for the object uploads/<key>, with
+// the key URL-encoded as S3 sends it.
+func s3Event(t *testing.T, key, etag string, size int64) []byte {
+	t.Helper()
+	data, err := os.ReadFile(filepath.Join("..", "..", "internal", "awslambda", "testdata", "s3-put.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var ev map[string]any
+	json.Unmarshal(data, &ev)
+	rec := ev["Records"].([]any)[0].(map[string]any)
+	s3 := rec["s3"].(map[string]any)
+	s3["bucket"].(map[string]any)["name"] = "uploads"
+	obj := s3["object"].(map[string]any)
+	obj["key"] = strings.ReplaceAll(url.QueryEscape(key), "%2F", "/")
+	obj["eTag"] = etag
+	obj["size"] = size
+	out, _ := json.Marshal(ev)
+	return out
+}
+
+// TestFunctionsThroughRuntimeAPI runs one image through the five functions
+// as Step Functions would call them, and measures each bootstrap's cold
+// start (process start to first response) and size.
+func TestFunctionsThroughRuntimeAPI(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds five binaries")
+	}
+	binDir := t.TempDir()
+	var wg sync.WaitGroup
+	for _, fn := range functions {
+		wg.Go(func() { build(t, fn, runtime.GOOS, runtime.GOARCH, filepath.Join(binDir, fn, "bootstrap")) })
+	}
+	wg.Wait()
+	if t.Failed() {
+		return
+	}
+	e := newEndpoints(t)
+	ctx := t.Context()
+	photo, err := os.ReadFile(filepath.Join("..", "..", "testdata", "images", "dog.jpg"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	key := "holiday photos/dog & co+1.jpg"
+	info, err := e.store.PutObject(ctx, "uploads", key, bytes.NewReader(photo), objstore.PutOptions{ContentType: "image/jpeg"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	source := pipeline.Source{Bucket: "uploads", Key: key, ETag: info.ETag, Size: info.Size}
+	srcJSON, _ := json.Marshal(source)
+
+	type step struct {
+		fn      string
+		payload []byte
+		check   func(t *testing.T, inv *invocation)
+	}
+	var recognition json.RawMessage
+	var stored pipeline.StoreOutput
+	steps := []step{
+		{"trigger", s3Event(t, key, info.ETag, info.Size), func(t *testing.T, inv *invocation) {
+			e.mu.Lock()
+			defer e.mu.Unlock()
+			if len(e.started) != 1 {
+				t.Fatalf("%d executions started", len(e.started))
+			}
+			var in pipeline.ExecutionInput
+			json.Unmarshal([]byte(e.started[0]), &in)
+			if in.Source.Key != key || in.Source.ETag != info.ETag {
+				t.Errorf("execution Source = %+v, want key %q decoded once", in.Source, key)
+			}
+		}},
+		{"inspect", []byte(`{"Source":` + string(srcJSON) + `}`), func(t *testing.T, inv *invocation) {
+			var out pipeline.InspectOutput
+			json.Unmarshal(inv.body, &out)
+			if !out.Supported || out.Format != "jpeg" {
+				t.Errorf("inspect = %s", inv.body)
+			}
+		}},
+		{"recognize", []byte(`{"Source":` + string(srcJSON) + `,"ResultBucket":"results"}`), func(t *testing.T, inv *invocation) {
+			var out pipeline.RecognizeOutput
+			json.Unmarshal(inv.body, &out)
+			if out.Result == nil || len(out.Result.Labels) == 0 || out.Result.Labels[0].Name != "Car" || out.Result.Engine.Name != "amazon-rekognition" || len(out.Result.FaceDetails) != 1 {
+				t.Errorf("recognize = %.400s", inv.body)
+			}
+			recognition = inv.body
+		}},
+		{"store", nil, func(t *testing.T, inv *invocation) {
+			json.Unmarshal(inv.body, &stored)
+			body, _, err := e.store.GetObject(ctx, "results", key+".json")
+			if err != nil {
+				t.Fatalf("result document: %v", err)
+			}
+			defer body.Close()
+			var doc struct{ Labels []struct{ Name string } }
+			json.NewDecoder(body).Decode(&doc)
+			if stored.Key != key+".json" || len(doc.Labels) == 0 {
+				t.Errorf("store = %s, document labels %v", inv.body, doc.Labels)
+			}
+		}},
+		{"notify", nil, func(t *testing.T, inv *invocation) {
+			e.mu.Lock()
+			defer e.mu.Unlock()
+			if len(e.published) != 1 || e.published[0].Get("TopicArn") != "arn:aws:sns:us-east-1:123456789012:imagerec" || !strings.Contains(e.published[0].Get("Message"), `"Status":"SUCCEEDED"`) {
+				t.Errorf("published %v", e.published)
+			}
+		}},
+	}
+	type figure struct {
+		fn        string
+		coldStart time.Duration
+		size      int64
+	}
+	var figures []figure
+	for i, st := range steps {
+		switch st.fn {
+		case "store":
+			st.payload = []byte(`{"Source":` + string(srcJSON) + `,"ResultBucket":"results","Recognition":` + string(recognition) + `}`)
+		case "notify":
+			doc, _ := json.Marshal(stored)
+			st.payload = []byte(`{"Status":"SUCCEEDED","Source":` + string(srcJSON) + `,"Document":` + string(doc) + `,"TopicArn":"arn:aws:sns:us-east-1:123456789012:imagerec","Execution":"arn:aws:states:us-east-1:123456789012:execution:imagerec-images:x"}`)
+		}
+		t.Run(st.fn, func(t *testing.T) {
+			bin := filepath.Join(binDir, st.fn, "bootstrap")
+			p := start(t, bin, e.env())
+			inv := p.invoke(t, fmt.Sprintf("req-%d", i), st.payload)
+			if inv.kind != "response" {
+				t.Fatalf("%s failed: %s %s", st.fn, inv.errType, inv.body)
+			}
+			st.check(t, inv)
+			p.stop()
+			if !strings.Contains(p.stdout.String(), `"CloudWatchMetrics"`) {
+				t.Errorf("no EMF metrics line on stdout: %q", p.stdout)
+			}
+			fi, _ := os.Stat(bin)
+			figures = append(figures, figure{st.fn, inv.done.Sub(p.started), fi.Size()})
+		})
+	}
+	for _, f := range figures {
+		t.Logf("%-9s %s/%s bootstrap %5.1f MB, cold start to first response %v", f.fn, runtime.GOOS, runtime.GOARCH, float64(f.size)/1e6, f.coldStart.Round(time.Millisecond))
+	}
+
+	// A failure crosses the wire with the local executor's error name.
+	t.Run("error name", func(t *testing.T) {
+		p := start(t, filepath.Join(binDir, "recognize", "bootstrap"), e.env())
+		inv := p.invoke(t, "req-missing", []byte(`{"Source":{"Bucket":"uploads","Key":"no such.jpg"},"ResultBucket":"results"}`))
+		var body struct{ ErrorType, ErrorMessage string }
+		json.Unmarshal(inv.body, &body)
+		if inv.kind != "error" || body.ErrorType != pipeline.ErrNameInvalidS3Object {
+			t.Errorf("got %s %s, want an error of type %s", inv.kind, inv.body, pipeline.ErrNameInvalidS3Object)
+		}
+		// Warm invocation on the same process.
+		inv = p.invoke(t, "req-bad-input", []byte(`{"Source":"nope"}`))
+		json.Unmarshal(inv.body, &body)
+		if inv.kind != "error" || body.ErrorType != pipeline.ErrNameInvalidInput {
+			t.Errorf("got %s %s, want an error of type %s", inv.kind, inv.body, pipeline.ErrNameInvalidInput)
+		}
+	})
+}
+
+// TestCrossBuild builds every function for linux/arm64 (the template's
+// architecture) and linux/amd64, zips each bootstrap as Lambda takes it,
+// and reports the sizes. With IMAGEREC_LAMBDA_OUT set, the zips are written
+// there as <dir>/<arch>/<function>.zip (make lambda uses build/lambda).
+func TestCrossBuild(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds ten binaries")
+	}
+	out := os.Getenv("IMAGEREC_LAMBDA_OUT")
+	if out == "" {
+		out = t.TempDir()
+	}
+	for _, arch := range []string{"arm64", "amd64"} {
+		for _, fn := range functions {
+			bin := filepath.Join(t.TempDir(), "bootstrap")
+			build(t, fn, "linux", arch, bin)
+			elf, err := os.ReadFile(bin)
+			if err != nil {
+				t.Fatal(err)
+			}
+			wantMachine := map[string]uint16{"arm64": 183, "amd64": 62}[arch] // EM_AARCH64, EM_X86_64
+			if len(elf) < 20 || string(elf[1:4]) != "ELF" || uint16(elf[18])|uint16(elf[19])<<8 != wantMachine {
+				t.Errorf("%s/%s: not a linux %s ELF binary", arch, fn, arch)
+			}
+			zipPath := filepath.Join(out, arch, fn+".zip")
+			if err := writeZip(zipPath, elf); err != nil {
+				t.Fatal(err)
+			}
+			zi, _ := os.Stat(zipPath)
+			t.Logf("%-9s linux/%s bootstrap %5.1f MB, zip %4.1f MB", fn, arch, float64(len(elf))/1e6, float64(zi.Size())/1e6)
+		}
+	}
+}
+
+// writeZip stores bootstrap, executable, as Lambda's provided runtimes
+// expect at the root of the archive.
+func writeZip(path string, bootstrap []byte) error {
+	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+		return err
+	}
+	var buf bytes.Buffer
+	zw := zip.NewWriter(&buf)
+	h := &zip.FileHeader{Name: "bootstrap", Method: zip.Deflate}
+	h.SetMode(0o755)
+	w, err := zw.CreateHeader(h)
+	if err != nil {
+		return err
+	}
+	if _, err := w.Write(bootstrap); err != nil {
+		return err
+	}
+	if err := zw.Close(); err != nil {
+		return err
+	}
+	return os.WriteFile(path, buf.Bytes(), 0o644)
+}
