@@ -34,11 +34,12 @@ func readCTCDict(r io.Reader) (ctcDict, error) {
 }
 
 // ctcChar is one decoded character: its text, probability and the time
-// step at which it was emitted (the first of its repeats).
+// steps it spans (the first and last of its repeats).
 type ctcChar struct {
 	Text string
 	Prob float32
 	Step int
+	End  int
 }
 
 // ctcGreedy decodes probs ([steps][classes], row-major). It returns nil
@@ -67,7 +68,10 @@ func ctcGreedy(probs []float32, steps, classes int, dict ctcDict, spaceFloor flo
 			}
 		}
 		if best == 0 && row[space] > gap.Prob {
-			gap = ctcChar{Text: " ", Prob: row[space], Step: t}
+			gap = ctcChar{Text: " ", Prob: row[space], Step: t, End: t}
+		}
+		if best != 0 && best == prev {
+			out[len(out)-1].End = t
 		}
 		if best != 0 && best != prev {
 			if best != space && len(out) > 0 && out[len(out)-1].Text != " " && spaceFloor > 0 && gap.Prob >= spaceFloor {
@@ -75,7 +79,7 @@ func ctcGreedy(probs []float32, steps, classes int, dict ctcDict, spaceFloor flo
 				gap.Prob = g[0] + g[space]
 				out = append(out, gap)
 			}
-			out = append(out, ctcChar{Text: dict[best-1], Prob: bp, Step: t})
+			out = append(out, ctcChar{Text: dict[best-1], Prob: bp, Step: t, End: t})
 			gap = ctcChar{}
 		}
 		prev = best

@@ -156,10 +156,10 @@ func TestCTCGreedy(t *testing.T) {
 	if s := charsText(got); s != "aa bc" {
 		t.Errorf("decoded %q, want %q", s, "aa bc")
 	}
-	wantSteps := []int{1, 4, 5, 7, 9}
+	wantSteps := [][2]int{{1, 2}, {4, 4}, {5, 6}, {7, 7}, {9, 10}}
 	for i, c := range got {
-		if c.Step != wantSteps[i] {
-			t.Errorf("char %d step %d, want %d", i, c.Step, wantSteps[i])
+		if [2]int{c.Step, c.End} != wantSteps[i] {
+			t.Errorf("char %d spans steps %d-%d, want %v", i, c.Step, c.End, wantSteps[i])
 		}
 	}
 	words := splitWords(trimSpaces(got))

@@ -288,10 +288,11 @@ func (d *TextDetector) recognise(img *imageio.Image, r rotatedRect) (textLine, e
 	if chars == nil && classes != len(d.dict)+1 {
 		return textLine{}, fmt.Errorf("text recogniser has %d classes, character list %d", classes, len(d.dict)+1)
 	}
-	// Time steps -> crop pixels.
+	// Time steps of another stride -> steps of recStride pixels.
 	if steps > 0 && tw/steps != recStride {
 		for i := range chars {
 			chars[i].Step = chars[i].Step * tw / steps / recStride
+			chars[i].End = chars[i].End * tw / steps / recStride
 		}
 	}
 	return textLine{Rect: r, Chars: trimSpaces(chars), CropW: cropW}, nil
@@ -338,7 +339,9 @@ func textDetections(lines []textLine, w, h int) []vision.TextDetection {
 	}
 	id := len(lines)
 	for i, l := range lines {
-		for _, word := range splitWords(l.Chars) {
+		words := splitWords(l.Chars)
+		rects := wordRects(l, words)
+		for j, word := range words {
 			parent := i
 			out = append(out, vision.TextDetection{
 				DetectedText: charsText(word),
@@ -346,7 +349,7 @@ func textDetections(lines []textLine, w, h int) []vision.TextDetection {
 				ID:           id,
 				ParentID:     &parent,
 				Confidence:   round3(lineConfidence(word)),
-				Geometry:     rectGeometry(wordRect(l, word), w, h),
+				Geometry:     rectGeometry(rects[j], w, h),
 			})
 			id++
 		}
@@ -378,25 +381,49 @@ func splitWords(cs []ctcChar) [][]ctcChar {
 	return out
 }
 
-// wordRect is the part of line l's rectangle that word covers: from half
-// a step before its first character to a step and a half after its last,
-// in crop pixels, mapped back along the line.
-func wordRect(l textLine, word []ctcChar) rotatedRect {
-	if len(word) == len(l.Chars) || l.CropW <= 0 {
-		return l.Rect
+// wordRects returns the parts of line l's rectangle that its words cover,
+// mapped back along the line. The recogniser emits a character while
+// reading it, near its left part: on rendered text the ink of a word ran
+// from about one step before its first character's first step to two or
+// three steps after its last character's last step. So the first word
+// starts a step before its first character, the last ends three steps
+// after its last, and neighbouring words meet in the middle of the gap
+// between them, correcting for that lag.
+func wordRects(l textLine, words [][]ctcChar) []rotatedRect {
+	out := make([]rotatedRect, len(words))
+	if len(words) == 1 || l.CropW <= 0 {
+		for i := range out {
+			out[i] = l.Rect
+		}
+		return out
 	}
-	x0 := (float64(word[0].Step) - 0.5) * recStride
-	x1 := (float64(word[len(word)-1].Step) + 1.5) * recStride
-	x0 = math.Max(0, x0)
-	x1 = math.Min(float64(l.CropW), x1)
-	f0, f1 := x0/float64(l.CropW), x1/float64(l.CropW)
-	r := l.Rect
-	mid := (f0+f1)/2 - 0.5
-	c, s := math.Cos(r.Angle), math.Sin(r.Angle)
-	r.CX += mid * r.W * c
-	r.CY += mid * r.W * s
-	r.W *= f1 - f0
-	return r
+	edge := func(i int) float64 { // pixel between word i-1 and word i
+		end, start := words[i-1][len(words[i-1])-1].End, words[i][0].Step
+		return float64(end+start+2) / 2 * recStride
+	}
+	c, s := math.Cos(l.Rect.Angle), math.Sin(l.Rect.Angle)
+	cw := float64(l.CropW)
+	for i, w := range words {
+		x0 := float64(w[0].Step-1) * recStride
+		if i > 0 {
+			x0 = edge(i)
+		}
+		x1 := float64(w[len(w)-1].End+3) * recStride
+		if i < len(words)-1 {
+			x1 = edge(i + 1)
+		}
+		f0, f1 := math.Max(0, x0)/cw, math.Min(cw, x1)/cw
+		if f1 <= f0 {
+			f1 = math.Min(1, f0+1/cw)
+		}
+		r := l.Rect
+		mid := (f0+f1)/2 - 0.5
+		r.CX += mid * r.W * c
+		r.CY += mid * r.W * s
+		r.W *= f1 - f0
+		out[i] = r
+	}
+	return out
 }
 
 // rectGeometry is Rekognition's Geometry of a rectangle in a w x h image.

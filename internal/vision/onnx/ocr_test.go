@@ -193,6 +193,71 @@ func TestTextDetectorTiltedLines(t *testing.T) {
 	}
 }
 
+// wordSpans returns, for text drawn by renderText at angle 0, each
+// word's horizontal extent in pixels (advance widths, so a little wider
+// than the ink).
+func wordSpans(tb testing.TB, line string, size float64, w int) [][2]float64 {
+	tb.Helper()
+	ft, err := opentype.Parse(goregular.TTF)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	face, err := opentype.NewFace(ft, &opentype.FaceOptions{Size: size, DPI: 72, Hinting: font.HintingFull})
+	if err != nil {
+		tb.Fatal(err)
+	}
+	defer face.Close()
+	left := float64(w-font.MeasureString(face, line).Round()) / 2
+	var out [][2]float64
+	pos := 0
+	for _, word := range strings.Split(line, " ") {
+		x0 := left + float64(font.MeasureString(face, line[:pos]).Round())
+		x1 := left + float64(font.MeasureString(face, line[:pos+len(word)]).Round())
+		out = append(out, [2]float64{x0, x1})
+		pos += len(word) + 1
+	}
+	return out
+}
+
+// TestTextDetectorWordBoxes checks WORD boxes against where the words were
+// drawn: each covers its own word and does not reach the middle of a
+// neighbour.
+func TestTextDetectorWordBoxes(t *testing.T) {
+	d := newTestTextDetector(t)
+	line := "The quick brown fox jumps over 12 lazy dogs"
+	const size, w, h = 28, 900, 200
+	img := renderText(t, []string{line}, size, 0, w, h)
+	ts, err := d.Detect(t.Context(), img)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var words []vision.TextDetection
+	for _, d := range ts {
+		if d.Type == vision.TextWord {
+			words = append(words, d)
+		}
+	}
+	spans := wordSpans(t, line, size, w)
+	if len(words) != len(spans) {
+		t.Fatalf("%d words, want %d", len(words), len(spans))
+	}
+	for i, word := range words {
+		b := word.Geometry.BoundingBox
+		l, r := b.Left*w, (b.Left+b.Width)*w
+		s := spans[i]
+		slack := 0.25 * size // side bearings and resampling
+		if l > s[0]+slack || r < s[1]-slack {
+			t.Errorf("WORD %q spans %.0f-%.0f px, drawn at %.0f-%.0f", word.DetectedText, l, r, s[0], s[1])
+		}
+		if i > 0 && l < (spans[i-1][0]+spans[i-1][1])/2 {
+			t.Errorf("WORD %q starts at %.0f px, inside %q", word.DetectedText, l, words[i-1].DetectedText)
+		}
+		if i < len(spans)-1 && r > (spans[i+1][0]+spans[i+1][1])/2 {
+			t.Errorf("WORD %q ends at %.0f px, inside %q", word.DetectedText, r, words[i+1].DetectedText)
+		}
+	}
+}
+
 func TestTextDetectorNoText(t *testing.T) {
 	d := newTestTextDetector(t)
 	ts, err := d.Detect(t.Context(), testPhoto(t, "astronaut.jpg"))
