@@ -1,6 +1,7 @@
 package asl
 
 import (
+	"errors"
 	"fmt"
 	"regexp"
 	"strings"
@@ -21,6 +22,10 @@ type ChoiceRule struct {
 	Next      string
 	Assign    *Template
 	match     *regexp.Regexp
+	// JSONata rules.
+	Condition *JSONataValue
+	JOutput   *JSONataValue
+	JAssign   *JSONataValue
 }
 
 var comparisonOps = map[string]string{
@@ -36,7 +41,10 @@ var comparisonOps = map[string]string{
 	"IsBoolean": "boolean", "IsTimestamp": "boolean",
 }
 
-func compileChoiceRule(o *Object, top bool, loc string) (*ChoiceRule, error) {
+func compileChoiceRule(o *Object, top bool, loc string, jsonataMode bool) (*ChoiceRule, error) {
+	if jsonataMode {
+		return compileJSONataRule(o, loc)
+	}
 	r := &ChoiceRule{}
 	var ops []string
 	for _, k := range o.keys {
@@ -78,7 +86,7 @@ func compileChoiceRule(o *Object, top bool, loc string) (*ChoiceRule, error) {
 				if !ok {
 					return nil, fmt.Errorf("%s.%s[%d]: must be an object", loc, k, i)
 				}
-				sub, err := compileChoiceRule(xo, false, fmt.Sprintf("%s.%s[%d]", loc, k, i))
+				sub, err := compileChoiceRule(xo, false, fmt.Sprintf("%s.%s[%d]", loc, k, i), false)
 				if err != nil {
 					return nil, err
 				}
@@ -94,7 +102,7 @@ func compileChoiceRule(o *Object, top bool, loc string) (*ChoiceRule, error) {
 			if !ok {
 				return nil, fmt.Errorf("%s.Not: must be an object", loc)
 			}
-			sub, err := compileChoiceRule(xo, false, loc+".Not")
+			sub, err := compileChoiceRule(xo, false, loc+".Not", false)
 			if err != nil {
 				return nil, err
 			}
@@ -330,4 +338,50 @@ func cmpFloat(a, b float64) int {
 		return 1
 	}
 	return 0
+}
+
+func compileJSONataRule(o *Object, loc string) (*ChoiceRule, error) {
+	r := &ChoiceRule{}
+	for i, k := range o.keys {
+		v := o.vals[i]
+		switch k {
+		case "Condition":
+			jv, err := CompileJSONataValue(v)
+			if err != nil {
+				return nil, fmt.Errorf("%s.Condition: %w", loc, err)
+			}
+			if _, ok := v.(bool); !ok && !jv.IsExpression() {
+				return nil, fmt.Errorf("%s.Condition: must be a boolean or a {%% %%} expression", loc)
+			}
+			r.Condition = jv
+		case "Next":
+			s, ok := v.(string)
+			if !ok {
+				return nil, fmt.Errorf("%s.Next: must be a string", loc)
+			}
+			r.Next = s
+		case "Comment":
+		case "Output":
+			jv, err := CompileJSONataValue(v)
+			if err != nil {
+				return nil, fmt.Errorf("%s.Output: %w", loc, err)
+			}
+			r.JOutput = jv
+		case "Assign":
+			p := &parser{}
+			r.JAssign = jsonataAssign(v, loc+".Assign", p)
+			if len(p.problems) > 0 {
+				return nil, errors.New(strings.Join(p.problems, "; "))
+			}
+		default:
+			return nil, fmt.Errorf("%s: field %q is not allowed in a JSONata choice rule (use Condition)", loc, k)
+		}
+	}
+	if r.Condition == nil {
+		return nil, fmt.Errorf("%s.Condition: missing", loc)
+	}
+	if r.Next == "" {
+		return nil, fmt.Errorf("%s.Next: missing", loc)
+	}
+	return r, nil
 }

@@ -36,6 +36,8 @@ type Catcher struct {
 	ResultPath     *Ref
 	ResultPathNull bool
 	Assign         *Template
+	JOutput        *JSONataValue
+	JAssign        *JSONataValue
 }
 
 // State is one state. Fields apply according to Type.
@@ -101,7 +103,27 @@ type State struct {
 	ToleratedFailurePercentageSet  bool
 	ToleratedFailureCountSet       bool
 	Label                          string
+
+	// JSONata is set when the state's QueryLanguage is JSONata. Its fields
+	// are then in the J* fields and JExpr, and the JSONPath ones are unset.
+	JSONata       bool
+	JArguments    *JSONataValue
+	JOutput       *JSONataValue
+	JAssign       *JSONataValue
+	JItems        *JSONataValue
+	JItemSelector *JSONataValue
+	// JExpr holds fields given as a "{% %}" expression instead of a
+	// literal: Seconds, Timestamp, Error, Cause, MaxConcurrency,
+	// ToleratedFailureCount, ToleratedFailurePercentage, TimeoutSeconds,
+	// HeartbeatSeconds.
+	JExpr map[string]*JSONataValue
 }
+
+var jsonPathOnly = []string{"InputPath", "OutputPath", "ResultPath", "Parameters", "ResultSelector", "ItemsPath",
+	"SecondsPath", "TimestampPath", "ErrorPath", "CausePath", "TimeoutSecondsPath", "HeartbeatSecondsPath",
+	"MaxConcurrencyPath", "ToleratedFailureCountPath", "ToleratedFailurePercentagePath", "Iterator"}
+
+var jsonataOnly = []string{"Arguments", "Output", "Items"}
 
 // ValidationError lists every problem found in a definition, each located
 // by state name and field.
@@ -147,6 +169,14 @@ var substRe = regexp.MustCompile(`\$\{[A-Za-z0-9_.:-]+\}`)
 
 type parser struct {
 	problems []string
+	lang     []string // stack of default query languages
+}
+
+func (p *parser) defaultLang() string {
+	if len(p.lang) == 0 {
+		return "JSONPath"
+	}
+	return p.lang[len(p.lang)-1]
 }
 
 func (p *parser) add(loc, format string, args ...any) {
@@ -162,20 +192,25 @@ func locState(prefix, name string) string {
 
 var stateFields = map[string][]string{
 	"common":   {"Type", "Comment", "QueryLanguage"},
-	"Pass":     {"Next", "End", "InputPath", "OutputPath", "ResultPath", "Parameters", "Result", "Assign"},
-	"Task":     {"Next", "End", "InputPath", "OutputPath", "ResultPath", "Parameters", "ResultSelector", "Retry", "Catch", "Resource", "TimeoutSeconds", "TimeoutSecondsPath", "HeartbeatSeconds", "HeartbeatSecondsPath", "Assign", "Credentials"},
-	"Choice":   {"InputPath", "OutputPath", "Choices", "Default", "Assign"},
-	"Wait":     {"Next", "End", "InputPath", "OutputPath", "Seconds", "SecondsPath", "Timestamp", "TimestampPath", "Assign"},
-	"Succeed":  {"InputPath", "OutputPath"},
+	"Pass":     {"Next", "End", "InputPath", "OutputPath", "ResultPath", "Parameters", "Result", "Assign", "Output"},
+	"Task":     {"Next", "End", "InputPath", "OutputPath", "ResultPath", "Parameters", "ResultSelector", "Retry", "Catch", "Resource", "TimeoutSeconds", "TimeoutSecondsPath", "HeartbeatSeconds", "HeartbeatSecondsPath", "Assign", "Credentials", "Arguments", "Output"},
+	"Choice":   {"InputPath", "OutputPath", "Choices", "Default", "Assign", "Output"},
+	"Wait":     {"Next", "End", "InputPath", "OutputPath", "Seconds", "SecondsPath", "Timestamp", "TimestampPath", "Assign", "Output"},
+	"Succeed":  {"InputPath", "OutputPath", "Output"},
 	"Fail":     {"Error", "ErrorPath", "Cause", "CausePath"},
-	"Parallel": {"Next", "End", "InputPath", "OutputPath", "ResultPath", "Parameters", "ResultSelector", "Retry", "Catch", "Branches", "Assign"},
+	"Parallel": {"Next", "End", "InputPath", "OutputPath", "ResultPath", "Parameters", "ResultSelector", "Retry", "Catch", "Branches", "Assign", "Arguments", "Output"},
 	"Map": {"Next", "End", "InputPath", "OutputPath", "ResultPath", "Parameters", "ResultSelector", "Retry", "Catch", "Iterator", "ItemProcessor",
 		"ItemsPath", "ItemSelector", "MaxConcurrency", "MaxConcurrencyPath", "ToleratedFailurePercentage", "ToleratedFailurePercentagePath",
-		"ToleratedFailureCount", "ToleratedFailureCountPath", "Label", "Assign", "ItemReader", "ResultWriter", "ItemBatcher"},
+		"ToleratedFailureCount", "ToleratedFailureCountPath", "Label", "Assign", "ItemReader", "ResultWriter", "ItemBatcher", "Items", "Output"},
 }
 
 func (p *parser) machine(o *Object, prefix string, top bool) *StateMachine {
-	sm := &StateMachine{States: map[string]*State{}}
+	sm := &StateMachine{States: map[string]*State{}, QueryLanguage: p.defaultLang()}
+	if ql, ok := o.Val("QueryLanguage").(string); ok && ql != "" {
+		sm.QueryLanguage = ql
+	}
+	p.lang = append(p.lang, sm.QueryLanguage)
+	defer func() { p.lang = p.lang[:len(p.lang)-1] }()
 	loc := prefix
 	if loc == "" {
 		loc = "definition"
@@ -205,7 +240,6 @@ func (p *parser) machine(o *Object, prefix string, top bool) *StateMachine {
 			sm.TimeoutSeconds = n
 		case "QueryLanguage":
 			s, _ := v.(string)
-			sm.QueryLanguage = s
 			p.queryLanguage(loc+".QueryLanguage", s)
 		case "ProcessorConfig":
 			if top {
@@ -274,7 +308,6 @@ func (p *parser) queryLanguage(loc, s string) {
 	switch s {
 	case "JSONPath", "":
 	case "JSONata":
-		p.add(loc, "QueryLanguage JSONata is not supported by the local executor (only JSONPath); no maintained Go implementation of JSONata 2.x exists")
 	default:
 		p.add(loc, "must be JSONPath or JSONata, got %q", s)
 	}
@@ -318,10 +351,61 @@ func (p *parser) state(name string, o *Object, prefix string) *State {
 			p.add(loc, "field %q is not allowed in a %s state", k, typ)
 		}
 	}
+	lang := p.defaultLang()
+	if ql, ok := o.Val("QueryLanguage").(string); ok && ql != "" {
+		lang = ql
+	}
+	st.JSONata = lang == "JSONata"
+	forbidden := jsonataOnly
+	if st.JSONata {
+		forbidden = jsonPathOnly
+	}
+	for _, k := range forbidden {
+		if _, ok := o.Get(k); ok {
+			p.add(loc, "field %q is not allowed when QueryLanguage is %s", k, lang)
+		}
+	}
+	// jexpr records a JSONata "{% %}" expression given for field k.
+	jexpr := func(k string) bool {
+		if !st.JSONata {
+			return false
+		}
+		s, ok := o.Val(k).(string)
+		if !ok {
+			return false
+		}
+		if _, isExpr := jsonataExpr(s); !isExpr {
+			return false
+		}
+		jv, err := CompileJSONataValue(s)
+		if err != nil {
+			p.add(loc+"."+k, "%v", err)
+			return true
+		}
+		if st.JExpr == nil {
+			st.JExpr = map[string]*JSONataValue{}
+		}
+		st.JExpr[k] = jv
+		return true
+	}
+	jvalue := func(k string) *JSONataValue {
+		v, ok := o.Get(k)
+		if !ok {
+			return nil
+		}
+		jv, err := CompileJSONataValue(v)
+		if err != nil {
+			p.add(loc+"."+k, "%v", err)
+		}
+		return jv
+	}
 	str := func(k string) (string, bool) {
 		v, ok := o.Get(k)
 		if !ok {
 			return "", false
+		}
+		if jexpr(k) {
+			return "", true
 		}
 		s, ok := v.(string)
 		if !ok {
@@ -353,6 +437,9 @@ func (p *parser) state(name string, o *Object, prefix string) *State {
 		v, ok := o.Get(k)
 		if !ok {
 			return 0, false
+		}
+		if jexpr(k) {
+			return 0, true
 		}
 		n, ok := integerValue(v)
 		if !ok || n < min {
@@ -409,14 +496,23 @@ func (p *parser) state(name string, o *Object, prefix string) *State {
 		st.Result, st.HasResult = v, true
 	}
 	if v, ok := o.Get("Assign"); ok {
-		t, err := compileAssign(v)
-		if err != nil {
-			p.add(loc+".Assign", "%v", err)
+		if st.JSONata {
+			st.JAssign = jsonataAssign(v, loc+".Assign", p)
+		} else {
+			t, err := compileAssign(v)
+			if err != nil {
+				p.add(loc+".Assign", "%v", err)
+			}
+			st.Assign = t
 		}
-		st.Assign = t
+	}
+	if st.JSONata {
+		st.JArguments = jvalue("Arguments")
+		st.JOutput = jvalue("Output")
+		st.JItems = jvalue("Items")
 	}
 	st.Retry = p.retriers(o, loc)
-	st.Catch = p.catchers(o, loc)
+	st.Catch = p.catchers(o, loc, st.JSONata)
 
 	switch typ {
 	case "Task":
@@ -445,7 +541,7 @@ func (p *parser) state(name string, o *Object, prefix string) *State {
 				p.add(fmt.Sprintf("%s.Choices[%d]", loc, i), "must be an object")
 				continue
 			}
-			r, err := compileChoiceRule(xo, true, fmt.Sprintf("%s.Choices[%d]", loc, i))
+			r, err := compileChoiceRule(xo, true, fmt.Sprintf("%s.Choices[%d]", loc, i), st.JSONata)
 			if err != nil {
 				p.problems = append(p.problems, err.Error())
 				continue
@@ -464,7 +560,7 @@ func (p *parser) state(name string, o *Object, prefix string) *State {
 			n++
 		}
 		if s, ok := str("Timestamp"); ok {
-			if _, ok := ParseTimestamp(s); !ok {
+			if _, ok := ParseTimestamp(s); !ok && st.JExpr["Timestamp"] == nil {
 				p.add(loc+".Timestamp", "%q is not an RFC 3339 timestamp", s)
 			}
 			st.Timestamp = s
@@ -516,12 +612,12 @@ func (p *parser) state(name string, o *Object, prefix string) *State {
 			st.Branches = append(st.Branches, p.machine(bo, fmt.Sprintf("%s.Branches[%d]", loc, i), false))
 		}
 	case "Map":
-		p.mapState(st, o, loc, ref, integer, template)
+		p.mapState(st, o, loc, ref, integer, template, jexpr)
 	}
 	return st
 }
 
-func (p *parser) mapState(st *State, o *Object, loc string, ref func(string) (*Ref, bool, bool), integer func(string, int64) (int64, bool), template func(string) *Template) {
+func (p *parser) mapState(st *State, o *Object, loc string, ref func(string) (*Ref, bool, bool), integer func(string, int64) (int64, bool), template func(string) *Template, jexpr func(string) bool) {
 	proc, hasProc := o.Get("ItemProcessor")
 	it, hasIt := o.Get("Iterator")
 	switch {
@@ -554,7 +650,17 @@ func (p *parser) mapState(st *State, o *Object, loc string, ref func(string) (*R
 		}
 	}
 	st.ItemsPath, _, _ = ref("ItemsPath")
-	st.ItemSelector = template("ItemSelector")
+	if st.JSONata {
+		if v, ok := o.Get("ItemSelector"); ok {
+			jv, err := CompileJSONataValue(v)
+			if err != nil {
+				p.add(loc+".ItemSelector", "%v", err)
+			}
+			st.JItemSelector = jv
+		}
+	} else {
+		st.ItemSelector = template("ItemSelector")
+	}
 	if st.ItemSelector != nil && st.Parameters != nil {
 		p.add(loc, "ItemSelector and Parameters cannot both be set")
 	}
@@ -563,7 +669,9 @@ func (p *parser) mapState(st *State, o *Object, loc string, ref func(string) (*R
 	}
 	st.MaxConcurrency, _ = integer("MaxConcurrency", 0)
 	st.MaxConcurrencyPath, _, _ = ref("MaxConcurrencyPath")
-	if v, ok := o.Get("ToleratedFailurePercentage"); ok {
+	if v, ok := o.Get("ToleratedFailurePercentage"); ok && jexpr("ToleratedFailurePercentage") {
+		st.ToleratedFailurePercentageSet = true
+	} else if ok {
 		f, ok := numberFloat(v)
 		if !ok || f < 0 || f > 100 {
 			p.add(loc+".ToleratedFailurePercentage", "must be a number between 0 and 100")
@@ -672,7 +780,7 @@ func (p *parser) retriers(o *Object, loc string) []Retrier {
 	return out
 }
 
-func (p *parser) catchers(o *Object, loc string) []Catcher {
+func (p *parser) catchers(o *Object, loc string, jsonataMode bool) []Catcher {
 	v, ok := o.Get("Catch")
 	if !ok {
 		return nil
@@ -698,6 +806,10 @@ func (p *parser) catchers(o *Object, loc string) []Catcher {
 			case "Next":
 				c.Next, _ = val.(string)
 			case "ResultPath":
+				if jsonataMode {
+					p.add(l, "field \"ResultPath\" is not allowed when QueryLanguage is JSONata")
+					continue
+				}
 				if val == nil {
 					c.ResultPathNull = true
 					continue
@@ -713,11 +825,25 @@ func (p *parser) catchers(o *Object, loc string) []Catcher {
 				}
 				c.ResultPath = r
 			case "Assign":
+				if jsonataMode {
+					c.JAssign = jsonataAssign(val, l+".Assign", p)
+					continue
+				}
 				t, err := compileAssign(val)
 				if err != nil {
 					p.add(l+".Assign", "%v", err)
 				}
 				c.Assign = t
+			case "Output":
+				if !jsonataMode {
+					p.add(l, "field \"Output\" is only allowed when QueryLanguage is JSONata")
+					continue
+				}
+				jv, err := CompileJSONataValue(val)
+				if err != nil {
+					p.add(l+".Output", "%v", err)
+				}
+				c.JOutput = jv
 			default:
 				p.add(l, "unknown field %q", k)
 			}
@@ -770,4 +896,23 @@ func MatchesError(list []string, name string) bool {
 		}
 	}
 	return false
+}
+
+// jsonataAssign compiles a JSONata Assign block.
+func jsonataAssign(v any, loc string, p *parser) *JSONataValue {
+	o, ok := v.(*Object)
+	if !ok {
+		p.add(loc, "must be an object")
+		return nil
+	}
+	for _, k := range o.keys {
+		if k == "" || !isVarStart(k[0]) || strings.HasSuffix(k, ".$") {
+			p.add(loc, "invalid variable name %q", k)
+		}
+	}
+	jv, err := CompileJSONataValue(v)
+	if err != nil {
+		p.add(loc, "%v", err)
+	}
+	return jv
 }

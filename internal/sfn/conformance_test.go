@@ -59,7 +59,7 @@ func conformanceHelper(args []string) int {
 	return 0
 }
 
-// TestConformance runs the JSONPath cases recorded against AWS Step
+// TestConformance runs the JSONPath and JSONata cases recorded against AWS Step
 // Functions (../shared/conformance/asl, or $ASL_CONFORMANCE_DIR) through
 // the executor and fails when fewer pass than testdata/conformance-floor.txt.
 // It skips when the cases or python3 are missing, unless
@@ -93,7 +93,7 @@ func TestConformance(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	cmd := exec.CommandContext(t.Context(), python, runner, "--skip-tag", "jsonata", "-j", "2",
+	cmd := exec.CommandContext(t.Context(), python, runner, "-j", "2",
 		"--cmd", self+" --type SM_TYPE --definition DEF_FILE --input INPUT_FILE")
 	cmd.Env = append(os.Environ(), helperEnv+"=1")
 	out, _ := cmd.CombinedOutput() // exits 1 unless every case passes

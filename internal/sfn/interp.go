@@ -131,7 +131,7 @@ func ctxError(err error) *asl.Error {
 // event id, as Step Functions does.
 func stateError(st *asl.State, entered int64, e *asl.Error) *asl.Error {
 	switch e.Name {
-	case asl.ErrNameRuntime, asl.ErrNameIntrinsicFailure, asl.ErrNameParameterPathFailure, asl.ErrNameResultPathMatchFailure:
+	case asl.ErrNameRuntime, asl.ErrNameIntrinsicFailure, asl.ErrNameParameterPathFailure, asl.ErrNameResultPathMatchFailure, asl.ErrNameQueryEvaluationError:
 		return &asl.Error{Name: e.Name, Cause: fmt.Sprintf("An error occurred while executing the state '%s' (entered at the event id #%d). %s", st.Name, entered, e.Cause)}
 	}
 	return e
@@ -144,6 +144,9 @@ func jsonText(v any) string { return asl.MarshalString(v) }
 func (r *runner) runState(ctx context.Context, st *asl.State, raw any, f *frame) (any, string, *asl.Error) {
 	entered := r.clock.Now()
 	enteredID := r.hist.add(-1, st.Type+"StateEntered", map[string]any{"name": st.Name, "input": jsonText(raw), "inputDetails": map[string]any{"truncated": false}})
+	if st.JSONata {
+		return r.runJSONataState(ctx, st, raw, f, entered, enteredID)
+	}
 	ctxObj := r.contextObject(st, entered, f, 0)
 	fail := func(e *asl.Error) (any, string, *asl.Error) {
 		return nil, "", stateError(st, enteredID, e)
@@ -532,6 +535,23 @@ func (r *runner) task(ctx context.Context, st *asl.State, input any, f *frame, c
 		n, isInt := integerOf(v)
 		if !ok || !isInt || n <= 0 {
 			return nil, stateError(st, enteredID, &asl.Error{Name: asl.ErrNameRuntime, Cause: fmt.Sprintf("The TimeoutSecondsPath parameter does not reference a positive integer: %s", st.TimeoutSecondsPath)})
+		}
+		timeout = n
+	}
+	return r.invoke(ctx, st, params, timeout, nil, nil)
+}
+
+// invoke calls the task behind st.Resource with params, recording the
+// Step Functions task (or Lambda) events.
+func (r *runner) invoke(ctx context.Context, st *asl.State, params any, timeout int64, timeoutExpr *asl.JSONataValue, env *asl.JSONataEnv) (any, *asl.Error) {
+	if timeoutExpr != nil {
+		v, err := timeoutExpr.Eval(env, "TimeoutSeconds")
+		if err != nil {
+			return nil, err
+		}
+		n, ok := integerOf(v)
+		if !ok || n <= 0 {
+			return nil, queryError("The TimeoutSeconds field must be a positive integer, but was: %s", jsonText(v))
 		}
 		timeout = n
 	}

@@ -20,6 +20,12 @@ func (r *runner) parallel(ctx context.Context, st *asl.State, input any, f *fram
 		}
 		in = v
 	}
+	return r.runBranches(ctx, st, in, f)
+}
+
+// runBranches runs the branches of a Parallel state concurrently; the
+// first failure cancels the others and fails the state.
+func (r *runner) runBranches(ctx context.Context, st *asl.State, in any, f *frame) (any, *asl.Error) {
 	r.hist.add(-1, "ParallelStateStarted", nil)
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
@@ -127,9 +133,6 @@ func (r *runner) mapState(ctx context.Context, st *asl.State, input any, f *fram
 		}
 		concurrency = n
 	}
-	if concurrency <= 0 || concurrency > defaultMapConcurrency {
-		concurrency = defaultMapConcurrency
-	}
 	tolCount, tolPct := int64(-1), float64(-1)
 	if st.ToleratedFailureCountSet {
 		tolCount = st.ToleratedFailureCount
@@ -178,6 +181,16 @@ func (r *runner) mapState(ctx context.Context, st *asl.State, input any, f *fram
 		inputs[i] = v
 	}
 
+	return r.runIterations(ctx, st, arr, inputs, f, concurrency, tolCount, tolPct)
+}
+
+// runIterations runs the Map iterations, at most concurrency at once,
+// failing the state when the failures exceed the tolerated count or
+// percentage (negative: not set).
+func (r *runner) runIterations(ctx context.Context, st *asl.State, arr, inputs []any, f *frame, concurrency, tolCount int64, tolPct float64) (any, *asl.Error) {
+	if concurrency <= 0 || concurrency > defaultMapConcurrency {
+		concurrency = defaultMapConcurrency
+	}
 	r.hist.add(-1, "MapStateStarted", map[string]any{"length": len(arr)})
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()

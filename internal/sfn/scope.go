@@ -33,3 +33,21 @@ func (s *scope) set(name string, v any) {
 	s.vars[name] = v
 	s.mu.Unlock()
 }
+
+// all returns every visible variable, inner scopes shadowing outer ones.
+func (s *scope) all() map[string]any {
+	out := map[string]any{}
+	var chain []*scope
+	for c := s; c != nil; c = c.parent {
+		chain = append(chain, c)
+	}
+	for i := len(chain) - 1; i >= 0; i-- {
+		c := chain[i]
+		c.mu.RLock()
+		for k, v := range c.vars {
+			out[k] = v
+		}
+		c.mu.RUnlock()
+	}
+	return out
+}
