@@ -14,6 +14,7 @@ import (
 	"io"
 	"net/http"
 	"strings"
+	"sync"
 )
 
 // checksumAlgorithms maps the suffix of x-amz-checksum-ALG to a hash.
@@ -41,6 +42,66 @@ type checkedBody struct {
 	wantSum  string
 	trailers func() map[string]string
 	err      error
+	async    *asyncHasher
+}
+
+// asyncHasher feeds copies of the body to the SHA-256 and checksum hashes
+// in a second goroutine, so that they run alongside the store's MD5.
+type asyncHasher struct {
+	ch   chan *[]byte
+	done chan struct{}
+	pool sync.Pool
+}
+
+func (b *checkedBody) startAsync() {
+	var hs []hash.Hash
+	for _, h := range []hash.Hash{b.sha, b.sum} {
+		if h != nil {
+			hs = append(hs, h)
+		}
+	}
+	if len(hs) == 0 {
+		return
+	}
+	a := &asyncHasher{ch: make(chan *[]byte, 8), done: make(chan struct{})}
+	a.pool.New = func() any { buf := make([]byte, 0, 256<<10); return &buf }
+	go func() {
+		defer close(a.done)
+		for bp := range a.ch {
+			for _, h := range hs {
+				h.Write(*bp)
+			}
+			a.pool.Put(bp)
+		}
+	}()
+	b.async = a
+}
+
+// stopAsync waits until every byte read has been hashed.
+func (b *checkedBody) stopAsync() {
+	if b.async != nil && b.async.ch != nil {
+		close(b.async.ch)
+		<-b.async.done
+		b.async.ch = nil
+	}
+}
+
+func (b *checkedBody) hash(p []byte) {
+	if len(p) == 0 {
+		return
+	}
+	if b.async == nil {
+		if b.sha != nil {
+			b.sha.Write(p)
+		}
+		if b.sum != nil {
+			b.sum.Write(p)
+		}
+		return
+	}
+	bp := b.async.pool.Get().(*[]byte)
+	*bp = append((*bp)[:0], p...)
+	b.async.ch <- bp
 }
 
 func (b *checkedBody) Read(p []byte) (int, error) {
@@ -49,26 +110,30 @@ func (b *checkedBody) Read(p []byte) (int, error) {
 	}
 	n, err := b.r.Read(p)
 	b.n += int64(n)
-	if b.sha != nil {
-		b.sha.Write(p[:n])
-	}
-	if b.sum != nil {
-		b.sum.Write(p[:n])
-	}
+	b.hash(p[:n])
 	if b.n > b.limit {
+		b.stopAsync()
 		b.err = ErrEntityTooLarge
 		return n, b.err
 	}
 	if errors.Is(err, io.EOF) {
+		b.stopAsync()
 		if cerr := b.check(); cerr != nil {
 			b.err = cerr
 			return n, cerr
 		}
 	}
 	if err != nil {
+		b.stopAsync()
 		b.err = err
 	}
 	return n, err
+}
+
+// Close stops the hashing goroutine of a body that was not read to the end.
+func (b *checkedBody) Close() error {
+	b.stopAsync()
+	return nil
 }
 
 func (b *checkedBody) check() error {
@@ -140,6 +205,7 @@ func bodyReader(r *http.Request, ar authResult, limit int64) (*checkedBody, *API
 		}
 		b.sum, b.sumName = newHash(), name
 	}
+	b.startAsync()
 	return b, nil
 }
 

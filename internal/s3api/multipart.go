@@ -78,6 +78,7 @@ func (h *Handler) uploadPart(req *request) error {
 	if aerr != nil {
 		return aerr
 	}
+	defer body.Close()
 	p, err := mp.UploadPart(req.r.Context(), req.bucket, req.key, req.r.URL.Query().Get("uploadId"), n, body, md5want)
 	if err != nil {
 		return err

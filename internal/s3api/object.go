@@ -64,6 +64,7 @@ func (h *Handler) putObject(req *request) error {
 	if aerr != nil {
 		return aerr
 	}
+	defer body.Close()
 	info, err := h.store.PutObject(req.r.Context(), req.bucket, req.key, body, opts)
 	if err != nil {
 		return err
@@ -258,6 +259,7 @@ func readXMLBody(req *request, max int64) ([]byte, error) {
 	if aerr != nil {
 		return nil, aerr
 	}
+	defer body.Close()
 	var md5want []byte
 	if v := req.r.Header.Get("Content-Md5"); v != "" {
 		b, err := base64.StdEncoding.DecodeString(v)

@@ -84,7 +84,10 @@ func (s *Store) UploadPart(ctx context.Context, bucket, key, id string, n int, b
 		return objstore.Part{}, err
 	}
 	dir := s.uploadDir(bucket, id)
-	tmp, size, sum, err := s.writeData(dir, "tmp", body, contentMD5)
+	tmp, size, sum, finish, err := s.writeData(dir, "tmp", body, contentMD5)
+	if err == nil {
+		err = finish()
+	}
 	if err != nil {
 		return objstore.Part{}, fmt.Errorf("upload part %d: %w", n, err)
 	}
@@ -217,11 +220,11 @@ func (s *Store) assemble(bucket, key, dir string, u *upload, chosen []objstore.P
 		return objstore.ObjectInfo{}, err
 	}
 	hash := keyHash(key)
-	name, size, _, err := s.writeData(s.hashDir(bucket, hash), hash, io.MultiReader(readers...), nil)
+	name, size, _, finish, err := s.writeData(s.hashDir(bucket, hash), hash, io.MultiReader(readers...), nil)
 	if err != nil {
 		return objstore.ObjectInfo{}, err
 	}
-	return s.commit(bucket, key, name, objstore.ObjectInfo{
+	return s.commit(bucket, key, name, finish, objstore.ObjectInfo{
 		Size: size, ETag: etag, ContentType: u.Opts.ContentType, Metadata: u.Opts.Metadata,
 	})
 }

@@ -223,17 +223,7 @@ func (s *Store) syncDir(dir string) error {
 // writeFileSync writes data to path via a temporary file, fsync and rename.
 func (s *Store) writeFileSync(path string, data []byte) error {
 	tmp := path + ".tmp-" + rand.Text()
-	f, err := os.OpenFile(tmp, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o644)
-	if err != nil {
-		return err
-	}
-	_, err = f.Write(data)
-	if err == nil && !s.opts.NoSync {
-		err = f.Sync()
-	}
-	if cerr := f.Close(); err == nil {
-		err = cerr
-	}
+	err := s.writeSynced(tmp, data)
 	if err == nil {
 		err = os.Rename(tmp, path)
 	}
@@ -357,14 +347,15 @@ func (s *Store) checkBucket(name string) error {
 	return err
 }
 
-// writeData streams body into a new data file in dir, fsyncs it and
-// returns its name, size and MD5. On any error the file is removed.
-func (s *Store) writeData(dir, base string, body io.Reader, wantMD5 []byte) (name string, size int64, sum []byte, err error) {
+// writeData streams body into a new data file in dir and returns its name,
+// size and MD5, and a function that fsyncs and closes it (which the caller
+// must call). On any error the file is removed.
+func (s *Store) writeData(dir, base string, body io.Reader, wantMD5 []byte) (name string, size int64, sum []byte, finish func() error, err error) {
 	name = base + "." + strings.ToLower(rand.Text()) + ".data"
 	path := filepath.Join(dir, name)
 	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o644)
 	if err != nil {
-		return "", 0, nil, err
+		return "", 0, nil, nil, err
 	}
 	defer func() {
 		if err != nil {
@@ -377,26 +368,33 @@ func (s *Store) writeData(dir, base string, body io.Reader, wantMD5 []byte) (nam
 	size, err = io.CopyBuffer(io.MultiWriter(f, h), body, *bp)
 	s.bufs.Put(bp)
 	if err != nil {
-		return "", 0, nil, fmt.Errorf("read body: %w", err)
+		return "", 0, nil, nil, fmt.Errorf("read body: %w", err)
 	}
 	sum = h.Sum(nil)
 	if len(wantMD5) > 0 && !bytes.Equal(wantMD5, sum) {
-		return "", 0, nil, fmt.Errorf("content-md5 %x, body md5 %x: %w", wantMD5, sum, objstore.ErrBadDigest)
+		return "", 0, nil, nil, fmt.Errorf("content-md5 %x, body md5 %x: %w", wantMD5, sum, objstore.ErrBadDigest)
 	}
-	if !s.opts.NoSync {
-		if err = f.Sync(); err != nil {
-			return "", 0, nil, err
+	finish = func() error {
+		var err error
+		if !s.opts.NoSync {
+			err = f.Sync()
 		}
+		if cerr := f.Close(); err == nil {
+			err = cerr
+		}
+		if err != nil {
+			_ = os.Remove(path)
+		}
+		return err
 	}
-	if err = f.Close(); err != nil {
-		return "", 0, nil, err
-	}
-	return name, size, sum, nil
+	return name, size, sum, finish, nil
 }
 
-// commit writes the sidecar (the commit point), updates the index and
-// removes the data file the object had before.
-func (s *Store) commit(bucket, key, dataName string, info objstore.ObjectInfo) (objstore.ObjectInfo, error) {
+// commit makes a written data file the object: it writes the sidecar to a
+// temporary file while the data file is fsynced (finishData), fsyncs the
+// sidecar, renames it into place (the commit point) and fsyncs the
+// directory, then removes the data file the object had before.
+func (s *Store) commit(bucket, key, dataName string, finishData func() error, info objstore.ObjectInfo) (objstore.ObjectInfo, error) {
 	hash := keyHash(key)
 	dir := s.hashDir(bucket, hash)
 	info.Bucket, info.Key = bucket, key
@@ -407,19 +405,32 @@ func (s *Store) commit(bucket, key, dataName string, info objstore.ObjectInfo) (
 		Metadata: info.Metadata, LastModified: info.LastModified, Data: dataName,
 	})
 	if err != nil {
+		_ = finishData()
+		_ = os.Remove(filepath.Join(dir, dataName))
 		return objstore.ObjectInfo{}, err
+	}
+	dataDone := make(chan error, 1)
+	go func() { dataDone <- finishData() }()
+	tmp := filepath.Join(dir, hash+".json.tmp-"+rand.Text())
+	werr := s.writeSynced(tmp, raw)
+	if derr := <-dataDone; werr == nil {
+		werr = derr
+	}
+	if werr != nil {
+		_ = os.Remove(tmp)
+		_ = os.Remove(filepath.Join(dir, dataName))
+		return objstore.ObjectInfo{}, fmt.Errorf("write object: %w", werr)
 	}
 	s.mu.Lock()
 	b, err := s.bucket(bucket)
+	if err == nil {
+		err = os.Rename(tmp, filepath.Join(dir, hash+".json"))
+	}
 	if err != nil {
 		s.mu.Unlock()
+		_ = os.Remove(tmp)
 		_ = os.Remove(filepath.Join(dir, dataName))
 		return objstore.ObjectInfo{}, err
-	}
-	if err := s.writeFileSync(filepath.Join(dir, hash+".json"), raw); err != nil {
-		s.mu.Unlock()
-		_ = os.Remove(filepath.Join(dir, dataName))
-		return objstore.ObjectInfo{}, fmt.Errorf("write sidecar: %w", err)
 	}
 	old := b.objects[key]
 	b.objects[key] = &entry{info: info, data: dataName}
@@ -436,6 +447,22 @@ func (s *Store) commit(bucket, key, dataName string, info objstore.ObjectInfo) (
 	return info, nil
 }
 
+// writeSynced creates path with data and fsyncs it.
+func (s *Store) writeSynced(path string, data []byte) error {
+	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o644)
+	if err != nil {
+		return err
+	}
+	_, err = f.Write(data)
+	if err == nil && !s.opts.NoSync {
+		err = f.Sync()
+	}
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	return err
+}
+
 // PutObject implements objstore.Store.
 func (s *Store) PutObject(ctx context.Context, bucket, key string, body io.Reader, opts objstore.PutOptions) (objstore.ObjectInfo, error) {
 	if err := objstore.CheckKey(key); err != nil {
@@ -445,11 +472,11 @@ func (s *Store) PutObject(ctx context.Context, bucket, key string, body io.Reade
 		return objstore.ObjectInfo{}, err
 	}
 	hash := keyHash(key)
-	name, size, sum, err := s.writeData(s.hashDir(bucket, hash), hash, body, opts.ContentMD5)
+	name, size, sum, finish, err := s.writeData(s.hashDir(bucket, hash), hash, body, opts.ContentMD5)
 	if err != nil {
 		return objstore.ObjectInfo{}, fmt.Errorf("put object %q: %w", key, err)
 	}
-	info, err := s.commit(bucket, key, name, objstore.ObjectInfo{
+	info, err := s.commit(bucket, key, name, finish, objstore.ObjectInfo{
 		Size: size, ETag: hex.EncodeToString(sum), ContentType: opts.ContentType, Metadata: opts.Metadata,
 	})
 	if err != nil {
