@@ -112,7 +112,9 @@ func findTextRegions(prob []float32, w, h int) []textRegion {
 // (-45, 45] degrees), so a lone glyph stays upright and lines tilted by up
 // to 45 degrees read left to right; a box at least dbVerticalRatio times
 // taller than wide is vertical text, read top to bottom (turned by +90
-// degrees, PaddleOCR's rot90). Upside-down text is not recognised.
+// degrees, PaddleOCR's rot90). Lines tilted further, or upside down, come
+// out turned by 180 degrees; the optional direction classifier (ocr.go)
+// turns them back.
 func textOriented(r rotatedRect) rotatedRect {
 	for r.Angle > math.Pi/4 {
 		r.Angle -= math.Pi / 2

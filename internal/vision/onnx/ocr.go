@@ -29,6 +29,8 @@ import (
 //     tilted lines keep their spaces) and padded on the right to at least
 //     320 pixels, values (v/255-0.5)/0.5 in BGR order, as PaddleOCR's
 //     resize_norm_img does.
+//     When the direction classifier (ppocr-cls.onnx) is installed, a line
+//     it finds upside down (P > 0.9) is cut out turned by 180 degrees.
 //  3. The recogniser's per-step softmax is CTC-decoded (ctc.go). A LINE's
 //     confidence is the mean probability of its characters, x100.
 //  4. Lines are split at spaces into WORDs; a word's box is the part of the
@@ -45,12 +47,19 @@ const (
 	ocrDetFile  = "ppocr-det.onnx"
 	ocrRecFile  = "ppocr-rec.onnx"
 	ocrKeysFile = "ppocr_keys_v1.txt"
+	// ocrClsFile is PaddleOCR's optional text-direction classifier
+	// (ch_ppocr_mobile_v2.0_cls): used when installed.
+	ocrClsFile = "ppocr-cls.onnx"
 )
 
 const (
 	recHeight   = 48
 	recMinWidth = 320
 	recMaxWidth = 3200
+	// The direction classifier reads a line squeezed into at most
+	// clsWidth x recHeight and says whether it is turned by 180 degrees.
+	clsWidth  = 192
+	clsThresh = 0.9
 	// recStride is the number of input pixels per output time step.
 	recStride = 8
 )
@@ -66,6 +75,8 @@ type TextOptions struct {
 	// MinConfidence drops lines whose confidence (0-100) is lower
 	// (default 50, PaddleOCR's drop_score 0.5).
 	MinConfidence float64
+	// NoClassifier skips the direction classifier even when installed.
+	NoClassifier bool
 	// SpaceFloor is the space-class probability in a gap between two
 	// characters above which a space is inserted there (see ctcGreedy;
 	// default 0.02; negative disables).
@@ -93,6 +104,7 @@ type TextDetector struct {
 	opts TextOptions
 	det  *onnxrt.Session
 	rec  *onnxrt.Session
+	cls  *onnxrt.Session // nil when not installed
 	dict ctcDict
 }
 
@@ -134,15 +146,30 @@ func NewTextDetector(rt *onnxrt.Runtime, cacheRoot string, opts TextOptions) (*T
 	if err != nil {
 		return nil, errors.Join(err, det.Close())
 	}
-	return &TextDetector{opts: opts, det: det, rec: rec, dict: dict}, nil
+	d := &TextDetector{opts: opts, det: det, rec: rec, dict: dict}
+	if !opts.NoClassifier && fileExists(filepath.Join(dir, ocrClsFile)) {
+		if d.cls, err = open(ocrClsFile); err != nil {
+			return nil, errors.Join(err, d.Close())
+		}
+	}
+	return d, nil
 }
 
 // Models names the model files in use.
-func (d *TextDetector) Models() []string { return []string{ocrDetFile, ocrRecFile} }
+func (d *TextDetector) Models() []string {
+	if d.cls != nil {
+		return []string{ocrDetFile, ocrRecFile, ocrClsFile}
+	}
+	return []string{ocrDetFile, ocrRecFile}
+}
 
 // Close releases the ONNX Runtime sessions.
 func (d *TextDetector) Close() error {
-	return errors.Join(d.det.Close(), d.rec.Close())
+	err := errors.Join(d.det.Close(), d.rec.Close())
+	if d.cls != nil {
+		err = errors.Join(err, d.cls.Close())
+	}
+	return err
 }
 
 // textLine is one recognised line in source pixels.
@@ -260,6 +287,15 @@ func sortReadingOrder(rs []rotatedRect) {
 
 // recognise reads the text in rectangle r.
 func (d *TextDetector) recognise(img *imageio.Image, r rotatedRect) (textLine, error) {
+	if d.cls != nil {
+		flip, err := d.upsideDown(img, r)
+		if err != nil {
+			return textLine{}, err
+		}
+		if flip {
+			r.Angle += math.Pi
+		}
+	}
 	cropW := int(math.Round(recHeight * r.W / math.Max(r.H, 1)))
 	cropW = max(recStride, min(cropW, recMaxWidth))
 	crop := rotatedCrop(img.Pix, img.Width, img.Height, r, cropW, recHeight, true)
@@ -296,6 +332,35 @@ func (d *TextDetector) recognise(img *imageio.Image, r rotatedRect) (textLine, e
 		}
 	}
 	return textLine{Rect: r, Chars: trimSpaces(chars), CropW: cropW}, nil
+}
+
+// upsideDown runs the direction classifier on rectangle r, as PaddleOCR's
+// TextClassifier does: the line resized to height 48 and at most 192 wide
+// (squeezed when longer), padded right, values (v/255-0.5)/0.5 in BGR
+// order; output P(0 degrees), P(180 degrees).
+func (d *TextDetector) upsideDown(img *imageio.Image, r rotatedRect) (bool, error) {
+	w := int(math.Ceil(recHeight * r.W / math.Max(r.H, 1)))
+	w = max(1, min(w, clsWidth))
+	crop := rotatedCrop(img.Pix, img.Width, img.Height, r, w, recHeight, true)
+	in := make([]float32, 3*recHeight*clsWidth)
+	plane := recHeight * clsWidth
+	for y := range recHeight {
+		for x := range w {
+			s := (y*w + x) * 3
+			o := y*clsWidth + x
+			in[o] = float32(crop[s+2])/127.5 - 1
+			in[plane+o] = float32(crop[s+1])/127.5 - 1
+			in[2*plane+o] = float32(crop[s])/127.5 - 1
+		}
+	}
+	outs, err := d.cls.Run([]onnxrt.Tensor{{Shape: []int64{1, 3, recHeight, clsWidth}, Data: in}})
+	if err != nil {
+		return false, fmt.Errorf("run text direction classifier: %w", err)
+	}
+	if len(outs) != 1 || len(outs[0].Data) != 2 {
+		return false, fmt.Errorf("text direction classifier returned unexpected outputs")
+	}
+	return outs[0].Data[1] > clsThresh, nil
 }
 
 // trimSpaces drops leading and trailing spaces and merges runs of spaces.
