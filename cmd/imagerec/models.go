@@ -9,6 +9,7 @@ import (
 	"text/tabwriter"
 
 	"github.com/imagerec/imagerec/internal/modelpack"
+	"github.com/imagerec/imagerec/internal/onnxrt"
 )
 
 const modelsUsage = `models install|list|verify [flags] [name...]
@@ -30,7 +31,7 @@ func cmdModels(ctx context.Context, env *Env, args []string) error {
 	fs := newFlagSet(env, "models "+sub, modelsUsage)
 	cache := fs.String("cache", "", "cache root (default $IMAGEREC_CACHE, else ~/.cache/imagerec)")
 	var tarballs *string
-	var noFetch, memory, inspect *bool
+	var noFetch, memory, inspect, noArena *bool
 	switch sub {
 	case "install":
 		tarballs = fs.String("tarballs", "", "directory searched for package tarballs before fetching")
@@ -38,6 +39,7 @@ func cmdModels(ctx context.Context, env *Env, args []string) error {
 	case "list":
 		memory = fs.Bool("memory", false, "load every model in ONNX Runtime and report load time and memory")
 		inspect = fs.Bool("inspect", false, "load every model and compare its tensors with the declarations")
+		noArena = fs.Bool("no-arena", false, "with --memory: turn off ONNX Runtime's CPU memory arena")
 	case "verify":
 	default:
 		fmt.Fprintf(env.Stderr, "imagerec models: unknown subcommand %q\nUsage: imagerec %s\n", sub, modelsUsage)
@@ -80,7 +82,7 @@ func cmdModels(ctx context.Context, env *Env, args []string) error {
 			}
 		}
 		if *memory {
-			rep, err := modelpack.MeasureMemory(ctx, root, assets)
+			rep, err := modelpack.MeasureMemory(ctx, root, assets, onnxrt.SessionOptions{NoArena: *noArena})
 			if err != nil {
 				return err
 			}

@@ -45,11 +45,12 @@ func (r MemoryReport) String() string {
 }
 
 // MeasureMemory opens the runtime under root, creates a session for every
-// model among assets (one intra-op thread each, as the engine does) and
+// model among assets with options so (the zero value: one intra-op thread
+// each, as the engine does) and
 // runs each once on zeros of its typical input shape. Sessions are closed
 // before it returns. RSS figures come from /proc/self/status (Linux);
 // elsewhere they are zero.
-func MeasureMemory(ctx context.Context, root string, assets []Asset) (MemoryReport, error) {
+func MeasureMemory(ctx context.Context, root string, assets []Asset, so onnxrt.SessionOptions) (MemoryReport, error) {
 	var r MemoryReport
 	r.RSSBefore, _ = procStatus()
 	start := time.Now()
@@ -79,7 +80,7 @@ func MeasureMemory(ctx context.Context, root string, assets []Asset) (MemoryRepo
 		if err != nil {
 			return r, err
 		}
-		s, err := rt.NewSession(a.Path(root), names(ins), names(outs), onnxrt.SessionOptions{})
+		s, err := rt.NewSession(a.Path(root), names(ins), names(outs), so)
 		if err != nil {
 			return r, fmt.Errorf("load %s: %w", a.Name, err)
 		}

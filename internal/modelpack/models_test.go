@@ -337,3 +337,20 @@ func TestRealPhotos(t *testing.T) {
 		}
 	})
 }
+
+func TestMeasureMemory(t *testing.T) {
+	root := installed(t)
+	rep, err := modelpack.MeasureMemory(t.Context(), root, modelpack.Assets(runtimeArch()), onnxrt.SessionOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("\n%s", rep)
+	if len(rep.Models) != 7 || rep.Load <= 0 {
+		t.Errorf("%d models, load %v", len(rep.Models), rep.Load)
+	}
+	if _, err := os.Stat("/proc/self/status"); err == nil {
+		if rep.RSSLoaded <= rep.RSSBefore || rep.PeakRSS < rep.RSSRun || rep.PeakRSS > 1<<30 {
+			t.Errorf("RSS before %d, loaded %d, after runs %d, peak %d (goal: peak <= 1 GiB)", rep.RSSBefore, rep.RSSLoaded, rep.RSSRun, rep.PeakRSS)
+		}
+	}
+}

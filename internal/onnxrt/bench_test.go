@@ -45,19 +45,24 @@ func BenchmarkRun(b *testing.B) {
 		for i := range data {
 			data[i] = float32(i%255) / 255
 		}
-		b.Run(m.file+"/onnxrt", func(b *testing.B) {
-			s, err := rt.NewSession(model, []string{m.in}, outNames, onnxrt.SessionOptions{})
-			if err != nil {
-				b.Fatal(err)
-			}
-			defer s.Close()
-			in := []onnxrt.Tensor{{Shape: m.shape, Data: data}}
-			for b.Loop() {
-				if _, err := s.Run(in); err != nil {
+		for _, v := range []struct {
+			name string
+			opts onnxrt.SessionOptions
+		}{{"onnxrt", onnxrt.SessionOptions{}}, {"onnxrt-noarena", onnxrt.SessionOptions{NoArena: true}}} {
+			b.Run(m.file+"/"+v.name, func(b *testing.B) {
+				s, err := rt.NewSession(model, []string{m.in}, outNames, v.opts)
+				if err != nil {
 					b.Fatal(err)
 				}
-			}
-		})
+				defer s.Close()
+				in := []onnxrt.Tensor{{Shape: m.shape, Data: data}}
+				for b.Loop() {
+					if _, err := s.Run(in); err != nil {
+						b.Fatal(err)
+					}
+				}
+			})
+		}
 		b.Run(m.file+"/bare", func(b *testing.B) {
 			so, err := ort.NewSessionOptions()
 			if err != nil {
