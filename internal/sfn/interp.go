@@ -555,6 +555,7 @@ func (r *runner) invoke(ctx context.Context, st *asl.State, params any, timeout 
 		}
 		timeout = n
 	}
+	declared := timeout
 	if timeout == 0 {
 		timeout = 99999999
 	}
@@ -575,9 +576,17 @@ func (r *runner) invoke(ctx context.Context, st *asl.State, params any, timeout 
 	resType, res := resourceParts(st.Resource)
 	if kind == kindLambdaARN {
 		scheduled, started, succeeded, failed = "LambdaFunctionScheduled", "LambdaFunctionStarted", "LambdaFunctionSucceeded", "LambdaFunctionFailed"
-		r.hist.add(-1, scheduled, map[string]any{"resource": st.Resource, "input": jsonText(params), "inputDetails": map[string]any{"truncated": false}, "timeoutInSeconds": timeout})
+		d := map[string]any{"resource": st.Resource, "input": jsonText(params), "inputDetails": map[string]any{"truncated": false}}
+		if declared > 0 {
+			d["timeoutInSeconds"] = declared
+		}
+		r.hist.add(-1, scheduled, d)
 	} else {
-		r.hist.add(-1, scheduled, map[string]any{"resourceType": resType, "resource": res, "region": regionOf(r.arn), "parameters": jsonText(params), "timeoutInSeconds": timeout})
+		d := map[string]any{"resourceType": resType, "resource": res, "region": regionOf(r.arn), "parameters": jsonText(params)}
+		if declared > 0 {
+			d["timeoutInSeconds"] = declared
+		}
+		r.hist.add(-1, scheduled, d)
 	}
 	failEvent := func(name, cause string) {
 		if kind == kindLambdaARN {

@@ -221,6 +221,10 @@ func (r *runner) runIterations(ctx context.Context, st *asl.State, arr, inputs [
 			break
 		}
 		sem <- struct{}{}
+		if ctx.Err() != nil {
+			<-sem
+			break
+		}
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
