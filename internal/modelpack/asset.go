@@ -152,6 +152,8 @@ type Asset struct {
 	Task    Task
 	// Arch is the GOARCH the file is for; empty for any.
 	Arch string
+	// OS is the GOOS the file is for; empty for any.
+	OS string
 	// Inputs and Outputs are the model's tensors, as ONNX Runtime reports
 	// them (names exact).
 	Inputs  []Input

@@ -39,8 +39,9 @@ type Options struct {
 	NoFetch bool
 	// Progress receives one line per step; nil discards them.
 	Progress io.Writer
-	// GOARCH selects the runtime library (default runtime.GOARCH).
-	GOARCH string
+	// GOARCH and GOOS select the runtime library (default: this
+	// machine's).
+	GOARCH, GOOS string
 }
 
 // ChecksumError reports a file whose sha256 is not the declared one.
@@ -63,9 +64,17 @@ func Install(ctx context.Context, root string, opts Options) ([]Status, error) {
 	if opts.NPM == "" {
 		opts.NPM = "npm"
 	}
+	if opts.GOOS == "" {
+		opts.GOOS = runtime.GOOS
+	}
 	sel, err := Select(opts.GOARCH, opts.Assets)
 	if err != nil {
 		return nil, err
+	}
+	for _, a := range sel {
+		if a.OS != "" && a.OS != opts.GOOS {
+			return nil, fmt.Errorf("install %s: only declared for %s/%s, this is %s/%s", a.Name, a.OS, a.Arch, opts.GOOS, opts.GOARCH)
+		}
 	}
 	progress := func(format string, args ...any) {
 		if opts.Progress != nil {

@@ -256,3 +256,10 @@ func TestInstallConcurrent(t *testing.T) {
 		t.Errorf("temporary files left: %v", left)
 	}
 }
+
+func TestInstallOtherOS(t *testing.T) {
+	_, err := modelpack.Install(t.Context(), t.TempDir(), modelpack.Options{GOOS: "darwin", GOARCH: "arm64", NoFetch: true})
+	if err == nil || !strings.Contains(err.Error(), "only declared for linux/arm64") {
+		t.Errorf("install on darwin/arm64 = %v", err)
+	}
+}

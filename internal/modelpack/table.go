@@ -54,14 +54,14 @@ func AllAssets() []Asset { return assets() }
 func assets() []Asset {
 	return []Asset{
 		{
-			Name: "onnxruntime", File: "lib/libonnxruntime.so.1", Arch: "amd64",
+			Name: "onnxruntime", File: "lib/libonnxruntime.so.1", Arch: "amd64", OS: "linux",
 			SHA256:  "ffb75a925ba05e47b235bb66e3e3911714a80b328a9c9425539feb204aa32a23",
 			Source:  Source{Package: pkgORT, Path: "package/bin/napi-v6/linux/x64/libonnxruntime.so.1", Format: FormatCopy},
 			Licence: "MIT", Task: TaskRuntime,
 			Notes: "ONNX Runtime 1.30.0 C API, loaded with dlopen by package onnxrt",
 		},
 		{
-			Name: "onnxruntime", File: "lib/libonnxruntime.so.1", Arch: "arm64",
+			Name: "onnxruntime", File: "lib/libonnxruntime.so.1", Arch: "arm64", OS: "linux",
 			SHA256:  "1f549d46250b005580b597f4164984aaf75b3bcb9f3aeb07c7f8a8fe60b23c76",
 			Source:  Source{Package: pkgORT, Path: "package/bin/napi-v6/linux/arm64/libonnxruntime.so.1", Format: FormatCopy},
 			Licence: "MIT", Task: TaskRuntime,
