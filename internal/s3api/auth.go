@@ -232,9 +232,8 @@ func (v *verifier) verifyHeader(r *http.Request, h string) (authResult, *APIErro
 		return authResult{}, ErrAuthorizationMalformed.withMessage("The authorization header is malformed; host must be signed.")
 	}
 	key := signingKey(secret, a.Date, a.Region, a.Service)
-	creq := canonicalRequest(r, r.URL.Query(), a.SignedHeaders, payload, "")
-	sig := hex.EncodeToString(hmacSHA256(key, stringToSign(amzDate, a.scope(), creq)))
-	if !hmac.Equal([]byte(sig), []byte(a.Signature)) {
+	sig, ok := matchSignature(r, r.URL.Query(), a, payload, "", key, amzDate)
+	if !ok {
 		return authResult{}, ErrSignatureDoesNotMatch
 	}
 	return authResult{auth: a, amzDate: amzDate, seedSig: sig, signingKey: key, payloadHash: payload}, nil
@@ -294,29 +293,47 @@ func (v *verifier) verifyPresigned(r *http.Request, q url.Values) (authResult, *
 		payload = unsignedPayload
 	}
 	key := signingKey(secret, a.Date, a.Region, a.Service)
-	creq := canonicalRequest(r, q, a.SignedHeaders, payload, "X-Amz-Signature")
-	sig := hex.EncodeToString(hmacSHA256(key, stringToSign(amzDate, a.scope(), creq)))
-	if !hmac.Equal([]byte(sig), []byte(a.Signature)) {
+	sig, ok := matchSignature(r, q, a, payload, "X-Amz-Signature", key, amzDate)
+	if !ok {
 		return authResult{}, ErrSignatureDoesNotMatch
 	}
 	return authResult{auth: a, amzDate: amzDate, seedSig: sig, signingKey: key, payloadHash: payload}, nil
+}
+
+// matchSignature computes the request's signature and compares it with the
+// one sent. The canonical URI is the decoded path encoded once, as the SDKs
+// sign it; a client that signed the path exactly as it sent it (with a raw
+// '+', say) is accepted too.
+func matchSignature(r *http.Request, q url.Values, a authHeader, payload, skip string, key []byte, amzDate string) (string, bool) {
+	path := r.URL.Path
+	if path == "" {
+		path = "/"
+	}
+	uris := []string{uriEncode(path, false)}
+	if raw := r.URL.EscapedPath(); raw != uris[0] && raw != "" {
+		uris = append(uris, raw)
+	}
+	for _, uri := range uris {
+		creq := canonicalRequest(r, uri, q, a.SignedHeaders, payload, skip)
+		sig := hex.EncodeToString(hmacSHA256(key, stringToSign(amzDate, a.scope(), creq)))
+		if hmac.Equal([]byte(sig), []byte(a.Signature)) {
+			return sig, true
+		}
+	}
+	return "", false
 }
 
 func stringToSign(amzDate, scope, canonicalReq string) string {
 	return sigV4Algorithm + "\n" + amzDate + "\n" + scope + "\n" + sha256Hex(canonicalReq)
 }
 
-// canonicalRequest builds the SigV4 canonical request. S3 does not
-// normalise the path: each byte of the decoded path is URI-encoded once.
-func canonicalRequest(r *http.Request, q url.Values, signed []string, payloadHash, skipParam string) string {
+// canonicalRequest builds the SigV4 canonical request for a canonical URI.
+// S3 does not normalise the path.
+func canonicalRequest(r *http.Request, uri string, q url.Values, signed []string, payloadHash, skipParam string) string {
 	var b strings.Builder
 	b.WriteString(r.Method)
 	b.WriteByte('\n')
-	path := r.URL.Path
-	if path == "" {
-		path = "/"
-	}
-	b.WriteString(uriEncode(path, false))
+	b.WriteString(uri)
 	b.WriteByte('\n')
 	b.WriteString(canonicalQuery(q, skipParam))
 	b.WriteByte('\n')

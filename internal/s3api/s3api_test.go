@@ -26,6 +26,7 @@ import (
 	"github.com/google/go-cmp/cmp"
 	"github.com/imagerec/imagerec/internal/objstore"
 	"github.com/imagerec/imagerec/internal/objstore/diskstore"
+	"github.com/imagerec/imagerec/internal/objstore/memstore"
 	"github.com/imagerec/imagerec/internal/s3api"
 	"github.com/imagerec/imagerec/internal/s3event"
 )
@@ -813,5 +814,31 @@ func TestStreamingBodies(t *testing.T) {
 	}
 	if resp := send(chunked("AAAAAA=="), ""); resp.StatusCode != 400 {
 		t.Errorf("aws-chunked PUT with a wrong CRC32 = %d, want 400", resp.StatusCode)
+	}
+}
+
+func TestNotifyingStore(t *testing.T) {
+	rec := &recorder{}
+	s := s3api.NewNotifyingStore(memstore.New(), s3api.NotifyOptions{
+		Rules:  s3event.Rules{{ID: "results", Bucket: "out", Suffix: ".json"}},
+		Notify: rec.notify,
+	})
+	ctx := t.Context()
+	if err := s.CreateBucket(ctx, "out"); err != nil {
+		t.Fatal(err)
+	}
+	for _, k := range []string{"a b.jpg.json", "a b.jpg.error.txt"} {
+		if _, err := s.PutObject(ctx, "out", k, strings.NewReader("{}"), objstore.PutOptions{}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	recs := rec.records()
+	if len(recs) != 1 || recs[0].S3.Object.Key != "a+b.jpg.json" || recs[0].EventName != s3event.ObjectCreatedPut ||
+		recs[0].S3.Object.ETag != md5hex([]byte("{}")) || recs[0].S3.ConfigurationID != "results" {
+		t.Errorf("records = %+v", recs)
+	}
+	rec.fail = true
+	if _, err := s.PutObject(ctx, "out", "b.json", strings.NewReader("{}"), objstore.PutOptions{}); err == nil {
+		t.Error("PutObject succeeded although the notification failed")
 	}
 }
