@@ -121,7 +121,7 @@ func printStatus(env *Env, root string, sts []modelpack.Status) {
 		}
 		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\n", a.Name, a.File, sz, sum, src, a.Licence, st.State)
 	}
-	tw.Flush()
+	_ = tw.Flush()
 }
 
 func inspectModels(env *Env, root string, assets []modelpack.Asset) error {

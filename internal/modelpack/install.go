@@ -286,7 +286,7 @@ func writeFileAtomic(dst string, r io.Reader, mode os.FileMode) error {
 		err = os.Rename(tmp, dst)
 	}
 	if err != nil {
-		os.Remove(tmp)
+		_ = os.Remove(tmp)
 		return fmt.Errorf("write %s: %w", dst, err)
 	}
 	return nil

@@ -63,7 +63,7 @@ func MeasureMemory(ctx context.Context, root string, assets []Asset, so onnxrt.S
 	var sessions []*onnxrt.Session
 	defer func() {
 		for _, s := range sessions {
-			s.Close()
+			_ = s.Close()
 		}
 	}()
 	var models []Asset

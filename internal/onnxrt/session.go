@@ -111,7 +111,7 @@ func (s *Session) Run(inputs []Tensor) ([]Tensor, error) {
 	defer func() {
 		for _, v := range ins {
 			if v != nil {
-				v.Destroy()
+				_ = v.Destroy()
 			}
 		}
 	}()
@@ -129,7 +129,7 @@ func (s *Session) Run(inputs []Tensor) ([]Tensor, error) {
 	defer func() {
 		for _, v := range outs {
 			if v != nil {
-				v.Destroy()
+				_ = v.Destroy()
 			}
 		}
 	}()
