@@ -178,7 +178,7 @@ func newClient(url, key string) *awsrek.Client {
 	})
 }
 
-func loadShapes(t *testing.T) *rekshape.Model {
+func loadShapes(t testing.TB) *rekshape.Model {
 	t.Helper()
 	data, err := os.ReadFile(filepath.Join("..", "..", "testdata", "rekognition", "shapes.json"))
 	if err != nil {
