@@ -69,14 +69,16 @@ func benchImages(b *testing.B) map[string][]byte {
 
 func BenchmarkDecode(b *testing.B) {
 	for _, size := range []string{"2MP", "12MP"} {
-		for _, side := range []int{labelsSide, facesSide} {
+		for _, side := range []int{labelsDecodeSide, labelsSide, facesSide} {
 			b.Run(fmt.Sprintf("%s/side=%d", size, side), func(b *testing.B) {
 				data := benchImages(b)[size]
+				cpu0 := cpuTime()
 				for b.Loop() {
 					if _, err := imageio.Decode(context.Background(), data, imageio.Options{TargetMaxSide: side}); err != nil {
 						b.Fatal(err)
 					}
 				}
+				b.ReportMetric(float64((cpuTime()-cpu0).Microseconds())/1000/float64(b.N), "cpu-ms/img")
 			})
 		}
 	}
