@@ -26,6 +26,14 @@ import (
 // subject's terms: right eye, left eye, nose tip, mouth centre, right ear
 // tragion, left ear tragion. Overlapping boxes are blended by MediaPipe's
 // weighted non-maximum suppression.
+//
+// The package's "front camera" model (face_detection_front_128x128: input
+// 128x128, strides 8, 16, 16, 16, so the same 16x16 and 8x8 anchor grids
+// and output layout) serves as an optional verifier: it is trained on
+// faces filling much of the frame, and on a crop around a candidate it
+// scores real faces high (0.85-0.94 on our photos) and the animal faces
+// and textures the back model sometimes takes for faces low (0.18-0.56);
+// see verifyFace.
 
 const (
 	blazeSize     = 256
@@ -90,9 +98,10 @@ func (f faceBox) x2() float32 { return f.CX + f.W/2 }
 func (f faceBox) y2() float32 { return f.CY + f.H/2 }
 
 // decodeBlazeFace turns the model outputs into detections in input pixels
-// whose sigmoid score is at least minScore. scores and regs are the two
-// score and two regressor outputs in output order.
-func decodeBlazeFace(anchors []anchor, scores [2][]float32, regs [2][]float32, minScore float32) ([]faceBox, error) {
+// (the input being size x size) whose sigmoid score is at least minScore.
+// scores and regs are the two score and two regressor outputs in output
+// order.
+func decodeBlazeFace(anchors []anchor, scores [2][]float32, regs [2][]float32, minScore, size float32) ([]faceBox, error) {
 	n := len(scores[0]) + len(scores[1])
 	if n != len(anchors) || len(regs[0]) != len(scores[0])*blazeRegWidth || len(regs[1]) != len(scores[1])*blazeRegWidth {
 		return nil, fmt.Errorf("blazeface outputs: %d+%d scores, %d+%d regressors, want %d anchors",
@@ -110,7 +119,7 @@ func decodeBlazeFace(anchors []anchor, scores [2][]float32, regs [2][]float32, m
 				continue
 			}
 			r := regs[part][k*blazeRegWidth : (k+1)*blazeRegWidth]
-			ax, ay := a.x*blazeSize, a.y*blazeSize
+			ax, ay := a.x*size, a.y*size
 			f := faceBox{
 				Score: float32(1 / (1 + math.Exp(-float64(logit)))),
 				CX:    ax + r[0], CY: ay + r[1], W: r[2], H: r[3],

@@ -46,7 +46,7 @@ func TestDecodeBlazeFace(t *testing.T) {
 	scores[1][600-512] = 2 // sigmoid 0.88
 	r := regs[1][(600-512)*16:]
 	copy(r, []float32{3, -2, 40, 44, -10, -5, 10, -5, 0, 5, 0, 12, -20, 0, 20, 0})
-	got, err := decodeBlazeFace(anchors, scores, regs, 0.5)
+	got, err := decodeBlazeFace(anchors, scores, regs, 0.5, blazeSize)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -64,7 +64,7 @@ func TestDecodeBlazeFace(t *testing.T) {
 	if math.Abs(float64(f.Score)-0.8808) > 1e-3 {
 		t.Errorf("score = %v, want sigmoid(2)", f.Score)
 	}
-	if _, err := decodeBlazeFace(anchors, [2][]float32{scores[0], scores[1][:10]}, regs, 0.5); err == nil {
+	if _, err := decodeBlazeFace(anchors, [2][]float32{scores[0], scores[1][:10]}, regs, 0.5, blazeSize); err == nil {
 		t.Error("short output accepted")
 	}
 }

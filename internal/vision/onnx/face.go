@@ -16,8 +16,10 @@ import (
 // Model files of the face detector, under <cacheRoot>/models/.
 const (
 	blazeFaceFile = "blazeface.onnx"
-	faceResFile   = "faceres.onnx"
-	emotionFile   = "emotion.onnx"
+	// blazeFrontFile is the optional verifier (see blazeface.go).
+	blazeFrontFile = "blazeface-front.onnx"
+	faceResFile    = "faceres.onnx"
+	emotionFile    = "emotion.onnx"
 )
 
 // FaceOptions tune the face detector. The zero value is the default.
@@ -38,6 +40,9 @@ type FaceOptions struct {
 	// NoAttributes skips the age/gender and emotion models even when they
 	// are installed.
 	NoAttributes bool
+	// NoVerifier skips the second-opinion model (blazeface-front.onnx)
+	// even when it is installed.
+	NoVerifier bool
 }
 
 func (o FaceOptions) withDefaults() FaceOptions {
@@ -62,6 +67,7 @@ func (o FaceOptions) withDefaults() FaceOptions {
 type FaceDetector struct {
 	opts    FaceOptions
 	det     *onnxrt.Session
+	verify  *onnxrt.Session // nil when not installed
 	anchors []anchor
 	attrs   *faceAttributes // nil without faceres and emotion
 }
@@ -80,11 +86,16 @@ func NewFaceDetector(rt *onnxrt.Runtime, cacheRoot string, opts FaceOptions) (*F
 		return nil, fmt.Errorf("load face detector: %w", err)
 	}
 	d := &FaceDetector{opts: opts, det: det, anchors: blazeAnchorGrid()}
+	if p := filepath.Join(dir, blazeFrontFile); !opts.NoVerifier && fileExists(p) {
+		d.verify, err = rt.NewSession(p, []string{"input:0"}, []string{"Identity:0", "Identity_1:0", "Identity_2:0", "Identity_3:0"}, so)
+		if err != nil {
+			return nil, errors.Join(fmt.Errorf("load face verifier: %w", err), d.Close())
+		}
+	}
 	if !opts.NoAttributes {
 		d.attrs, err = loadFaceAttributes(rt, dir, so)
 		if err != nil {
-			_ = det.Close()
-			return nil, err
+			return nil, errors.Join(err, d.Close())
 		}
 	}
 	return d, nil
@@ -93,6 +104,9 @@ func NewFaceDetector(rt *onnxrt.Runtime, cacheRoot string, opts FaceOptions) (*F
 // Models names the model files in use, for the engine's EngineInfo.
 func (d *FaceDetector) Models() []string {
 	m := []string{blazeFaceFile}
+	if d.verify != nil {
+		m = append(m, blazeFrontFile)
+	}
 	if d.attrs != nil {
 		m = append(m, d.attrs.models()...)
 	}
@@ -102,6 +116,9 @@ func (d *FaceDetector) Models() []string {
 // Close releases the ONNX Runtime sessions.
 func (d *FaceDetector) Close() error {
 	err := d.det.Close()
+	if d.verify != nil {
+		err = errors.Join(err, d.verify.Close())
+	}
 	if d.attrs != nil {
 		err = errors.Join(err, d.attrs.close())
 	}
@@ -176,6 +193,22 @@ func (d *FaceDetector) findFaces(ctx context.Context, img *imageio.Image) ([]fac
 	}
 	faces := weightedNMS(all, blazeNMSIoU)
 	faces = dropContained(faces)
+	if d.verify != nil {
+		kept := faces[:0]
+		for _, f := range faces {
+			s, err := d.verifyFace(img, f)
+			if err != nil {
+				return nil, err
+			}
+			// Both models' opinions count: the geometric mean of the
+			// two scores is the face's confidence.
+			f.Score = float32(math.Sqrt(float64(f.Score) * float64(s)))
+			if f.Score >= faceVerifyThresh {
+				kept = append(kept, f)
+			}
+		}
+		faces = kept
+	}
 	sortFacesBySize(faces)
 	if len(faces) > d.opts.MaxFaces {
 		faces = faces[:d.opts.MaxFaces]
@@ -193,11 +226,52 @@ func (d *FaceDetector) runDetector(input []float32, minScore float32) ([]faceBox
 	if len(outs) != 4 {
 		return nil, fmt.Errorf("face detector returned %d outputs, want 4", len(outs))
 	}
-	found, err := decodeBlazeFace(d.anchors, [2][]float32{outs[0].Data, outs[1].Data}, [2][]float32{outs[2].Data, outs[3].Data}, minScore)
+	found, err := decodeBlazeFace(d.anchors, [2][]float32{outs[0].Data, outs[1].Data}, [2][]float32{outs[2].Data, outs[3].Data}, minScore, blazeSize)
 	if err != nil {
 		return nil, err
 	}
 	return weightedNMS(found, blazeNMSIoU), nil
+}
+
+// Verifier: the front model looks at an upright square of
+// faceVerifyScale times the face's side, resized to 128x128, for a face
+// centred in its middle half. A face is kept when the geometric mean of the
+// detector's and the verifier's scores is at least faceVerifyThresh. On our
+// photos: real faces 0.81-0.93, the astronaut blurred to a sixth of her
+// resolution 0.73; a cat 0.66, a dog 0.55, a coffee cup 0.35.
+const (
+	frontSize        = 128
+	faceVerifyScale  = 1.5
+	faceVerifyThresh = 0.7
+)
+
+// verifyFace returns the verifier's score for face f.
+func (d *FaceDetector) verifyFace(img *imageio.Image, f faceBox) (float32, error) {
+	s := faceVerifyScale * float64(max(f.W, f.H))
+	r := rotatedRect{CX: float64(f.CX), CY: float64(f.CY), W: s, H: s, Angle: faceRoll(f)}
+	crop := rotatedCrop(img.Pix, img.Width, img.Height, r, frontSize, frontSize, false)
+	in := make([]float32, len(crop))
+	for i, v := range crop {
+		in[i] = float32(v)*blazeSpec.Scale[0] + blazeSpec.Bias[0]
+	}
+	outs, err := d.verify.Run([]onnxrt.Tensor{{Shape: []int64{1, frontSize, frontSize, 3}, Data: in}})
+	if err != nil {
+		return 0, fmt.Errorf("run face verifier: %w", err)
+	}
+	if len(outs) != 4 {
+		return 0, fmt.Errorf("face verifier returned %d outputs, want 4", len(outs))
+	}
+	found, err := decodeBlazeFace(d.anchors, [2][]float32{outs[0].Data, outs[1].Data}, [2][]float32{outs[2].Data, outs[3].Data}, 0.05, frontSize)
+	if err != nil {
+		return 0, err
+	}
+	var best float32
+	for _, g := range found {
+		if math.Abs(float64(g.CX)-frontSize/2) < frontSize/4 && math.Abs(float64(g.CY)-frontSize/2) < frontSize/4 {
+			best = max(best, g.Score)
+		}
+	}
+	return best, nil
 }
 
 // fillTile copies tile t of img into the detector input (top-left, the

@@ -193,7 +193,7 @@ func TestFaceDetectorCameraman(t *testing.T) {
 func TestFaceDetectorSharpness(t *testing.T) {
 	d := newTestFaceDetector(t, FaceOptions{NoAttributes: true})
 	img := testPhoto(t, "astronaut.jpg")
-	blurred := img.Resize(img.Width/6, img.Height/6).Resize(img.Width, img.Height)
+	blurred := img.Resize(img.Width/4, img.Height/4).Resize(img.Width, img.Height)
 	sharp, err := d.Detect(t.Context(), img)
 	if err != nil {
 		t.Fatal(err)
@@ -224,6 +224,36 @@ func TestFaceDetectorNoFaces(t *testing.T) {
 			}
 			if faces == nil || len(faces) != 0 {
 				t.Errorf("found %d faces (%+v), want an empty list", len(faces), faces)
+			}
+		})
+	}
+}
+
+// TestFaceDetectorVerifier: BlazeFace alone takes a cat's and a dog's
+// face, and a coffee cup, for human faces; the verifier turns them down.
+func TestFaceDetectorVerifier(t *testing.T) {
+	d := newTestFaceDetector(t, FaceOptions{NoAttributes: true})
+	if d.verify == nil {
+		t.Skipf("verifier %s not installed", blazeFrontFile)
+	}
+	alone := newTestFaceDetector(t, FaceOptions{NoAttributes: true, NoVerifier: true})
+	for _, name := range []string{"chelsea.jpg", "dog.jpg", "coffee.jpg"} {
+		t.Run(name, func(t *testing.T) {
+			img := testPhoto(t, name)
+			faces, err := d.Detect(t.Context(), img)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if len(faces) != 0 {
+				t.Errorf("found %d faces (%+v), want none", len(faces), faces)
+			}
+			// The test means something only while BlazeFace alone errs.
+			raw, err := alone.Detect(t.Context(), img)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if len(raw) == 0 {
+				t.Logf("BlazeFace alone finds no face in %s either", name)
 			}
 		})
 	}
