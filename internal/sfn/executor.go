@@ -276,7 +276,19 @@ func (x *Executor) run(ctx context.Context, a *active, input any) {
 		ctx, cancel = context.WithTimeout(ctx, time.Duration(x.sm.TimeoutSeconds)*time.Second)
 		defer cancel()
 	}
-	out, err := r.runMachine(ctx, x.sm, input, &frame{scope: newScope(nil)})
+	last := time.Now()
+	r.checkpoint = func() {
+		// Persist progress at most once a second, so the history of a
+		// running execution can be read by another process.
+		if time.Since(last) < time.Second {
+			return
+		}
+		last = time.Now()
+		if err := x.persist(a); err != nil {
+			log.Warn("checkpoint execution", "err", err)
+		}
+	}
+	out, err := r.runMachine(ctx, x.sm, input, &frame{scope: newScope(nil), top: true})
 	if err == errCanceled && x.ctx.Err() != nil {
 		// Executor closing: leave the execution RUNNING for Recover.
 		x.mu.Lock()

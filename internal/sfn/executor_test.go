@@ -412,3 +412,53 @@ func TestStartNamesAndDurableRecovery(t *testing.T) {
 		t.Errorf("stored record %+v, %v", rec, err)
 	}
 }
+
+func TestCheckpointWhileRunning(t *testing.T) {
+	t.Parallel()
+	store, err := sfn.NewDirStore(t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	release := make(chan struct{})
+	reg := sfn.NewRegistry()
+	reg.Register("arn:aws:states:::local:slow", sfn.TaskFunc(func(context.Context, json.RawMessage) (json.RawMessage, error) {
+		time.Sleep(1100 * time.Millisecond)
+		return json.RawMessage(`{}`), nil
+	}))
+	reg.Register("arn:aws:states:::local:hold", sfn.TaskFunc(func(ctx context.Context, _ json.RawMessage) (json.RawMessage, error) {
+		select {
+		case <-release:
+		case <-ctx.Done():
+		}
+		return json.RawMessage(`{}`), nil
+	}))
+	def := `{"StartAt":"Slow","States":{"Slow":{"Type":"Task","Resource":"arn:aws:states:::local:slow","Next":"Hold"},
+	  "Hold":{"Type":"Task","Resource":"arn:aws:states:::local:hold","End":true}}}`
+	x, err := sfn.New([]byte(def), reg, sfn.Options{Store: store})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer x.Close()
+	arn, err := x.Start(t.Context(), "cp", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		rec, err := store.Get(arn)
+		if err == nil && len(rec.History) > 0 && rec.History[len(rec.History)-1].Type == "TaskStateExited" {
+			if rec.Execution.Status != sfn.StatusRunning {
+				t.Errorf("checkpoint status %s, want RUNNING", rec.Execution.Status)
+			}
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("no checkpoint with the first state's exit: %+v %v", rec, err)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	close(release)
+	if ex, err := x.Wait(t.Context(), arn); err != nil || ex.Status != sfn.StatusSucceeded {
+		t.Errorf("Wait = %+v, %v", ex, err)
+	}
+}

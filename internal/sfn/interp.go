@@ -33,6 +33,10 @@ type runner struct {
 	input   any
 	express bool
 
+	// checkpoint, if set, is called between top-level states to persist
+	// progress.
+	checkpoint func()
+
 	ctxOnce sync.Once
 	ctxExec *asl.Object
 	ctxSM   *asl.Object
@@ -48,6 +52,9 @@ type mapItem struct {
 type frame struct {
 	scope *scope
 	item  *mapItem
+	// top is set for the execution's own states (not branches or
+	// iterations); checkpoints happen between them.
+	top bool
 }
 
 func (r *runner) contextObject(st *asl.State, entered time.Time, f *frame, retry int) *asl.Object {
@@ -111,6 +118,9 @@ func (r *runner) runMachine(ctx context.Context, sm *asl.StateMachine, input any
 		}
 		if next == "" {
 			return out, nil
+		}
+		if f.top && r.checkpoint != nil {
+			r.checkpoint()
 		}
 		input, name = out, next
 	}
