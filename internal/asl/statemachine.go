@@ -517,8 +517,11 @@ func (p *parser) state(name string, o *Object, prefix string) *State {
 	switch typ {
 	case "Task":
 		st.Resource, _ = str("Resource")
-		if st.Resource == "" {
+		if st.Resource == "" && st.JExpr["Resource"] == nil {
 			p.add(loc+".Resource", "missing")
+		}
+		if strings.HasSuffix(st.Resource, ".waitForTaskToken") {
+			p.add(loc+".Resource", "callback tasks (.waitForTaskToken) are not supported by the local executor")
 		}
 		st.TimeoutSeconds, _ = integer("TimeoutSeconds", 1)
 		st.HeartbeatSeconds, _ = integer("HeartbeatSeconds", 1)

@@ -103,8 +103,7 @@ func (r *Registry) resolve(resource, fn string) (Task, resourceKind, error) {
 	if t, ok := r.resources[resource]; ok {
 		return t, kindExact, nil
 	}
-	base := strings.TrimSuffix(resource, ".sync")
-	if base == LambdaInvokeResource || base == LambdaInvokeResource+".waitForTaskToken" {
+	if resource == LambdaInvokeResource {
 		if fn == "" {
 			return nil, kindLambdaInvoke, fmt.Errorf("resource %s needs a FunctionName parameter", resource)
 		}
