@@ -304,3 +304,26 @@ func BenchmarkTextDetect(b *testing.B) {
 		})
 	}
 }
+
+// TestDetectorsOddSizes runs both detectors on degenerate images: tiny,
+// thin and very wide. They must not fail and find nothing in flat grey.
+func TestDetectorsOddSizes(t *testing.T) {
+	faces := newTestFaceDetector(t, FaceOptions{})
+	text := newTestTextDetector(t)
+	for _, sz := range [][2]int{{1, 1}, {7, 300}, {300, 7}, {3000, 40}, {33, 4500}} {
+		t.Run(fmt.Sprintf("%dx%d", sz[0], sz[1]), func(t *testing.T) {
+			img := &imageio.Image{Width: sz[0], Height: sz[1], Pix: make([]uint8, sz[0]*sz[1]*3)}
+			for i := range img.Pix {
+				img.Pix[i] = 128
+			}
+			fs, err := faces.Detect(t.Context(), img)
+			if err != nil || len(fs) != 0 {
+				t.Errorf("faces: %v, %v", fs, err)
+			}
+			ts, err := text.Detect(t.Context(), img)
+			if err != nil || len(ts) != 0 {
+				t.Errorf("text: %v, %v", ts, err)
+			}
+		})
+	}
+}
