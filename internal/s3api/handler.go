@@ -123,6 +123,12 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	path := strings.TrimPrefix(r.URL.Path, "/")
 	req.bucket, req.key, _ = strings.Cut(path, "/")
 
+	if isPostUpload(r, req.bucket, req.key) && r.Header.Get("Authorization") == "" {
+		if err := h.postObject(req); err != nil {
+			h.fail(req, toAPIError(err), err)
+		}
+		return
+	}
 	ar, aerr := h.auth.verify(r)
 	if aerr != nil {
 		h.fail(req, aerr, nil)

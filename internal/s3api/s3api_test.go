@@ -9,6 +9,8 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"maps"
+	"mime/multipart"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
@@ -840,5 +842,87 @@ func TestNotifyingStore(t *testing.T) {
 	rec.fail = true
 	if _, err := s.PutObject(ctx, "out", "b.json", strings.NewReader("{}"), objstore.PutOptions{}); err == nil {
 		t.Error("PutObject succeeded although the notification failed")
+	}
+}
+
+func TestPostObject(t *testing.T) {
+	e := newEnv(t)
+	ctx := t.Context()
+	e.mkbucket(t, upload)
+	pc := s3.NewPresignClient(e.client)
+	post, err := pc.PresignPostObject(ctx, &s3.PutObjectInput{Bucket: aws.String(upload), Key: aws.String("uploads/x")}, func(o *s3.PresignPostOptions) {
+		o.Expires = 5 * time.Minute
+		o.Conditions = []any{
+			[]any{"starts-with", "$key", "uploads/"},
+			map[string]string{"Content-Type": "image/jpeg"},
+			[]any{"content-length-range", 1, 100},
+			[]any{"starts-with", "$success_action_status", ""},
+		}
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	send := func(mutate func(map[string]string), file []byte) (int, string) {
+		t.Helper()
+		fields := maps.Clone(post.Values)
+		fields["Content-Type"] = "image/jpeg"
+		fields["key"] = "uploads/${filename}"
+		fields["success_action_status"] = "201"
+		if mutate != nil {
+			mutate(fields)
+		}
+		var buf bytes.Buffer
+		mw := multipart.NewWriter(&buf)
+		for _, k := range slices.Sorted(maps.Keys(fields)) {
+			mw.WriteField(k, fields[k])
+		}
+		fw, _ := mw.CreateFormFile("file", "holiday photo+1.jpg")
+		fw.Write(file)
+		mw.Close()
+		resp, err := http.Post(post.URL, mw.FormDataContentType(), &buf)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		b, _ := io.ReadAll(resp.Body)
+		return resp.StatusCode, string(b)
+	}
+	status, body := send(func(f map[string]string) { delete(f, "success_action_status") }, []byte("a photo"))
+	if status != 204 {
+		t.Fatalf("POST upload = %d %s", status, body)
+	}
+	if got := string(e.get(t, upload, "uploads/holiday photo+1.jpg")); got != "a photo" {
+		t.Errorf("posted object = %q", got)
+	}
+	recs := e.events.records()
+	if len(recs) != 1 || recs[0].EventName != s3event.ObjectCreatedPost || recs[0].S3.Object.Key != "uploads/holiday+photo%2B1.jpg" {
+		t.Errorf("events = %+v", recs)
+	}
+	tests := []struct {
+		name   string
+		mutate func(map[string]string)
+		file   []byte
+		status int
+		code   string
+	}{
+		{"201 with PostResponse", nil, []byte("x"), 201, "<PostResponse>"},
+		{"too large", nil, bytes.Repeat([]byte("x"), 101), 400, "EntityTooLarge"},
+		{"wrong content type", func(f map[string]string) { f["Content-Type"] = "text/html" }, []byte("x"), 403, "AccessDenied"},
+		{"key outside prefix", func(f map[string]string) { f["key"] = "elsewhere/x" }, []byte("x"), 403, "AccessDenied"},
+		{"extra field", func(f map[string]string) { f["x-amz-meta-evil"] = "1" }, []byte("x"), 403, "Extra input fields"},
+		{"tampered policy", func(f map[string]string) {
+			f["policy"] = base64.StdEncoding.EncodeToString([]byte(`{"expiration":"2099-01-01T00:00:00Z","conditions":[]}`))
+		}, []byte("x"), 403, "SignatureDoesNotMatch"},
+		{"unknown key id", func(f map[string]string) {
+			f["X-Amz-Credential"] = strings.Replace(f["X-Amz-Credential"], testKeyID, "AKIANOBODY", 1)
+		}, []byte("x"), 403, "InvalidAccessKeyId"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			status, body := send(tc.mutate, tc.file)
+			if status != tc.status || !strings.Contains(body, tc.code) {
+				t.Errorf("= %d %s; want %d %s", status, body, tc.status, tc.code)
+			}
+		})
 	}
 }
