@@ -10,8 +10,11 @@
 // If-None-Match, If-(Un)Modified-Since, response-* overrides), DeleteObject,
 // DeleteObjects, CopyObject (COPY/REPLACE metadata directive), multipart
 // uploads (Create, UploadPart, UploadPartCopy, Complete, Abort, ListParts,
-// ListMultipartUploads), Put/GetBucketNotificationConfiguration (in memory).
-// Anything else answers 501 NotImplemented.
+// ListMultipartUploads), POST Object (browser form uploads authorised by a
+// SigV4-signed policy: eq, starts-with, content-length-range; fields the
+// policy does not cover are refused, as S3 does),
+// Put/GetBucketNotificationConfiguration (in memory). Anything else answers
+// 501 NotImplemented.
 //
 // Authentication is AWS Signature Version 4 and is always required: the
 // Authorization header or presigned query parameters (X-Amz-Expires up to a
@@ -24,8 +27,8 @@
 // s3. Wrong keys get 403 InvalidAccessKeyId, wrong signatures 403
 // SignatureDoesNotMatch.
 //
-// Events: after an object is created over HTTP (PutObject, CopyObject,
-// CompleteMultipartUpload) and is durable in the store, the Handler builds
+// Events: after an object is created over HTTP (PutObject, POST Object,
+// CopyObject, CompleteMultipartUpload) and is durable in the store, the Handler builds
 // an s3event.Record for every matching rule and calls Options.Notify
 // synchronously, before the 200. If Notify fails the client gets 503
 // ServiceUnavailable with Retry-After and retries; the object stays written,
