@@ -68,8 +68,8 @@ type Options struct {
 	Type string
 	// MaxPayloadBytes defaults to 256 KiB; negative disables the check.
 	MaxPayloadBytes int
-	// OnComplete, if set, is called after an execution started with Start
-	// ends and is stored.
+	// OnComplete, if set, is called after an execution (started by Start,
+	// RunSync or Recover) ends and is stored.
 	OnComplete func(Execution)
 }
 

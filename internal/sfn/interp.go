@@ -617,7 +617,7 @@ func (r *runner) invoke(ctx context.Context, st *asl.State, params any, timeout 
 	}
 	tctx, cancel := context.WithTimeout(ctx, time.Duration(timeout)*time.Second)
 	outRaw, err := t.Invoke(tctx, asl.Marshal(payload))
-	timedOut := tctx.Err() == context.DeadlineExceeded && ctx.Err() == nil
+	timedOut := errors.Is(tctx.Err(), context.DeadlineExceeded) && ctx.Err() == nil
 	cancel()
 	if ctx.Err() != nil {
 		return nil, ctxError(ctx.Err())

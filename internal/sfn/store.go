@@ -96,7 +96,7 @@ type DirStore struct {
 
 // NewDirStore creates dir if needed and returns a store over it.
 func NewDirStore(dir string) (*DirStore, error) {
-	if err := os.MkdirAll(dir, 0o755); err != nil {
+	if err := os.MkdirAll(dir, 0o750); err != nil {
 		return nil, fmt.Errorf("create execution store %q: %w", dir, err)
 	}
 	return &DirStore{dir: dir}, nil
@@ -138,16 +138,16 @@ func (s *DirStore) Put(rec *Record) error {
 	serr := tmp.Sync()
 	cerr := tmp.Close()
 	if err := errors.Join(werr, serr, cerr); err != nil {
-		os.Remove(tmp.Name())
+		_ = os.Remove(tmp.Name())
 		return fmt.Errorf("write execution %q: %w", rec.Execution.ExecutionArn, err)
 	}
 	if err := os.Rename(tmp.Name(), path); err != nil {
-		os.Remove(tmp.Name())
+		_ = os.Remove(tmp.Name())
 		return fmt.Errorf("write execution %q: %w", rec.Execution.ExecutionArn, err)
 	}
 	if d, err := os.Open(s.dir); err == nil {
 		_ = d.Sync()
-		d.Close()
+		_ = d.Close()
 	}
 	return nil
 }
