@@ -55,6 +55,7 @@ type invocation struct {
 	kind    string // "response" or "error"
 	body    []byte
 	errType string // Lambda-Runtime-Function-Error-Type header
+	sent    time.Time
 	done    time.Time
 }
 
@@ -187,6 +188,26 @@ func (p *process) invoke(t *testing.T, id string, payload []byte) *invocation {
 	return nil
 }
 
+func (p *process) output() string { return p.stdout.String() }
+
+// coldStart is process start to first response posted.
+func (p *process) coldStart(first *invocation) time.Duration { return first.done.Sub(p.started) }
+
+// session is one running function, driven directly through the Runtime
+// API (process) or through the AWS Lambda Runtime Interface Emulator.
+type session interface {
+	invoke(t *testing.T, id string, payload []byte) *invocation
+	stop()
+	output() string
+	coldStart(first *invocation) time.Duration
+}
+
+type launcher func(t *testing.T, bin string, env map[string]string) session
+
+func runtimeAPILauncher(t *testing.T, bin string, env map[string]string) session {
+	return start(t, bin, env)
+}
+
 // endpoints are the loopback AWS services the functions talk to.
 type endpoints struct {
 	store *memstore.Store
@@ -294,15 +315,57 @@ func TestFunctionsThroughRuntimeAPI(t *testing.T) {
 	if testing.Short() {
 		t.Skip("builds five binaries")
 	}
-	binDir := t.TempDir()
-	var wg sync.WaitGroup
-	for _, fn := range functions {
-		wg.Go(func() { build(t, fn, runtime.GOOS, runtime.GOARCH, filepath.Join(binDir, fn, "bootstrap")) })
+	runChain(t, buildAll(t), runtimeAPILauncher)
+}
+
+// buildAll builds the five functions for the host into a temporary
+// directory, once per test binary.
+func buildAll(t *testing.T) string {
+	t.Helper()
+	hostOnce.Do(func() {
+		hostDir, hostErr = os.MkdirTemp("", "imagerec-lambda-")
+		if hostErr != nil {
+			return
+		}
+		var wg sync.WaitGroup
+		var mu sync.Mutex
+		for _, fn := range functions {
+			wg.Go(func() {
+				cmd := exec.Command("go", "build", "-tags", "lambda.norpc", "-trimpath", "-ldflags=-s -w", "-o", filepath.Join(hostDir, fn, "bootstrap"), "./"+fn)
+				cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
+				if b, err := cmd.CombinedOutput(); err != nil {
+					mu.Lock()
+					hostErr = fmt.Errorf("build %s: %v\n%s", fn, err, b)
+					mu.Unlock()
+				}
+			})
+		}
+		wg.Wait()
+	})
+	if hostErr != nil {
+		t.Fatal(hostErr)
 	}
-	wg.Wait()
-	if t.Failed() {
-		return
+	return hostDir
+}
+
+var (
+	hostOnce sync.Once
+	hostDir  string
+	hostErr  error
+)
+
+func TestMain(m *testing.M) {
+	code := m.Run()
+	if hostDir != "" {
+		os.RemoveAll(hostDir)
 	}
+	os.Exit(code)
+}
+
+// runChain runs one photo through trigger, inspect, recognize, store and
+// notify, each as a fresh (cold) function started by launch, then checks
+// that a failure carries the local executor's error name.
+func runChain(t *testing.T, binDir string, launch launcher) {
 	e := newEndpoints(t)
 	ctx := t.Context()
 	photo, err := os.ReadFile(filepath.Join("..", "..", "testdata", "images", "dog.jpg"))
@@ -389,18 +452,18 @@ func TestFunctionsThroughRuntimeAPI(t *testing.T) {
 		}
 		t.Run(st.fn, func(t *testing.T) {
 			bin := filepath.Join(binDir, st.fn, "bootstrap")
-			p := start(t, bin, e.env())
+			p := launch(t, bin, e.env())
 			inv := p.invoke(t, fmt.Sprintf("req-%d", i), st.payload)
 			if inv.kind != "response" {
 				t.Fatalf("%s failed: %s %s", st.fn, inv.errType, inv.body)
 			}
 			st.check(t, inv)
 			p.stop()
-			if !strings.Contains(p.stdout.String(), `"CloudWatchMetrics"`) {
-				t.Errorf("no EMF metrics line on stdout: %q", p.stdout)
+			if !strings.Contains(p.output(), `"CloudWatchMetrics"`) {
+				t.Errorf("no EMF metrics line on stdout: %q", p.output())
 			}
 			fi, _ := os.Stat(bin)
-			figures = append(figures, figure{st.fn, inv.done.Sub(p.started), fi.Size()})
+			figures = append(figures, figure{st.fn, p.coldStart(inv), fi.Size()})
 		})
 	}
 	for _, f := range figures {
@@ -409,7 +472,7 @@ func TestFunctionsThroughRuntimeAPI(t *testing.T) {
 
 	// A failure crosses the wire with the local executor's error name.
 	t.Run("error name", func(t *testing.T) {
-		p := start(t, filepath.Join(binDir, "recognize", "bootstrap"), e.env())
+		p := launch(t, filepath.Join(binDir, "recognize", "bootstrap"), e.env())
 		inv := p.invoke(t, "req-missing", []byte(`{"Source":{"Bucket":"uploads","Key":"no such.jpg"},"ResultBucket":"results"}`))
 		var body struct{ ErrorType, ErrorMessage string }
 		json.Unmarshal(inv.body, &body)
