@@ -28,9 +28,11 @@ type Config struct {
 	Subject string
 	// DuplicateWindow is how long message IDs are remembered (default 10m).
 	DuplicateWindow time.Duration
-	// AckWait is how long a worker may hold a message before it is
-	// redelivered (default 10m: a long recognition must not be redelivered
-	// while it runs; workers also send progress).
+	// AckWait is how long a message may go without an ack or a progress
+	// signal before it is redelivered (default 30s). A worker signals
+	// progress every AckWait/3 while it handles a message, so a long
+	// recognition is not redelivered while it runs, and a message held by a
+	// process that died is redelivered within AckWait.
 	AckWait time.Duration
 	// MaxDeliver bounds redeliveries of a message that keeps failing
 	// (default 10); after that it is logged and dropped.
@@ -50,7 +52,7 @@ func (c *Config) defaults() {
 		c.DuplicateWindow = 10 * time.Minute
 	}
 	if c.AckWait <= 0 {
-		c.AckWait = 10 * time.Minute
+		c.AckWait = 30 * time.Second
 	}
 	if c.MaxDeliver <= 0 {
 		c.MaxDeliver = 10

@@ -109,3 +109,47 @@ func TestRedeliversAfterErrorAndRestart(t *testing.T) {
 		t.Errorf("pending after consuming = %d, %v; want 0", n, err)
 	}
 }
+
+// TestRedeliversMessageHeldByDeadWorker: a worker fetched a message and the
+// process stopped before acking; after a restart the message comes back
+// within AckWait.
+func TestRedeliversMessageHeldByDeadWorker(t *testing.T) {
+	dir := t.TempDir()
+	cfg := queue.Config{Dir: dir, AckWait: 2 * time.Second}
+	q, err := queue.Open(t.Context(), cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := q.Publish(t.Context(), "held", []byte("held")); err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(t.Context())
+	got := make(chan struct{})
+	stopped := make(chan struct{})
+	go func() {
+		defer close(stopped)
+		_ = q.Consume(ctx, 1, func(hctx context.Context, _ []byte) error {
+			close(got)
+			<-hctx.Done() // never finishes: the process "dies" holding it
+			return hctx.Err()
+		})
+	}()
+	<-got
+	q.Close()
+	cancel()
+	<-stopped
+
+	q, err = queue.Open(t.Context(), cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer q.Close()
+	start := time.Now()
+	seen := collect(t, q, 1, func(string, int) error { return nil })
+	if seen["held"] != 1 {
+		t.Fatalf("seen = %v", seen)
+	}
+	if d := time.Since(start); d > 10*time.Second {
+		t.Errorf("redelivered after %s, want within about AckWait", d)
+	}
+}
