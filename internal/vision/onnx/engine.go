@@ -402,6 +402,15 @@ func (e *Engine) Recognize(ctx context.Context, in vision.Input, opts vision.Opt
 		all = append(all, impliedLabels(objects, faces, texts, scores)...)
 		res.Labels = e.tax.expand(all, opts.MinConfidence, opts.MaxLabels)
 		instanceColors(res.Labels, small.Pix, small.Width, small.Height, opts.MaxDominantColors)
+		var boxes []vision.BoundingBox
+		for _, l := range res.Labels {
+			for _, in := range l.Instances {
+				boxes = append(boxes, in.BoundingBox)
+			}
+		}
+		if props != nil {
+			props.Foreground, props.Background = imageRegions(small.Pix, small.Width, small.Height, boxes, opts.MaxDominantColors)
+		}
 		res.LabelModelVersion = e.version(centerNetFile)
 		res.ImageProperties = props
 	}

@@ -63,26 +63,46 @@ func fitSide(w, h, side int) (int, int) {
 // deviation of luma, 100 for a half-black half-white image) and sharpness
 // (variance of the 4-neighbour Laplacian of luma, mapped to 0-100).
 func quality(rgb []float32, w, h int) vision.ImageQuality {
+	return maskedQuality(rgb, w, h, nil)
+}
+
+// maskedQuality is quality over the pixels where mask is true (all when
+// mask is nil).
+func maskedQuality(rgb []float32, w, h int, mask []bool) vision.ImageQuality {
 	n := w * h
+	in := func(i int) bool { return mask == nil || mask[i] }
 	luma := make([]float64, n)
 	var sum float64
+	var cnt int
 	for i := range n {
 		y := 0.299*float64(rgb[i*3]) + 0.587*float64(rgb[i*3+1]) + 0.114*float64(rgb[i*3+2])
 		luma[i] = y
-		sum += y
+		if in(i) {
+			sum += y
+			cnt++
+		}
 	}
-	mean := sum / float64(n)
+	if cnt == 0 {
+		return vision.ImageQuality{}
+	}
+	mean := sum / float64(cnt)
 	var vsum float64
-	for _, y := range luma {
-		vsum += (y - mean) * (y - mean)
+	for i, y := range luma {
+		if in(i) {
+			vsum += (y - mean) * (y - mean)
+		}
 	}
-	std := math.Sqrt(vsum / float64(n))
+	std := math.Sqrt(vsum / float64(cnt))
 
 	var lsum, lsq float64
 	var count int
 	for y := 1; y < h-1; y++ {
 		for x := 1; x < w-1; x++ {
 			i := y*w + x
+			// The Laplacian must not straddle the region's edge.
+			if !in(i) || !in(i-1) || !in(i+1) || !in(i-w) || !in(i+w) {
+				continue
+			}
 			l := luma[i-1] + luma[i+1] + luma[i-w] + luma[i+w] - 4*luma[i]
 			lsum += l
 			lsq += l * l
@@ -100,6 +120,64 @@ func quality(rgb []float32, w, h int) vision.ImageQuality {
 		Sharpness:  round3(sharp),
 		Contrast:   round3(math.Min(100, std/127.5*100)),
 	}
+}
+
+// imageRegions splits the packed RGB image (w x h, at most a few hundred
+// pixels a side) into foreground, the union of the boxes, and background,
+// the rest, and describes each like Rekognition's Foreground and
+// Background: Quality (Brightness, Sharpness) and DominantColors. Both are
+// nil when the boxes cover less than 1% or more than 99% of the image.
+func imageRegions(pix []uint8, w, h int, boxes []vision.BoundingBox, maxColors int) (fg, bg *vision.ImageRegion) {
+	n := w * h
+	if n == 0 || len(boxes) == 0 {
+		return nil, nil
+	}
+	mask := make([]bool, n)
+	inside := 0
+	for _, b := range boxes {
+		x0, y0 := clampInt(int(b.Left*float64(w)), 0, w), clampInt(int(b.Top*float64(h)), 0, h)
+		x1 := clampInt(int(math.Ceil((b.Left+b.Width)*float64(w))), 0, w)
+		y1 := clampInt(int(math.Ceil((b.Top+b.Height)*float64(h))), 0, h)
+		for y := y0; y < y1; y++ {
+			for x := x0; x < x1; x++ {
+				if !mask[y*w+x] {
+					mask[y*w+x] = true
+					inside++
+				}
+			}
+		}
+	}
+	if inside*100 < n || inside*100 > 99*n {
+		return nil, nil
+	}
+	rgb := make([]float32, n*3)
+	for i, v := range pix[:n*3] {
+		rgb[i] = float32(v)
+	}
+	region := func(want bool) *vision.ImageRegion {
+		m := make([]bool, n)
+		cnt := 0
+		for i, v := range mask {
+			m[i] = v == want
+			if m[i] {
+				cnt++
+			}
+		}
+		q := maskedQuality(rgb, w, h, m)
+		q.Contrast = 0 // Rekognition's regions report Brightness and Sharpness
+		// Cluster at most ~4096 of the region's pixels, evenly strided.
+		step := max(1, int(math.Ceil(math.Sqrt(float64(cnt)/4096))))
+		var px []float32
+		for y := 0; y < h; y += step {
+			for x := 0; x < w; x += step {
+				if i := y*w + x; m[i] {
+					px = append(px, rgb[i*3], rgb[i*3+1], rgb[i*3+2])
+				}
+			}
+		}
+		return &vision.ImageRegion{Quality: q, DominantColors: dominantColors(px, maxColors)}
+	}
+	return region(true), region(false)
 }
 
 type lab struct{ L, A, B float64 }

@@ -143,3 +143,41 @@ func TestInstanceColors(t *testing.T) {
 		}
 	}
 }
+
+func TestImageRegions(t *testing.T) {
+	t.Parallel()
+	// A sharp white/black checkerboard square on a flat grey background.
+	w, h := 100, 80
+	pix := solidRGB(w, h, 128, 128, 128)
+	for y := 20; y < 60; y++ {
+		for x := 30; x < 70; x++ {
+			if (x/2+y/2)%2 == 0 {
+				i := (y*w + x) * 3
+				pix[i], pix[i+1], pix[i+2] = 255, 255, 255
+			} else {
+				i := (y*w + x) * 3
+				pix[i], pix[i+1], pix[i+2] = 0, 0, 0
+			}
+		}
+	}
+	box := vision.BoundingBox{Left: 0.3, Top: 0.25, Width: 0.4, Height: 0.5}
+	fg, bg := imageRegions(pix, w, h, []vision.BoundingBox{box}, 5)
+	if fg == nil || bg == nil {
+		t.Fatal("no regions")
+	}
+	if fg.Quality.Sharpness < 90 || bg.Quality.Sharpness > 1 {
+		t.Errorf("sharpness fg %v bg %v, want sharp foreground, flat background", fg.Quality.Sharpness, bg.Quality.Sharpness)
+	}
+	if len(bg.DominantColors) != 1 || bg.DominantColors[0].HexCode != "#808080" {
+		t.Errorf("background colours %+v, want grey only", bg.DominantColors)
+	}
+	if len(fg.DominantColors) < 2 || fg.Quality.Contrast != 0 {
+		t.Errorf("foreground %+v", fg)
+	}
+	if fg, bg := imageRegions(pix, w, h, []vision.BoundingBox{{Width: 1, Height: 1}}, 5); fg != nil || bg != nil {
+		t.Error("a box covering the whole image gave regions")
+	}
+	if fg, bg := imageRegions(pix, w, h, nil, 5); fg != nil || bg != nil {
+		t.Error("no boxes gave regions")
+	}
+}
