@@ -59,7 +59,6 @@ type Handler struct {
 	log   *slog.Logger
 	auth  verifier
 	seq   s3event.Sequencer
-	owner string
 
 	mu    sync.RWMutex
 	rules map[string]s3event.Rules // by bucket, overriding opts.Rules
@@ -84,9 +83,6 @@ func New(store objstore.Store, opts Options) *Handler {
 	h.auth = verifier{secrets: map[string]string{}, now: opts.Now}
 	for _, c := range opts.Credentials {
 		h.auth.secrets[c.AccessKeyID] = c.SecretAccessKey
-		if h.owner == "" {
-			h.owner = c.AccessKeyID
-		}
 	}
 	return h
 }
