@@ -19,9 +19,11 @@ import (
 
 	"github.com/awslabs/goformation/v7"
 	"github.com/awslabs/goformation/v7/cloudformation"
+	"github.com/awslabs/goformation/v7/cloudformation/serverless"
 	"github.com/awslabs/goformation/v7/intrinsics"
 
 	"github.com/imagerec/imagerec/deploy"
+	"github.com/imagerec/imagerec/internal/awslambda"
 )
 
 // parameters are the values the test deploys with.
@@ -462,6 +464,82 @@ func TestFunctionsAndLogs(t *testing.T) {
 		}
 		if _, err := os.Stat(filepath.Join(dir, "main.go")); err != nil {
 			t.Errorf("%s: CodeUri %s has no main.go: %v", name, dir, err)
+		}
+	}
+}
+
+// TestFunctionSettings checks the template against the code: every
+// function gets the environment its main reads, and no function outlives
+// the state that invokes it.
+func TestFunctionSettings(t *testing.T) {
+	t.Parallel()
+	tpl, _ := loadTemplate(t)
+	env := func(fn *serverless.Function) map[string]any {
+		out := map[string]any{}
+		raw, _ := json.Marshal(tpl.Globals["Function"])
+		var g struct {
+			Environment struct{ Variables map[string]any }
+		}
+		json.Unmarshal(raw, &g)
+		for k, v := range g.Environment.Variables {
+			out[k] = v
+		}
+		if fn.Environment != nil {
+			for k, v := range fn.Environment.Variables {
+				out[k] = v
+			}
+		}
+		return out
+	}
+	want := map[string]map[string]string{
+		"TriggerFunction":   {awslambda.EnvStateMachineARN: "ref:ImageStateMachine", awslambda.EnvResultBucket: "example-results"},
+		"RecognizeFunction": {awslambda.EnvEngine: "rekognition", awslambda.EnvResultBucket: "example-results"},
+		"NotifyFunction":    {awslambda.EnvTopicARN: "ref:NotificationTopic"},
+		"StoreFunction":     {awslambda.EnvResultBucket: "example-results"},
+		"InspectFunction":   {awslambda.EnvUploadBucket: "example-uploads"},
+	}
+	for name, vars := range want {
+		fn, err := tpl.GetServerlessFunctionWithName(name)
+		if err != nil {
+			t.Fatal(err)
+		}
+		got := env(fn)
+		for k, v := range vars {
+			if fmt.Sprint(got[k]) != v {
+				t.Errorf("%s: %s = %v, want %s", name, k, got[k], v)
+			}
+		}
+	}
+
+	// Lambda timeout <= the TimeoutSeconds of every state that calls it.
+	sm, _ := tpl.GetServerlessStateMachineWithName("ImageStateMachine")
+	var def struct {
+		States map[string]struct {
+			Type           string
+			Resource       string
+			TimeoutSeconds int
+		}
+	}
+	json.Unmarshal(deploy.StateMachine, &def)
+	var globalTimeout struct{ Timeout int }
+	raw, _ := json.Marshal(tpl.Globals["Function"])
+	json.Unmarshal(raw, &globalTimeout)
+	for state, st := range def.States {
+		if st.Type != "Task" {
+			continue
+		}
+		key := strings.TrimSuffix(strings.TrimPrefix(st.Resource, "${"), "}")
+		fnName := strings.TrimSuffix(strings.TrimPrefix(sm.DefinitionSubstitutions[key], "getatt:"), ".Arn")
+		fn, err := tpl.GetServerlessFunctionWithName(fnName)
+		if err != nil {
+			t.Fatalf("%s: %v", state, err)
+		}
+		timeout := globalTimeout.Timeout
+		if fn.Timeout != nil {
+			timeout = *fn.Timeout
+		}
+		if st.TimeoutSeconds == 0 || timeout > st.TimeoutSeconds {
+			t.Errorf("%s: function %s times out after %ds, state after %ds", state, fnName, timeout, st.TimeoutSeconds)
 		}
 	}
 }

@@ -8,6 +8,16 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 )
 
+// Environment variable names, set by deploy/template.yaml.
+const (
+	EnvUploadBucket    = "IMAGEREC_UPLOAD_BUCKET"
+	EnvResultBucket    = "IMAGEREC_RESULT_BUCKET"
+	EnvStateMachineARN = "IMAGEREC_STATE_MACHINE_ARN"
+	EnvTopicARN        = "IMAGEREC_TOPIC_ARN"
+	EnvEngine          = "IMAGEREC_ENGINE"
+	EnvS3PathStyle     = "IMAGEREC_S3_PATH_STYLE"
+)
+
 // Env is what the functions read from their environment (set by
 // deploy/template.yaml).
 type Env struct {
@@ -32,13 +42,13 @@ type Env struct {
 // LoadEnv reads Env through getenv.
 func LoadEnv(getenv func(string) string) Env {
 	e := Env{
-		UploadBucket:    getenv("IMAGEREC_UPLOAD_BUCKET"),
-		ResultBucket:    getenv("IMAGEREC_RESULT_BUCKET"),
-		StateMachineARN: getenv("IMAGEREC_STATE_MACHINE_ARN"),
-		TopicARN:        getenv("IMAGEREC_TOPIC_ARN"),
-		Engine:          getenv("IMAGEREC_ENGINE"),
+		UploadBucket:    getenv(EnvUploadBucket),
+		ResultBucket:    getenv(EnvResultBucket),
+		StateMachineARN: getenv(EnvStateMachineARN),
+		TopicARN:        getenv(EnvTopicARN),
+		Engine:          getenv(EnvEngine),
 		LogLevel:        getenv("AWS_LAMBDA_LOG_LEVEL"),
-		S3PathStyle:     strings.EqualFold(getenv("IMAGEREC_S3_PATH_STYLE"), "true") || getenv("AWS_ENDPOINT_URL_S3") != "",
+		S3PathStyle:     strings.EqualFold(getenv(EnvS3PathStyle), "true") || getenv("AWS_ENDPOINT_URL_S3") != "",
 	}
 	if e.Engine == "" {
 		e.Engine = "rekognition"
