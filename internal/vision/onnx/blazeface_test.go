@@ -127,6 +127,39 @@ func TestFaceLevels(t *testing.T) {
 	}
 }
 
+// TestFaceLevelsCoverage: at every tiled level, any face smaller than the
+// coarser level's minimum lies, wherever it is, inside some tile's
+// interior (so it is detected whole somewhere).
+func TestFaceLevelsCoverage(t *testing.T) {
+	t.Parallel()
+	for _, sz := range [][2]int{{1920, 1080}, {4000, 3000}, {640, 480}, {3000, 700}} {
+		w, h := sz[0], sz[1]
+		side := float64(max(w, h))
+		for _, lv := range faceLevels(w, h, 40) {
+			scale := float64(lv.w) / float64(w)
+			maxFace := side * faceMinFrac * scale // coarser level's minimum, in level pixels
+			side = blazeSize / scale
+			for _, dim := range []struct{ n int }{{lv.w}, {lv.h}} {
+				starts := tileStarts(dim.n, blazeSize, lv.overlap)
+				f := int(math.Ceil(maxFace))
+				for a := 0; a+f <= dim.n; a++ {
+					ok := false
+					for _, s := range starts {
+						tl := faceTile{x0: s, x1: min(dim.n, s+blazeSize), imgW: dim.n, y1: 1, imgH: 1}
+						if tl.interior(faceBox{CX: float32(a) + float32(f)/2, CY: 0.5, W: float32(f), H: 1}) {
+							ok = true
+							break
+						}
+					}
+					if !ok {
+						t.Fatalf("%dx%d level %+v: a %d-pixel face at %d is in no tile whole", w, h, lv, f, a)
+					}
+				}
+			}
+		}
+	}
+}
+
 func TestTileStarts(t *testing.T) {
 	t.Parallel()
 	got := tileStarts(1000, 256, 64)

@@ -176,7 +176,7 @@ func (d *FaceDetector) findFaces(ctx context.Context, img *imageio.Image) ([]fac
 					return nil, err
 				}
 				t := faceTile{x0: x0, y0: y0, x1: min(lv.w, x0+blazeSize), y1: min(lv.h, y0+blazeSize),
-					imgW: lv.w, imgH: lv.h, margin: float32(lv.overlap)}
+					imgW: lv.w, imgH: lv.h}
 				fillTile(small, t, input)
 				found, err := d.runDetector(input, minScore)
 				if err != nil {
@@ -292,17 +292,16 @@ func fillTile(img *imageio.Image, t faceTile, dst []float32) {
 // faceTile is a region of a pyramid level the detector looks at.
 type faceTile struct {
 	x0, y0, x1, y1 int
-	// margin: detections near a tile edge that is inside the level are
-	// dropped (closer than margin/4); a neighbouring tile, overlapping by
-	// margin, or a coarser level sees those faces whole.
-	margin float32
-	imgW   int
-	imgH   int
+	imgW           int
+	imgH           int
 }
 
-// interior reports whether f lies far enough from the tile's inner edges.
+// interior reports whether f lies inside the tile, not cut by (or within
+// faceEdgeTol of) an edge the tile shares with a neighbour: a face cut by
+// a tile edge lies whole in the neighbouring tile, which overlaps by more
+// than the largest face left to this level.
 func (t faceTile) interior(f faceBox) bool {
-	m := t.margin / 4
+	const m = faceEdgeTol
 	switch {
 	case t.x0 > 0 && f.x1() < float32(t.x0)+m,
 		t.y0 > 0 && f.y1() < float32(t.y0)+m,
@@ -323,6 +322,9 @@ const (
 	// sides. Faces smaller than faceMinFrac of a level are left to the
 	// next, finer level, whose tiles overlap by enough to hold them whole.
 	faceLevelStep = 4
+	// faceEdgeTol (level pixels) is how close to a tile's inner edge a face
+	// may come and still count as whole in that tile.
+	faceEdgeTol = 4
 )
 
 // faceLevel is one pyramid level: the image resized to w x h and cut into
@@ -349,7 +351,7 @@ func faceLevels(w, h, minFace int) []faceLevel {
 		}
 		// The coarser level found faces from side*faceMinFrac up; the
 		// overlap must hold any smaller face whole.
-		overlap := int(math.Ceil(side * faceMinFrac * 1.1 * scale))
+		overlap := int(math.Ceil(side*faceMinFrac*1.1*scale)) + 2*faceEdgeTol
 		out = append(out, faceLevel{
 			w:       max(1, int(math.Round(float64(w)*scale))),
 			h:       max(1, int(math.Round(float64(h)*scale))),
