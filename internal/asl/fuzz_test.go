@@ -73,3 +73,23 @@ func FuzzIntrinsic(f *testing.F) {
 		_ = asl.Marshal(v)
 	})
 }
+
+// FuzzJSONata compiles and evaluates arbitrary JSONata field values: it
+// must return errors, never panic.
+func FuzzJSONata(f *testing.F) {
+	f.Add("{% $states.input.a.b[0] %}")
+	f.Fuzz(func(t *testing.T, expr string) {
+		jv, err := asl.CompileJSONataValue(expr)
+		if err != nil {
+			return
+		}
+		doc, _ := asl.Decode([]byte(fuzzDoc))
+		st := asl.NewObject(1)
+		st.Set("input", doc)
+		v, e := jv.Eval(&asl.JSONataEnv{States: st, Vars: map[string]any{"x": doc}}, "Output")
+		if e != nil && e.Name == "" {
+			t.Fatalf("error without a name for %q", expr)
+		}
+		_ = asl.Marshal(v)
+	})
+}

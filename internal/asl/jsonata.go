@@ -67,7 +67,7 @@ func compileJNode(v any) (jnode, error) {
 	switch t := v.(type) {
 	case string:
 		if e, ok := jsonataExpr(t); ok {
-			if _, err := jsonata.Compile(e); err != nil {
+			if _, err := compileJSONata(e); err != nil {
 				return jnode{}, fmt.Errorf("invalid JSONata expression %q: %v", e, err)
 			}
 			return jnode{kind: jExpr, expr: e}, nil
@@ -167,8 +167,15 @@ var jsonNull *any
 var errUnsupportedResult = errors.New("unsupported result type")
 
 // EvalJSONata evaluates one expression.
-func EvalJSONata(expr string, env *JSONataEnv, field string) (any, *Error) {
-	e, err := jsonata.Compile(expr)
+func EvalJSONata(expr string, env *JSONataEnv, field string) (v any, aerr *Error) {
+	defer func() {
+		// The library is not ours: a panic in it fails the state, not the
+		// process.
+		if p := recover(); p != nil {
+			v, aerr = nil, newError(ErrNameQueryEvaluationError, "The JSONata expression '%s' specified for the field '%s' threw an error during evaluation. %v", expr, field, p)
+		}
+	}()
+	e, err := compileJSONata(expr)
 	if err != nil {
 		return nil, newError(ErrNameQueryEvaluationError, "The JSONata expression '%s' specified for the field '%s' could not be parsed: %v", expr, field, err)
 	}
@@ -196,9 +203,21 @@ func EvalJSONata(expr string, env *JSONataEnv, field string) (any, *Error) {
 	}
 	v, cerr := fromGo(res)
 	if cerr != nil {
+		v = nil
 		return nil, newError(ErrNameQueryEvaluationError, "The JSONata expression '%s' specified for the field '%s' returned an unsupported result type.", expr, field)
 	}
 	return v, nil
+}
+
+// compileJSONata compiles an expression, turning a panic in the library
+// into an error.
+func compileJSONata(expr string) (e *jsonata.Expr, err error) {
+	defer func() {
+		if p := recover(); p != nil {
+			e, err = nil, fmt.Errorf("%v", p)
+		}
+	}()
+	return jsonata.Compile(expr)
 }
 
 // jsonataErrorText maps the library's errors onto JSONata's error codes
