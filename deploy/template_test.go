@@ -31,6 +31,7 @@ var parameters = map[string]any{
 	"UploadBucketName":  "example-uploads",
 	"ResultBucketName":  "example-results",
 	"Engine":            "rekognition",
+	"Features":          "all",
 	"NotificationEmail": "",
 	"LogRetentionDays":  30,
 }
@@ -493,7 +494,7 @@ func TestFunctionSettings(t *testing.T) {
 	}
 	want := map[string]map[string]string{
 		"TriggerFunction":   {awslambda.EnvStateMachineARN: "ref:ImageStateMachine", awslambda.EnvResultBucket: "example-results"},
-		"RecognizeFunction": {awslambda.EnvEngine: "rekognition", awslambda.EnvResultBucket: "example-results"},
+		"RecognizeFunction": {awslambda.EnvEngine: "rekognition", awslambda.EnvFeatures: "all", awslambda.EnvResultBucket: "example-results"},
 		"NotifyFunction":    {awslambda.EnvTopicARN: "ref:NotificationTopic"},
 		"StoreFunction":     {awslambda.EnvResultBucket: "example-results"},
 		"InspectFunction":   {awslambda.EnvUploadBucket: "example-uploads"},

@@ -15,6 +15,7 @@ const (
 	EnvStateMachineARN = "IMAGEREC_STATE_MACHINE_ARN"
 	EnvTopicARN        = "IMAGEREC_TOPIC_ARN"
 	EnvEngine          = "IMAGEREC_ENGINE"
+	EnvFeatures        = "IMAGEREC_FEATURES"
 	EnvS3PathStyle     = "IMAGEREC_S3_PATH_STYLE"
 )
 
@@ -31,6 +32,10 @@ type Env struct {
 	TopicARN string
 	// Engine is rekognition or onnx (IMAGEREC_ENGINE, default rekognition).
 	Engine string
+	// Features is the comma-separated list of features to run
+	// (IMAGEREC_FEATURES: labels, faces, text, moderation; empty or "all"
+	// for every one). With Rekognition each feature is one billed call.
+	Features string
 	// LogLevel is Lambda's AWS_LAMBDA_LOG_LEVEL (DEBUG, INFO, WARN, ERROR).
 	LogLevel string
 	// S3PathStyle addresses buckets in the path, for S3-compatible
@@ -47,6 +52,7 @@ func LoadEnv(getenv func(string) string) Env {
 		StateMachineARN: getenv(EnvStateMachineARN),
 		TopicARN:        getenv(EnvTopicARN),
 		Engine:          getenv(EnvEngine),
+		Features:        getenv(EnvFeatures),
 		LogLevel:        getenv("AWS_LAMBDA_LOG_LEVEL"),
 		S3PathStyle:     strings.EqualFold(getenv(EnvS3PathStyle), "true") || getenv("AWS_ENDPOINT_URL_S3") != "",
 	}

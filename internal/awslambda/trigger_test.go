@@ -111,6 +111,17 @@ func TestTriggerBatch(t *testing.T) {
 	}
 }
 
+// TestTriggerTestEvent: S3 sends an s3:TestEvent (no Records) when a
+// notification is configured; it starts nothing and is not an error.
+func TestTriggerTestEvent(t *testing.T) {
+	t.Parallel()
+	sf, srv := newStepFunctions(t, false)
+	res, err := newTrigger(t, srv.URL, nil).Handle(t.Context(), json.RawMessage(`{"Service":"Amazon S3","Event":"s3:TestEvent","Time":"2014-10-13T15:57:02.089Z","Bucket":"example-bucket","RequestId":"5582815E1AEA5ADF","HostId":"8cLeGAmw098X5cv4Zkwcmo8vvZa3eH3eKxsPzbB9wrR+YstdA6Knx4Ip8EXAMPLE"}`))
+	if err != nil || res != (awslambda.TriggerResult{}) || sf.starts != 0 {
+		t.Errorf("test event: result %+v, err %v, starts %d", res, err, sf.starts)
+	}
+}
+
 func TestTriggerFailures(t *testing.T) {
 	t.Parallel()
 	_, srv := newStepFunctions(t, false)

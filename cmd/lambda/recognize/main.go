@@ -16,6 +16,7 @@ import (
 
 	"github.com/imagerec/imagerec/internal/awslambda"
 	"github.com/imagerec/imagerec/internal/pipeline"
+	"github.com/imagerec/imagerec/internal/vision"
 	"github.com/imagerec/imagerec/internal/vision/rekognition"
 )
 
@@ -31,10 +32,16 @@ func main() {
 		log.Error("engine not in this build", "engine", env.Engine, "hint", "this function is built with CGO_ENABLED=0 and only has the rekognition engine")
 		os.Exit(1)
 	}
+	features, err := vision.ParseFeatures(env.Features)
+	if err != nil {
+		log.Error("IMAGEREC_FEATURES", "error", err)
+		os.Exit(1)
+	}
 	tasks := &pipeline.Tasks{
 		Objects:    awslambda.S3Objects{Client: s3.NewFromConfig(cfg, env.S3Options)},
 		Recognizer: rekognition.New(awsrek.NewFromConfig(cfg), rekognition.Options{Logger: log}),
 		Logger:     log,
+		Options:    vision.Options{Features: features},
 	}
 	lambda.Start(awslambda.Task("recognize", tasks.Recognize, log, &awslambda.Metrics{W: os.Stdout}))
 }
