@@ -27,7 +27,10 @@ type FaceOptions struct {
 	// Threads is ONNX Runtime's intra-op thread count per session
 	// (default 1: the engine parallelises across features and images).
 	Threads int
-	// MinConfidence is the lowest detection score kept, 0-100 (default 60).
+	// MinConfidence is the lowest BlazeFace score considered, 0-100
+	// (default 60). With the verifier installed, a face is then kept when
+	// the geometric mean of both models' scores, its Confidence, is at
+	// least 70; without it, Confidence is BlazeFace's score.
 	MinConfidence float64
 	// MinFaceSize is the smallest face side, in pixels of the image scaled
 	// to fit 1920x1920 (images smaller than that are not scaled), that the
@@ -73,9 +76,10 @@ type FaceDetector struct {
 }
 
 // NewFaceDetector loads BlazeFace from <cacheRoot>/models/blazeface.onnx,
-// and faceres.onnx and emotion.onnx when they are installed (without them,
-// faces carry no AgeRange, Gender, Emotions or Smile; Models says which
-// models are in use).
+// and when they are installed the verifier blazeface-front.onnx (without
+// it, animal faces are more often taken for human ones), faceres.onnx and
+// emotion.onnx (without them, faces carry no AgeRange, Gender, Emotions or
+// Smile). Models says which models are in use.
 func NewFaceDetector(rt *onnxrt.Runtime, cacheRoot string, opts FaceOptions) (*FaceDetector, error) {
 	opts = opts.withDefaults()
 	dir := filepath.Join(cacheRoot, "models")
