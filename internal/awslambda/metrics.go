@@ -63,5 +63,5 @@ func (m *Metrics) Record(_ context.Context, function string, d time.Duration, er
 	}
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	m.W.Write(append(b, '\n'))
+	_, _ = m.W.Write(append(b, '\n')) // best effort: metrics never fail a task
 }

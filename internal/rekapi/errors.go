@@ -67,6 +67,6 @@ func writeError(w http.ResponseWriter, err error) int {
 	w.Header().Set("Content-Type", ContentType)
 	w.Header().Set("X-Amzn-Errortype", ae.Code)
 	w.WriteHeader(ae.Status)
-	json.NewEncoder(w).Encode(errorBody{Type: ae.Code, Message: ae.Message})
+	_ = json.NewEncoder(w).Encode(errorBody{Type: ae.Code, Message: ae.Message})
 	return ae.Status
 }
