@@ -150,15 +150,9 @@ func (q *Queue) Consume(ctx context.Context, workers int, h Handler) error {
 	if workers <= 0 {
 		workers = 1
 	}
-	cons, err := q.stream.CreateOrUpdateConsumer(ctx, jetstream.ConsumerConfig{
-		Durable:       "workers",
-		AckPolicy:     jetstream.AckExplicitPolicy,
-		AckWait:       q.cfg.AckWait,
-		MaxDeliver:    q.cfg.MaxDeliver,
-		MaxAckPending: workers * 4,
-	})
+	cons, err := q.consumer(ctx, workers)
 	if err != nil {
-		return fmt.Errorf("create consumer: %w", err)
+		return err
 	}
 	var wg sync.WaitGroup
 	for i := range workers {
@@ -170,6 +164,35 @@ func (q *Queue) Consume(ctx context.Context, workers int, h Handler) error {
 	}
 	wg.Wait()
 	return nil
+}
+
+// consumer creates or updates the durable consumer. Right after a crash
+// JetStream may take a while to recover its files on a busy machine, so
+// creation is retried rather than failing the server.
+func (q *Queue) consumer(ctx context.Context, workers int) (jetstream.Consumer, error) {
+	cfg := jetstream.ConsumerConfig{
+		Durable:       "workers",
+		AckPolicy:     jetstream.AckExplicitPolicy,
+		AckWait:       q.cfg.AckWait,
+		MaxDeliver:    q.cfg.MaxDeliver,
+		MaxAckPending: workers * 4,
+	}
+	var err error
+	for attempt := 1; attempt <= 5; attempt++ {
+		actx, cancel := context.WithTimeout(ctx, 30*time.Second)
+		var cons jetstream.Consumer
+		cons, err = q.stream.CreateOrUpdateConsumer(actx, cfg)
+		cancel()
+		if err == nil {
+			return cons, nil
+		}
+		if ctx.Err() != nil {
+			break
+		}
+		q.cfg.Logger.WarnContext(ctx, "create queue consumer failed; retrying", "component", "queue", "attempt", attempt, "err", err)
+		time.Sleep(time.Duration(attempt) * time.Second)
+	}
+	return nil, fmt.Errorf("create queue consumer: %w", err)
 }
 
 func (q *Queue) work(ctx context.Context, cons jetstream.Consumer, worker int, h Handler) {
