@@ -5,7 +5,8 @@
 //
 // Drivers live in subpackages and import this one, never the other way
 // round: memstore (in memory, for tests), diskstore (the default, durable on
-// disk). objstoretest is the conformance suite every driver runs.
+// disk), s3store (any S3 API through aws-sdk-go-v2, including imagerec's own
+// s3api). objstoretest is the conformance suite every driver runs.
 //
 // Invariants every driver keeps:
 //   - Keys are arbitrary non-empty UTF-8 strings of at most 1024 bytes; a key
