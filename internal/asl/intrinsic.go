@@ -298,238 +298,300 @@ func (f *Intrinsic) Eval(env *Env) (any, *Error) {
 	return f.apply(args)
 }
 
+// intrinsicFunc implements one function; fn is its full name for messages.
+type intrinsicFunc func(fn string, args []any) (any, *Error)
+
+// intrinsicFuncs maps a function name (without "States.") to its code.
+var intrinsicFuncs = map[string]intrinsicFunc{
+	"Format":         fnFormat,
+	"StringToJson":   fnStringToJson,
+	"JsonToString":   fnJsonToString,
+	"Array":          fnArray,
+	"ArrayPartition": fnArrayPartition,
+	"ArrayContains":  fnArrayContains,
+	"ArrayRange":     fnArrayRange,
+	"ArrayGetItem":   fnArrayGetItem,
+	"ArrayLength":    fnArrayLength,
+	"ArrayUnique":    fnArrayUnique,
+	"Base64Encode":   fnBase64Encode,
+	"Base64Decode":   fnBase64Decode,
+	"Hash":           fnHash,
+	"JsonMerge":      fnJsonMerge,
+	"MathRandom":     fnMathRandom,
+	"MathAdd":        fnMathAdd,
+	"StringSplit":    fnStringSplit,
+	"UUID":           fnUUID,
+}
+
 func (f *Intrinsic) apply(args []any) (any, *Error) {
-	fn := "States." + f.name
-	switch f.name {
-	case "Format":
-		tmpl, ok := args[0].(string)
-		if !ok {
-			return nil, intrinsicFailure("%s: the first argument must be a string", fn)
-		}
-		return format(fn, tmpl, args[1:], false)
-	case "StringToJson":
-		s, ok := args[0].(string)
-		if !ok {
-			return nil, intrinsicFailure("%s: the argument must be a string, got %s", fn, typeName(args[0]))
-		}
-		if strings.TrimSpace(s) == "" {
-			return nil, nil
-		}
-		v, err := Decode([]byte(s))
-		if err != nil {
-			return nil, intrinsicFailure("%s: the argument is not valid JSON: %v", fn, err)
-		}
-		return v, nil
-	case "JsonToString":
-		return MarshalString(args[0]), nil
-	case "Array":
-		return append([]any{}, args...), nil
-	case "ArrayPartition":
-		a, ok := args[0].([]any)
-		if !ok {
-			return nil, intrinsicFailure("%s: the first argument must be an array", fn)
-		}
-		n, ok := integerArg(args[1])
-		if !ok || n <= 0 {
-			return nil, intrinsicFailure("%s: the chunk size must be a positive integer", fn)
-		}
-		out := []any{}
-		for i := 0; i < len(a); i += int(n) {
-			end := min(len(a), i+int(n))
-			out = append(out, append([]any{}, a[i:end]...))
-		}
-		return out, nil
-	case "ArrayContains":
-		a, ok := args[0].([]any)
-		if !ok {
-			return nil, intrinsicFailure("%s: the first argument must be an array", fn)
-		}
-		for _, x := range a {
-			if Equal(x, args[1]) {
-				return true, nil
-			}
-		}
-		return false, nil
-	case "ArrayRange":
-		var n [3]int64
-		for i := range 3 {
-			v, ok := integerArg(args[i])
-			if !ok {
-				return nil, intrinsicFailure("%s: the arguments must be integers", fn)
-			}
-			n[i] = v
-		}
-		if n[2] == 0 {
-			return nil, intrinsicFailure("%s: the step must not be 0", fn)
-		}
-		out := []any{}
-		for v := n[0]; (n[2] > 0 && v <= n[1]) || (n[2] < 0 && v >= n[1]); v += n[2] {
-			if len(out) >= 1000 {
-				return nil, intrinsicFailure("%s: the range has more than 1000 items", fn)
-			}
-			out = append(out, json.Number(strconv.FormatInt(v, 10)))
-		}
-		return out, nil
-	case "ArrayGetItem":
-		a, ok := args[0].([]any)
-		if !ok {
-			return nil, intrinsicFailure("%s: the first argument must be an array", fn)
-		}
-		i, ok := integerArg(args[1])
-		if !ok || i < 0 {
-			return nil, intrinsicFailure("%s: the index must be a non-negative integer", fn)
-		}
-		if i >= int64(len(a)) {
-			return nil, intrinsicFailure("%s: index %d is out of bounds for an array of %d items", fn, i, len(a))
-		}
-		return a[i], nil
-	case "ArrayLength":
-		a, ok := args[0].([]any)
-		if !ok {
-			return nil, intrinsicFailure("%s: the argument must be an array", fn)
-		}
-		return json.Number(strconv.Itoa(len(a))), nil
-	case "ArrayUnique":
-		a, ok := args[0].([]any)
-		if !ok {
-			return nil, intrinsicFailure("%s: the argument must be an array", fn)
-		}
-		out := []any{}
-	next:
-		for _, x := range a {
-			for _, y := range out {
-				if Equal(x, y) {
-					continue next
-				}
-			}
-			out = append(out, x)
-		}
-		return out, nil
-	case "Base64Encode":
-		s, ok := args[0].(string)
-		if !ok {
-			return nil, intrinsicFailure("%s: the argument must be a string", fn)
-		}
-		if len(s) > 10000 {
-			return nil, intrinsicFailure("%s: the input is longer than 10000 characters", fn)
-		}
-		return base64.StdEncoding.EncodeToString([]byte(s)), nil
-	case "Base64Decode":
-		s, ok := args[0].(string)
-		if !ok {
-			return nil, intrinsicFailure("%s: the argument must be a string", fn)
-		}
-		if len(s) > 10000 {
-			return nil, intrinsicFailure("%s: the input is longer than 10000 characters", fn)
-		}
-		b, err := base64.StdEncoding.DecodeString(s)
-		if err != nil {
-			return nil, intrinsicFailure("%s: the argument is not valid base64: %v", fn, err)
-		}
-		if !utf8.Valid(b) {
-			return nil, intrinsicFailure("%s: the decoded data is not UTF-8 text", fn)
-		}
-		return string(b), nil
-	case "Hash":
-		s, ok := args[0].(string)
-		if !ok {
-			s = MarshalString(args[0])
-		}
-		alg, ok := args[1].(string)
-		if !ok {
-			return nil, intrinsicFailure("%s: the algorithm must be a string", fn)
-		}
-		if len(s) > 10000 {
-			return nil, intrinsicFailure("%s: the input is longer than 10000 characters", fn)
-		}
-		var h hash.Hash
-		switch alg {
-		case "MD5":
-			h = md5.New()
-		case "SHA-1":
-			h = sha1.New()
-		case "SHA-256":
-			h = sha256.New()
-		case "SHA-384":
-			h = sha512.New384()
-		case "SHA-512":
-			h = sha512.New()
-		default:
-			return nil, intrinsicFailure("%s: unsupported algorithm %q (MD5, SHA-1, SHA-256, SHA-384, SHA-512)", fn, alg)
-		}
-		h.Write([]byte(s))
-		return hex.EncodeToString(h.Sum(nil)), nil
-	case "JsonMerge":
-		a, ok1 := args[0].(*Object)
-		b, ok2 := args[1].(*Object)
-		if !ok1 || !ok2 {
-			return nil, intrinsicFailure("%s: the first two arguments must be objects", fn)
-		}
-		deep, ok := args[2].(bool)
-		if !ok {
-			return nil, intrinsicFailure("%s: the third argument must be a boolean", fn)
-		}
-		if deep {
-			return nil, intrinsicFailure("%s: deep merge is not supported, the third argument must be false", fn)
-		}
-		out := Clone(a).(*Object)
-		for _, k := range b.keys {
-			out.Set(k, Clone(b.Val(k)))
-		}
-		return out, nil
-	case "MathRandom":
-		lo, ok1 := numberFloat(args[0])
-		hi, ok2 := numberFloat(args[1])
-		if !ok1 || !ok2 {
-			return nil, intrinsicFailure("%s: the bounds must be numbers", fn)
-		}
-		l, h := javaRound(lo), javaRound(hi)
-		if l >= h {
-			return nil, intrinsicFailure("%s: the start must be lower than the end", fn)
-		}
-		var r *mrand.Rand
-		if len(args) == 3 {
-			seed, ok := numberFloat(args[2])
-			if !ok {
-				return nil, intrinsicFailure("%s: the seed must be a number", fn)
-			}
-			r = mrand.New(mrand.NewPCG(uint64(int64(seed)), 0))
-		}
-		span := uint64(h - l)
-		var x uint64
-		if r != nil {
-			x = r.Uint64N(span)
-		} else {
-			x = mrand.Uint64N(span)
-		}
-		return json.Number(strconv.FormatInt(l+int64(x), 10)), nil
-	case "MathAdd":
-		a, ok1 := numberFloat(args[0])
-		b, ok2 := numberFloat(args[1])
-		if !ok1 || !ok2 {
-			return nil, intrinsicFailure("%s: the arguments must be numbers", fn)
-		}
-		return json.Number(strconv.FormatInt(javaRound(a)+javaRound(b), 10)), nil
-	case "StringSplit":
-		s, ok1 := args[0].(string)
-		sep, ok2 := args[1].(string)
-		if !ok1 || !ok2 {
-			return nil, intrinsicFailure("%s: the arguments must be strings", fn)
-		}
-		parts := strings.FieldsFunc(s, func(r rune) bool { return strings.ContainsRune(sep, r) })
-		out := make([]any, len(parts))
-		for i, x := range parts {
-			out[i] = x
-		}
-		return out, nil
-	case "UUID":
-		var b [16]byte
-		_, _ = rand.Read(b[:])
-		b[6] = b[6]&0x0f | 0x40
-		b[8] = b[8]&0x3f | 0x80
-		return fmt.Sprintf("%x-%x-%x-%x-%x", b[0:4], b[4:6], b[6:8], b[8:10], b[10:]), nil
+	impl, ok := intrinsicFuncs[f.name]
+	if !ok {
+		return nil, intrinsicFailure("unknown function States.%s", f.name)
 	}
-	return nil, intrinsicFailure("unknown function %s", fn)
+	return impl("States."+f.name, args)
+}
+
+func fnFormat(fn string, args []any) (any, *Error) {
+	tmpl, ok := args[0].(string)
+	if !ok {
+		return nil, intrinsicFailure("%s: the first argument must be a string", fn)
+	}
+	return format(fn, tmpl, args[1:], false)
+}
+
+func fnStringToJson(fn string, args []any) (any, *Error) {
+	s, ok := args[0].(string)
+	if !ok {
+		return nil, intrinsicFailure("%s: the argument must be a string, got %s", fn, typeName(args[0]))
+	}
+	if strings.TrimSpace(s) == "" {
+		return nil, nil
+	}
+	v, err := Decode([]byte(s))
+	if err != nil {
+		return nil, intrinsicFailure("%s: the argument is not valid JSON: %v", fn, err)
+	}
+	return v, nil
+}
+
+func fnJsonToString(fn string, args []any) (any, *Error) {
+	return MarshalString(args[0]), nil
+}
+
+func fnArray(fn string, args []any) (any, *Error) {
+	return append([]any{}, args...), nil
+}
+
+func fnArrayPartition(fn string, args []any) (any, *Error) {
+	a, ok := args[0].([]any)
+	if !ok {
+		return nil, intrinsicFailure("%s: the first argument must be an array", fn)
+	}
+	n, ok := integerArg(args[1])
+	if !ok || n <= 0 {
+		return nil, intrinsicFailure("%s: the chunk size must be a positive integer", fn)
+	}
+	out := []any{}
+	for i := 0; i < len(a); i += int(n) {
+		end := min(len(a), i+int(n))
+		out = append(out, append([]any{}, a[i:end]...))
+	}
+	return out, nil
+}
+
+func fnArrayContains(fn string, args []any) (any, *Error) {
+	a, ok := args[0].([]any)
+	if !ok {
+		return nil, intrinsicFailure("%s: the first argument must be an array", fn)
+	}
+	for _, x := range a {
+		if Equal(x, args[1]) {
+			return true, nil
+		}
+	}
+	return false, nil
+}
+
+func fnArrayRange(fn string, args []any) (any, *Error) {
+	var n [3]int64
+	for i := range 3 {
+		v, ok := integerArg(args[i])
+		if !ok {
+			return nil, intrinsicFailure("%s: the arguments must be integers", fn)
+		}
+		n[i] = v
+	}
+	if n[2] == 0 {
+		return nil, intrinsicFailure("%s: the step must not be 0", fn)
+	}
+	out := []any{}
+	for v := n[0]; (n[2] > 0 && v <= n[1]) || (n[2] < 0 && v >= n[1]); v += n[2] {
+		if len(out) >= 1000 {
+			return nil, intrinsicFailure("%s: the range has more than 1000 items", fn)
+		}
+		out = append(out, json.Number(strconv.FormatInt(v, 10)))
+	}
+	return out, nil
+}
+
+func fnArrayGetItem(fn string, args []any) (any, *Error) {
+	a, ok := args[0].([]any)
+	if !ok {
+		return nil, intrinsicFailure("%s: the first argument must be an array", fn)
+	}
+	i, ok := integerArg(args[1])
+	if !ok || i < 0 {
+		return nil, intrinsicFailure("%s: the index must be a non-negative integer", fn)
+	}
+	if i >= int64(len(a)) {
+		return nil, intrinsicFailure("%s: index %d is out of bounds for an array of %d items", fn, i, len(a))
+	}
+	return a[i], nil
+}
+
+func fnArrayLength(fn string, args []any) (any, *Error) {
+	a, ok := args[0].([]any)
+	if !ok {
+		return nil, intrinsicFailure("%s: the argument must be an array", fn)
+	}
+	return json.Number(strconv.Itoa(len(a))), nil
+}
+
+func fnArrayUnique(fn string, args []any) (any, *Error) {
+	a, ok := args[0].([]any)
+	if !ok {
+		return nil, intrinsicFailure("%s: the argument must be an array", fn)
+	}
+	out := []any{}
+next:
+	for _, x := range a {
+		for _, y := range out {
+			if Equal(x, y) {
+				continue next
+			}
+		}
+		out = append(out, x)
+	}
+	return out, nil
+}
+
+func fnBase64Encode(fn string, args []any) (any, *Error) {
+	s, ok := args[0].(string)
+	if !ok {
+		return nil, intrinsicFailure("%s: the argument must be a string", fn)
+	}
+	if len(s) > 10000 {
+		return nil, intrinsicFailure("%s: the input is longer than 10000 characters", fn)
+	}
+	return base64.StdEncoding.EncodeToString([]byte(s)), nil
+}
+
+func fnBase64Decode(fn string, args []any) (any, *Error) {
+	s, ok := args[0].(string)
+	if !ok {
+		return nil, intrinsicFailure("%s: the argument must be a string", fn)
+	}
+	if len(s) > 10000 {
+		return nil, intrinsicFailure("%s: the input is longer than 10000 characters", fn)
+	}
+	b, err := base64.StdEncoding.DecodeString(s)
+	if err != nil {
+		return nil, intrinsicFailure("%s: the argument is not valid base64: %v", fn, err)
+	}
+	if !utf8.Valid(b) {
+		return nil, intrinsicFailure("%s: the decoded data is not UTF-8 text", fn)
+	}
+	return string(b), nil
+}
+
+func fnHash(fn string, args []any) (any, *Error) {
+	s, ok := args[0].(string)
+	if !ok {
+		s = MarshalString(args[0])
+	}
+	alg, ok := args[1].(string)
+	if !ok {
+		return nil, intrinsicFailure("%s: the algorithm must be a string", fn)
+	}
+	if len(s) > 10000 {
+		return nil, intrinsicFailure("%s: the input is longer than 10000 characters", fn)
+	}
+	var h hash.Hash
+	switch alg {
+	case "MD5":
+		h = md5.New()
+	case "SHA-1":
+		h = sha1.New()
+	case "SHA-256":
+		h = sha256.New()
+	case "SHA-384":
+		h = sha512.New384()
+	case "SHA-512":
+		h = sha512.New()
+	default:
+		return nil, intrinsicFailure("%s: unsupported algorithm %q (MD5, SHA-1, SHA-256, SHA-384, SHA-512)", fn, alg)
+	}
+	h.Write([]byte(s))
+	return hex.EncodeToString(h.Sum(nil)), nil
+}
+
+func fnJsonMerge(fn string, args []any) (any, *Error) {
+	a, ok1 := args[0].(*Object)
+	b, ok2 := args[1].(*Object)
+	if !ok1 || !ok2 {
+		return nil, intrinsicFailure("%s: the first two arguments must be objects", fn)
+	}
+	deep, ok := args[2].(bool)
+	if !ok {
+		return nil, intrinsicFailure("%s: the third argument must be a boolean", fn)
+	}
+	if deep {
+		return nil, intrinsicFailure("%s: deep merge is not supported, the third argument must be false", fn)
+	}
+	out := Clone(a).(*Object)
+	for _, k := range b.keys {
+		out.Set(k, Clone(b.Val(k)))
+	}
+	return out, nil
+}
+
+func fnMathRandom(fn string, args []any) (any, *Error) {
+	lo, ok1 := numberFloat(args[0])
+	hi, ok2 := numberFloat(args[1])
+	if !ok1 || !ok2 {
+		return nil, intrinsicFailure("%s: the bounds must be numbers", fn)
+	}
+	l, h := javaRound(lo), javaRound(hi)
+	if l >= h {
+		return nil, intrinsicFailure("%s: the start must be lower than the end", fn)
+	}
+	var r *mrand.Rand
+	if len(args) == 3 {
+		seed, ok := numberFloat(args[2])
+		if !ok {
+			return nil, intrinsicFailure("%s: the seed must be a number", fn)
+		}
+		r = mrand.New(mrand.NewPCG(uint64(int64(seed)), 0))
+	}
+	span := uint64(h - l)
+	var x uint64
+	if r != nil {
+		x = r.Uint64N(span)
+	} else {
+		x = mrand.Uint64N(span)
+	}
+	return json.Number(strconv.FormatInt(l+int64(x), 10)), nil
+}
+
+func fnMathAdd(fn string, args []any) (any, *Error) {
+	a, ok1 := numberFloat(args[0])
+	b, ok2 := numberFloat(args[1])
+	if !ok1 || !ok2 {
+		return nil, intrinsicFailure("%s: the arguments must be numbers", fn)
+	}
+	return json.Number(strconv.FormatInt(javaRound(a)+javaRound(b), 10)), nil
+}
+
+func fnStringSplit(fn string, args []any) (any, *Error) {
+	s, ok1 := args[0].(string)
+	sep, ok2 := args[1].(string)
+	if !ok1 || !ok2 {
+		return nil, intrinsicFailure("%s: the arguments must be strings", fn)
+	}
+	parts := strings.FieldsFunc(s, func(r rune) bool { return strings.ContainsRune(sep, r) })
+	out := make([]any, len(parts))
+	for i, x := range parts {
+		out[i] = x
+	}
+	return out, nil
+}
+
+func fnUUID(fn string, args []any) (any, *Error) {
+	var b [16]byte
+	_, _ = rand.Read(b[:])
+	b[6] = b[6]&0x0f | 0x40
+	b[8] = b[8]&0x3f | 0x80
+	return fmt.Sprintf("%x-%x-%x-%x-%x", b[0:4], b[4:6], b[6:8], b[8:10], b[10:]), nil
 }
 
 // javaRound rounds half up, like java.lang.Math.round.
