@@ -7,8 +7,10 @@ import (
 	"image/color"
 	"image/draw"
 	"math"
+	"reflect"
 	"slices"
 	"strings"
+	"sync"
 	"testing"
 
 	"golang.org/x/image/font"
@@ -326,4 +328,35 @@ func TestDetectorsOddSizes(t *testing.T) {
 			}
 		})
 	}
+}
+
+// TestDetectorsConcurrent runs both detectors from several goroutines at
+// once: the results must equal the sequential ones (run with -race).
+func TestDetectorsConcurrent(t *testing.T) {
+	faces := newTestFaceDetector(t, FaceOptions{})
+	text := newTestTextDetector(t)
+	img := testPhoto(t, "astronaut.jpg")
+	page := testPhoto(t, "ocr/page.png")
+	wantF, err := faces.Detect(t.Context(), img)
+	if err != nil {
+		t.Fatal(err)
+	}
+	wantT, err := text.Detect(t.Context(), page)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var wg sync.WaitGroup
+	for range 4 {
+		wg.Go(func() {
+			gotF, err := faces.Detect(t.Context(), img)
+			if err != nil || !reflect.DeepEqual(gotF, wantF) {
+				t.Errorf("concurrent faces differ: %v", err)
+			}
+			gotT, err := text.Detect(t.Context(), page)
+			if err != nil || !reflect.DeepEqual(gotT, wantT) {
+				t.Errorf("concurrent text differs: %v", err)
+			}
+		})
+	}
+	wg.Wait()
 }
