@@ -8,7 +8,6 @@ import (
 
 // JSONPath filter expressions: [?(@.a > 1 && @.b == 'x')].
 
-
 type filterExpr struct {
 	op          string // "&&", "||", "!", "exists", or a comparison
 	left, right *filterExpr
@@ -268,4 +267,3 @@ func (o *filterOperand) value(root, cur any) (any, bool) {
 	v, _ := p.Get(base)
 	return v, true
 }
-
