@@ -10,6 +10,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"runtime"
 	"strconv"
 	"sync"
 	"syscall"
@@ -189,6 +190,6 @@ func TestFunctionsUnderRIE(t *testing.T) {
 		})
 		return s
 	}
-	runChain(t, buildAll(t), wrapped)
+	runChain(t, runtime.GOARCH, buildAll(t), wrapped)
 	t.Logf("emulator INIT durations: %v", inits)
 }

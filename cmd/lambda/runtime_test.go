@@ -135,10 +135,11 @@ type process struct {
 	stdout  *bytes.Buffer
 }
 
-func start(t *testing.T, bin string, env map[string]string) *process {
+func start(t *testing.T, bin string, env map[string]string, wrapper ...string) *process {
 	t.Helper()
 	api, addr := newRuntimeAPI(t)
-	cmd := exec.Command(bin)
+	argv := append(append([]string{}, wrapper...), bin)
+	cmd := exec.Command(argv[0], argv[1:]...)
 	home := t.TempDir()
 	cmd.Env = []string{
 		"PATH=" + os.Getenv("PATH"), "HOME=" + home,
@@ -315,57 +316,67 @@ func TestFunctionsThroughRuntimeAPI(t *testing.T) {
 	if testing.Short() {
 		t.Skip("builds five binaries")
 	}
-	runChain(t, buildAll(t), runtimeAPILauncher)
+	runChain(t, runtime.GOARCH, buildAll(t), runtimeAPILauncher)
 }
 
-// buildAll builds the five functions for the host into a temporary
-// directory, once per test binary.
-func buildAll(t *testing.T) string {
+// buildAll builds the five functions for the host.
+func buildAll(t *testing.T) string { return buildFor(t, runtime.GOARCH) }
+
+// buildFor builds the five functions for linux/goarch into a temporary
+// directory, once per test binary and architecture.
+func buildFor(t *testing.T, goarch string) string {
 	t.Helper()
-	hostOnce.Do(func() {
-		hostDir, hostErr = os.MkdirTemp("", "imagerec-lambda-")
-		if hostErr != nil {
+	v, _ := builds.LoadOrStore(goarch, &archBuild{})
+	b := v.(*archBuild)
+	b.once.Do(func() {
+		b.dir, b.err = os.MkdirTemp("", "imagerec-lambda-"+goarch+"-")
+		if b.err != nil {
 			return
 		}
 		var wg sync.WaitGroup
 		var mu sync.Mutex
 		for _, fn := range functions {
 			wg.Go(func() {
-				cmd := exec.Command("go", "build", "-tags", "lambda.norpc", "-trimpath", "-ldflags=-s -w", "-o", filepath.Join(hostDir, fn, "bootstrap"), "./"+fn)
-				cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
-				if b, err := cmd.CombinedOutput(); err != nil {
+				cmd := exec.Command("go", "build", "-tags", "lambda.norpc", "-trimpath", "-ldflags=-s -w", "-o", filepath.Join(b.dir, fn, "bootstrap"), "./"+fn)
+				cmd.Env = append(os.Environ(), "CGO_ENABLED=0", "GOOS=linux", "GOARCH="+goarch)
+				if out, err := cmd.CombinedOutput(); err != nil {
 					mu.Lock()
-					hostErr = fmt.Errorf("build %s: %v\n%s", fn, err, b)
+					b.err = fmt.Errorf("build %s for %s: %v\n%s", fn, goarch, err, out)
 					mu.Unlock()
 				}
 			})
 		}
 		wg.Wait()
 	})
-	if hostErr != nil {
-		t.Fatal(hostErr)
+	if b.err != nil {
+		t.Fatal(b.err)
 	}
-	return hostDir
+	return b.dir
 }
 
-var (
-	hostOnce sync.Once
-	hostDir  string
-	hostErr  error
-)
+type archBuild struct {
+	once sync.Once
+	dir  string
+	err  error
+}
+
+var builds sync.Map // goarch -> *archBuild
 
 func TestMain(m *testing.M) {
 	code := m.Run()
-	if hostDir != "" {
-		os.RemoveAll(hostDir)
-	}
+	builds.Range(func(_, v any) bool {
+		if d := v.(*archBuild).dir; d != "" {
+			os.RemoveAll(d)
+		}
+		return true
+	})
 	os.Exit(code)
 }
 
 // runChain runs one photo through trigger, inspect, recognize, store and
 // notify, each as a fresh (cold) function started by launch, then checks
 // that a failure carries the local executor's error name.
-func runChain(t *testing.T, binDir string, launch launcher) {
+func runChain(t *testing.T, arch, binDir string, launch launcher) {
 	e := newEndpoints(t)
 	ctx := t.Context()
 	photo, err := os.ReadFile(filepath.Join("..", "..", "testdata", "images", "dog.jpg"))
@@ -467,7 +478,7 @@ func runChain(t *testing.T, binDir string, launch launcher) {
 		})
 	}
 	for _, f := range figures {
-		t.Logf("%-9s %s/%s bootstrap %5.1f MB, cold start to first response %v", f.fn, runtime.GOOS, runtime.GOARCH, float64(f.size)/1e6, f.coldStart.Round(time.Millisecond))
+		t.Logf("%-9s linux/%s bootstrap %5.1f MB, cold start to first response %v", f.fn, arch, float64(f.size)/1e6, f.coldStart.Round(time.Millisecond))
 	}
 
 	// A failure crosses the wire with the local executor's error name.
