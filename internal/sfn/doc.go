@@ -2,8 +2,10 @@
 // AWS Step Functions does: executions with unique names, Step Functions
 // history events (get-execution-history shapes), Retry with back-off and
 // jitter, Catch, Parallel and Map, task timeouts, the 256 KiB payload
-// limit, and a durable store so that a restarted process can list past
-// executions and re-run the ones a crash left RUNNING.
+// limit, JSONPath and JSONata states, and a durable store (one JSON file
+// per execution, written at start, between top-level states at most once a
+// second, and at the end) so that a restarted process can list past
+// executions and re-run from the start the ones a crash left RUNNING.
 //
 // Task states resolve their Resource through a Registry of Task values:
 // exact resource ARNs, arn:aws:states:::lambda:invoke with its FunctionName

@@ -462,3 +462,50 @@ func TestCheckpointWhileRunning(t *testing.T) {
 		t.Errorf("Wait = %+v, %v", ex, err)
 	}
 }
+
+func TestExecutionTimeout(t *testing.T) {
+	t.Parallel()
+	reg := sfn.NewRegistry()
+	reg.Register("arn:aws:states:::local:block", sfn.TaskFunc(func(ctx context.Context, _ json.RawMessage) (json.RawMessage, error) {
+		<-ctx.Done()
+		return nil, ctx.Err()
+	}))
+	def := `{"TimeoutSeconds":1,"StartAt":"T","States":{"T":{"Type":"Task","Resource":"arn:aws:states:::local:block",
+	  "Catch":[{"ErrorEquals":["States.ALL"],"Next":"Never"}],"End":true},"Never":{"Type":"Succeed"}}}`
+	ex := run(t, def, reg, sfn.RealClock{}, `{}`)
+	if ex.Status != sfn.StatusTimedOut || ex.Error != asl.ErrNameTimeout {
+		t.Errorf("got %s %s, want TIMED_OUT States.Timeout", ex.Status, ex.Error)
+	}
+}
+
+func TestJSONataTask(t *testing.T) {
+	t.Parallel()
+	reg := sfn.NewRegistry()
+	reg.RegisterFunction("double", sfn.TaskFunc(func(_ context.Context, in json.RawMessage) (json.RawMessage, error) {
+		var v struct{ N float64 }
+		if err := json.Unmarshal(in, &v); err != nil {
+			return nil, err
+		}
+		if v.N < 0 {
+			return nil, &namedError{"Negative", "n is negative"}
+		}
+		return json.Marshal(map[string]float64{"N": v.N * 2})
+	}))
+	def := `{"QueryLanguage":"JSONata","StartAt":"T","States":{
+	  "T":{"Type":"Task","Resource":"arn:aws:states:::lambda:invoke",
+	    "Arguments":{"FunctionName":"double","Payload":{"N":"{% $states.input.n %}"}},
+	    "Assign":{"doubled":"{% $states.result.Payload.N %}"},
+	    "Output":{"result":"{% $states.result.Payload.N %}","input":"{% $states.input %}"},
+	    "Catch":[{"ErrorEquals":["Negative"],"Assign":{"why":"{% $states.errorOutput.Cause %}"},"Output":"{% $states.errorOutput %}","Next":"Why"}],
+	    "Next":"Use"},
+	  "Use":{"Type":"Pass","Output":"{% $doubled + 1 %}","End":true},
+	  "Why":{"Type":"Pass","Output":{"why":"{% $why %}","error":"{% $states.input.Error %}"},"End":true}}}`
+	ex := run(t, def, reg, nil, `{"n":20}`)
+	if ex.Status != "SUCCEEDED" || string(ex.Output) != `41` {
+		t.Errorf("success path: %s %s %s %s", ex.Status, ex.Error, ex.Cause, ex.Output)
+	}
+	ex = run(t, def, reg, nil, `{"n":-1}`)
+	if ex.Status != "SUCCEEDED" || string(ex.Output) != `{"why":"n is negative","error":"Negative"}` {
+		t.Errorf("catch path: %s %s %s %s", ex.Status, ex.Error, ex.Cause, ex.Output)
+	}
+}
