@@ -33,7 +33,8 @@ import (
 //     ("Post" instead of "Pust", "Washingin" instead of "Wasthingin"), and
 //     a short word costs its own width instead of 320 pixels.
 //     When the direction classifier (ppocr-cls.onnx) is installed, a line
-//     it finds upside down (P > 0.9) is cut out turned by 180 degrees.
+//     it finds upside down (P > 0.9) is also read turned by 180 degrees,
+//     and the more confident reading is kept.
 //  3. The recogniser's per-step softmax is CTC-decoded (ctc.go). A LINE's
 //     confidence is the mean probability of its characters, x100.
 //  4. Lines are split at spaces into WORDs; a word's box is the part of the
@@ -289,16 +290,33 @@ func sortReadingOrder(rs []rotatedRect) {
 }
 
 // recognise reads the text in rectangle r.
+//
+// When the direction classifier says the line is upside down, it is read
+// both ways and the more confident reading wins: the classifier alone is
+// wrong too often (it turned a plain line of page.png upside down, which
+// then read "d e e").
 func (d *TextDetector) recognise(img *imageio.Image, r rotatedRect) (textLine, error) {
-	if d.cls != nil {
-		flip, err := d.upsideDown(img, r)
-		if err != nil {
-			return textLine{}, err
-		}
-		if flip {
-			r.Angle += math.Pi
-		}
+	l, err := d.read(img, r)
+	if err != nil || d.cls == nil {
+		return l, err
 	}
+	flip, err := d.upsideDown(img, r)
+	if err != nil || !flip {
+		return l, err
+	}
+	r.Angle += math.Pi
+	turned, err := d.read(img, r)
+	if err != nil {
+		return textLine{}, err
+	}
+	if lineConfidence(turned.Chars) > lineConfidence(l.Chars) {
+		return turned, nil
+	}
+	return l, nil
+}
+
+// read recognises the text in rectangle r as oriented.
+func (d *TextDetector) read(img *imageio.Image, r rotatedRect) (textLine, error) {
 	cropW := int(math.Round(recHeight * r.W / math.Max(r.H, 1)))
 	cropW = max(recStride, min(cropW, recMaxWidth))
 	crop := rotatedCrop(img.Pix, img.Width, img.Height, r, cropW, recHeight, true)

@@ -102,14 +102,14 @@ func TestTextDetectorPage(t *testing.T) {
 		t.Fatal(err)
 	}
 	lines := checkTextShape(t, ts)
-	if len(lines) < 6 {
-		t.Fatalf("found %d lines, want at least 6: %q", len(lines), lines)
+	if len(lines) < 7 {
+		t.Fatalf("found %d lines, want at least 7: %q", len(lines), lines)
 	}
 	if lines[0] != "Region-based segmentation" {
 		t.Errorf("first line %q, want the heading", lines[0])
 	}
 	all := strings.Join(lines, "\n")
-	for _, w := range []string{"Let us first determine markers of the coins", "histogram of grey values", "background", "unambiguously"} {
+	for _, w := range []string{"Let us first determine markers of the coins", "the markers are found at the two extreme parts", "histogram of grey values", "background", "unambiguously"} {
 		if !strings.Contains(all, w) {
 			t.Errorf("text lacks %q:\n%s", w, all)
 		}
