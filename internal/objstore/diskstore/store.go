@@ -10,6 +10,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"hash"
 	"io"
 	"io/fs"
 	"log/slog"
@@ -364,9 +365,7 @@ func (s *Store) writeData(dir, base string, body io.Reader, wantMD5 []byte) (nam
 		}
 	}()
 	h := md5.New()
-	bp := s.bufs.Get().(*[]byte)
-	size, err = io.CopyBuffer(io.MultiWriter(f, h), body, *bp)
-	s.bufs.Put(bp)
+	size, err = s.copyHashing(f, h, body)
 	if err != nil {
 		return "", 0, nil, nil, fmt.Errorf("read body: %w", err)
 	}
@@ -388,6 +387,66 @@ func (s *Store) writeData(dir, base string, body io.Reader, wantMD5 []byte) (nam
 		return err
 	}
 	return name, size, sum, finish, nil
+}
+
+// copyHashing copies body to f while h hashes the same bytes in a second
+// goroutine (MD5 is the most expensive step of a PUT), double-buffered.
+func (s *Store) copyHashing(f io.Writer, h hash.Hash, body io.Reader) (int64, error) {
+	b1, b2 := s.bufs.Get().(*[]byte), s.bufs.Get().(*[]byte)
+	defer s.bufs.Put(b1)
+	defer s.bufs.Put(b2)
+	work := make(chan []byte)
+	done := make(chan struct{})
+	go func() {
+		for p := range work {
+			h.Write(p)
+			done <- struct{}{}
+		}
+	}()
+	bufs := [2][]byte{*b1, *b2}
+	var n int64
+	pending := false
+	finish := func() {
+		if pending {
+			<-done
+			pending = false
+		}
+	}
+	defer close(work)
+	defer finish()
+	for i := 0; ; i ^= 1 {
+		m, rerr := fill(body, bufs[i])
+		if m > 0 {
+			finish() // the hasher is done with the other buffer
+			work <- bufs[i][:m]
+			pending = true
+			if _, err := f.Write(bufs[i][:m]); err != nil {
+				return n, err
+			}
+			n += int64(m)
+		}
+		if rerr == io.EOF { //nolint:errorlint // io.EOF is returned unwrapped by contract
+			finish()
+			return n, nil
+		}
+		if rerr != nil {
+			return n, rerr
+		}
+	}
+}
+
+// fill reads into p until it is full or the reader fails; io.EOF is
+// returned only for a clean end of the stream.
+func fill(r io.Reader, p []byte) (int, error) {
+	n := 0
+	for n < len(p) {
+		m, err := r.Read(p[n:])
+		n += m
+		if err != nil {
+			return n, err
+		}
+	}
+	return n, nil
 }
 
 // commit makes a written data file the object: it writes the sidecar to a

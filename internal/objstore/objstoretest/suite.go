@@ -292,13 +292,26 @@ func testBadDigest(t *testing.T, s objstore.Store) {
 func testReadErrorAborts(t *testing.T, s objstore.Store) {
 	ctx := t.Context()
 	mustCreate(t, s, "bkt")
-	boom := errors.New("boom")
-	body := io.MultiReader(strings.NewReader("partial"), iotest.ErrReader(boom))
-	if _, err := s.PutObject(ctx, "bkt", "k", body, objstore.PutOptions{}); !errors.Is(err, boom) {
-		t.Fatalf("PutObject(failing body) = %v, want boom", err)
+	mustPut(t, s, "bkt", "kept", "original")
+	// A truncated connection reads as io.ErrUnexpectedEOF: never a short
+	// object.
+	for _, fail := range []error{errors.New("boom"), io.ErrUnexpectedEOF} {
+		for _, key := range []string{"k", "kept"} {
+			body := io.MultiReader(strings.NewReader(strings.Repeat("partial", 100000)), iotest.ErrReader(fail))
+			if _, err := s.PutObject(ctx, "bkt", key, body, objstore.PutOptions{}); !errors.Is(err, fail) {
+				t.Errorf("PutObject(%q, body failing with %v) = %v", key, fail, err)
+			}
+		}
 	}
 	if _, err := s.HeadObject(ctx, "bkt", "k"); !errors.Is(err, objstore.ErrNoSuchKey) {
 		t.Errorf("HeadObject after failed put = %v, want ErrNoSuchKey", err)
+	}
+	rc, _, err := s.GetObject(ctx, "bkt", "kept")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := read(t, rc); got != "original" {
+		t.Errorf("object replaced by a failed put: %d bytes", len(got))
 	}
 }
 
