@@ -22,6 +22,7 @@ import (
 	"runtime"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -217,6 +218,10 @@ type endpoints struct {
 	sfn   string
 	sns   string
 
+	// bigText makes DetectText answer with thousands of words: a result
+	// too large for the state payload (the claim-check path).
+	bigText atomic.Bool
+
 	mu        sync.Mutex
 	started   []string
 	published []url.Values
@@ -239,6 +244,9 @@ func newEndpoints(t *testing.T) *endpoints {
 	rek := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		op := strings.TrimPrefix(r.Header.Get("X-Amz-Target"), "RekognitionService.")
 		data, err := os.ReadFile(filepath.Join(dir, filepath.Base(op)+".json"))
+		if op == "DetectText" && e.bigText.Load() {
+			data = manyWords(3000)
+		}
 		if err != nil || !strings.Contains(r.Header.Get("Authorization"), "Credential="+accessKey+"/") {
 			w.WriteHeader(http.StatusBadRequest)
 			return
@@ -497,6 +505,73 @@ func runChain(t *testing.T, arch, binDir string, launch launcher) {
 			t.Errorf("got %s %s, want an error of type %s", inv.kind, inv.body, pipeline.ErrNameInvalidInput)
 		}
 	})
+
+	// A result over the state payload limit goes to the result bucket and
+	// only a reference travels (claim check); StoreResults then moves it.
+	t.Run("claim check", func(t *testing.T) {
+		e.bigText.Store(true)
+		defer e.bigText.Store(false)
+		rec := launch(t, filepath.Join(binDir, "recognize", "bootstrap"), e.env())
+		inv := rec.invoke(t, "req-big", []byte(`{"Source":`+string(srcJSON)+`,"ResultBucket":"results"}`))
+		var out pipeline.RecognizeOutput
+		if err := json.Unmarshal(inv.body, &out); err != nil || inv.kind != "response" || out.Result != nil || out.ResultRef == nil {
+			t.Fatalf("recognize of a large result = %s %.300s", inv.kind, inv.body)
+		}
+		if len(inv.body) > 1024 {
+			t.Errorf("state output is %d bytes, want a small reference", len(inv.body))
+		}
+		if _, err := e.store.HeadObject(ctx, out.ResultRef.Bucket, out.ResultRef.Key); err != nil {
+			t.Fatalf("pending result %s: %v", out.ResultRef.Key, err)
+		}
+		st := launch(t, filepath.Join(binDir, "store", "bootstrap"), e.env())
+		inv = st.invoke(t, "req-big-store", []byte(`{"Source":`+string(srcJSON)+`,"ResultBucket":"results","Recognition":`+string(inv.body)+`}`))
+		if inv.kind != "response" {
+			t.Fatalf("store: %s", inv.body)
+		}
+		body, info, err := e.store.GetObject(ctx, "results", key+".json")
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer body.Close()
+		var doc struct{ TextDetections []json.RawMessage }
+		json.NewDecoder(body).Decode(&doc)
+		if len(doc.TextDetections) != 3000 || info.Size < 256<<10 {
+			t.Errorf("result document: %d text detections, %d bytes", len(doc.TextDetections), info.Size)
+		}
+		if _, err := e.store.HeadObject(ctx, out.ResultRef.Bucket, out.ResultRef.Key); err == nil {
+			t.Errorf("pending result %s left behind", out.ResultRef.Key)
+		}
+	})
+}
+
+// manyWords is a DetectText response with n WORD detections.
+func manyWords(n int) []byte {
+	type pt struct{ X, Y float64 }
+	type det struct {
+		DetectedText string
+		Type         string
+		Id           int
+		ParentId     int
+		Confidence   float64
+		Geometry     struct {
+			BoundingBox struct{ Width, Height, Left, Top float64 }
+			Polygon     []pt
+		}
+	}
+	var resp struct {
+		TextDetections   []det
+		TextModelVersion string
+	}
+	resp.TextModelVersion = "3.0"
+	for i := range n {
+		d := det{DetectedText: fmt.Sprintf("word%04d", i), Type: "WORD", Id: i + 1, Confidence: 99.1}
+		x, y := float64(i%50)/50, float64(i/50)/60
+		d.Geometry.BoundingBox.Width, d.Geometry.BoundingBox.Height, d.Geometry.BoundingBox.Left, d.Geometry.BoundingBox.Top = 0.018, 0.015, x, y
+		d.Geometry.Polygon = []pt{{x, y}, {x + 0.018, y}, {x + 0.018, y + 0.015}, {x, y + 0.015}}
+		resp.TextDetections = append(resp.TextDetections, d)
+	}
+	b, _ := json.Marshal(resp)
+	return b
 }
 
 // TestCrossBuild builds every function for linux/arm64 (the template's
