@@ -18,6 +18,8 @@ import (
 	"time"
 )
 
+const rieModule = "github.com/aws/aws-lambda-runtime-interface-emulator/cmd/aws-lambda-rie@v0.0.0-20261030222936-bef5c4ba774d"
+
 // rieBinary finds the AWS Lambda Runtime Interface Emulator, installed by
 // the set-up with
 //
@@ -29,11 +31,21 @@ func rieBinary(t *testing.T) string {
 		home, _ := os.UserHomeDir()
 		path = filepath.Join(home, ".cache", "imagerec", "bin", "aws-lambda-rie")
 	}
+	if _, err := os.Stat(path); err != nil && os.Getenv("CI") != "" && os.Getenv("IMAGEREC_LAMBDA_RIE") == "" {
+		// Set-up normally installs it; otherwise build the pinned version
+		// from the module proxy into the same cache.
+		cmd := exec.CommandContext(t.Context(), "go", "install", rieModule)
+		cmd.Env = append(os.Environ(), "GOBIN="+filepath.Dir(path), "GOFLAGS=")
+		cmd.Dir = t.TempDir() // outside this module: no go.mod change
+		if out, err := cmd.CombinedOutput(); err != nil {
+			t.Logf("go install %s: %v\n%s", rieModule, err, out)
+		}
+	}
 	if _, err := os.Stat(path); err != nil {
 		if os.Getenv("CI") != "" {
-			t.Fatalf("aws-lambda-rie not installed at %s", path)
+			t.Fatalf("aws-lambda-rie not installed at %s (GOBIN=%s go install %s)", path, filepath.Dir(path), rieModule)
 		}
-		t.Skipf("aws-lambda-rie not installed at %s", path)
+		t.Skipf("aws-lambda-rie not installed at %s (GOBIN=%s go install %s)", path, filepath.Dir(path), rieModule)
 	}
 	return path
 }
