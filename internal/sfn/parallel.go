@@ -7,6 +7,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 
 	"github.com/imagerec/imagerec/internal/asl"
 )
@@ -215,40 +216,42 @@ func (r *runner) runIterations(ctx context.Context, st *asl.State, arr, inputs [
 		}
 		return over
 	}
-	sem := make(chan struct{}, concurrency)
-	for i := range arr {
-		if ctx.Err() != nil {
-			break
+	iterate := func(i int) {
+		r.hist.add(-1, "MapIterationStarted", map[string]any{"name": st.Name, "index": i})
+		out, err := r.runMachine(ctx, st.ItemProcessor, inputs[i], &frame{scope: newScope(f.scope), item: &mapItem{index: i, value: arr[i]}})
+		if err != nil {
+			if err == errCanceled {
+				r.hist.add(-1, "MapIterationAborted", map[string]any{"name": st.Name, "index": i})
+				return
+			}
+			r.hist.add(-1, "MapIterationFailed", map[string]any{"name": st.Name, "index": i})
+			mu.Lock()
+			failures++
+			if exceeded(failures) && firstErr == nil {
+				firstErr = err
+				cancel()
+			}
+			mu.Unlock()
+			results[i] = errorObject(err)
+			return
 		}
-		sem <- struct{}{}
-		if ctx.Err() != nil {
-			<-sem
-			break
-		}
+		r.hist.add(-1, "MapIterationSucceeded", map[string]any{"name": st.Name, "index": i})
+		results[i] = out
+	}
+	// A pool of workers takes the items in order; none starts once the
+	// Map has failed.
+	var next atomic.Int64
+	for range min(int(concurrency), len(arr)) {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			defer func() { <-sem }()
-			r.hist.add(-1, "MapIterationStarted", map[string]any{"name": st.Name, "index": i})
-			out, err := r.runMachine(ctx, st.ItemProcessor, inputs[i], &frame{scope: newScope(f.scope), item: &mapItem{index: i, value: arr[i]}})
-			if err != nil {
-				if err == errCanceled {
-					r.hist.add(-1, "MapIterationAborted", map[string]any{"name": st.Name, "index": i})
+			for ctx.Err() == nil {
+				i := int(next.Add(1) - 1)
+				if i >= len(arr) {
 					return
 				}
-				r.hist.add(-1, "MapIterationFailed", map[string]any{"name": st.Name, "index": i})
-				mu.Lock()
-				failures++
-				if exceeded(failures) && firstErr == nil {
-					firstErr = err
-					cancel()
-				}
-				mu.Unlock()
-				results[i] = errorObject(err)
-				return
+				iterate(i)
 			}
-			r.hist.add(-1, "MapIterationSucceeded", map[string]any{"name": st.Name, "index": i})
-			results[i] = out
 		}()
 	}
 	wg.Wait()
