@@ -28,12 +28,13 @@ import (
 
 // parameters are the values the test deploys with.
 var parameters = map[string]any{
-	"UploadBucketName":  "example-uploads",
-	"ResultBucketName":  "example-results",
-	"Engine":            "rekognition",
-	"Features":          "all",
-	"NotificationEmail": "",
-	"LogRetentionDays":  30,
+	"UploadBucketName":     "example-uploads",
+	"ResultBucketName":     "example-results",
+	"Engine":               "rekognition",
+	"Features":             "all",
+	"NotificationEmail":    "",
+	"LogRetentionDays":     30,
+	"RecognizeConcurrency": 10,
 }
 
 // symbolic resolves intrinsic functions to strings that keep what they
@@ -541,6 +542,40 @@ func TestFunctionSettings(t *testing.T) {
 		}
 		if st.TimeoutSeconds == 0 || timeout > st.TimeoutSeconds {
 			t.Errorf("%s: function %s times out after %ds, state after %ds", state, fnName, timeout, st.TimeoutSeconds)
+		}
+	}
+}
+
+// TestRecognizeConcurrency: the recogniser's reserved concurrency caps the
+// Rekognition request rate, and the state machine retries the throttling
+// Lambda reports when the cap is reached.
+func TestRecognizeConcurrency(t *testing.T) {
+	t.Parallel()
+	tpl, _ := loadTemplate(t)
+	fn, err := tpl.GetServerlessFunctionWithName("RecognizeFunction")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if fn.ReservedConcurrentExecutions == nil || *fn.ReservedConcurrentExecutions != 10 {
+		t.Errorf("ReservedConcurrentExecutions = %v, want the RecognizeConcurrency parameter", fn.ReservedConcurrentExecutions)
+	}
+	var def struct {
+		States map[string]struct {
+			Resource string
+			Retry    []struct{ ErrorEquals []string }
+		}
+	}
+	json.Unmarshal(deploy.StateMachine, &def)
+	for name, st := range def.States {
+		if st.Resource != "${RecognizeFunctionArn}" {
+			continue
+		}
+		retried := false
+		for _, r := range st.Retry {
+			retried = retried || slices.Contains(r.ErrorEquals, "Lambda.TooManyRequestsException") || slices.Contains(r.ErrorEquals, "States.ALL")
+		}
+		if !retried {
+			t.Errorf("state %s does not retry Lambda.TooManyRequestsException", name)
 		}
 	}
 }
