@@ -374,14 +374,14 @@ func (x *Executor) History(_ context.Context, arn string) ([]Event, error) {
 	x.mu.Lock()
 	if a, ok := x.running[arn]; ok {
 		x.mu.Unlock()
-		return a.hist.snapshot(), nil
+		return materialize(a.hist.snapshot()), nil
 	}
 	x.mu.Unlock()
 	rec, err := x.opts.Store.Get(arn)
 	if err != nil {
 		return nil, err
 	}
-	return rec.History, nil
+	return materialize(rec.History), nil
 }
 
 // Wait blocks until the execution ends (or ctx is done) and returns it.

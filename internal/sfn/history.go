@@ -5,6 +5,8 @@ import (
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/imagerec/imagerec/internal/asl"
 )
 
 // Event is one history event, shaped like Step Functions'
@@ -65,6 +67,44 @@ func (e *Event) UnmarshalJSON(b []byte) error {
 		}
 	}
 	return nil
+}
+
+// lazyJSON is an event detail holding a JSON value (a state's input or
+// output) that is turned into its JSON text only when the history is read
+// or stored: most histories of synchronous runs are never read. Values are
+// never modified once built, so holding them is safe.
+type lazyJSON struct{ v any }
+
+// MarshalJSON implements json.Marshaler: the detail is the JSON text as a
+// string, as in Step Functions' history.
+func (l lazyJSON) MarshalJSON() ([]byte, error) { return json.Marshal(asl.MarshalString(l.v)) }
+
+// materialize returns events whose details hold plain strings instead of
+// lazy values.
+func materialize(events []Event) []Event {
+	out := make([]Event, len(events))
+	for i, e := range events {
+		out[i] = e
+		lazy := false
+		for _, v := range e.Details {
+			if _, ok := v.(lazyJSON); ok {
+				lazy = true
+				break
+			}
+		}
+		if !lazy {
+			continue
+		}
+		d := make(map[string]any, len(e.Details))
+		for k, v := range e.Details {
+			if l, ok := v.(lazyJSON); ok {
+				v = asl.MarshalString(l.v)
+			}
+			d[k] = v
+		}
+		out[i].Details = d
+	}
+	return out
 }
 
 // history collects an execution's events; safe for concurrent use (Map

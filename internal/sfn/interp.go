@@ -152,7 +152,7 @@ func jsonText(v any) string { return asl.MarshalString(v) }
 // the end).
 func (r *runner) runState(ctx context.Context, st *asl.State, raw any, f *frame) (any, string, *asl.Error) {
 	entered := r.clock.Now()
-	enteredID := r.hist.add(-1, st.Type+"StateEntered", map[string]any{"name": st.Name, "input": jsonText(raw), "inputDetails": map[string]any{"truncated": false}})
+	enteredID := r.hist.add(-1, st.Type+"StateEntered", map[string]any{"name": st.Name, "input": lazyJSON{raw}, "inputDetails": map[string]any{"truncated": false}})
 	if st.JSONata {
 		return r.runJSONataState(ctx, st, raw, f, entered, enteredID)
 	}
@@ -221,7 +221,7 @@ func (r *runner) runState(ctx context.Context, st *asl.State, raw any, f *frame)
 }
 
 func (r *runner) exited(st *asl.State, out any) {
-	r.hist.add(-1, st.Type+"StateExited", map[string]any{"name": st.Name, "output": jsonText(out), "outputDetails": map[string]any{"truncated": false}})
+	r.hist.add(-1, st.Type+"StateExited", map[string]any{"name": st.Name, "output": lazyJSON{out}, "outputDetails": map[string]any{"truncated": false}})
 }
 
 func (r *runner) tooBig(v any) bool {

@@ -142,11 +142,11 @@ func (e taskEvents) scheduled(params any, timeout int64) {
 	typ := "TaskScheduled"
 	if e.lambda {
 		typ = "LambdaFunctionScheduled"
-		d = map[string]any{"resource": e.full, "input": jsonText(params), "inputDetails": map[string]any{"truncated": false}}
+		d = map[string]any{"resource": e.full, "input": lazyJSON{params}, "inputDetails": map[string]any{"truncated": false}}
 	} else {
 		d = e.base()
 		d["region"] = regionOf(e.r.arn)
-		d["parameters"] = jsonText(params)
+		d["parameters"] = lazyJSON{params}
 	}
 	if timeout > 0 {
 		d["timeoutInSeconds"] = timeout
@@ -184,7 +184,7 @@ func (e taskEvents) timedOut(err *asl.Error) *asl.Error {
 }
 
 func (e taskEvents) succeeded(result any) {
-	e.end("TaskSucceeded", "LambdaFunctionSucceeded", map[string]any{"output": jsonText(result), "outputDetails": map[string]any{"truncated": false}})
+	e.end("TaskSucceeded", "LambdaFunctionSucceeded", map[string]any{"output": lazyJSON{result}, "outputDetails": map[string]any{"truncated": false}})
 }
 
 // resourceParts splits arn:aws:states:::lambda:invoke into ("lambda",
