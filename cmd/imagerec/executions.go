@@ -6,6 +6,7 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"os"
 	"path/filepath"
 	"text/tabwriter"
 	"time"
@@ -29,7 +30,16 @@ func cmdExecutions(_ context.Context, env *Env, args []string) error {
 	if err != nil {
 		return err
 	}
-	store, err := sfn.NewDirStore(filepath.Join(*data, "executions"))
+	dir := filepath.Join(*data, "executions")
+	if _, err := os.Stat(dir); errors.Is(err, os.ErrNotExist) {
+		// Reading must not create the store: report that there is none.
+		fmt.Fprintf(env.Stderr, "imagerec executions: no executions under %s\n", dir)
+		if sub == "list" {
+			return nil
+		}
+		return &exitError{1}
+	}
+	store, err := sfn.NewDirStore(dir)
 	if err != nil {
 		return err
 	}
