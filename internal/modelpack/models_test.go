@@ -51,8 +51,8 @@ func models(t *testing.T) []modelpack.Asset {
 			out = append(out, a)
 		}
 	}
-	if len(out) != 7 {
-		t.Fatalf("%d models declared, want 7", len(out))
+	if len(out) != 9 {
+		t.Fatalf("%d models declared, want 9", len(out))
 	}
 	return out
 }
@@ -345,7 +345,7 @@ func TestMeasureMemory(t *testing.T) {
 		t.Fatal(err)
 	}
 	t.Logf("\n%s", rep)
-	if len(rep.Models) != 7 || rep.Load <= 0 {
+	if len(rep.Models) != 9 || rep.Load <= 0 {
 		t.Errorf("%d models, load %v", len(rep.Models), rep.Load)
 	}
 	if _, err := os.Stat("/proc/self/status"); err == nil {

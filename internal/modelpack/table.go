@@ -68,6 +68,7 @@ func assets() []Asset {
 			Notes: "ONNX Runtime 1.30.0 C API, loaded with dlopen by package onnxrt",
 		},
 		blazeface(),
+		blazefaceFront(),
 		ppocrDet(),
 		ppocrRec(),
 		{
@@ -77,6 +78,7 @@ func assets() []Asset {
 			Licence: "Apache-2.0 (PaddleOCR)", Task: TaskTextCharset,
 			Notes: "one character per line; CTC class i+1 is line i, class 0 is blank, the last class is a space",
 		},
+		ppocrCls(),
 		centernet(),
 		faceres(),
 		emotion(),
