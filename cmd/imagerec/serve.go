@@ -27,6 +27,7 @@ import (
 	"github.com/imagerec/imagerec/internal/objstore/diskstore"
 	"github.com/imagerec/imagerec/internal/pipeline"
 	"github.com/imagerec/imagerec/internal/queue"
+	"github.com/imagerec/imagerec/internal/rekapi"
 	"github.com/imagerec/imagerec/internal/s3api"
 	"github.com/imagerec/imagerec/internal/s3event"
 	"github.com/imagerec/imagerec/internal/sfn"
@@ -296,7 +297,13 @@ func (s *server) handler(endpoint string) http.Handler {
 	mux.Handle(uiPrefix+"/", s.metrics.Instrument("ui", http.StripPrefix(uiPrefix, page)))
 	mux.Handle(uiPrefix, http.RedirectHandler(uiPrefix+"/", http.StatusFound))
 	s3i := s.metrics.Instrument("s3", s3h)
+	// Rekognition's JSON 1.1 API on the same port, told apart by X-Amz-Target.
+	rek := s.metrics.Instrument("rekognition", rekapi.New(s.engine, s.store, rekapi.Options{Logger: s.log}))
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if rekapi.IsRekognitionRequest(r) {
+			rek.ServeHTTP(w, r)
+			return
+		}
 		if strings.HasPrefix(r.URL.Path, uiPrefix+"/") || r.URL.Path == uiPrefix {
 			mux.ServeHTTP(w, r)
 			return
