@@ -29,5 +29,17 @@ fuzz:
 bench: setup
 	$(GO) test -run '^$$' -bench . -benchtime 3x ./...
 
+# Lambda bootstrap zips for arm64 and amd64 in build/lambda/ (also tests them).
+lambda:
+	IMAGEREC_LAMBDA_OUT=$(CURDIR)/build/lambda $(GO) test -count=1 -run TestCrossBuild ./cmd/lambda/
+
+# Needs the SAM CLI (not available offline here; `go test ./deploy` runs the
+# same checks offline).
+sam-validate:
+	sam validate --lint -t deploy/template.yaml
+
+sam-build:
+	cd deploy && CGO_ENABLED=0 sam build
+
 clean:
 	rm -rf bin build

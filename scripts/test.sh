@@ -1,11 +1,30 @@
 #!/usr/bin/env bash
-# The README test command: sets up what is missing, then runs every test
-# with the real runtime and models (CI=true makes model tests fail rather
-# than skip when something is missing), the fuzz seeds, the ASL conformance
-# suite and the deployment checks.
+# The README test command: sets up what is missing (the run set-up plus the
+# test-only tools), then runs every test with the real runtime and models
+# (CI=true makes model tests fail rather than skip when something is
+# missing), the fuzz seeds, the ASL conformance suite and the deployment
+# checks.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 export CI="${CI:-true}"
 ./scripts/setup.sh
+
+cache="${IMAGEREC_CACHE:-$HOME/.cache/imagerec}"
+# Test-only tools, pinned, cached outside git:
+# - qemu-user runs the arm64 Lambda binaries (Debian);
+# - asl-validator checks deploy/statemachine.asl.json (npm);
+# - the AWS Lambda Runtime Interface Emulator drives the Lambda binaries (Go).
+if ! dpkg-query -W -f='${Status}' qemu-user 2>/dev/null | grep -q "install ok installed"; then
+  sudo=""; [ "$(id -u)" -eq 0 ] || sudo="sudo"
+  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends qemu-user >/dev/null
+fi
+if [ ! -x "$cache/node/node_modules/.bin/asl-validator" ]; then
+  npm install --silent --no-audit --no-fund --prefix "$cache/node" asl-validator@4.0.0 >/dev/null
+fi
+if [ ! -x "$cache/bin/aws-lambda-rie" ]; then
+  GOBIN="$cache/bin" go install github.com/aws/aws-lambda-runtime-interface-emulator/cmd/aws-lambda-rie@v0.0.0-20261030222936-bef5c4ba774d
+fi
+
+test -z "$(gofmt -l $(git ls-files '*.go'))" || { echo "gofmt: these files need formatting:"; gofmt -l $(git ls-files '*.go'); exit 1; }
 go vet ./...
-go test -count=1 -timeout 25m ./... 2>&1 | tee /tmp/imagerec-test.log
+go test -count=1 -timeout 40m ./...
