@@ -14,6 +14,8 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"net/url"
+	"os"
+	"path/filepath"
 	"slices"
 	"strings"
 	"sync"
@@ -63,6 +65,7 @@ func (r *recorder) records() []s3event.Record {
 }
 
 type env struct {
+	root   string // the store lives in root/data
 	srv    *httptest.Server
 	client *s3.Client
 	store  objstore.Store
@@ -71,7 +74,8 @@ type env struct {
 
 func newEnv(t *testing.T, mutate ...func(*s3api.Options)) *env {
 	t.Helper()
-	store, err := diskstore.Open(t.TempDir(), diskstore.Options{})
+	root := t.TempDir()
+	store, err := diskstore.Open(filepath.Join(root, "data"), diskstore.Options{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -86,7 +90,7 @@ func newEnv(t *testing.T, mutate ...func(*s3api.Options)) *env {
 	}
 	srv := httptest.NewServer(s3api.New(store, opts))
 	t.Cleanup(srv.Close)
-	return &env{srv: srv, client: newClient(srv.URL, testKeyID, testSecret), store: store, events: rec}
+	return &env{root: root, srv: srv, client: newClient(srv.URL, testKeyID, testSecret), store: store, events: rec}
 }
 
 func newClient(endpoint, id, secret string) *s3.Client {
@@ -258,6 +262,16 @@ func TestPutGetObject(t *testing.T) {
 		t.Errorf("HeadObject(missing) = %v", err)
 	}
 
+	// Over the size limit.
+	small := newEnv(t, func(o *s3api.Options) { o.MaxObjectSize = 10 })
+	small.mkbucket(t, "bkt")
+	_, err = small.client.PutObject(ctx, &s3.PutObjectInput{Bucket: aws.String("bkt"), Key: aws.String("big"), Body: strings.NewReader("01234567890")})
+	wantCode(t, err, "EntityTooLarge", 400)
+	_, err = small.client.HeadObject(ctx, &s3.HeadObjectInput{Bucket: aws.String("bkt"), Key: aws.String("big")})
+	if _, status := apiCode(err); status != 404 {
+		t.Errorf("object stored despite EntityTooLarge: %v", err)
+	}
+
 	// Zero-byte object.
 	e.put(t, upload, "empty", nil)
 	if got := e.get(t, upload, "empty"); len(got) != 0 {
@@ -330,6 +344,10 @@ func TestTrickyKeys(t *testing.T) {
 		if got := string(e.get(t, upload, k)); got != "body:"+k {
 			t.Errorf("GetObject(%q) = %q", k, got)
 		}
+	}
+	// Nothing was written outside the data directory.
+	if des, err := os.ReadDir(e.root); err != nil || len(des) != 1 || des[0].Name() != "data" {
+		t.Errorf("files beside the data dir: %v %v", des, err)
 	}
 	out, err := e.client.ListObjectsV2(t.Context(), &s3.ListObjectsV2Input{Bucket: aws.String(upload)})
 	if err != nil {
