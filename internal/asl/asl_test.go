@@ -243,6 +243,7 @@ func TestValidationErrorsAreLocated(t *testing.T) {
 		{`{"QueryLanguage":"JSONata","StartAt":"A","States":{"A":{"Type":"Pass","Output":"{% $x + %}","End":true}}}`, `state "A".Output: invalid JSONata expression`},
 		{`{"QueryLanguage":"JSONata","StartAt":"A","States":{"A":{"Type":"Choice","Choices":[{"Variable":"$.x","IsNull":true,"Next":"A"}]}}}`, `field "Variable" is not allowed in a JSONata choice rule`},
 		{`{"StartAt":"A","States":{"A":{"Type":"Task","Resource":"arn:aws:states:::lambda:invoke.waitForTaskToken","End":true}}}`, `state "A".Resource: callback tasks (.waitForTaskToken) are not supported`},
+		{`{"QueryLanguage":"JSONata","StartAt":"A","States":{"A":{"Type":"Pass","Output":"{% ($f := function($n){$f($n+1)}; $f(0)) %}","End":true}}}`, `function $f calls itself`},
 		{`{"QueryLanguage":"Python","StartAt":"A","States":{"A":{"Type":"Pass","End":true}}}`, `must be JSONPath or JSONata`},
 		{`{"StartAt":"A","States":{"A":{"Type":"Map","ItemReader":{},"ItemProcessor":{"StartAt":"B","States":{"B":{"Type":"Pass","End":true}}},"End":true}}}`, `state "A".ItemReader: not supported`},
 		{`{"StartAt":"P","States":{"P":{"Type":"Parallel","End":true,"Branches":[{"StartAt":"X","States":{"X":{"Type":"Pass"}}}]}}}`, `state "P".Branches[0] > state "X": must have Next or End`},

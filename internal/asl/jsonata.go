@@ -19,6 +19,7 @@ import (
 	"strings"
 
 	jsonata "github.com/xiatechs/jsonata-go"
+	"github.com/xiatechs/jsonata-go/jparse"
 )
 
 // JSONataValue is the value of a field of a JSONata state (Output,
@@ -69,6 +70,9 @@ func compileJNode(v any) (jnode, error) {
 		if e, ok := jsonataExpr(t); ok {
 			if _, err := compileJSONata(e); err != nil {
 				return jnode{}, fmt.Errorf("invalid JSONata expression %q: %v", e, err)
+			}
+			if name := recursiveFunction(e); name != "" {
+				return jnode{}, fmt.Errorf("JSONata expression %q: function $%s calls itself; recursive functions are not supported by the local executor (deep recursion would exhaust the stack)", e, name)
 			}
 			return jnode{kind: jExpr, expr: e}, nil
 		}
@@ -207,6 +211,73 @@ func EvalJSONata(expr string, env *JSONataEnv, field string) (v any, aerr *Error
 		return nil, newError(ErrNameQueryEvaluationError, "The JSONata expression '%s' specified for the field '%s' returned an unsupported result type.", expr, field)
 	}
 	return v, nil
+}
+
+// recursiveFunction returns the name of a variable bound to a function
+// whose body refers to that variable ($f := function($n){ $f($n) }), the
+// direct recursion that can overflow the Go stack in the JSONata library,
+// or "" when there is none.
+func recursiveFunction(expr string) (name string) {
+	defer func() {
+		if recover() != nil {
+			name = ""
+		}
+	}()
+	root, err := jparse.Parse(expr)
+	if err != nil {
+		return ""
+	}
+	var found string
+	walkJSONata(reflect.ValueOf(root), func(n jparse.Node) {
+		a, ok := n.(*jparse.AssignmentNode)
+		if !ok || found != "" {
+			return
+		}
+		var body jparse.Node
+		switch l := a.Value.(type) {
+		case *jparse.LambdaNode:
+			body = l.Body
+		case *jparse.TypedLambdaNode:
+			body = l.Body
+		default:
+			return
+		}
+		walkJSONata(reflect.ValueOf(body), func(m jparse.Node) {
+			if v, ok := m.(*jparse.VariableNode); ok && v.Name == a.Name {
+				found = a.Name
+			}
+		})
+	})
+	return found
+}
+
+// walkJSONata calls fn for every node reachable through exported fields.
+func walkJSONata(v reflect.Value, fn func(jparse.Node)) {
+	switch v.Kind() {
+	case reflect.Interface:
+		if !v.IsNil() {
+			walkJSONata(v.Elem(), fn)
+		}
+	case reflect.Pointer:
+		if v.IsNil() {
+			return
+		}
+		if n, ok := v.Interface().(jparse.Node); ok {
+			fn(n)
+		}
+		walkJSONata(v.Elem(), fn)
+	case reflect.Struct:
+		t := v.Type()
+		for i := range v.NumField() {
+			if t.Field(i).IsExported() {
+				walkJSONata(v.Field(i), fn)
+			}
+		}
+	case reflect.Slice, reflect.Array:
+		for i := range v.Len() {
+			walkJSONata(v.Index(i), fn)
+		}
+	}
 }
 
 // compileJSONata compiles an expression, turning a panic in the library
