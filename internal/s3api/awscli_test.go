@@ -122,6 +122,10 @@ func TestAWSCLI(t *testing.T) {
 	run(nil, "s3", "cp", filepath.Join(dir, "big.bin"), "s3://"+upload+"/big.bin")
 	run(nil, "s3", "cp", filepath.Join(dir, "empty.jpg"), "s3://"+upload+"/empty.jpg")
 
+	// A server-side copy of the big object: the CLI uses UploadPartCopy.
+	run(nil, "s3", "cp", "s3://"+upload+"/big.bin", "s3://"+upload+"/copy of big.bin")
+	keys["copy of big.bin"] = big
+
 	ls := run(nil, "s3", "ls", "--recursive", "s3://"+upload+"/")
 	for k := range keys {
 		if !strings.Contains(ls, k) {
@@ -148,6 +152,7 @@ func TestAWSCLI(t *testing.T) {
 	slices.Sort(names)
 	want := []string{
 		"ObjectCreated:CompleteMultipartUpload big.bin",
+		"ObjectCreated:CompleteMultipartUpload copy of big.bin",
 		"ObjectCreated:Put empty.jpg",
 		"ObjectCreated:Put holiday photos/ü +1.jpg",
 		"ObjectCreated:Put small.jpg",
@@ -166,6 +171,23 @@ func TestAWSCLI(t *testing.T) {
 	resp.Body.Close()
 	if resp.StatusCode != 200 || !bytes.Equal(b, small) {
 		t.Errorf("GET presigned %s = %d %q", u, resp.StatusCode, b)
+	}
+
+	// mv (CopyObject + DeleteObject) and sync (listing, GETs) of a prefix.
+	run(nil, "s3", "mv", "s3://"+upload+"/small.jpg", "s3://"+upload+"/moved/small.jpg")
+	if recs := rec.records(); recs[len(recs)-1].EventName != "ObjectCreated:Copy" || recs[len(recs)-1].S3.Object.Key != "moved/small.jpg" {
+		t.Errorf("after mv, last event = %+v", recs[len(recs)-1])
+	}
+	down := filepath.Join(dir, "down")
+	run(nil, "s3", "sync", "s3://"+upload+"/", down, "--exclude", "*big*")
+	for _, k := range []string{"moved/small.jpg", "holiday photos/ü +1.jpg", "empty.jpg"} {
+		b, err := os.ReadFile(filepath.Join(down, k))
+		if err != nil || !bytes.Equal(b, keys[strings.TrimPrefix(k, "moved/")]) {
+			t.Errorf("synced %q: %q, %v", k, b, err)
+		}
+	}
+	if _, err := os.Stat(filepath.Join(down, "small.jpg")); err == nil {
+		t.Error("mv left the source object")
 	}
 
 	run(nil, "s3", "rm", "--recursive", "s3://"+upload+"/")

@@ -205,7 +205,10 @@ func (h *Handler) route(req *request) error {
 		if q.Has("uploadId") {
 			return h.listParts(req)
 		}
-		if q.Has("tagging") || q.Has("acl") || q.Has("attributes") {
+		if q.Has("tagging") {
+			return h.getObjectTagging(req)
+		}
+		if q.Has("acl") || q.Has("attributes") {
 			return notImplemented(q)
 		}
 		return h.getObject(req, false)
