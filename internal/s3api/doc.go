@@ -7,7 +7,8 @@
 // ListObjectsV2 (prefix, delimiter, continuation-token, max-keys,
 // start-after, encoding-type=url, fetch-owner), PutObject (Content-MD5,
 // x-amz-meta-*, Content-Type), GetObject and HeadObject (Range, If-Match,
-// If-None-Match, If-(Un)Modified-Since, response-* overrides), DeleteObject,
+// If-None-Match, If-(Un)Modified-Since, response-* overrides),
+// GetObjectTagging (always an empty tag set), DeleteObject,
 // DeleteObjects, CopyObject (COPY/REPLACE metadata directive), multipart
 // uploads (Create, UploadPart, UploadPartCopy, Complete, Abort, ListParts,
 // ListMultipartUploads), POST Object (browser form uploads authorised by a
