@@ -132,6 +132,10 @@ func TestAWSCLI(t *testing.T) {
 			t.Errorf("s3 ls does not show %q:\n%s", k, ls)
 		}
 	}
+	top := run(nil, "s3", "ls", "s3://"+upload+"/")
+	if !strings.Contains(top, "PRE holiday photos/") || !strings.Contains(top, " small.jpg") || strings.Contains(top, "ü +1.jpg") {
+		t.Errorf("s3 ls (delimited):\n%s", top)
+	}
 	for k, want := range keys {
 		got := run(nil, "s3", "cp", "s3://"+upload+"/"+k, "-")
 		if !bytes.Equal([]byte(got), want) {
