@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"math"
 	"slices"
+	"sync"
 
 	"github.com/imagerec/imagerec/internal/vision"
 )
@@ -19,9 +20,11 @@ import (
 const (
 	// propertiesSide is the long side of the copy used for quality.
 	propertiesSide = 512
-	// colourSide is the long side of the copy clustered for colours.
-	colourSide = 64
-	kmeansIter = 12
+	// colourSide is the long side of the copy clustered for colours, and
+	// instanceColourSide that of each instance's crop.
+	colourSide         = 64
+	instanceColourSide = 32
+	kmeansIter         = 12
 	// sharpnessScale sets where Sharpness reaches ~63: the variance of the
 	// Laplacian of a typical in-focus photo at 512 px.
 	sharpnessScale = 300.0
@@ -316,16 +319,24 @@ func labDist(a, b lab) float64 {
 	return dl*dl + da*da + db*db
 }
 
-// toLab converts 8-bit sRGB to CIE Lab (D65).
-func toLab(r, g, b float64) lab {
-	lin := func(c float64) float64 {
-		c /= 255
+// srgbToLinear is the sRGB transfer function inverted, per 8-bit value.
+var srgbToLinear = sync.OnceValue(func() (t [256]float64) {
+	for i := range t {
+		c := float64(i) / 255
 		if c <= 0.04045 {
-			return c / 12.92
+			t[i] = c / 12.92
+		} else {
+			t[i] = math.Pow((c+0.055)/1.055, 2.4)
 		}
-		return math.Pow((c+0.055)/1.055, 2.4)
 	}
-	R, G, B := lin(r), lin(g), lin(b)
+	return t
+})
+
+// toLab converts sRGB (0-255, rounded to integers) to CIE Lab (D65).
+func toLab(r, g, b float64) lab {
+	lut := srgbToLinear()
+	idx := func(v float64) int { return clampInt(int(v+0.5), 0, 255) }
+	R, G, B := lut[idx(r)], lut[idx(g)], lut[idx(b)]
 	x := (0.4124*R + 0.3576*G + 0.1805*B) / 0.95047
 	y := 0.2126*R + 0.7152*G + 0.0722*B
 	z := (0.0193*R + 0.1192*G + 0.9505*B) / 1.08883
@@ -339,17 +350,25 @@ func toLab(r, g, b float64) lab {
 	return lab{116*fy - 16, 500 * (fx - fy), 200 * (fy - fz)}
 }
 
+// cssLab holds cssColors in Lab, computed once.
+var cssLab = sync.OnceValue(func() []lab {
+	out := make([]lab, len(cssColors))
+	for i, c := range cssColors {
+		out[i] = toLab(float64(c.rgb>>16), float64(c.rgb>>8&0xff), float64(c.rgb&0xff))
+	}
+	return out
+})
+
 // nearestCSS names the CSS colour closest to (r, g, b) in Lab.
 func nearestCSS(r, g, b int) string {
 	p := toLab(float64(r), float64(g), float64(b))
-	best, bd := "", math.Inf(1)
-	for _, c := range cssColors {
-		q := toLab(float64(c.rgb>>16), float64(c.rgb>>8&0xff), float64(c.rgb&0xff))
+	best, bd := 0, math.Inf(1)
+	for i, q := range cssLab() {
 		if d := labDist(p, q); d < bd {
-			best, bd = c.name, d
+			best, bd = i, d
 		}
 	}
-	return best
+	return cssColors[best].name
 }
 
 // simplifiedColor maps a colour to one of twelve names: red, orange,
@@ -498,7 +517,7 @@ func instanceColors(labels []vision.Label, pix []uint8, w, h, maxColors int) {
 			for y := y0; y < y1; y++ {
 				crop = append(crop, pix[(y*w+x0)*3:(y*w+x1)*3]...)
 			}
-			sw, sh := fitSide(cw, ch, colourSide)
+			sw, sh := fitSide(cw, ch, instanceColourSide)
 			small := make([]float32, sw*sh*3)
 			fillTensor(crop, cw, ch, tensorSpec{Width: sw, Height: sh, Layout: layoutNHWC, Scale: [3]float32{1, 1, 1}}, small)
 			in.DominantColors = dominantColors(small, maxColors)
