@@ -184,6 +184,18 @@ func collectInputs(args []string) ([]input, error) {
 		sort.Slice(found, func(i, j int) bool { return found[i].path < found[j].path })
 		out = append(out, found...)
 	}
+	// Two inputs with the same relative name (a/x.jpg and b/x.jpg given
+	// as files) would overwrite each other's result: the later ones are
+	// named by their whole path instead.
+	seen := map[string]bool{}
+	for i := range out {
+		if seen[out[i].rel] {
+			p := filepath.ToSlash(filepath.Clean(out[i].path))
+			p = strings.TrimLeft(strings.ReplaceAll(p, "../", ""), "/")
+			out[i].rel = filepath.FromSlash(p)
+		}
+		seen[out[i].rel] = true
+	}
 	return out, nil
 }
 

@@ -173,3 +173,27 @@ func readJSON(t *testing.T, path string, v any) {
 		t.Fatalf("%s: %v", path, err)
 	}
 }
+
+func TestCollectInputsNames(t *testing.T) {
+	dir := t.TempDir()
+	for _, p := range []string{"a/x.jpg", "b/x.jpg", "c/y.png", "c/z.txt", "c/.h/w.jpg"} {
+		full := filepath.Join(dir, p)
+		if err := os.MkdirAll(filepath.Dir(full), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(full, nil, 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	got, err := collectInputs([]string{filepath.Join(dir, "a", "x.jpg"), filepath.Join(dir, "b", "x.jpg"), filepath.Join(dir, "c")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var rels []string
+	for _, in := range got {
+		rels = append(rels, filepath.ToSlash(in.rel))
+	}
+	if len(rels) != 3 || rels[0] != "x.jpg" || !strings.HasSuffix(rels[1], "b/x.jpg") || rels[1] == "x.jpg" || rels[2] != "y.png" {
+		t.Errorf("result names %v", rels)
+	}
+}
