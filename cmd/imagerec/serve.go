@@ -115,10 +115,7 @@ func newServer(ctx context.Context, cfg config.Config, log *slog.Logger) (_ *ser
 		MaxBytes:   cfg.MaxBytes,
 	}
 	reg := sfn.NewRegistry()
-	reg.RegisterFunction(deploy.FunctionInspect, task(s.metrics, "inspect", tasks.Inspect))
-	reg.RegisterFunction(deploy.FunctionRecognize, task(s.metrics, "recognize", tasks.Recognize))
-	reg.RegisterFunction(deploy.FunctionStore, task(s.metrics, "store", tasks.Store))
-	reg.RegisterFunction(deploy.FunctionNotify, task(s.metrics, "notify", tasks.Notify))
+	registerTasks(reg, func(context.Context) (*pipeline.Tasks, error) { return tasks, nil }, s.metrics.ObserveTask)
 
 	execStore, err := sfn.NewDirStore(filepath.Join(cfg.DataDir, "executions"))
 	if err != nil {
@@ -151,23 +148,6 @@ func (s *server) notifier() notify.Notifier {
 		}))
 	}
 	return n
-}
-
-// task adapts a pipeline task function to the executor's JSON interface.
-func task[I, O any](m *metrics.Metrics, name string, f func(context.Context, I) (O, error)) sfn.Task {
-	return sfn.TaskFunc(func(ctx context.Context, raw json.RawMessage) (json.RawMessage, error) {
-		var in I
-		if err := json.Unmarshal(raw, &in); err != nil {
-			return nil, &pipeline.Error{Name: pipeline.ErrNameInvalidInput, Message: "decode " + name + " input", Err: err}
-		}
-		start := time.Now()
-		out, err := f(ctx, in)
-		m.ObserveTask(name, time.Since(start))
-		if err != nil {
-			return nil, err
-		}
-		return json.Marshal(out)
-	})
 }
 
 func (s *server) completed(ex sfn.Execution) {

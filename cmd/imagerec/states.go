@@ -13,9 +13,25 @@ import (
 )
 
 // statesRegistry returns the task registry `states run` resolves Task
-// resources through; serve's wiring registers the pipeline tasks on the
-// same kind of registry.
-func statesRegistry(_ *Env) *sfn.Registry { return sfn.NewRegistry() }
+// resources through: the pipeline tasks serve registers, built on first use
+// (object store under $IMAGEREC_DATA, default ./data; the ONNX engine).
+// Call the returned function when the run is over.
+func statesRegistry(env *Env) (*sfn.Registry, func()) {
+	reg := sfn.NewRegistry()
+	lazy := &lazyTasks{env: env}
+	registerTasks(reg, lazy.get, nil)
+	return reg, lazy.Close
+}
+
+// withDefaults adds serve's substitutions for placeholders --sub left unset.
+func withDefaults(env *Env, subs subFlag) subFlag {
+	for k, v := range localSubstitutions(env.Getenv) {
+		if _, ok := subs[k]; !ok {
+			subs[k] = v
+		}
+	}
+	return subs
+}
 
 // cmdStates implements `imagerec states validate FILE` and
 // `imagerec states run --definition F --input F`.
@@ -63,7 +79,7 @@ func statesValidate(env *Env, args []string) error {
 	if err != nil {
 		return fmt.Errorf("read definition: %w", err)
 	}
-	if _, err := asl.Parse(asl.Substitute(def, subs)); err != nil {
+	if _, err := asl.Parse(asl.Substitute(def, withDefaults(env, subs))); err != nil {
 		fmt.Fprintf(env.Stderr, "%s: %v\n", fs.Arg(0), err)
 		return &exitError{1}
 	}
@@ -102,7 +118,9 @@ func statesRun(ctx context.Context, env *Env, args []string) error {
 			return fmt.Errorf("read input: %w", err)
 		}
 	}
-	res, err := sfn.RunDefinition(ctx, asl.Substitute(def, subs), input, statesRegistry(env),
+	reg, done := statesRegistry(env)
+	defer done()
+	res, err := sfn.RunDefinition(ctx, asl.Substitute(def, withDefaults(env, subs)), input, reg,
 		sfn.Options{Logger: env.Logger, StateMachineName: *smName, Type: strings.ToUpper(*smType)})
 	if err != nil {
 		fmt.Fprintf(env.Stderr, "%s: %v\n", *defPath, err)
