@@ -177,6 +177,9 @@ func (v *verifier) verify(r *http.Request) (authResult, *APIError) {
 	if q.Has("X-Amz-Algorithm") || q.Has("X-Amz-Signature") || q.Has("X-Amz-Credential") {
 		return v.verifyPresigned(r, q)
 	}
+	if q.Has("AWSAccessKeyId") && q.Has("Signature") && q.Has("Expires") {
+		return v.verifyPresignedV2(r, q)
+	}
 	return authResult{}, ErrAccessDenied.withMessage("Anonymous access is not allowed; sign requests with AWS Signature Version 4.")
 }
 

@@ -228,3 +228,22 @@ func TestContentSHA256Mismatch(t *testing.T) {
 		t.Fatalf("err = %v, want EntityTooLarge", err)
 	}
 }
+
+// The SigV2 query-string example of the Amazon S3 documentation.
+func TestVerifyPresignedV2(t *testing.T) {
+	v := &verifier{secrets: map[string]string{exampleKeyID: exampleSecret}, now: func() time.Time { return time.Unix(1175139000, 0) }}
+	const u = "http://s3.amazonaws.com/johnsmith/photos/puppy.jpg?AWSAccessKeyId=AKIAIOSFODNN7EXAMPLE&Signature=NpgCjnDzrM%2BWFzoENXmpNDUsSn8%3D&Expires=1175139620"
+	if _, err := v.verify(httptest.NewRequest(http.MethodGet, u, nil)); err != nil {
+		t.Fatalf("documented example refused: %v", err)
+	}
+	if _, err := v.verify(httptest.NewRequest(http.MethodGet, strings.Replace(u, "puppy", "kitten", 1), nil)); err == nil || err.Code != "SignatureDoesNotMatch" {
+		t.Errorf("other path: %v", err)
+	}
+	if _, err := v.verify(httptest.NewRequest(http.MethodPut, u, nil)); err == nil || err.Code != "SignatureDoesNotMatch" {
+		t.Errorf("other method: %v", err)
+	}
+	late := &verifier{secrets: v.secrets, now: func() time.Time { return time.Unix(1175139621, 0) }}
+	if _, err := late.verify(httptest.NewRequest(http.MethodGet, u, nil)); err == nil || err.Message != ErrExpiredPresignRequest.Message {
+		t.Errorf("expired: %v", err)
+	}
+}

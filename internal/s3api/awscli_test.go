@@ -20,10 +20,14 @@ import (
 	"github.com/imagerec/imagerec/internal/s3event"
 )
 
-// awsCLI finds Debian's aws CLI (/usr/bin/aws) or any aws on PATH. It
-// skips the test when there is none, unless CI is set.
+// awsCLI finds the aws CLI: $IMAGEREC_TEST_AWS_CLI, Debian's /usr/bin/aws
+// or any aws on PATH. It skips the test when there is none, unless CI is
+// set.
 func awsCLI(t *testing.T) string {
 	t.Helper()
+	if p := os.Getenv("IMAGEREC_TEST_AWS_CLI"); p != "" {
+		return p
+	}
 	if _, err := os.Stat("/usr/bin/aws"); err == nil {
 		return "/usr/bin/aws"
 	}
@@ -83,7 +87,7 @@ func TestAWSCLI(t *testing.T) {
 		t.Helper()
 		cmd := exec.CommandContext(t.Context(), aws, append([]string{"--endpoint-url", srv.URL}, args...)...)
 		cmd.Env = []string{
-			"HOME=" + dir, "PATH=/usr/bin:/bin",
+			"HOME=" + dir, "PATH=" + filepath.Dir(aws) + ":/usr/bin:/bin",
 			"AWS_ACCESS_KEY_ID=" + testKeyID, "AWS_SECRET_ACCESS_KEY=" + testSecret,
 			"AWS_CONFIG_FILE=" + cfg, "AWS_SHARED_CREDENTIALS_FILE=" + filepath.Join(dir, "none"),
 			"AWS_EC2_METADATA_DISABLED=true", "AWS_PAGER=",

@@ -17,7 +17,7 @@
 // Put/GetBucketNotificationConfiguration (in memory). Anything else answers
 // 501 NotImplemented.
 //
-// Authentication is AWS Signature Version 4 and is always required: the
+// Authentication is always required. AWS Signature Version 4: the
 // Authorization header or presigned query parameters (X-Amz-Expires up to a
 // week), payloads signed by SHA-256, UNSIGNED-PAYLOAD, or aws-chunked
 // (STREAMING-AWS4-HMAC-SHA256-PAYLOAD with each chunk signature verified,
@@ -25,7 +25,9 @@
 // Checksums sent as x-amz-checksum-{crc32,crc32c,crc64nvme,sha1,sha256}
 // headers or trailers are verified; a mismatch is BadDigest and nothing is
 // stored. Requests signed for any region are accepted; the service must be
-// s3. Wrong keys get 403 InvalidAccessKeyId, wrong signatures 403
+// s3. Signature Version 2 is accepted for presigned URLs only
+// (AWSAccessKeyId/Expires/Signature), as the aws CLI v1 "s3 presign" makes
+// them. Wrong keys get 403 InvalidAccessKeyId, wrong signatures 403
 // SignatureDoesNotMatch.
 //
 // Events: after an object is created over HTTP (PutObject, POST Object,
