@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"path/filepath"
 	"sync"
 	"time"
@@ -10,6 +11,7 @@ import (
 	"github.com/imagerec/imagerec/deploy"
 	"github.com/imagerec/imagerec/internal/config"
 	"github.com/imagerec/imagerec/internal/notify/lognotify"
+	"github.com/imagerec/imagerec/internal/objstore"
 	"github.com/imagerec/imagerec/internal/objstore/diskstore"
 	"github.com/imagerec/imagerec/internal/pipeline"
 	"github.com/imagerec/imagerec/internal/sfn"
@@ -67,6 +69,13 @@ func (l *lazyTasks) get(ctx context.Context) (*pipeline.Tasks, error) {
 		if err != nil {
 			l.err = &pipeline.Error{Name: pipeline.ErrNameTransient, Message: "open object store", Err: err}
 			return
+		}
+		// The buckets serve creates, so results have somewhere to go.
+		for _, b := range []string{envOr(l.env.Getenv, "IMAGEREC_UPLOAD_BUCKET", "image-upload-bucket"), envOr(l.env.Getenv, "IMAGEREC_RESULT_BUCKET", "image-result-bucket")} {
+			if err := store.CreateBucket(ctx, b); err != nil && !errors.Is(err, objstore.ErrBucketExists) {
+				l.err = &pipeline.Error{Name: pipeline.ErrNameTransient, Message: "create bucket " + b, Err: err}
+				return
+			}
 		}
 		engine, err := onnx.New(ctx, onnx.Config{CacheRoot: envOr(l.env.Getenv, "IMAGEREC_CACHE", config.DefaultCacheDir()), Logger: l.env.Logger})
 		if err != nil {
