@@ -96,7 +96,6 @@ type request struct {
 	bucket   string
 	key      string
 	auth     authResult
-	status   int
 	sourceIP string
 }
 

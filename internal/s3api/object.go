@@ -46,10 +46,7 @@ func userMetadata(hdr http.Header) map[string]string {
 }
 
 func (h *Handler) checkKey(req *request) error {
-	if err := objstore.CheckKey(req.key); err != nil {
-		return err
-	}
-	return nil
+	return objstore.CheckKey(req.key)
 }
 
 func (h *Handler) putObject(req *request) error {
