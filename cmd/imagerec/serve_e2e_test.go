@@ -72,14 +72,17 @@ func TestServeEndToEnd(t *testing.T) {
 	for _, k := range good {
 		putObject(ctx, t, c, k, dog)
 	}
-	bad := map[string]string{
-		"empty.jpg":     "",
-		"truncated.jpg": string(dog[:len(dog)/3]),
-		"notes.txt":     "just some text, not an image\n",
-		"fake.png":      "\x89PNG\r\n\x1a\n" + strings.Repeat("garbage", 50),
+	type badFile struct{ data, code string }
+	bad := map[string]badFile{
+		"empty.jpg":     {"", "InvalidImageFormatException"},
+		"truncated.jpg": {string(dog[:len(dog)/3]), "InvalidImageFormatException"},
+		"notes.txt":     {"just some text, not an image\n", "InvalidImageFormatException"},
+		"doc.jpg":       {"%PDF-1.7\n%\xe2\xe3\xcf\xd3\n", "InvalidImageFormatException"},
+		"fake.png":      {"\x89PNG\r\n\x1a\n" + strings.Repeat("garbage", 50), "InvalidImageFormatException"},
+		"huge.jpg":      {string(dog[:2]) + strings.Repeat("\x00", 16<<20), "ImageTooLargeException"},
 	}
 	for k, v := range bad {
-		putObject(ctx, t, c, k, []byte(v))
+		putObject(ctx, t, c, k, []byte(v.data))
 	}
 	for _, k := range good {
 		name, body := waitDocument(ctx, t, c, k, 3*time.Minute)
@@ -105,14 +108,14 @@ func TestServeEndToEnd(t *testing.T) {
 			t.Errorf("%q: no Dog label in %s", k, doc["Labels"])
 		}
 	}
-	for k := range bad {
+	for k, want := range bad {
 		name, body := waitDocument(ctx, t, c, k, time.Minute)
 		if name != k+".error.json" {
 			t.Errorf("%q: got %s, want an error document", k, name)
 			continue
 		}
-		if code, _ := errorDoc(t, body); code != "InvalidImageFormatException" {
-			t.Errorf("%q: Error = %s", k, code)
+		if code, msg := errorDoc(t, body); code != want.code {
+			t.Errorf("%q: Error = %s (%s), want %s", k, code, msg, want.code)
 		}
 	}
 	// Exactly one document per object: no result bucket key has both.
