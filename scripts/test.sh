@@ -7,6 +7,8 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 export CI="${CI:-true}"
+# The ASL conformance suite (../shared/conformance/asl) must run, not skip.
+export IMAGEREC_REQUIRE_CONFORMANCE=1
 ./scripts/setup.sh
 
 cache="${IMAGEREC_CACHE:-$HOME/.cache/imagerec}"
