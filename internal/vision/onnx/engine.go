@@ -283,35 +283,7 @@ func (e *Engine) Close() error {
 func (e *Engine) Recognize(ctx context.Context, in vision.Input, opts vision.Options) (*vision.Result, error) {
 	opts = opts.WithDefaults()
 	start := time.Now()
-	run := func(f vision.Feature) bool {
-		if !opts.Has(f) {
-			return false
-		}
-		switch f {
-		case vision.FeatureLabels:
-			return e.objects != nil
-		case vision.FeatureModeration:
-			return e.nsfw != nil
-		case vision.FeatureFaces:
-			return e.faces != nil
-		case vision.FeatureText:
-			return e.text != nil
-		}
-		return false
-	}
-	side := 0
-	for f, s := range map[vision.Feature]int{
-		vision.FeatureLabels: labelsDecodeSide, vision.FeatureModeration: moderationSide,
-		vision.FeatureFaces: facesSide, vision.FeatureText: textSide,
-	} {
-		if run(f) {
-			side = max(side, s)
-		}
-	}
-	if side == 0 {
-		side = labelsDecodeSide // still decode: the Image section and errors are reported
-	}
-	img, err := imageio.Decode(ctx, in.Bytes, imageio.Options{Limits: e.cfg.Limits, TargetMaxSide: side})
+	img, err := imageio.Decode(ctx, in.Bytes, imageio.Options{Limits: e.cfg.Limits, TargetMaxSide: e.decodeSide(opts)})
 	if err != nil {
 		return nil, err
 	}
@@ -323,99 +295,148 @@ func (e *Engine) Recognize(ctx context.Context, in vision.Input, opts vision.Opt
 		Engine:  &vision.EngineInfo{Name: EngineName, Models: e.Models()},
 		Timings: map[string]float64{"decode_ms": ms(time.Since(start))},
 	}
+	f, err := e.analyse(ctx, img, opts, res.Timings)
+	if err != nil {
+		return nil, fmt.Errorf("recognize %s: %w", in.Name, err)
+	}
+	e.assemble(res, f, opts)
+	res.Timings["total_ms"] = ms(time.Since(start))
+	return res, nil
+}
 
+// runs reports whether feature f is selected and its model loaded.
+func (e *Engine) runs(opts vision.Options, f vision.Feature) bool {
+	if !opts.Has(f) {
+		return false
+	}
+	switch f {
+	case vision.FeatureLabels:
+		return e.objects != nil
+	case vision.FeatureModeration:
+		return e.nsfw != nil
+	case vision.FeatureFaces:
+		return e.faces != nil
+	case vision.FeatureText:
+		return e.text != nil
+	}
+	return false
+}
+
+// decodeSide is the largest decode size the selected features want.
+func (e *Engine) decodeSide(opts vision.Options) int {
+	side := 0
+	for f, s := range map[vision.Feature]int{
+		vision.FeatureLabels: labelsDecodeSide, vision.FeatureModeration: moderationSide,
+		vision.FeatureFaces: facesSide, vision.FeatureText: textSide,
+	} {
+		if e.runs(opts, f) {
+			side = max(side, s)
+		}
+	}
+	if side == 0 {
+		side = labelsDecodeSide // still decode: Image and image errors are reported
+	}
+	return side
+}
+
+// findings are the raw outputs of the features for one image.
+type findings struct {
+	small   *imageio.Image // the shared copy at most labelsSide
+	objects []vision.Label
+	props   *vision.ImageProperties
+	faces   []vision.FaceDetail
+	texts   []vision.TextDetection
+	scores  *nsfwScores
+}
+
+// analyse runs the selected features on img concurrently and records
+// each one's wall time in timings.
+func (e *Engine) analyse(ctx context.Context, img *imageio.Image, opts vision.Options, timings map[string]float64) (*findings, error) {
 	var (
-		wg       sync.WaitGroup
-		mu       sync.Mutex
-		errs     []error
-		objects  []vision.Label
-		props    *vision.ImageProperties
-		faces    []vision.FaceDetail
-		texts    []vision.TextDetection
-		scores   *nsfwScores
-		timeings = map[string]float64{}
+		f    findings
+		wg   sync.WaitGroup
+		mu   sync.Mutex
+		errs []error
 	)
-	task := func(name string, f func() error) {
+	task := func(name string, fn func() error) {
 		wg.Go(func() {
 			t0 := time.Now()
-			err := f()
+			err := fn()
 			mu.Lock()
 			defer mu.Unlock()
-			timeings[name+"_ms"] = ms(time.Since(t0))
+			timings[name+"_ms"] = ms(time.Since(t0))
 			if err != nil {
 				errs = append(errs, fmt.Errorf("%s: %w", name, err))
 			}
 		})
 	}
+	labels, moderation := e.runs(opts, vision.FeatureLabels), e.runs(opts, vision.FeatureModeration)
 	// Labels, properties and moderation share one copy at most 512 px.
-	var small *imageio.Image
-	if run(vision.FeatureLabels) || run(vision.FeatureModeration) {
+	if labels || moderation {
 		t0 := time.Now()
 		pix, w, h := shrink(img.Pix, img.Width, img.Height, labelsSide)
-		small = &imageio.Image{Pix: pix, Width: w, Height: h}
-		res.Timings["shrink_ms"] = ms(time.Since(t0))
+		f.small = &imageio.Image{Pix: pix, Width: w, Height: h}
+		timings["shrink_ms"] = ms(time.Since(t0))
 	}
-	if run(vision.FeatureLabels) {
-		task("labels", func() (err error) { objects, err = e.detectObjects(small); return err })
+	if labels {
+		task("labels", func() (err error) { f.objects, err = e.detectObjects(f.small); return err })
 		task("properties", func() error {
-			props = imageProperties(small.Pix, small.Width, small.Height, opts.MaxDominantColors)
+			f.props = imageProperties(f.small.Pix, f.small.Width, f.small.Height, opts.MaxDominantColors)
 			return nil
 		})
 	}
-	if e.nsfw != nil && (run(vision.FeatureModeration) || run(vision.FeatureLabels)) {
-		task("moderation", func() error {
-			s, err := e.classifyNSFW(small)
-			scores = s
-			return err
-		})
+	// The classifier also runs for labels: its drawing classes give the
+	// Drawing label.
+	if e.nsfw != nil && (labels || moderation) {
+		task("moderation", func() (err error) { f.scores, err = e.classifyNSFW(f.small); return err })
 	}
-	if run(vision.FeatureFaces) {
-		task("faces", func() (err error) { faces, err = e.faces.Detect(ctx, img); return err })
+	if e.runs(opts, vision.FeatureFaces) {
+		task("faces", func() (err error) { f.faces, err = e.faces.Detect(ctx, img); return err })
 	}
-	if run(vision.FeatureText) {
-		task("text", func() (err error) { texts, err = e.text.Detect(ctx, img); return err })
+	if e.runs(opts, vision.FeatureText) {
+		task("text", func() (err error) { f.texts, err = e.text.Detect(ctx, img); return err })
 	}
 	wg.Wait()
 	if len(errs) > 0 {
-		return nil, fmt.Errorf("recognize %s: %w", in.Name, errors.Join(errs...))
+		return nil, errors.Join(errs...)
 	}
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
-	for k, v := range timeings {
-		res.Timings[k] = v
-	}
+	return &f, nil
+}
 
-	if run(vision.FeatureModeration) {
-		res.ModerationLabels = moderationLabels(*scores, opts.ModerationMinConfidence)
+// assemble fills res's sections from the findings: a section whose feature
+// did not run stays nil, one that ran and found nothing is empty.
+func (e *Engine) assemble(res *vision.Result, f *findings, opts vision.Options) {
+	if e.runs(opts, vision.FeatureModeration) {
+		res.ModerationLabels = moderationLabels(*f.scores, opts.ModerationMinConfidence)
 		res.ModerationModelVersion = e.version(nsfwFile) + "/taxonomy-" + moderationTaxonomy
 	}
-	if run(vision.FeatureFaces) {
-		res.FaceDetails = nonNil(faces)
+	if e.runs(opts, vision.FeatureFaces) {
+		res.FaceDetails = nonNil(f.faces)
 	}
-	if run(vision.FeatureText) {
-		res.TextDetections = nonNil(texts)
+	if e.runs(opts, vision.FeatureText) {
+		res.TextDetections = nonNil(f.texts)
 		res.TextModelVersion = strings.Join(e.text.Models(), "+")
 	}
-	if run(vision.FeatureLabels) {
-		all := append([]vision.Label(nil), objects...)
-		all = append(all, impliedLabels(objects, faces, texts, scores)...)
-		res.Labels = e.tax.expand(all, opts.MinConfidence, opts.MaxLabels)
-		instanceColors(res.Labels, small.Pix, small.Width, small.Height, opts.MaxDominantColors)
-		var boxes []vision.BoundingBox
-		for _, l := range res.Labels {
-			for _, in := range l.Instances {
-				boxes = append(boxes, in.BoundingBox)
-			}
-		}
-		if props != nil {
-			props.Foreground, props.Background = imageRegions(small.Pix, small.Width, small.Height, boxes, opts.MaxDominantColors)
-		}
-		res.LabelModelVersion = e.version(centerNetFile)
-		res.ImageProperties = props
+	if !e.runs(opts, vision.FeatureLabels) {
+		return
 	}
-	res.Timings["total_ms"] = ms(time.Since(start))
-	return res, nil
+	all := append([]vision.Label(nil), f.objects...)
+	all = append(all, impliedLabels(f.objects, f.faces, f.texts, f.scores)...)
+	res.Labels = e.tax.expand(all, opts.MinConfidence, opts.MaxLabels)
+	small := f.small
+	instanceColors(res.Labels, small.Pix, small.Width, small.Height, opts.MaxDominantColors)
+	var boxes []vision.BoundingBox
+	for _, l := range res.Labels {
+		for _, in := range l.Instances {
+			boxes = append(boxes, in.BoundingBox)
+		}
+	}
+	f.props.Foreground, f.props.Background = imageRegions(small.Pix, small.Width, small.Height, boxes, opts.MaxDominantColors)
+	res.ImageProperties = f.props
+	res.LabelModelVersion = e.version(centerNetFile)
 }
 
 // detectObjects runs CenterNet on img and returns object labels with
