@@ -255,8 +255,9 @@ func (s *server) publish(ctx context.Context, rec s3event.Record) error {
 
 func (s *server) handler(endpoint string) http.Handler {
 	rules := s3event.Rules{{ID: "imagerec-recognize", Bucket: s.cfg.UploadBucket, Prefix: s.cfg.Prefix, Suffix: s.cfg.Suffix, Events: []string{"s3:ObjectCreated:*"}}}
+	creds := []s3api.Credentials{{AccessKeyID: s.cfg.AccessKeyID, SecretAccessKey: s.cfg.SecretAccessKey}}
 	s3h := s3api.New(s.store, s3api.Options{
-		Credentials: []s3api.Credentials{{AccessKeyID: s.cfg.AccessKeyID, SecretAccessKey: s.cfg.SecretAccessKey}},
+		Credentials: creds,
 		Region:      s.cfg.Region,
 		Rules:       rules,
 		Notify:      s.publish,
@@ -278,7 +279,10 @@ func (s *server) handler(endpoint string) http.Handler {
 	mux.Handle(uiPrefix, http.RedirectHandler(uiPrefix+"/", http.StatusFound))
 	s3i := s.metrics.Instrument("s3", s3h)
 	// Rekognition's JSON 1.1 API on the same port, told apart by X-Amz-Target.
-	rek := s.metrics.Instrument("rekognition", rekapi.New(s.engine, s.store, rekapi.Options{Logger: s.log}))
+	rek := s.metrics.Instrument("rekognition", rekapi.New(s.engine, s.store, rekapi.Options{
+		Verifier: s3api.NewServiceVerifier(creds, "rekognition", nil),
+		Logger:   s.log,
+	}))
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if rekapi.IsRekognitionRequest(r) {
 			rek.ServeHTTP(w, r)
