@@ -3,6 +3,8 @@ package main
 import (
 	"bytes"
 	"context"
+	"crypto/md5"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -32,9 +34,9 @@ var imageExts = map[string]bool{
 // errorDocument is written for an input that could not be recognised,
 // like the pipeline's <key>.error.json.
 type errorDocument struct {
-	Source  string `json:"Source"`
-	Error   string `json:"Error"`
-	Message string `json:"Message"`
+	Source  *vision.Source `json:"Source"`
+	Error   string         `json:"Error"`
+	Message string         `json:"Message"`
 }
 
 // cmdRecognize recognises image files with the local engine. With one input
@@ -204,11 +206,15 @@ func collectInputs(args []string) ([]input, error) {
 func recognizeFile(ctx context.Context, eng *onnx.Engine, path string, opts vision.Options) (any, bool) {
 	data, err := os.ReadFile(path)
 	if err != nil {
-		return errorDocument{Source: path, Error: vision.CodeInvalidS3Object, Message: err.Error()}, false
+		return errorDocument{Source: &vision.Source{Key: path}, Error: vision.CodeInvalidS3Object, Message: err.Error()}, false
 	}
+	// Source names the file as the pipeline names an object: the ETag is
+	// the MD5 S3 would give a single-part upload of the same bytes.
+	sum := md5.Sum(data)
+	src := &vision.Source{Key: path, Size: int64(len(data)), ETag: hex.EncodeToString(sum[:])}
 	res, err := eng.Recognize(ctx, vision.Input{Bytes: data, Name: path}, opts)
 	if err != nil {
-		doc := errorDocument{Source: path, Error: "InternalServerError", Message: err.Error()}
+		doc := errorDocument{Source: src, Error: "InternalServerError", Message: err.Error()}
 		var ve *vision.Error
 		if errors.As(err, &ve) {
 			doc.Error, doc.Message = ve.Code, ve.Message
@@ -218,6 +224,7 @@ func recognizeFile(ctx context.Context, eng *onnx.Engine, path string, opts visi
 		}
 		return doc, false
 	}
+	res.Source = src
 	return res, true
 }
 

@@ -148,7 +148,7 @@ func TestRecognizeCommandOutDir(t *testing.T) {
 
 	var edoc errorDocument
 	readJSON(t, filepath.Join(out, "broken.jpg.error.json"), &edoc)
-	if edoc.Error != vision.CodeInvalidImageFormat || !strings.HasSuffix(edoc.Source, "broken.jpg") ||
+	if edoc.Error != vision.CodeInvalidImageFormat || edoc.Source == nil || !strings.HasSuffix(edoc.Source.Key, "broken.jpg") || edoc.Source.Size == 0 ||
 		edoc.Message == "" || strings.Contains(edoc.Message, "Exception") {
 		t.Errorf("error document = %+v", edoc)
 	}

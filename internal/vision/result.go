@@ -26,7 +26,8 @@ type Result struct {
 
 // Source identifies the uploaded object a result belongs to.
 type Source struct {
-	Bucket    string `json:"Bucket"`
+	// Bucket is empty (absent) for a local file (`imagerec recognize`).
+	Bucket    string `json:"Bucket,omitempty"`
 	Key       string `json:"Key"`
 	ETag      string `json:"ETag,omitempty"`
 	Size      int64  `json:"Size"`
