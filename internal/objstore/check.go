@@ -1,6 +1,7 @@
 package objstore
 
 import (
+	"bytes"
 	"crypto/md5"
 	"encoding/hex"
 	"fmt"
@@ -70,80 +71,70 @@ func MultipartETag(partETags []string) (string, error) {
 	return fmt.Sprintf("%x-%d", h.Sum(nil), len(partETags)), nil
 }
 
-// Page applies opts to objects sorted by key (UTF-8 byte order) and
-// returns one page. Drivers that keep a sorted index use it so that every
-// driver lists the same way.
-func Page(sorted []ObjectInfo, opts ListOptions) ListResult {
-	max := opts.MaxKeys
-	if max <= 0 || max > 1000 {
-		max = 1000
+// CheckPartNumber reports whether n is a valid multipart part number
+// (1..MaxPartNumber).
+func CheckPartNumber(n int) error {
+	if n < 1 || n > MaxPartNumber {
+		return fmt.Errorf("part number %d: %w", n, ErrInvalidPart)
 	}
-	var res ListResult
-	lastPrefix := ""
-	n := 0
-	for _, o := range sorted {
-		if o.Key <= opts.StartAfter || !strings.HasPrefix(o.Key, opts.Prefix) {
-			continue
-		}
-		if opts.Delimiter != "" {
-			rest := o.Key[len(opts.Prefix):]
-			if i := strings.Index(rest, opts.Delimiter); i >= 0 {
-				cp := opts.Prefix + rest[:i+len(opts.Delimiter)]
-				if cp == lastPrefix {
-					continue
-				}
-				// A continuation token inside a common prefix skips it.
-				if strings.HasPrefix(opts.StartAfter, cp) {
-					continue
-				}
-				if n == max {
-					res.IsTruncated = true
-					break
-				}
-				lastPrefix = cp
-				res.CommonPrefixes = append(res.CommonPrefixes, cp)
-				res.NextStartAfter = cp
-				n++
-				continue
-			}
-		}
-		if n == max {
-			res.IsTruncated = true
-			break
-		}
-		res.Objects = append(res.Objects, o)
-		res.NextStartAfter = o.Key
-		n++
-	}
-	if !res.IsTruncated {
-		res.NextStartAfter = ""
-	}
-	return res
+	return nil
 }
 
-// CheckCompleteParts validates the part list of CompleteMultipartUpload
-// against the uploaded parts (lookup) and returns the uploaded parts in
-// order: part numbers ascending, ETags equal (quotes ignored), every part
-// but the last at least MinPartSize.
-func CheckCompleteParts(parts []Part, lookup func(n int) (Part, bool)) ([]Part, error) {
+// CheckDigest compares the MD5 a client sent (PutOptions.ContentMD5 or a
+// part's contentMD5; nil or empty means none) with the MD5 of the bytes
+// received and returns ErrBadDigest when they differ.
+func CheckDigest(want, got []byte) error {
+	if len(want) > 0 && !bytes.Equal(want, got) {
+		return fmt.Errorf("content-md5 %x, body md5 %x: %w", want, got, ErrBadDigest)
+	}
+	return nil
+}
+
+// RangeLength applies the GetObjectRange rules to an object of size bytes:
+// it returns how many bytes to read from offset (length < 0: to the end,
+// clipped to size), or ErrInvalidRange when offset is negative or not
+// below size (unless both are 0).
+func RangeLength(key string, offset, length, size int64) (int64, error) {
+	if offset < 0 || (offset >= size && !(offset == 0 && size == 0)) {
+		return 0, fmt.Errorf("object %q offset %d size %d: %w", key, offset, size, ErrInvalidRange)
+	}
+	n := size - offset
+	if length >= 0 && length < n {
+		n = length
+	}
+	return n, nil
+}
+
+// CompleteParts validates the part list of CompleteMultipartUpload against
+// the uploaded parts (lookup): part numbers ascending, ETags equal (quotes
+// ignored), every part but the last at least MinPartSize. It returns the
+// uploaded parts in order and the ETag of the assembled object
+// (MultipartETag of theirs).
+func CompleteParts(parts []Part, lookup func(n int) (Part, bool)) ([]Part, string, error) {
 	if len(parts) == 0 {
-		return nil, fmt.Errorf("no parts: %w", ErrInvalidPart)
+		return nil, "", fmt.Errorf("no parts: %w", ErrInvalidPart)
 	}
 	out := make([]Part, 0, len(parts))
+	etags := make([]string, 0, len(parts))
 	for i, want := range parts {
 		if i > 0 && want.PartNumber <= parts[i-1].PartNumber {
-			return nil, fmt.Errorf("part %d after part %d: %w", want.PartNumber, parts[i-1].PartNumber, ErrInvalidPartOrder)
+			return nil, "", fmt.Errorf("part %d after part %d: %w", want.PartNumber, parts[i-1].PartNumber, ErrInvalidPartOrder)
 		}
 		got, ok := lookup(want.PartNumber)
 		if !ok || strings.Trim(want.ETag, `"`) != got.ETag {
-			return nil, fmt.Errorf("part %d etag %q: %w", want.PartNumber, want.ETag, ErrInvalidPart)
+			return nil, "", fmt.Errorf("part %d etag %q: %w", want.PartNumber, want.ETag, ErrInvalidPart)
 		}
 		out = append(out, got)
+		etags = append(etags, got.ETag)
 	}
 	for _, p := range out[:len(out)-1] {
 		if p.Size < MinPartSize {
-			return nil, fmt.Errorf("part %d is %d bytes: %w", p.PartNumber, p.Size, ErrEntityTooSmall)
+			return nil, "", fmt.Errorf("part %d is %d bytes: %w", p.PartNumber, p.Size, ErrEntityTooSmall)
 		}
 	}
-	return out, nil
+	etag, err := MultipartETag(etags)
+	if err != nil {
+		return nil, "", err
+	}
+	return out, etag, nil
 }

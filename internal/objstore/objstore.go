@@ -44,6 +44,10 @@ var (
 // MinPartSize is S3's minimum size of every multipart part but the last.
 const MinPartSize = 5 << 20
 
+// MaxPartNumber is the highest multipart part number (S3's limit, also
+// the most parts CompleteMultipartUpload takes).
+const MaxPartNumber = 10000
+
 // MaxKeyLen is the longest key in bytes.
 const MaxKeyLen = 1024
 
@@ -145,7 +149,7 @@ type Upload struct {
 // not in RAM.
 type Multiparter interface {
 	CreateMultipartUpload(ctx context.Context, bucket, key string, opts PutOptions) (uploadID string, err error)
-	// UploadPart stores part n (1..10000), replacing an earlier one.
+	// UploadPart stores part n (1..MaxPartNumber), replacing an earlier one.
 	// contentMD5 may be nil.
 	UploadPart(ctx context.Context, bucket, key, uploadID string, n int, body io.Reader, contentMD5 []byte) (Part, error)
 	// ListParts returns the parts uploaded so far, by part number.
@@ -154,6 +158,7 @@ type Multiparter interface {
 	// ETags as returned by UploadPart) into the object.
 	CompleteMultipartUpload(ctx context.Context, bucket, key, uploadID string, parts []Part) (ObjectInfo, error)
 	AbortMultipartUpload(ctx context.Context, bucket, key, uploadID string) error
-	// ListMultipartUploads returns the unfinished uploads of a bucket.
+	// ListMultipartUploads returns the unfinished uploads of a bucket, by
+	// key, then initiation time (SortUploads).
 	ListMultipartUploads(ctx context.Context, bucket string) ([]Upload, error)
 }

@@ -74,8 +74,8 @@ func partPrefix(n int) string { return fmt.Sprintf("%05d.", n) }
 
 // UploadPart implements objstore.Multiparter.
 func (s *Store) UploadPart(ctx context.Context, bucket, key, id string, n int, body io.Reader, contentMD5 []byte) (objstore.Part, error) {
-	if n < 1 || n > 10000 {
-		return objstore.Part{}, fmt.Errorf("part number %d: %w", n, objstore.ErrInvalidPart)
+	if err := objstore.CheckPartNumber(n); err != nil {
+		return objstore.Part{}, err
 	}
 	s.mu.RLock()
 	_, err := s.upload(bucket, key, id)
@@ -172,7 +172,7 @@ func (s *Store) CompleteMultipartUpload(ctx context.Context, bucket, key, id str
 		s.mu.Unlock()
 		return objstore.ObjectInfo{}, fmt.Errorf("complete upload: %w", err)
 	}
-	chosen, err := objstore.CheckCompleteParts(want, func(n int) (objstore.Part, bool) {
+	chosen, etag, err := objstore.CompleteParts(want, func(n int) (objstore.Part, bool) {
 		p, ok := have[n]
 		return p, ok
 	})
@@ -182,7 +182,7 @@ func (s *Store) CompleteMultipartUpload(ctx context.Context, bucket, key, id str
 	}
 	u.completing = true
 	s.mu.Unlock()
-	info, err := s.assemble(bucket, key, dir, u, chosen)
+	info, err := s.assemble(bucket, key, dir, u, chosen, etag)
 	s.mu.Lock()
 	if err != nil {
 		u.completing = false
@@ -197,8 +197,7 @@ func (s *Store) CompleteMultipartUpload(ctx context.Context, bucket, key, id str
 	return info, nil
 }
 
-func (s *Store) assemble(bucket, key, dir string, u *upload, chosen []objstore.Part) (objstore.ObjectInfo, error) {
-	etags := make([]string, len(chosen))
+func (s *Store) assemble(bucket, key, dir string, u *upload, chosen []objstore.Part, etag string) (objstore.ObjectInfo, error) {
 	readers := make([]io.Reader, len(chosen))
 	var files []*os.File
 	defer func() {
@@ -207,17 +206,12 @@ func (s *Store) assemble(bucket, key, dir string, u *upload, chosen []objstore.P
 		}
 	}()
 	for i, p := range chosen {
-		etags[i] = p.ETag
 		f, err := os.Open(filepath.Join(dir, partPrefix(p.PartNumber)+p.ETag+".part"))
 		if err != nil {
 			return objstore.ObjectInfo{}, err
 		}
 		files = append(files, f)
 		readers[i] = f
-	}
-	etag, err := objstore.MultipartETag(etags)
-	if err != nil {
-		return objstore.ObjectInfo{}, err
 	}
 	hash := keyHash(key)
 	name, size, _, finish, err := s.writeData(s.hashDir(bucket, hash), hash, io.MultiReader(readers...), nil)
@@ -256,11 +250,6 @@ func (s *Store) ListMultipartUploads(ctx context.Context, bucket string) ([]objs
 			out = append(out, u.Upload)
 		}
 	}
-	sort.Slice(out, func(i, j int) bool {
-		if out[i].Key != out[j].Key {
-			return out[i].Key < out[j].Key
-		}
-		return out[i].Initiated.Before(out[j].Initiated)
-	})
+	objstore.SortUploads(out)
 	return out, nil
 }

@@ -1,7 +1,6 @@
 package diskstore
 
 import (
-	"bytes"
 	"context"
 	"crypto/md5"
 	"crypto/rand"
@@ -370,8 +369,8 @@ func (s *Store) writeData(dir, base string, body io.Reader, wantMD5 []byte) (nam
 		return "", 0, nil, nil, fmt.Errorf("read body: %w", err)
 	}
 	sum = h.Sum(nil)
-	if len(wantMD5) > 0 && !bytes.Equal(wantMD5, sum) {
-		return "", 0, nil, nil, fmt.Errorf("content-md5 %x, body md5 %x: %w", wantMD5, sum, objstore.ErrBadDigest)
+	if err := objstore.CheckDigest(wantMD5, sum); err != nil {
+		return "", 0, nil, nil, err
 	}
 	finish = func() error {
 		var err error
@@ -571,10 +570,10 @@ func (s *Store) GetObjectRange(ctx context.Context, bucket, key string, offset, 
 	}
 	info := e.info
 	info.Metadata = maps.Clone(info.Metadata)
-	size := info.Size
-	if offset < 0 || (offset >= size && !(offset == 0 && size == 0)) {
+	n, err := objstore.RangeLength(key, offset, length, info.Size)
+	if err != nil {
 		s.mu.RUnlock()
-		return nil, objstore.ObjectInfo{}, fmt.Errorf("object %q offset %d size %d: %w", key, offset, size, objstore.ErrInvalidRange)
+		return nil, objstore.ObjectInfo{}, err
 	}
 	// Open under the read lock: a concurrent overwrite removes the old
 	// data file only after taking the write lock.
@@ -583,12 +582,8 @@ func (s *Store) GetObjectRange(ctx context.Context, bucket, key string, offset, 
 	if err != nil {
 		return nil, objstore.ObjectInfo{}, fmt.Errorf("get object %q: %w", key, err)
 	}
-	if offset == 0 && (length < 0 || length >= size) {
+	if n == info.Size {
 		return f, info, nil
-	}
-	n := size - offset
-	if length >= 0 && length < n {
-		n = length
 	}
 	return sectionFile{io.NewSectionReader(f, offset, n), f}, info, nil
 }
@@ -648,17 +643,7 @@ func (s *Store) ListObjects(ctx context.Context, bucket string, opts objstore.Li
 		s.mu.RUnlock()
 		return objstore.ListResult{}, err
 	}
-	all := make([]objstore.ObjectInfo, 0, len(b.objects))
-	for k, e := range b.objects {
-		if strings.HasPrefix(k, opts.Prefix) && k > opts.StartAfter {
-			all = append(all, e.info)
-		}
-	}
+	all := objstore.Candidates(b.objects, func(e *entry) objstore.ObjectInfo { return e.info }, opts)
 	s.mu.RUnlock()
-	sort.Slice(all, func(i, j int) bool { return all[i].Key < all[j].Key })
-	res := objstore.Page(all, opts)
-	for i := range res.Objects {
-		res.Objects[i].Metadata = maps.Clone(res.Objects[i].Metadata)
-	}
-	return res, nil
+	return objstore.Page(all, opts), nil
 }

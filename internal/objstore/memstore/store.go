@@ -127,8 +127,8 @@ func readAll(body io.Reader, wantMD5 []byte) ([]byte, string, error) {
 		return nil, "", fmt.Errorf("read body: %w", err)
 	}
 	sum := md5.Sum(data)
-	if len(wantMD5) > 0 && !bytes.Equal(wantMD5, sum[:]) {
-		return nil, "", fmt.Errorf("content-md5 %x, body md5 %x: %w", wantMD5, sum, objstore.ErrBadDigest)
+	if err := objstore.CheckDigest(wantMD5, sum[:]); err != nil {
+		return nil, "", err
 	}
 	return data, hex.EncodeToString(sum[:]), nil
 }
@@ -201,15 +201,11 @@ func (s *Store) GetObjectRange(ctx context.Context, bucketName, key string, offs
 	if err != nil {
 		return nil, objstore.ObjectInfo{}, err
 	}
-	size := int64(len(o.data))
-	if offset < 0 || (offset >= size && !(offset == 0 && size == 0)) {
-		return nil, objstore.ObjectInfo{}, fmt.Errorf("object %q offset %d size %d: %w", key, offset, size, objstore.ErrInvalidRange)
+	n, err := objstore.RangeLength(key, offset, length, int64(len(o.data)))
+	if err != nil {
+		return nil, objstore.ObjectInfo{}, err
 	}
-	end := size
-	if length >= 0 && offset+length < size {
-		end = offset + length
-	}
-	return io.NopCloser(bytes.NewReader(o.data[offset:end])), cloneInfo(o.info), nil
+	return io.NopCloser(bytes.NewReader(o.data[offset : offset+n])), cloneInfo(o.info), nil
 }
 
 // HeadObject implements objstore.Store.
@@ -241,12 +237,8 @@ func (s *Store) ListObjects(ctx context.Context, bucketName string, opts objstor
 		s.mu.RUnlock()
 		return objstore.ListResult{}, err
 	}
-	all := make([]objstore.ObjectInfo, 0, len(b.objects))
-	for _, o := range b.objects {
-		all = append(all, cloneInfo(o.info))
-	}
+	all := objstore.Candidates(b.objects, func(o *object) objstore.ObjectInfo { return o.info }, opts)
 	s.mu.RUnlock()
-	sort.Slice(all, func(i, j int) bool { return all[i].Key < all[j].Key })
 	return objstore.Page(all, opts), nil
 }
 
@@ -283,8 +275,8 @@ func (s *Store) upload(bucketName, key, id string) (*upload, error) {
 
 // UploadPart implements objstore.Multiparter.
 func (s *Store) UploadPart(ctx context.Context, bucketName, key, id string, n int, body io.Reader, contentMD5 []byte) (objstore.Part, error) {
-	if n < 1 || n > 10000 {
-		return objstore.Part{}, fmt.Errorf("part number %d: %w", n, objstore.ErrInvalidPart)
+	if err := objstore.CheckPartNumber(n); err != nil {
+		return objstore.Part{}, err
 	}
 	s.mu.RLock()
 	_, err := s.upload(bucketName, key, id)
@@ -331,7 +323,7 @@ func (s *Store) CompleteMultipartUpload(ctx context.Context, bucketName, key, id
 		s.mu.Unlock()
 		return objstore.ObjectInfo{}, err
 	}
-	chosen, err := objstore.CheckCompleteParts(parts, func(n int) (objstore.Part, bool) {
+	chosen, etag, err := objstore.CompleteParts(parts, func(n int) (objstore.Part, bool) {
 		p, ok := u.parts[n]
 		if !ok {
 			return objstore.Part{}, false
@@ -343,17 +335,11 @@ func (s *Store) CompleteMultipartUpload(ctx context.Context, bucketName, key, id
 		return objstore.ObjectInfo{}, fmt.Errorf("complete upload %q: %w", id, err)
 	}
 	var data []byte
-	etags := make([]string, 0, len(chosen))
 	for _, p := range chosen {
 		data = append(data, u.parts[p.PartNumber].data...)
-		etags = append(etags, p.ETag)
 	}
 	delete(s.uploads, id)
 	s.mu.Unlock()
-	etag, err := objstore.MultipartETag(etags)
-	if err != nil {
-		return objstore.ObjectInfo{}, err
-	}
 	return s.store(bucketName, key, data, etag, u.opts)
 }
 
@@ -381,11 +367,6 @@ func (s *Store) ListMultipartUploads(ctx context.Context, bucketName string) ([]
 			out = append(out, u.Upload)
 		}
 	}
-	sort.Slice(out, func(i, j int) bool {
-		if out[i].Key != out[j].Key {
-			return out[i].Key < out[j].Key
-		}
-		return out[i].Initiated.Before(out[j].Initiated)
-	})
+	objstore.SortUploads(out)
 	return out, nil
 }

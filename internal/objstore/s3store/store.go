@@ -312,8 +312,8 @@ func (s *Store) CreateMultipartUpload(ctx context.Context, bucket, key string, o
 
 // UploadPart implements objstore.Multiparter.
 func (s *Store) UploadPart(ctx context.Context, bucket, key, uploadID string, n int, body io.Reader, contentMD5 []byte) (objstore.Part, error) {
-	if n < 1 || n > 10000 {
-		return objstore.Part{}, fmt.Errorf("part number %d: %w", n, objstore.ErrInvalidPart)
+	if err := objstore.CheckPartNumber(n); err != nil {
+		return objstore.Part{}, err
 	}
 	rs, size, cleanup, err := seekable(body)
 	if err != nil {
