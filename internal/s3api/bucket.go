@@ -175,7 +175,7 @@ func (h *Handler) fillList(req *request, lq listQuery, res objstore.ListResult, 
 		out.EncodingType = "url"
 	}
 	for _, o := range res.Objects {
-		c := contentsElem{Key: listEncode(o.Key, enc), LastModified: s3Time(o.LastModified), ETag: `"` + o.ETag + `"`, Size: o.Size, StorageClass: "STANDARD"}
+		c := contentsElem{Key: listEncode(o.Key, enc), LastModified: s3Time(o.LastModified), ETag: quoteETag(o.ETag), Size: o.Size, StorageClass: "STANDARD"}
 		if !lq.V2 || lq.FetchOwner {
 			ow := h.ownerOf(req)
 			c.Owner = &ow

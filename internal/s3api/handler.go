@@ -173,7 +173,7 @@ func (h *Handler) route(req *request) error {
 			case q.Has("notification"):
 				return h.getNotification(req)
 			case q.Has("uploads"):
-				return h.listUploads(req)
+				return h.multipart(req, h.listUploads)
 			case q.Has("versioning"):
 				return h.getVersioning(req)
 			case q.Get("list-type") == "2":
@@ -191,9 +191,9 @@ func (h *Handler) route(req *request) error {
 		switch {
 		case q.Has("uploadId") && q.Has("partNumber"):
 			if r.Header.Get("X-Amz-Copy-Source") != "" {
-				return h.uploadPartCopy(req)
+				return h.multipart(req, h.uploadPartCopy)
 			}
-			return h.uploadPart(req)
+			return h.multipart(req, h.uploadPart)
 		case q.Has("tagging"), q.Has("acl"), q.Has("retention"), q.Has("legal-hold"):
 			return notImplemented(q)
 		case r.Header.Get("X-Amz-Copy-Source") != "":
@@ -202,7 +202,7 @@ func (h *Handler) route(req *request) error {
 		return h.putObject(req)
 	case http.MethodGet:
 		if q.Has("uploadId") {
-			return h.listParts(req)
+			return h.multipart(req, h.listParts)
 		}
 		if q.Has("tagging") {
 			return h.getObjectTagging(req)
@@ -215,15 +215,15 @@ func (h *Handler) route(req *request) error {
 		return h.getObject(req, true)
 	case http.MethodDelete:
 		if q.Has("uploadId") {
-			return h.abortUpload(req)
+			return h.multipart(req, h.abortUpload)
 		}
 		return h.deleteObject(req)
 	case http.MethodPost:
 		switch {
 		case q.Has("uploads"):
-			return h.createUpload(req)
+			return h.multipart(req, h.createUpload)
 		case q.Has("uploadId"):
-			return h.completeUpload(req)
+			return h.multipart(req, h.completeUpload)
 		}
 		return notImplemented(q)
 	}

@@ -38,8 +38,8 @@ func parseListQuery(q url.Values) (listQuery, *APIError) {
 		return lq, ErrInvalidArgument.withMessage("Invalid list-type %q", lt)
 	}
 	if q.Has("max-keys") {
-		n, err := strconv.Atoi(q.Get("max-keys"))
-		if err != nil || n < 0 {
+		n, ok := nonNegative(q.Get("max-keys"))
+		if !ok {
 			return lq, ErrInvalidArgument.withMessage("Provided max-keys not an integer or within integer range")
 		}
 		lq.MaxKeys = min(n, 1000)
@@ -63,6 +63,12 @@ func parseListQuery(q url.Values) (listQuery, *APIError) {
 		}
 	}
 	return lq, nil
+}
+
+// nonNegative parses a query parameter that counts something.
+func nonNegative(v string) (int, bool) {
+	n, err := strconv.Atoi(v)
+	return n, err == nil && n >= 0
 }
 
 // after returns the key listing starts after.

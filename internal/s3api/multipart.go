@@ -1,7 +1,6 @@
 package s3api
 
 import (
-	"encoding/base64"
 	"encoding/xml"
 	"net/http"
 	"strconv"
@@ -10,11 +9,21 @@ import (
 	"github.com/imagerec/imagerec/internal/s3event"
 )
 
-func (h *Handler) multiparter() (objstore.Multiparter, error) {
+// multipart runs a multipart upload operation, or refuses it when the
+// store cannot do multipart.
+func (h *Handler) multipart(req *request, op func(*request, objstore.Multiparter) error) error {
 	if h.mp == nil {
-		return nil, ErrNotImplemented.withMessage("This store does not support multipart uploads.")
+		return ErrNotImplemented.withMessage("This store does not support multipart uploads.")
 	}
-	return h.mp, nil
+	return op(req, h.mp)
+}
+
+// uploadID is the uploadId query parameter.
+func (req *request) uploadID() string { return req.r.URL.Query().Get("uploadId") }
+
+// objectURL is the Location of an object in responses.
+func objectURL(r *http.Request, bucket, key string) string {
+	return "http://" + r.Host + "/" + bucket + "/" + uriEncode(key, false)
 }
 
 type initiateResult struct {
@@ -25,11 +34,7 @@ type initiateResult struct {
 	UploadID string   `xml:"UploadId"`
 }
 
-func (h *Handler) createUpload(req *request) error {
-	mp, err := h.multiparter()
-	if err != nil {
-		return err
-	}
+func (h *Handler) createUpload(req *request, mp objstore.Multiparter) error {
 	if err := h.checkKey(req); err != nil {
 		return err
 	}
@@ -51,55 +56,35 @@ func (h *Handler) createUpload(req *request) error {
 
 func partNumber(req *request) (int, error) {
 	n, err := strconv.Atoi(req.r.URL.Query().Get("partNumber"))
-	if err != nil || n < 1 || n > 10000 {
+	if err != nil || objstore.CheckPartNumber(n) != nil {
 		return 0, ErrInvalidArgument.withMessage("Part number must be an integer between 1 and 10000, inclusive")
 	}
 	return n, nil
 }
 
-func (h *Handler) uploadPart(req *request) error {
-	mp, err := h.multiparter()
-	if err != nil {
-		return err
-	}
+func (h *Handler) uploadPart(req *request, mp objstore.Multiparter) error {
 	n, err := partNumber(req)
 	if err != nil {
 		return err
 	}
-	var md5want []byte
-	if v := req.r.Header.Get("Content-Md5"); v != "" {
-		b, err := base64.StdEncoding.DecodeString(v)
-		if err != nil || len(b) != 16 {
-			return ErrInvalidDigest
-		}
-		md5want = b
+	md5want, aerr := contentMD5(req.r.Header)
+	if aerr != nil {
+		return aerr
 	}
 	body, aerr := bodyReader(req.r, req.auth, h.opts.MaxObjectSize)
 	if aerr != nil {
 		return aerr
 	}
 	defer body.Close()
-	p, err := mp.UploadPart(req.r.Context(), req.bucket, req.key, req.r.URL.Query().Get("uploadId"), n, body, md5want)
+	p, err := mp.UploadPart(req.r.Context(), req.bucket, req.key, req.uploadID(), n, body, md5want)
 	if err != nil {
 		return err
 	}
-	req.w.Header().Set("ETag", `"`+p.ETag+`"`)
-	req.w.WriteHeader(http.StatusOK)
+	writeETag(req, p.ETag)
 	return nil
 }
 
-type copyPartResult struct {
-	XMLName      xml.Name `xml:"CopyPartResult"`
-	NS           string   `xml:"xmlns,attr"`
-	LastModified string   `xml:"LastModified"`
-	ETag         string   `xml:"ETag"`
-}
-
-func (h *Handler) uploadPartCopy(req *request) error {
-	mp, err := h.multiparter()
-	if err != nil {
-		return err
-	}
+func (h *Handler) uploadPartCopy(req *request, mp objstore.Multiparter) error {
 	n, err := partNumber(req)
 	if err != nil {
 		return err
@@ -132,11 +117,11 @@ func (h *Handler) uploadPartCopy(req *request) error {
 		return err
 	}
 	defer rc.Close()
-	p, err := mp.UploadPart(ctx, req.bucket, req.key, req.r.URL.Query().Get("uploadId"), n, rc, nil)
+	p, err := mp.UploadPart(ctx, req.bucket, req.key, req.uploadID(), n, rc, nil)
 	if err != nil {
 		return err
 	}
-	h.writeXML(req, http.StatusOK, copyPartResult{NS: xmlNS, LastModified: s3Time(p.LastModified), ETag: `"` + p.ETag + `"`})
+	h.writeXML(req, http.StatusOK, newCopyResult("CopyPartResult", p.LastModified, p.ETag))
 	return nil
 }
 
@@ -155,12 +140,12 @@ func parseCompleteRequest(body []byte) ([]objstore.Part, *APIError) {
 	if err := xml.Unmarshal(body, &c); err != nil {
 		return nil, ErrMalformedXML
 	}
-	if len(c.Parts) == 0 || len(c.Parts) > 10000 {
+	if len(c.Parts) == 0 || len(c.Parts) > objstore.MaxPartNumber {
 		return nil, ErrMalformedXML.withMessage("CompleteMultipartUpload takes 1 to 10000 parts.")
 	}
 	parts := make([]objstore.Part, len(c.Parts))
 	for i, p := range c.Parts {
-		if p.PartNumber < 1 || p.PartNumber > 10000 || p.ETag == "" {
+		if objstore.CheckPartNumber(p.PartNumber) != nil || p.ETag == "" {
 			return nil, ErrInvalidPart
 		}
 		parts[i] = objstore.Part{PartNumber: p.PartNumber, ETag: p.ETag}
@@ -177,11 +162,7 @@ type completeResult struct {
 	ETag     string   `xml:"ETag"`
 }
 
-func (h *Handler) completeUpload(req *request) error {
-	mp, err := h.multiparter()
-	if err != nil {
-		return err
-	}
+func (h *Handler) completeUpload(req *request, mp objstore.Multiparter) error {
 	data, err := readXMLBody(req, 4<<20)
 	if err != nil {
 		return err
@@ -190,24 +171,19 @@ func (h *Handler) completeUpload(req *request) error {
 	if aerr != nil {
 		return aerr
 	}
-	info, err := mp.CompleteMultipartUpload(req.r.Context(), req.bucket, req.key, req.r.URL.Query().Get("uploadId"), parts)
+	info, err := mp.CompleteMultipartUpload(req.r.Context(), req.bucket, req.key, req.uploadID(), parts)
 	if err != nil {
 		return err
 	}
 	if err := h.emit(req, s3event.ObjectCreatedCompleteMultipartUpload, info); err != nil {
 		return err
 	}
-	loc := "http://" + req.r.Host + "/" + req.bucket + "/" + uriEncode(req.key, false)
-	h.writeXML(req, http.StatusOK, completeResult{NS: xmlNS, Location: loc, Bucket: req.bucket, Key: req.key, ETag: `"` + info.ETag + `"`})
+	h.writeXML(req, http.StatusOK, completeResult{NS: xmlNS, Location: objectURL(req.r, req.bucket, req.key), Bucket: req.bucket, Key: req.key, ETag: quoteETag(info.ETag)})
 	return nil
 }
 
-func (h *Handler) abortUpload(req *request) error {
-	mp, err := h.multiparter()
-	if err != nil {
-		return err
-	}
-	if err := mp.AbortMultipartUpload(req.r.Context(), req.bucket, req.key, req.r.URL.Query().Get("uploadId")); err != nil {
+func (h *Handler) abortUpload(req *request, mp objstore.Multiparter) error {
+	if err := mp.AbortMultipartUpload(req.r.Context(), req.bucket, req.key, req.uploadID()); err != nil {
 		return err
 	}
 	req.w.WriteHeader(http.StatusNoContent)
@@ -237,23 +213,22 @@ type partElem struct {
 	Size         int64  `xml:"Size"`
 }
 
-func (h *Handler) listParts(req *request) error {
-	mp, err := h.multiparter()
-	if err != nil {
-		return err
-	}
+func (h *Handler) listParts(req *request, mp objstore.Multiparter) error {
 	q := req.r.URL.Query()
 	maxParts, marker := 1000, 0
 	if v := q.Get("max-parts"); v != "" {
-		if maxParts, err = strconv.Atoi(v); err != nil || maxParts < 0 {
+		n, ok := nonNegative(v)
+		if !ok {
 			return ErrInvalidArgument.withMessage("max-parts must be a non-negative integer")
 		}
-		maxParts = min(maxParts, 1000)
+		maxParts = min(n, 1000)
 	}
 	if v := q.Get("part-number-marker"); v != "" {
-		if marker, err = strconv.Atoi(v); err != nil || marker < 0 {
+		n, ok := nonNegative(v)
+		if !ok {
 			return ErrInvalidArgument.withMessage("part-number-marker must be a non-negative integer")
 		}
+		marker = n
 	}
 	parts, err := mp.ListParts(req.r.Context(), req.bucket, req.key, q.Get("uploadId"))
 	if err != nil {
@@ -269,7 +244,7 @@ func (h *Handler) listParts(req *request) error {
 			res.IsTruncated = true
 			break
 		}
-		res.Parts = append(res.Parts, partElem{PartNumber: p.PartNumber, LastModified: s3Time(p.LastModified), ETag: `"` + p.ETag + `"`, Size: p.Size})
+		res.Parts = append(res.Parts, partElem{PartNumber: p.PartNumber, LastModified: s3Time(p.LastModified), ETag: quoteETag(p.ETag), Size: p.Size})
 		res.NextPartNumberMarker = p.PartNumber
 	}
 	h.writeXML(req, http.StatusOK, res)
@@ -295,11 +270,7 @@ type uploadElem struct {
 	Initiated    string `xml:"Initiated"`
 }
 
-func (h *Handler) listUploads(req *request) error {
-	mp, err := h.multiparter()
-	if err != nil {
-		return err
-	}
+func (h *Handler) listUploads(req *request, mp objstore.Multiparter) error {
 	ups, err := mp.ListMultipartUploads(req.r.Context(), req.bucket)
 	if err != nil {
 		return err

@@ -1,6 +1,7 @@
 package s3api
 
 import (
+	"crypto/md5"
 	"encoding/base64"
 	"encoding/xml"
 	"io"
@@ -16,16 +17,41 @@ import (
 
 const defaultContentType = "binary/octet-stream"
 
+// contentMD5 decodes the Content-MD5 header: nil when absent,
+// ErrInvalidDigest when it is not base64 of 16 bytes.
+func contentMD5(hdr http.Header) ([]byte, *APIError) {
+	v := hdr.Get("Content-Md5")
+	if v == "" {
+		return nil, nil
+	}
+	b, err := base64.StdEncoding.DecodeString(v)
+	if err != nil || len(b) != md5.Size {
+		return nil, ErrInvalidDigest
+	}
+	return b, nil
+}
+
+// quoteETag returns an ETag as HTTP headers and XML bodies carry it.
+func quoteETag(etag string) string { return `"` + etag + `"` }
+
+// etagIs reports whether v, from a condition header, names etag (quoted
+// or not).
+func etagIs(v, etag string) bool { return v == quoteETag(etag) || v == etag }
+
+// writeETag ends a write whose response is headers only: ETag and 200.
+func writeETag(req *request, etag string) {
+	req.w.Header().Set("ETag", quoteETag(etag))
+	req.w.WriteHeader(http.StatusOK)
+}
+
 // putOptions reads Content-Type, Content-MD5 and x-amz-meta-* headers.
 func putOptions(r *http.Request) (objstore.PutOptions, *APIError) {
 	opts := objstore.PutOptions{ContentType: r.Header.Get("Content-Type")}
-	if v := r.Header.Get("Content-Md5"); v != "" {
-		b, err := base64.StdEncoding.DecodeString(v)
-		if err != nil || len(b) != 16 {
-			return opts, ErrInvalidDigest
-		}
-		opts.ContentMD5 = b
+	md5want, aerr := contentMD5(r.Header)
+	if aerr != nil {
+		return opts, aerr
 	}
+	opts.ContentMD5 = md5want
 	opts.Metadata = userMetadata(r.Header)
 	return opts, nil
 }
@@ -69,8 +95,7 @@ func (h *Handler) putObject(req *request) error {
 	if err := h.emit(req, s3event.ObjectCreatedPut, info); err != nil {
 		return err
 	}
-	req.w.Header().Set("ETag", `"`+info.ETag+`"`)
-	req.w.WriteHeader(http.StatusOK)
+	writeETag(req, info.ETag)
 	return nil
 }
 
@@ -78,11 +103,10 @@ func (h *Handler) putObject(req *request) error {
 // If-Unmodified-Since. done reports that a 304 was written.
 func checkConditions(req *request, info objstore.ObjectInfo) (done bool, err error) {
 	r := req.r
-	etag := `"` + info.ETag + `"`
 	match := func(list string) bool {
 		for _, e := range strings.Split(list, ",") {
 			e = strings.TrimSpace(e)
-			if e == "*" || e == etag || e == info.ETag {
+			if e == "*" || etagIs(e, info.ETag) {
 				return true
 			}
 		}
@@ -108,7 +132,7 @@ func checkConditions(req *request, info objstore.ObjectInfo) (done bool, err err
 	}
 	if notModified {
 		hdr := req.w.Header()
-		hdr.Set("ETag", etag)
+		hdr.Set("ETag", quoteETag(info.ETag))
 		hdr.Set("Last-Modified", info.LastModified.UTC().Format(http.TimeFormat))
 		req.w.WriteHeader(http.StatusNotModified)
 		return true, nil
@@ -122,7 +146,7 @@ func setObjectHeaders(hdr http.Header, info objstore.ObjectInfo) {
 		ct = defaultContentType
 	}
 	hdr.Set("Content-Type", ct)
-	hdr.Set("ETag", `"`+info.ETag+`"`)
+	hdr.Set("ETag", quoteETag(info.ETag))
 	hdr.Set("Last-Modified", info.LastModified.UTC().Format(http.TimeFormat))
 	hdr.Set("Accept-Ranges", "bytes")
 	for k, v := range info.Metadata {
@@ -257,13 +281,9 @@ func readXMLBody(req *request, max int64) ([]byte, error) {
 		return nil, aerr
 	}
 	defer body.Close()
-	var md5want []byte
-	if v := req.r.Header.Get("Content-Md5"); v != "" {
-		b, err := base64.StdEncoding.DecodeString(v)
-		if err != nil || len(b) != 16 {
-			return nil, ErrInvalidDigest
-		}
-		md5want = b
+	md5want, aerr := contentMD5(req.r.Header)
+	if aerr != nil {
+		return nil, aerr
 	}
 	data, err := io.ReadAll(body)
 	if err != nil {
@@ -318,11 +338,17 @@ func parseCopySource(v string) (bucket, key string, err *APIError) {
 	return bucket, key, nil
 }
 
-type copyObjectResult struct {
-	XMLName      xml.Name `xml:"CopyObjectResult"`
-	NS           string   `xml:"xmlns,attr"`
-	LastModified string   `xml:"LastModified"`
-	ETag         string   `xml:"ETag"`
+// copyResult is the body of CopyObject (CopyObjectResult) and
+// UploadPartCopy (CopyPartResult).
+type copyResult struct {
+	XMLName      xml.Name
+	NS           string `xml:"xmlns,attr"`
+	LastModified string `xml:"LastModified"`
+	ETag         string `xml:"ETag"`
+}
+
+func newCopyResult(name string, lastModified time.Time, etag string) copyResult {
+	return copyResult{XMLName: xml.Name{Local: name}, NS: xmlNS, LastModified: s3Time(lastModified), ETag: quoteETag(etag)}
 }
 
 func (h *Handler) copyObject(req *request) error {
@@ -356,16 +382,15 @@ func (h *Handler) copyObject(req *request) error {
 	if err := h.emit(req, s3event.ObjectCreatedCopy, info); err != nil {
 		return err
 	}
-	h.writeXML(req, http.StatusOK, copyObjectResult{NS: xmlNS, LastModified: s3Time(info.LastModified), ETag: `"` + info.ETag + `"`})
+	h.writeXML(req, http.StatusOK, newCopyResult("CopyObjectResult", info.LastModified, info.ETag))
 	return nil
 }
 
 func copySourceConditions(hdr http.Header, src objstore.ObjectInfo) error {
-	etag := `"` + src.ETag + `"`
-	if v := hdr.Get("X-Amz-Copy-Source-If-Match"); v != "" && v != etag && v != src.ETag {
+	if v := hdr.Get("X-Amz-Copy-Source-If-Match"); v != "" && !etagIs(v, src.ETag) {
 		return ErrPreconditionFailed
 	}
-	if v := hdr.Get("X-Amz-Copy-Source-If-None-Match"); v != "" && (v == etag || v == src.ETag) {
+	if v := hdr.Get("X-Amz-Copy-Source-If-None-Match"); v != "" && etagIs(v, src.ETag) {
 		return ErrPreconditionFailed
 	}
 	return nil

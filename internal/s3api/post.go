@@ -270,8 +270,8 @@ func (h *Handler) postObject(req *request) error {
 	if err := h.emit(req, s3event.ObjectCreatedPost, info); err != nil {
 		return err
 	}
-	etag := `"` + info.ETag + `"`
-	loc := "http://" + r.Host + "/" + req.bucket + "/" + uriEncode(key, false)
+	etag := quoteETag(info.ETag)
+	loc := objectURL(r, req.bucket, key)
 	req.w.Header().Set("ETag", etag)
 	req.w.Header().Set("Location", loc)
 	if redirect := fields["success_action_redirect"]; redirect != "" {
