@@ -19,6 +19,14 @@
 //     reader returns at EOF) aborts the write and leaves the old object.
 //   - A successful PutObject or CompleteMultipartUpload is durable.
 //
+// The S3 rules that every driver with an index of its own must apply the
+// same way are functions here, not copies in each driver: CheckBucketName,
+// CheckKey, CheckPartNumber, CheckDigest (Content-MD5), RangeLength
+// (GetObjectRange), CompleteParts with MultipartETag (part checks and the
+// md5-of-md5s ETag), Candidates with Page (prefix, delimiter, start-after,
+// max-keys) and SortUploads. s3store leaves most of them to the server it
+// talks to.
+//
 // Events are not emitted here: the s3api package emits S3 event records for
 // writes made over HTTP (see s3api.Options.Notify). Code that writes through
 // a Store directly and needs events wraps the Store (see package s3api,
