@@ -304,8 +304,8 @@ type intrinsicFunc func(fn string, args []any) (any, *Error)
 // intrinsicFuncs maps a function name (without "States.") to its code.
 var intrinsicFuncs = map[string]intrinsicFunc{
 	"Format":         fnFormat,
-	"StringToJson":   fnStringToJson,
-	"JsonToString":   fnJsonToString,
+	"StringToJson":   fnStringToJSON,
+	"JsonToString":   fnJSONToString,
 	"Array":          fnArray,
 	"ArrayPartition": fnArrayPartition,
 	"ArrayContains":  fnArrayContains,
@@ -316,7 +316,7 @@ var intrinsicFuncs = map[string]intrinsicFunc{
 	"Base64Encode":   fnBase64Encode,
 	"Base64Decode":   fnBase64Decode,
 	"Hash":           fnHash,
-	"JsonMerge":      fnJsonMerge,
+	"JsonMerge":      fnJSONMerge,
 	"MathRandom":     fnMathRandom,
 	"MathAdd":        fnMathAdd,
 	"StringSplit":    fnStringSplit,
@@ -339,7 +339,7 @@ func fnFormat(fn string, args []any) (any, *Error) {
 	return format(fn, tmpl, args[1:], false)
 }
 
-func fnStringToJson(fn string, args []any) (any, *Error) {
+func fnStringToJSON(fn string, args []any) (any, *Error) {
 	s, ok := args[0].(string)
 	if !ok {
 		return nil, intrinsicFailure("%s: the argument must be a string, got %s", fn, typeName(args[0]))
@@ -354,7 +354,7 @@ func fnStringToJson(fn string, args []any) (any, *Error) {
 	return v, nil
 }
 
-func fnJsonToString(fn string, args []any) (any, *Error) {
+func fnJSONToString(fn string, args []any) (any, *Error) {
 	return MarshalString(args[0]), nil
 }
 
@@ -515,7 +515,7 @@ func fnHash(fn string, args []any) (any, *Error) {
 	return hex.EncodeToString(h.Sum(nil)), nil
 }
 
-func fnJsonMerge(fn string, args []any) (any, *Error) {
+func fnJSONMerge(fn string, args []any) (any, *Error) {
 	a, ok1 := args[0].(*Object)
 	b, ok2 := args[1].(*Object)
 	if !ok1 || !ok2 {
@@ -551,14 +551,14 @@ func fnMathRandom(fn string, args []any) (any, *Error) {
 		if !ok {
 			return nil, intrinsicFailure("%s: the seed must be a number", fn)
 		}
-		r = mrand.New(mrand.NewPCG(uint64(int64(seed)), 0))
+		r = mrand.New(mrand.NewPCG(uint64(int64(seed)), 0)) //nolint:gosec // States.MathRandom: a seeded, reproducible sequence is what the spec asks for, not a secret
 	}
 	span := uint64(h - l)
 	var x uint64
 	if r != nil {
 		x = r.Uint64N(span)
 	} else {
-		x = mrand.Uint64N(span)
+		x = mrand.Uint64N(span) //nolint:gosec // States.MathRandom is not used for secrets
 	}
 	return json.Number(strconv.FormatInt(l+int64(x), 10)), nil
 }

@@ -69,7 +69,7 @@ func compileJNode(v any) (jnode, error) {
 	case string:
 		if e, ok := jsonataExpr(t); ok {
 			if _, err := compileJSONata(e); err != nil {
-				return jnode{}, fmt.Errorf("invalid JSONata expression %q: %v", e, err)
+				return jnode{}, fmt.Errorf("invalid JSONata expression %q: %w", e, err)
 			}
 			if name := recursiveFunction(e); name != "" {
 				return jnode{}, fmt.Errorf("JSONata expression %q: function $%s calls itself; recursive functions are not supported by the local executor (deep recursion would exhaust the stack)", e, name)
@@ -160,8 +160,9 @@ func (n *jnode) eval(env *JSONataEnv, field string) (any, *Error) {
 			a[i] = v
 		}
 		return a, nil
+	default: // jLit
+		return Clone(n.lit), nil
 	}
-	return Clone(n.lit), nil
 }
 
 // jsonNull is how the JSONata library represents JSON null.
@@ -277,6 +278,8 @@ func walkJSONata(v reflect.Value, fn func(jparse.Node)) {
 		for i := range v.Len() {
 			walkJSONata(v.Index(i), fn)
 		}
+	default:
+		// Other kinds hold no nodes.
 	}
 }
 
@@ -299,6 +302,8 @@ func jsonataErrorText(err error) string {
 		switch ee.Type {
 		case jsonata.ErrNonCallable:
 			return "T1006: Attempted to invoke a non-function"
+		default:
+			// No known JSONata code: the library's text.
 		}
 	}
 	return err.Error()
@@ -441,7 +446,7 @@ var awsFunctions = map[string]jsonata.Extension{
 		h.Write([]byte(s))
 		return hex.EncodeToString(h.Sum(nil)), nil
 	}},
-	"random": {Func: func() float64 { return mrand.Float64() }},
+	"random": {Func: func() float64 { return mrand.Float64() }}, //nolint:gosec // JSONata $random is not used for secrets
 	"uuid": {Func: func() string {
 		var b [16]byte
 		_, _ = rand.Read(b[:])
@@ -452,7 +457,7 @@ var awsFunctions = map[string]jsonata.Extension{
 	"parse": {Func: func(s string) (any, error) {
 		var v any
 		if err := json.Unmarshal([]byte(s), &v); err != nil {
-			return nil, fmt.Errorf("$parse: %v", err)
+			return nil, fmt.Errorf("$parse: %w", err)
 		}
 		return v, nil
 	}},

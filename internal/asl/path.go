@@ -230,11 +230,11 @@ func (p *pathParser) parseBracket() (segment, error) {
 	p.pos++ // [
 	p.skipSpace()
 	var seg segment
-	switch c := p.peek(); {
-	case c == '*':
+	switch p.peek() {
+	case '*':
 		p.pos++
 		seg = segment{kind: segWildcard}
-	case c == '?':
+	case '?':
 		p.pos++
 		p.skipSpace()
 		if p.peek() != '(' {
@@ -251,7 +251,7 @@ func (p *pathParser) parseBracket() (segment, error) {
 		}
 		p.pos++
 		seg = segment{kind: segFilter, filter: f}
-	case c == '\'' || c == '"':
+	case '\'', '"':
 		var names []segment
 		for {
 			s, err := p.parseQuoted()
@@ -391,6 +391,9 @@ func step(v any, s segment) (any, bool) {
 			return nil, false
 		}
 		return a[i], true
+	default:
+		// Wildcards, slices, unions, descent and filters select several
+		// values: not a single step.
 	}
 	return nil, false
 }
@@ -544,6 +547,8 @@ func setSegs(cur any, segs []segment, value any) (any, error) {
 		}
 		c[i] = v
 		return c, nil
+	default:
+		// Only singular paths can be assigned to.
 	}
 	return nil, fmt.Errorf("unsupported path segment")
 }

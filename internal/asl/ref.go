@@ -1,6 +1,7 @@
 package asl
 
 import (
+	"errors"
 	"fmt"
 	"strings"
 )
@@ -56,7 +57,7 @@ func CompileRef(src string) (*Ref, error) {
 	case strings.HasPrefix(src, "$$"):
 		p, err := CompilePath(src[1:])
 		if err != nil {
-			return nil, &PathSyntaxError{src, err.(*PathSyntaxError).Msg}
+			return nil, &PathSyntaxError{src, pathSyntaxMsg(err)}
 		}
 		return &Ref{src: src, kind: refContext, path: p}, nil
 	case len(src) > 1 && isVarStart(src[1]):
@@ -66,7 +67,7 @@ func CompileRef(src string) (*Ref, error) {
 		}
 		p, err := CompilePath("$" + src[i:])
 		if err != nil {
-			return nil, &PathSyntaxError{src, err.(*PathSyntaxError).Msg}
+			return nil, &PathSyntaxError{src, pathSyntaxMsg(err)}
 		}
 		return &Ref{src: src, kind: refVar, varName: src[1:i], path: p}, nil
 	default:
@@ -148,4 +149,13 @@ func (r *Ref) EvalPath(env *Env) (any, *Error) {
 		return nil, &Error{Name: ErrNameRuntime, Cause: fmt.Sprintf("Invalid path '%s' : No results for path: %s", r.src, r.path.Normalized())}
 	}
 	return v, nil
+}
+
+// pathSyntaxMsg is the message of a CompilePath error, reported against
+// the whole reference.
+func pathSyntaxMsg(err error) string {
+	if pe, ok := errors.AsType[*PathSyntaxError](err); ok {
+		return pe.Msg
+	}
+	return err.Error()
 }

@@ -157,8 +157,7 @@ func Parse(data []byte) (*StateMachine, error) {
 // definition. Unknown names are left as they are.
 func Substitute(def []byte, vars map[string]string) []byte {
 	return substRe.ReplaceAllFunc(def, func(m []byte) []byte {
-		name := string(m[2 : len(m)-1])
-		if v, ok := vars[name]; ok {
+		if v, ok := vars[string(m[2:len(m)-1])]; ok {
 			return []byte(v)
 		}
 		return m

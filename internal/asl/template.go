@@ -119,10 +119,6 @@ func compileNode(v any) (tnode, error) {
 // Eval builds the payload.
 func (t *Template) Eval(env *Env) (any, *Error) { return t.root.eval(env) }
 
-// Fields calls fn for each top-level key of an object template, evaluated
-// one at a time (Assign evaluates all fields against the same input).
-func (t *Template) eachField() []tfield { return t.root.obj }
-
 func (n *tnode) eval(env *Env) (any, *Error) {
 	switch {
 	case n.isObj:
