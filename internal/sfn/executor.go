@@ -175,7 +175,7 @@ func (x *Executor) prepare(name string, input json.RawMessage) (any, Execution, 
 	}
 	v, err := asl.Decode(input)
 	if err != nil {
-		return nil, Execution{}, fmt.Errorf("%w: %v", ErrInvalidExecutionInput, err)
+		return nil, Execution{}, fmt.Errorf("%w: %w", ErrInvalidExecutionInput, err)
 	}
 	if x.opts.MaxPayloadBytes > 0 && len(input) > x.opts.MaxPayloadBytes {
 		return nil, Execution{}, fmt.Errorf("%w: input is %d bytes, over the %d byte limit", ErrInvalidExecutionInput, len(input), x.opts.MaxPayloadBytes)

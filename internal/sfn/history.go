@@ -113,9 +113,6 @@ type history struct {
 	mu     sync.Mutex
 	clock  Clock
 	events []Event
-	// onEvent is called (under no lock) after each event, for progress
-	// persistence; may be nil.
-	onEvent func()
 }
 
 // add appends an event and returns its id.
@@ -134,10 +131,4 @@ func (h *history) snapshot() []Event {
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	return append([]Event(nil), h.events...)
-}
-
-func (h *history) len() int {
-	h.mu.Lock()
-	defer h.mu.Unlock()
-	return len(h.events)
 }

@@ -207,10 +207,7 @@ func (r *runner) runIterations(ctx context.Context, st *asl.State, arr, inputs [
 		if !tolerant {
 			return n > 0
 		}
-		over := false
-		if tolCount >= 0 && n > tolCount {
-			over = true
-		}
+		over := tolCount >= 0 && n > tolCount
 		if tolPct >= 0 && len(arr) > 0 && float64(n)*100/float64(len(arr)) > tolPct {
 			over = true
 		}
