@@ -171,6 +171,8 @@ func ycbcrToRGB(m *image.YCbCr, out []uint8) {
 		hs = 1
 	case image.YCbCrSubsampleRatio411, image.YCbCrSubsampleRatio410:
 		hs = 2
+	case image.YCbCrSubsampleRatio444, image.YCbCrSubsampleRatio440:
+		// No horizontal subsampling.
 	}
 	for y := 0; y < h; y++ {
 		yi := m.YOffset(b.Min.X, b.Min.Y+y)
