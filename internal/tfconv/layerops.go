@@ -2,6 +2,7 @@ package tfconv
 
 import (
 	"encoding/json"
+	"errors"
 	"fmt"
 	"math"
 )
@@ -355,7 +356,7 @@ func (c *layersConv) merge(l *kerasLayer) (string, error) {
 	op := map[string]string{"Add": "Sum", "Multiply": "Mul", "Subtract": "Sub", "Maximum": "Max", "Minimum": "Min", "Average": "Mean"}[l.ClassName]
 	if op == "Mul" || op == "Sub" {
 		if len(xs) != 2 && op == "Sub" {
-			return "", fmt.Errorf("Subtract needs 2 inputs")
+			return "", errors.New("layer Subtract needs 2 inputs")
 		}
 		y := xs[0]
 		for i, x := range xs[1:] {

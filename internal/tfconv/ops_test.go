@@ -86,9 +86,8 @@ func tfN(name, op string, inputs []string, attrs map[string]any) map[string]any 
 func aS(s string) map[string]any {
 	return map[string]any{"s": base64.StdEncoding.EncodeToString([]byte(s))}
 }
-func aB(b bool) map[string]any    { return map[string]any{"b": b} }
-func aF(f float64) map[string]any { return map[string]any{"f": f} }
-func aI(i int64) map[string]any   { return map[string]any{"i": fmt.Sprint(i)} }
+func aB(b bool) map[string]any  { return map[string]any{"b": b} }
+func aI(i int64) map[string]any { return map[string]any{"i": fmt.Sprint(i)} }
 func aInts(v ...int64) map[string]any {
 	s := make([]string, len(v))
 	for i, x := range v {

@@ -254,11 +254,11 @@ func (p *jsParser) str() (string, error) {
 	var sb strings.Builder
 	for p.pos < len(p.src) {
 		c := p.src[p.pos]
-		switch {
-		case c == q:
+		switch c {
+		case q:
 			p.pos++
 			return sb.String(), nil
-		case c == '\\':
+		case '\\':
 			if p.pos+1 >= len(p.src) {
 				return "", errors.New("unterminated string")
 			}
