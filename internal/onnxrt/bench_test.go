@@ -69,8 +69,12 @@ func BenchmarkRun(b *testing.B) {
 				b.Fatal(err)
 			}
 			defer so.Destroy()
-			so.SetIntraOpNumThreads(1)
-			so.SetInterOpNumThreads(1)
+			if err := so.SetIntraOpNumThreads(1); err != nil {
+				b.Fatal(err)
+			}
+			if err := so.SetInterOpNumThreads(1); err != nil {
+				b.Fatal(err)
+			}
 			s, err := ort.NewDynamicAdvancedSession(model, []string{m.in}, outNames, so)
 			if err != nil {
 				b.Fatal(err)
