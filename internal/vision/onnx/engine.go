@@ -40,6 +40,9 @@ const (
 	moderationSide   = 224
 	facesSide        = 1920
 	textSide         = 1920
+	// scanSide bounds the detector inputs taken from the shared scan copy
+	// (text detection's 960 px; the face pyramid's levels are smaller).
+	scanSide = 960
 )
 
 // ErrModelsMissing is returned by New when the runtime or a required model
@@ -371,10 +374,20 @@ func (e *Engine) analyse(ctx context.Context, img *imageio.Image, opts vision.Op
 		})
 	}
 	labels, moderation := e.runs(opts, vision.FeatureLabels), e.runs(opts, vision.FeatureModeration)
+	faces, text := e.runs(opts, vision.FeatureFaces), e.runs(opts, vision.FeatureText)
+	// Every model input is resampled from scan: a large decode is halved
+	// once (cheap, and no model input is bigger than scanSide) instead of
+	// each feature resampling the full decode.
+	scan := img
+	if (faces || text) && max(img.Width, img.Height) >= 2*scanSide {
+		t0 := time.Now()
+		scan = img.Resize((img.Width+1)/2, (img.Height+1)/2)
+		timings["scan_ms"] = ms(time.Since(t0))
+	}
 	// Labels, properties and moderation share one copy at most 512 px.
 	if labels || moderation {
 		t0 := time.Now()
-		pix, w, h := shrink(img.Pix, img.Width, img.Height, labelsSide)
+		pix, w, h := shrink(scan.Pix, scan.Width, scan.Height, labelsSide)
 		f.small = &imageio.Image{Pix: pix, Width: w, Height: h}
 		timings["shrink_ms"] = ms(time.Since(t0))
 	}
@@ -390,11 +403,11 @@ func (e *Engine) analyse(ctx context.Context, img *imageio.Image, opts vision.Op
 	if e.nsfw != nil && (labels || moderation) {
 		task("moderation", func() (err error) { f.scores, err = e.classifyNSFW(f.small); return err })
 	}
-	if e.runs(opts, vision.FeatureFaces) {
-		task("faces", func() (err error) { f.faces, err = e.faces.Detect(ctx, img); return err })
+	if faces {
+		task("faces", func() (err error) { f.faces, err = e.faces.detectScaled(ctx, img, scan); return err })
 	}
-	if e.runs(opts, vision.FeatureText) {
-		task("text", func() (err error) { f.texts, err = e.text.Detect(ctx, img); return err })
+	if text {
+		task("text", func() (err error) { f.texts, err = e.text.detectScaled(ctx, img, scan); return err })
 	}
 	wg.Wait()
 	if len(errs) > 0 {

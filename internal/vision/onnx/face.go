@@ -135,7 +135,17 @@ func (d *FaceDetector) Detect(ctx context.Context, img *imageio.Image) ([]vision
 	if img.Width <= 0 || img.Height <= 0 {
 		return []vision.FaceDetail{}, nil
 	}
-	boxes, err := d.findFaces(ctx, img)
+	return d.detectScaled(ctx, img, img)
+}
+
+// detectScaled is Detect with the detector inputs resampled from scan, a
+// downscaled copy of img (or img itself) that other features share; the
+// verifier and attribute crops still come from img.
+func (d *FaceDetector) detectScaled(ctx context.Context, img, scan *imageio.Image) ([]vision.FaceDetail, error) {
+	if img.Width <= 0 || img.Height <= 0 {
+		return []vision.FaceDetail{}, nil
+	}
+	boxes, err := d.findFaces(ctx, img, scan)
 	if err != nil {
 		return nil, err
 	}
@@ -157,22 +167,25 @@ func (d *FaceDetector) Detect(ctx context.Context, img *imageio.Image) ([]vision
 
 // findFaces runs BlazeFace over the whole image, letterboxed, and over
 // pyramid levels of overlapping 256x256 tiles (see faceLevels), then blends
-// duplicates. Boxes are in source pixels, largest first.
-func (d *FaceDetector) findFaces(ctx context.Context, img *imageio.Image) ([]faceBox, error) {
+// duplicates. The detector inputs are resampled from scan (img or a
+// downscaled copy of it). Boxes are in img pixels, largest first.
+func (d *FaceDetector) findFaces(ctx context.Context, img, scan *imageio.Image) ([]faceBox, error) {
 	minScore := float32(d.opts.MinConfidence / 100)
 	input := make([]float32, blazeSize*blazeSize*3)
-	pl := fillTensor(img.Pix, img.Width, img.Height, blazeSpec, input)
+	pl := fillTensor(scan.Pix, scan.Width, scan.Height, blazeSpec, input)
 	found, err := d.runDetector(input, minScore)
 	if err != nil {
 		return nil, err
 	}
 	var all []faceBox
+	kx, ky := float32(img.Width)/float32(scan.Width), float32(img.Height)/float32(scan.Height)
 	for _, f := range found {
-		all = append(all, mapFaceBox(f, float32(1/pl.sx), float32(1/pl.sy),
-			float32(-pl.ox/pl.sx), float32(-pl.oy/pl.sy)))
+		f = mapFaceBox(f, float32(1/pl.sx), float32(1/pl.sy),
+			float32(-pl.ox/pl.sx), float32(-pl.oy/pl.sy))
+		all = append(all, mapFaceBox(f, kx, ky, 0, 0))
 	}
 	for _, lv := range faceLevels(img.Width, img.Height, d.opts.MinFaceSize) {
-		small := img.Resize(lv.w, lv.h)
+		small := scan.Resize(lv.w, lv.h)
 		sx, sy := float32(img.Width)/float32(lv.w), float32(img.Height)/float32(lv.h)
 		for _, y0 := range tileStarts(lv.h, blazeSize, lv.overlap) {
 			for _, x0 := range tileStarts(lv.w, blazeSize, lv.overlap) {

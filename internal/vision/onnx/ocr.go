@@ -189,7 +189,17 @@ func (d *TextDetector) Detect(ctx context.Context, img *imageio.Image) ([]vision
 	if img.Width <= 0 || img.Height <= 0 {
 		return []vision.TextDetection{}, nil
 	}
-	rects, err := d.detect(img)
+	return d.detectScaled(ctx, img, img)
+}
+
+// detectScaled is Detect with the detector input resampled from scan, a
+// downscaled copy of img (or img itself) that other features share; the
+// recogniser's crops still come from img.
+func (d *TextDetector) detectScaled(ctx context.Context, img, scan *imageio.Image) ([]vision.TextDetection, error) {
+	if img.Width <= 0 || img.Height <= 0 {
+		return []vision.TextDetection{}, nil
+	}
+	rects, err := d.detect(img, scan)
 	if err != nil {
 		return nil, err
 	}
@@ -223,8 +233,8 @@ func detectInputSize(w, h, maxSide int) (int, int) {
 }
 
 // detect runs DBNet and returns text rectangles in source pixels, top to
-// bottom.
-func (d *TextDetector) detect(img *imageio.Image) ([]rotatedRect, error) {
+// bottom. The input is resampled from scan (img or a downscaled copy).
+func (d *TextDetector) detect(img, scan *imageio.Image) ([]rotatedRect, error) {
 	iw, ih := detectInputSize(img.Width, img.Height, d.opts.MaxSide)
 	// BGR planes: fill as RGB with each channel's B/G/R statistics, then
 	// swap the first and last planes.
@@ -236,7 +246,7 @@ func (d *TextDetector) detect(img *imageio.Image) ([]rotatedRect, error) {
 		spec.Bias[c] = -mean[c] / std[c]
 	}
 	in := make([]float32, iw*ih*3)
-	fillTensor(img.Pix, img.Width, img.Height, spec, in)
+	fillTensor(scan.Pix, scan.Width, scan.Height, spec, in)
 	plane := iw * ih
 	for i := range plane {
 		in[i], in[2*plane+i] = in[2*plane+i], in[i]

@@ -97,10 +97,29 @@ func checkTextShape(t *testing.T, ts []vision.TextDetection) (lines []string) {
 
 func TestTextDetectorPage(t *testing.T) {
 	d := newTestTextDetector(t)
-	ts, err := d.Detect(t.Context(), testPhoto(t, "ocr/page.png"))
-	if err != nil {
-		t.Fatal(err)
+	page := testPhoto(t, "ocr/page.png")
+	// The engine halves large decodes once and gives the detector that
+	// copy to scan; lines are still read from the full image.
+	big := page.Resize(2*page.Width, 2*page.Height)
+	for _, tc := range []struct {
+		name      string
+		img, scan *imageio.Image
+	}{
+		{"page", page, page},
+		{"page-x2-scanned-at-half", big, page},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			ts, err := d.detectScaled(t.Context(), tc.img, tc.scan)
+			if err != nil {
+				t.Fatal(err)
+			}
+			checkPageText(t, ts)
+		})
 	}
+}
+
+func checkPageText(t *testing.T, ts []vision.TextDetection) {
+	t.Helper()
 	lines := checkTextShape(t, ts)
 	if len(lines) < 7 {
 		t.Fatalf("found %d lines, want at least 7: %q", len(lines), lines)
