@@ -259,7 +259,11 @@ func newEndpoints(t *testing.T) *endpoints {
 
 	sf := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		var in struct{ StateMachineArn, Name, Input string }
-		json.NewDecoder(r.Body).Decode(&in)
+		if err := json.NewDecoder(r.Body).Decode(&in); err != nil {
+			t.Errorf("StartExecution body: %v", err)
+			w.WriteHeader(http.StatusBadRequest)
+			return
+		}
 		e.mu.Lock()
 		e.started = append(e.started, in.Input)
 		e.mu.Unlock()
@@ -270,7 +274,11 @@ func newEndpoints(t *testing.T) *endpoints {
 	e.sfn = sf.URL
 
 	sn := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		r.ParseForm()
+		if err := r.ParseForm(); err != nil {
+			t.Errorf("SNS body: %v", err)
+			w.WriteHeader(http.StatusBadRequest)
+			return
+		}
 		e.mu.Lock()
 		e.published = append(e.published, r.PostForm)
 		e.mu.Unlock()
@@ -305,7 +313,9 @@ func s3Event(t *testing.T, key, etag string, size int64) []byte {
 		t.Fatal(err)
 	}
 	var ev map[string]any
-	json.Unmarshal(data, &ev)
+	if err := json.Unmarshal(data, &ev); err != nil {
+		t.Fatal(err)
+	}
 	rec := ev["Records"].([]any)[0].(map[string]any)
 	s3 := rec["s3"].(map[string]any)
 	s3["bucket"].(map[string]any)["name"] = "uploads"
@@ -349,7 +359,7 @@ func buildFor(t *testing.T, goarch string) string {
 				cmd.Env = append(os.Environ(), "CGO_ENABLED=0", "GOOS=linux", "GOARCH="+goarch)
 				if out, err := cmd.CombinedOutput(); err != nil {
 					mu.Lock()
-					b.err = fmt.Errorf("build %s for %s: %v\n%s", fn, goarch, err, out)
+					b.err = fmt.Errorf("build %s for %s: %w\n%s", fn, goarch, err, out)
 					mu.Unlock()
 				}
 			})
@@ -414,35 +424,45 @@ func runChain(t *testing.T, arch, binDir string, launch launcher) {
 				t.Fatalf("%d executions started", len(e.started))
 			}
 			var in pipeline.ExecutionInput
-			json.Unmarshal([]byte(e.started[0]), &in)
+			if err := json.Unmarshal([]byte(e.started[0]), &in); err != nil {
+				t.Fatal(err)
+			}
 			if in.Source.Key != key || in.Source.ETag != info.ETag {
 				t.Errorf("execution Source = %+v, want key %q decoded once", in.Source, key)
 			}
 		}},
 		{"inspect", []byte(`{"Source":` + string(srcJSON) + `}`), func(t *testing.T, inv *invocation) {
 			var out pipeline.InspectOutput
-			json.Unmarshal(inv.body, &out)
+			if err := json.Unmarshal(inv.body, &out); err != nil {
+				t.Fatal(err)
+			}
 			if !out.Supported || out.Format != "jpeg" {
 				t.Errorf("inspect = %s", inv.body)
 			}
 		}},
 		{"recognize", []byte(`{"Source":` + string(srcJSON) + `,"ResultBucket":"results"}`), func(t *testing.T, inv *invocation) {
 			var out pipeline.RecognizeOutput
-			json.Unmarshal(inv.body, &out)
+			if err := json.Unmarshal(inv.body, &out); err != nil {
+				t.Fatal(err)
+			}
 			if out.Result == nil || len(out.Result.Labels) == 0 || out.Result.Labels[0].Name != "Car" || out.Result.Engine.Name != "amazon-rekognition" || len(out.Result.FaceDetails) != 1 {
 				t.Errorf("recognize = %.400s", inv.body)
 			}
 			recognition = inv.body
 		}},
 		{"store", nil, func(t *testing.T, inv *invocation) {
-			json.Unmarshal(inv.body, &stored)
+			if err := json.Unmarshal(inv.body, &stored); err != nil {
+				t.Fatal(err)
+			}
 			body, _, err := e.store.GetObject(ctx, "results", key+".json")
 			if err != nil {
 				t.Fatalf("result document: %v", err)
 			}
 			defer body.Close()
 			var doc struct{ Labels []struct{ Name string } }
-			json.NewDecoder(body).Decode(&doc)
+			if err := json.NewDecoder(body).Decode(&doc); err != nil {
+				t.Fatal(err)
+			}
 			if stored.Key != key+".json" || len(doc.Labels) == 0 {
 				t.Errorf("store = %s, document labels %v", inv.body, doc.Labels)
 			}
@@ -494,13 +514,17 @@ func runChain(t *testing.T, arch, binDir string, launch launcher) {
 		p := launch(t, filepath.Join(binDir, "recognize", "bootstrap"), e.env())
 		inv := p.invoke(t, "req-missing", []byte(`{"Source":{"Bucket":"uploads","Key":"no such.jpg"},"ResultBucket":"results"}`))
 		var body struct{ ErrorType, ErrorMessage string }
-		json.Unmarshal(inv.body, &body)
+		if err := json.Unmarshal(inv.body, &body); err != nil {
+			t.Fatal(err)
+		}
 		if inv.kind != "error" || body.ErrorType != pipeline.ErrNameInvalidS3Object {
 			t.Errorf("got %s %s, want an error of type %s", inv.kind, inv.body, pipeline.ErrNameInvalidS3Object)
 		}
 		// Warm invocation on the same process.
 		inv = p.invoke(t, "req-bad-input", []byte(`{"Source":"nope"}`))
-		json.Unmarshal(inv.body, &body)
+		if err := json.Unmarshal(inv.body, &body); err != nil {
+			t.Fatal(err)
+		}
 		if inv.kind != "error" || body.ErrorType != pipeline.ErrNameInvalidInput {
 			t.Errorf("got %s %s, want an error of type %s", inv.kind, inv.body, pipeline.ErrNameInvalidInput)
 		}
@@ -534,7 +558,9 @@ func runChain(t *testing.T, arch, binDir string, launch launcher) {
 		}
 		defer body.Close()
 		var doc struct{ TextDetections []json.RawMessage }
-		json.NewDecoder(body).Decode(&doc)
+		if err := json.NewDecoder(body).Decode(&doc); err != nil {
+			t.Fatal(err)
+		}
 		if len(doc.TextDetections) != 3000 || info.Size < 256<<10 {
 			t.Errorf("result document: %d text detections, %d bytes", len(doc.TextDetections), info.Size)
 		}
@@ -550,8 +576,8 @@ func manyWords(n int) []byte {
 	type det struct {
 		DetectedText string
 		Type         string
-		Id           int
-		ParentId     int
+		ID           int `json:"Id"`
+		ParentID     int `json:"ParentId"`
 		Confidence   float64
 		Geometry     struct {
 			BoundingBox struct{ Width, Height, Left, Top float64 }
@@ -564,7 +590,7 @@ func manyWords(n int) []byte {
 	}
 	resp.TextModelVersion = "3.0"
 	for i := range n {
-		d := det{DetectedText: fmt.Sprintf("word%04d", i), Type: "WORD", Id: i + 1, Confidence: 99.1}
+		d := det{DetectedText: fmt.Sprintf("word%04d", i), Type: "WORD", ID: i + 1, Confidence: 99.1}
 		x, y := float64(i%50)/50, float64(i/50)/60
 		d.Geometry.BoundingBox.Width, d.Geometry.BoundingBox.Height, d.Geometry.BoundingBox.Left, d.Geometry.BoundingBox.Top = 0.018, 0.015, x, y
 		d.Geometry.Polygon = []pt{{x, y}, {x + 0.018, y}, {x + 0.018, y + 0.015}, {x, y + 0.015}}
