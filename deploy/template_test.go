@@ -428,7 +428,9 @@ func TestFunctionsAndLogs(t *testing.T) {
 		Architectures []string
 		Handler       string
 	}
-	json.Unmarshal(raw, &globals)
+	if err := json.Unmarshal(raw, &globals); err != nil {
+		t.Fatal(err)
+	}
 	if globals.Runtime != "provided.al2023" || !slices.Equal(globals.Architectures, []string{"arm64"}) || globals.Handler != "bootstrap" {
 		t.Errorf("Globals.Function = %+v, want provided.al2023, arm64, bootstrap", globals)
 	}
@@ -482,7 +484,9 @@ func TestFunctionSettings(t *testing.T) {
 		var g struct {
 			Environment struct{ Variables map[string]any }
 		}
-		json.Unmarshal(raw, &g)
+		if err := json.Unmarshal(raw, &g); err != nil {
+			t.Fatal(err)
+		}
 		for k, v := range g.Environment.Variables {
 			out[k] = v
 		}
@@ -522,10 +526,14 @@ func TestFunctionSettings(t *testing.T) {
 			TimeoutSeconds int
 		}
 	}
-	json.Unmarshal(deploy.StateMachine, &def)
+	if err := json.Unmarshal(deploy.StateMachine, &def); err != nil {
+		t.Fatal(err)
+	}
 	var globalTimeout struct{ Timeout int }
 	raw, _ := json.Marshal(tpl.Globals["Function"])
-	json.Unmarshal(raw, &globalTimeout)
+	if err := json.Unmarshal(raw, &globalTimeout); err != nil {
+		t.Fatal(err)
+	}
 	for state, st := range def.States {
 		if st.Type != "Task" {
 			continue
@@ -565,7 +573,9 @@ func TestRecognizeConcurrency(t *testing.T) {
 			Retry    []struct{ ErrorEquals []string }
 		}
 	}
-	json.Unmarshal(deploy.StateMachine, &def)
+	if err := json.Unmarshal(deploy.StateMachine, &def); err != nil {
+		t.Fatal(err)
+	}
 	for name, st := range def.States {
 		if st.Resource != "${RecognizeFunctionArn}" {
 			continue
