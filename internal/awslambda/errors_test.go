@@ -132,7 +132,9 @@ func TestMetricsLine(t *testing.T) {
 	h := awslambda.Task("notify", func(context.Context, pipeline.NotifyInput) (pipeline.NotifyOutput, error) {
 		return pipeline.NotifyOutput{}, &pipeline.Error{Name: pipeline.ErrNameTransient, Message: "sns down"}
 	}, nil, m)
-	h(t.Context(), json.RawMessage(`{}`))
+	if _, err := h(t.Context(), json.RawMessage(`{}`)); err == nil {
+		t.Fatal("the failing task returned no error")
+	}
 	var line struct {
 		AWS struct {
 			Timestamp         int64
@@ -156,7 +158,9 @@ func TestMetricsLine(t *testing.T) {
 	}
 	// Every metric named in the directive is a member of the line.
 	var raw map[string]any
-	json.Unmarshal(buf.Bytes(), &raw)
+	if err := json.Unmarshal(buf.Bytes(), &raw); err != nil {
+		t.Fatal(err)
+	}
 	for _, md := range line.AWS.CloudWatchMetrics[0].Metrics {
 		if _, ok := raw[md.Name]; !ok {
 			t.Errorf("metric %s declared but absent", md.Name)

@@ -6,9 +6,6 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
-	"net/url"
-	"os"
-	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
@@ -70,44 +67,4 @@ func (s *stepFunctions) inputs() map[string]string {
 		out[k] = v
 	}
 	return out
-}
-
-// snsTopic speaks the SNS query protocol for Publish.
-type snsTopic struct {
-	t        *testing.T
-	mu       sync.Mutex
-	messages []url.Values
-}
-
-func (s *snsTopic) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	if err := r.ParseForm(); err != nil || r.PostForm.Get("Action") != "Publish" {
-		s.t.Errorf("unexpected SNS request %v", r.PostForm)
-		w.WriteHeader(http.StatusBadRequest)
-		return
-	}
-	s.mu.Lock()
-	s.messages = append(s.messages, r.PostForm)
-	n := len(s.messages)
-	s.mu.Unlock()
-	w.Header().Set("Content-Type", "text/xml")
-	fmt.Fprintf(w, `<PublishResponse xmlns="http://sns.amazonaws.com/doc/2010-03-31/"><PublishResult><MessageId>00000000-0000-0000-0000-%012d</MessageId></PublishResult><ResponseMetadata><RequestId>req-%d</RequestId></ResponseMetadata></PublishResponse>`, n, n)
-}
-
-// rekognitionPlayback answers the four Detect operations with the recorded
-// responses in testdata/rekognition.
-func rekognitionPlayback(t *testing.T) *httptest.Server {
-	dir := filepath.Join("..", "..", "testdata", "rekognition")
-	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		op, _ := strings.CutPrefix(r.Header.Get("X-Amz-Target"), "RekognitionService.")
-		data, err := os.ReadFile(filepath.Join(dir, filepath.Base(op)+".json"))
-		if err != nil {
-			t.Errorf("unexpected Rekognition operation %q", op)
-			w.WriteHeader(http.StatusBadRequest)
-			return
-		}
-		w.Header().Set("Content-Type", "application/x-amz-json-1.1")
-		w.Write(data)
-	}))
-	t.Cleanup(srv.Close)
-	return srv
 }

@@ -89,7 +89,9 @@ func TestTriggerBatch(t *testing.T) {
 	}
 	for _, input := range sf.inputs() {
 		var in pipeline.ExecutionInput
-		json.Unmarshal([]byte(input), &in)
+		if err := json.Unmarshal([]byte(input), &in); err != nil {
+			t.Fatal(err)
+		}
 		if in.Source.Key != "photos/Summer holiday! (2024).jpg" {
 			t.Errorf("key = %q, want it URL-decoded once", in.Source.Key)
 		}
