@@ -158,12 +158,16 @@ func TestLocalEngineEndToEnd(t *testing.T) {
 			t.Errorf("aws rekognition detect-labels dog.jpg = %+v", labels)
 		}
 		var s3labels struct{ Labels []struct{ Name string } }
-		json.Unmarshal(run("detect-labels", "--image", `{"S3Object":{"Bucket":"photos","Name":"pets/dog.jpg"}}`), &s3labels)
+		if err := json.Unmarshal(run("detect-labels", "--image", `{"S3Object":{"Bucket":"photos","Name":"pets/dog.jpg"}}`), &s3labels); err != nil {
+			t.Fatal(err)
+		}
 		if len(s3labels.Labels) == 0 {
 			t.Error("detect-labels with S3Object found nothing")
 		}
 		var faces struct{ FaceDetails []json.RawMessage }
-		json.Unmarshal(run("detect-faces", "--image-bytes", "fileb://"+photoPath("astronaut.jpg"), "--attributes", "ALL"), &faces)
+		if err := json.Unmarshal(run("detect-faces", "--image-bytes", "fileb://"+photoPath("astronaut.jpg"), "--attributes", "ALL"), &faces); err != nil {
+			t.Fatal(err)
+		}
 		check(t, "DetectFaces")
 		if len(faces.FaceDetails) == 0 {
 			t.Error("aws rekognition detect-faces astronaut.jpg found no face")

@@ -53,7 +53,9 @@ func TestGoldenResponses(t *testing.T) {
 			}
 			path := filepath.Join("testdata", tt.op+".golden.json")
 			if *update {
-				os.MkdirAll("testdata", 0o755)
+				if err := os.MkdirAll("testdata", 0o755); err != nil {
+					t.Fatal(err)
+				}
 				if err := os.WriteFile(path, pretty.Bytes(), 0o644); err != nil {
 					t.Fatal(err)
 				}

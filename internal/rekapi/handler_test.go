@@ -484,7 +484,9 @@ func TestProtocol(t *testing.T) {
 				Type    string `json:"__type"`
 				Message string
 			}
-			json.Unmarshal(body, &doc)
+			if err := json.Unmarshal(body, &doc); err != nil {
+				t.Fatal(err)
+			}
 			if resp.StatusCode != 400 || doc.Type != tt.wantCode || resp.Header.Get("X-Amzn-Errortype") != tt.wantCode || resp.Header.Get("X-Amzn-Requestid") == "" {
 				t.Errorf("status %d type %q header %q body %s, want 400 %s", resp.StatusCode, doc.Type, resp.Header.Get("X-Amzn-Errortype"), body, tt.wantCode)
 			}
