@@ -86,7 +86,7 @@ func (b jitterBackoff) BackoffDelay(attempt int, _ error) (time.Duration, error)
 		ceil *= 2
 	}
 	ceil = min(ceil, b.max)
-	return time.Duration(rand.Int64N(int64(ceil) + 1)), nil
+	return time.Duration(rand.Int64N(int64(ceil) + 1)), nil //nolint:gosec // retry jitter, not a secret
 }
 
 // callOptions makes every call use the engine's retry policy, whatever the

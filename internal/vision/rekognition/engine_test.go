@@ -218,7 +218,9 @@ func TestRecognizeAllFeatures(t *testing.T) {
 		t.Error("a JPEG within the limits was not sent unchanged")
 	}
 	var labelsReq map[string]any
-	json.Unmarshal(pb.bodies["DetectLabels"], &labelsReq)
+	if err := json.Unmarshal(pb.bodies["DetectLabels"], &labelsReq); err != nil {
+		t.Fatal(err)
+	}
 	delete(labelsReq, "Image")
 	wantReq := map[string]any{
 		"Features":      []any{"GENERAL_LABELS", "IMAGE_PROPERTIES"},
@@ -230,7 +232,9 @@ func TestRecognizeAllFeatures(t *testing.T) {
 		t.Errorf("DetectLabels request (-want +got):\n%s", diff)
 	}
 	var facesReq map[string]any
-	json.Unmarshal(pb.bodies["DetectFaces"], &facesReq)
+	if err := json.Unmarshal(pb.bodies["DetectFaces"], &facesReq); err != nil {
+		t.Fatal(err)
+	}
 	if diff := cmp.Diff([]any{"ALL"}, facesReq["Attributes"]); diff != "" {
 		t.Errorf("DetectFaces Attributes (-want +got):\n%s", diff)
 	}
@@ -280,7 +284,9 @@ func TestRecognizeSelectedFeatures(t *testing.T) {
 		t.Errorf("WORD ParentId = %v, want 0", p)
 	}
 	var req map[string]any
-	json.Unmarshal(pb.bodies["DetectText"], &req)
+	if err := json.Unmarshal(pb.bodies["DetectText"], &req); err != nil {
+		t.Fatal(err)
+	}
 	if diff := cmp.Diff(map[string]any{"WordFilter": map[string]any{"MinConfidence": float64(80)}}, req["Filters"]); diff != "" {
 		t.Errorf("DetectText Filters (-want +got):\n%s", diff)
 	}
