@@ -72,7 +72,7 @@ func TestExecutionNameIdempotent(t *testing.T) {
 	a := pipeline.Source{Bucket: "b", Key: "k.jpg", ETag: "1"}
 	b := a
 	b.ETag = "2"
-	if pipeline.ExecutionName(a) != pipeline.ExecutionName(a) {
+	if pipeline.ExecutionName(a) != pipeline.ExecutionName(pipeline.Source{Bucket: "b", Key: "k.jpg", ETag: "1"}) {
 		t.Error("not deterministic")
 	}
 	if pipeline.ExecutionName(a) == pipeline.ExecutionName(b) {
