@@ -183,11 +183,11 @@ func (n *Notifier) deadLetter(ctx context.Context, body []byte, cause error) err
 	n.mu.Lock()
 	defer n.mu.Unlock()
 	if err := os.MkdirAll(filepath.Dir(n.opts.DeadLetterFile), 0o755); err != nil {
-		return fmt.Errorf("dead-letter %v: %w", cause, err)
+		return fmt.Errorf("dead-letter %w: %w", cause, err)
 	}
 	f, err := os.OpenFile(n.opts.DeadLetterFile, os.O_APPEND|os.O_CREATE|os.O_WRONLY, 0o644)
 	if err != nil {
-		return fmt.Errorf("dead-letter %v: %w", cause, err)
+		return fmt.Errorf("dead-letter %w: %w", cause, err)
 	}
 	line, _ := json.Marshal(struct {
 		URL     string          `json:"url"`
@@ -202,7 +202,7 @@ func (n *Notifier) deadLetter(ctx context.Context, body []byte, cause error) err
 		werr = err
 	}
 	if werr != nil {
-		return fmt.Errorf("dead-letter %v: %w", cause, werr)
+		return fmt.Errorf("dead-letter %w: %w", cause, werr)
 	}
 	return nil
 }
