@@ -23,7 +23,7 @@ import (
 // Documented local credentials, used when the environment sets none.
 const (
 	DefaultAccessKeyID     = "imagerec"
-	DefaultSecretAccessKey = "imagerec-local-secret"
+	DefaultSecretAccessKey = "imagerec-local-secret" //nolint:gosec // documented default of a loopback server, not a secret
 )
 
 // Config is the configuration of the local server.
