@@ -24,17 +24,17 @@ func recognizeEnv() (*Env, *bytes.Buffer, *bytes.Buffer) {
 
 // runRecognize runs the subcommand in-process and skips the test when the
 // models are not installed (outside CI).
-func runRecognize(t *testing.T, args ...string) (error, string, string) {
+func runRecognize(t *testing.T, args ...string) (stdout, stderr string, err error) {
 	t.Helper()
 	env, out, errb := recognizeEnv()
-	err := cmdRecognize(t.Context(), env, args)
+	err = cmdRecognize(t.Context(), env, args)
 	if errors.Is(err, onnx.ErrModelsMissing) {
 		if os.Getenv("CI") == "" {
 			t.Skipf("skipping model test: %v", err)
 		}
 		t.Fatal(err)
 	}
-	return err, out.String(), errb.String()
+	return out.String(), errb.String(), err
 }
 
 func recognizePhoto(t *testing.T, name string) []byte {
@@ -76,7 +76,7 @@ func TestRecognizeCommandStdout(t *testing.T) {
 	if err := os.WriteFile(p, recognizePhoto(t, "dog.jpg"), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	err, out, _ := runRecognize(t, "--features", "labels", "--max-labels", "5", p)
+	out, _, err := runRecognize(t, "--features", "labels", "--max-labels", "5", p)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -118,7 +118,7 @@ func TestRecognizeCommandOutDir(t *testing.T) {
 		t.Fatal(err)
 	}
 
-	err, stdout, stderr := runRecognize(t, "--out", out, "--workers", "2", "--features", "labels,moderation", in)
+	stdout, stderr, err := runRecognize(t, "--out", out, "--workers", "2", "--features", "labels,moderation", in)
 	var ee *exitError
 	if !errors.As(err, &ee) || ee.code != 1 {
 		t.Fatalf("err = %v, want exit status 1 (one input failed)\nstderr: %s", err, stderr)
