@@ -96,9 +96,10 @@ func TestFaceLevels(t *testing.T) {
 		wantTiles int
 	}{
 		{"small image: whole image only", 512, 384, 40, 0},
-		{"VGA: one tiled level", 640, 480, 40, 2},
-		{"1080p", 1920, 1080, 40, 15},
-		{"12 MP", 4000, 3000, 40, 20},
+		{"VGA: 40-pixel faces are 16 px in the whole-image pass", 640, 480, 40, 0},
+		{"VGA, 32-pixel faces: one tiled level", 640, 480, 32, 2},
+		{"1080p", 1920, 1080, 40, 8},
+		{"12 MP", 4000, 3000, 40, 12},
 		{"12 MP, 80-pixel faces", 4000, 3000, 80, 4},
 	}
 	for _, tt := range tests {
