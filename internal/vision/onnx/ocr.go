@@ -73,8 +73,11 @@ type TextOptions struct {
 	// Threads is ONNX Runtime's intra-op thread count per session
 	// (default 1).
 	Threads int
-	// MaxSide limits the detector input's longer side (default 960, as
-	// PaddleOCR's det_limit_side_len).
+	// MaxSide limits the detector input's longer side (default 800;
+	// PaddleOCR's det_limit_side_len is 960). At 800 the detector costs
+	// 30% less and still finds 16 pt lines in a 2000x1500 image (the
+	// scan copy of a 12 MP photo); spaces between words are slightly less
+	// reliable in text below 24 pt there.
 	MaxSide int
 	// MinConfidence drops lines whose confidence (0-100) is lower
 	// (default 50, PaddleOCR's drop_score 0.5).
@@ -92,7 +95,7 @@ func (o TextOptions) withDefaults() TextOptions {
 		o.Threads = 1
 	}
 	if o.MaxSide <= 0 {
-		o.MaxSide = 960
+		o.MaxSide = 800
 	}
 	if o.MinConfidence <= 0 {
 		o.MinConfidence = 50

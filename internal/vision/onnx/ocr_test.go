@@ -135,6 +135,37 @@ func checkPageText(t *testing.T, ts []vision.TextDetection) {
 	}
 }
 
+// TestTextDetectorSmallTextInLargeImage reads lines a few percent of the
+// image high in a 2000x1500 image, the copy the engine scans a 12 MP
+// photo at: the detector input is then at most MaxSide (800) wide.
+func TestTextDetectorSmallTextInLargeImage(t *testing.T) {
+	d := newTestTextDetector(t)
+	text := []string{"The quick brown fox jumps over 12 lazy dogs", "Amazon Rekognition shapes: LINE and WORD"}
+	for _, size := range []float64{16, 24, 28} {
+		t.Run(fmt.Sprintf("%.0fpt", size), func(t *testing.T) {
+			ts, err := d.Detect(t.Context(), renderText(t, text, size, 0, 2000, 1500))
+			if err != nil {
+				t.Fatal(err)
+			}
+			lines := checkTextShape(t, ts)
+			if size < 24 {
+				// Found and read; a space may be lost at this size.
+				for i := range lines {
+					lines[i] = strings.ReplaceAll(lines[i], " ", "")
+				}
+				want := []string{strings.ReplaceAll(text[0], " ", ""), strings.ReplaceAll(text[1], " ", "")}
+				if !slices.Equal(lines, want) {
+					t.Fatalf("read %q, want %q (spaces ignored)", lines, want)
+				}
+				return
+			}
+			if !slices.Equal(lines, text) {
+				t.Fatalf("read %q, want %q", lines, text)
+			}
+		})
+	}
+}
+
 // renderText draws lines of text with the Go font, black on white, and
 // turns the result by angle degrees (counter-clockwise as seen) into a
 // w x h image.
