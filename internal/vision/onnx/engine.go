@@ -40,9 +40,6 @@ const (
 	moderationSide   = 224
 	facesSide        = 1920
 	textSide         = 1920
-	// scanSide bounds the detector inputs taken from the shared scan copy
-	// (text detection's 960 px; the face pyramid's levels are smaller).
-	scanSide = 960
 )
 
 // ErrModelsMissing is returned by New when the runtime or a required model
@@ -342,6 +339,22 @@ func (e *Engine) decodeSide(opts vision.Options) int {
 	return side
 }
 
+// scanSide is the longest side any selected detector resamples from the
+// shared scan copy of img: a copy halved from img must keep at least this.
+func (e *Engine) scanSide(img *imageio.Image, opts vision.Options) int {
+	side := labelsSide
+	if e.runs(opts, vision.FeatureText) {
+		side = max(side, e.text.opts.MaxSide)
+	}
+	if e.runs(opts, vision.FeatureFaces) {
+		side = max(side, blazeSize)
+		for _, lv := range faceLevels(img.Width, img.Height, e.faces.opts.MinFaceSize) {
+			side = max(side, lv.w, lv.h)
+		}
+	}
+	return side
+}
+
 // findings are the raw outputs of the features for one image.
 type findings struct {
 	small   *imageio.Image // the shared copy at most labelsSide
@@ -375,11 +388,11 @@ func (e *Engine) analyse(ctx context.Context, img *imageio.Image, opts vision.Op
 	}
 	labels, moderation := e.runs(opts, vision.FeatureLabels), e.runs(opts, vision.FeatureModeration)
 	faces, text := e.runs(opts, vision.FeatureFaces), e.runs(opts, vision.FeatureText)
-	// Every model input is resampled from scan: a large decode is halved
-	// once (cheap, and no model input is bigger than scanSide) instead of
-	// each feature resampling the full decode.
+	// Every detector input is resampled from scan: a decode at least twice
+	// the largest input (scanSide) is halved once instead of each feature
+	// resampling the full decode.
 	scan := img
-	if (faces || text) && max(img.Width, img.Height) >= 2*scanSide {
+	if (faces || text) && max(img.Width, img.Height) >= 2*e.scanSide(img, opts) {
 		t0 := time.Now()
 		scan = img.Resize((img.Width+1)/2, (img.Height+1)/2)
 		timings["scan_ms"] = ms(time.Since(t0))

@@ -308,9 +308,9 @@ func groupPhoto(tb testing.TB) (*imageio.Image, [][3]float64) {
 func TestFaceDetectorGroup(t *testing.T) {
 	d := newTestFaceDetector(t, FaceOptions{NoAttributes: true})
 	img, want := groupPhoto(t)
-	// The engine halves decodes of 1920 px and more once and gives the
-	// detector that copy to scan: the same faces must be found in a
-	// 3840x2160 photo scanned at 1920x1080.
+	// The engine halves a decode at least twice the largest detector input
+	// (the 768 px pyramid level here) and gives the detector that copy to
+	// scan: the same faces must be found.
 	big := img.Resize(2*img.Width, 2*img.Height)
 	bigWant := make([][3]float64, len(want))
 	for i, w := range want {
@@ -323,6 +323,7 @@ func TestFaceDetectorGroup(t *testing.T) {
 	}{
 		{"1920x1080", img, img, want},
 		{"3840x2160-scanned-at-half", big, big.Resize(img.Width, img.Height), bigWant},
+		{"1920x1080-scanned-at-half", img, img.Resize(img.Width/2, img.Height/2), want},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			faces, err := d.detectScaled(t.Context(), tc.img, tc.scan)
