@@ -1,3 +1,8 @@
+// The linter, pinned apart from the main module so its ~200 dependencies
+// stay out of go.mod/go.sum. Run from the repository root:
+//   go tool -modfile=tools/lint/go.mod golangci-lint run ./...
+// (scripts/lint.sh does this plus gofmt). Upgrade with
+//   cd tools/lint && go get -tool github.com/golangci/golangci-lint/v2/cmd/golangci-lint@vX.Y.Z
 module github.com/imagerec/imagerec/tools/lint
 
 go 1.26.8
