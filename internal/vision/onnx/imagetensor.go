@@ -62,52 +62,71 @@ func fillTensor(pix []uint8, w, h int, spec tensorSpec, dst []float32) placement
 	}
 	pl.sx = float64(rw) / float64(w)
 	pl.sy = float64(rh) / float64(h)
-	for i := range dst[:spec.Width*spec.Height*3] {
-		dst[i] = spec.Pad
+	if rw < spec.Width || rh < spec.Height {
+		pad := dst[:spec.Width*spec.Height*3]
+		for i := range pad {
+			pad[i] = spec.Pad
+		}
 	}
 	ox, oy := int(pl.ox), int(pl.oy)
 
 	xs := resampleWeights(w, rw)
 	ys := resampleWeights(h, rh)
-	// Horizontal pass: h rows of rw pixels.
+	// Horizontal pass: the source rows some output row uses, rw pixels
+	// each.
 	tmp := make([]float32, h*rw*3)
-	for y := range h {
+	rowsFrom, rowsTo := ys[0].first, ys[len(ys)-1].first+len(ys[len(ys)-1].w)
+	for y := rowsFrom; y < rowsTo; y++ {
 		row := pix[y*w*3 : (y+1)*w*3]
 		out := tmp[y*rw*3 : (y+1)*rw*3]
 		for x, c := range xs {
+			src := row[c.first*3 : (c.first+len(c.w))*3]
 			var r, g, b float32
 			for k, wt := range c.w {
-				i := (c.first + k) * 3
-				r += wt * float32(row[i])
-				g += wt * float32(row[i+1])
-				b += wt * float32(row[i+2])
+				p := src[k*3 : k*3+3 : k*3+3]
+				r += wt * float32(p[0])
+				g += wt * float32(p[1])
+				b += wt * float32(p[2])
 			}
-			out[x*3], out[x*3+1], out[x*3+2] = r, g, b
+			o := out[x*3 : x*3+3 : x*3+3]
+			o[0], o[1], o[2] = r, g, b
 		}
 	}
-	// Vertical pass straight into the tensor.
+	// Vertical pass: each output row is a weighted sum of whole tmp rows,
+	// then normalised into the tensor.
 	plane := spec.Width * spec.Height
+	acc := make([]float32, rw*3)
+	s0, s1, s2 := spec.Scale[0], spec.Scale[1], spec.Scale[2]
+	b0, b1, b2 := spec.Bias[0], spec.Bias[1], spec.Bias[2]
 	for y, c := range ys {
+		clear(acc)
+		for k, wt := range c.w {
+			src := tmp[(c.first+k)*rw*3 : (c.first+k+1)*rw*3]
+			src = src[:len(acc)]
+			for i, v := range src {
+				acc[i] += wt * v
+			}
+		}
 		ty := oy + y
-		for x := range rw {
-			var r, g, b float32
-			for k, wt := range c.w {
-				i := ((c.first+k)*rw + x) * 3
-				r += wt * tmp[i]
-				g += wt * tmp[i+1]
-				b += wt * tmp[i+2]
+		if spec.Layout == layoutNHWC {
+			out := dst[(ty*spec.Width+ox)*3 : (ty*spec.Width+ox+rw)*3]
+			out = out[:len(acc)]
+			for i := 0; i+2 < len(acc); i += 3 {
+				out[i] = acc[i]*s0 + b0
+				out[i+1] = acc[i+1]*s1 + b1
+				out[i+2] = acc[i+2]*s2 + b2
 			}
-			r = r*spec.Scale[0] + spec.Bias[0]
-			g = g*spec.Scale[1] + spec.Bias[1]
-			b = b*spec.Scale[2] + spec.Bias[2]
-			tx := ox + x
-			if spec.Layout == layoutNHWC {
-				i := (ty*spec.Width + tx) * 3
-				dst[i], dst[i+1], dst[i+2] = r, g, b
-			} else {
-				i := ty*spec.Width + tx
-				dst[i], dst[plane+i], dst[2*plane+i] = r, g, b
-			}
+			continue
+		}
+		i0 := ty*spec.Width + ox
+		pr := dst[i0 : i0+rw]
+		pg := dst[plane+i0 : plane+i0+rw]
+		pb := dst[2*plane+i0 : 2*plane+i0+rw]
+		for x := range pr {
+			a := acc[x*3 : x*3+3 : x*3+3]
+			pr[x] = a[0]*s0 + b0
+			pg[x] = a[1]*s1 + b1
+			pb[x] = a[2]*s2 + b2
 		}
 	}
 	return pl

@@ -78,3 +78,68 @@ func TestFillTensorAveragesWhenShrinking(t *testing.T) {
 		}
 	}
 }
+
+// fillTensorReference is fillTensor written plainly, pixel by pixel, from
+// the same weights: the optimised loops must give the same tensor.
+func fillTensorReference(pix []uint8, w, h int, spec tensorSpec, dst []float32) {
+	pl := fillTensor(pix, w, h, spec, make([]float32, len(dst))) // placement only
+	rw, rh := int(math.Round(pl.sx*float64(w))), int(math.Round(pl.sy*float64(h)))
+	for i := range dst {
+		dst[i] = spec.Pad
+	}
+	xs, ys := resampleWeights(w, rw), resampleWeights(h, rh)
+	plane := spec.Width * spec.Height
+	for y, cy := range ys {
+		for x, cx := range xs {
+			var v [3]float32
+			for ky, wy := range cy.w {
+				for kx, wx := range cx.w {
+					i := ((cy.first+ky)*w + cx.first + kx) * 3
+					for ch := range 3 {
+						v[ch] += wy * wx * float32(pix[i+ch])
+					}
+				}
+			}
+			tx, ty := int(pl.ox)+x, int(pl.oy)+y
+			for ch := range 3 {
+				out := v[ch]*spec.Scale[ch] + spec.Bias[ch]
+				if spec.Layout == layoutNHWC {
+					dst[(ty*spec.Width+tx)*3+ch] = out
+				} else {
+					dst[ch*plane+ty*spec.Width+tx] = out
+				}
+			}
+		}
+	}
+}
+
+func TestFillTensorMatchesReference(t *testing.T) {
+	t.Parallel()
+	seed := uint32(7)
+	pix := make([]uint8, 97*61*3)
+	for i := range pix {
+		seed = seed*1664525 + 1013904223
+		pix[i] = uint8(seed >> 24)
+	}
+	for _, tc := range []struct {
+		name string
+		spec tensorSpec
+	}{
+		{"shrink-nhwc-stretch", tensorSpec{Width: 40, Height: 30, Layout: layoutNHWC, Scale: [3]float32{1, 2, 3}, Bias: [3]float32{-1, 0, 1}}},
+		{"shrink-nchw-letterbox", tensorSpec{Width: 32, Height: 32, Layout: layoutNCHW, Letterbox: true, Centre: true, Scale: [3]float32{1, 1, 1}, Pad: -5}},
+		{"enlarge-nhwc-letterbox", tensorSpec{Width: 160, Height: 160, Layout: layoutNHWC, Letterbox: true, Scale: [3]float32{0.5, 0.5, 0.5}, Pad: 9}},
+		{"enlarge-nchw-stretch", tensorSpec{Width: 128, Height: 96, Layout: layoutNCHW, Scale: [3]float32{1, 1, 1}}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			n := tc.spec.Width * tc.spec.Height * 3
+			got, want := make([]float32, n), make([]float32, n)
+			fillTensor(pix, 97, 61, tc.spec, got)
+			fillTensorReference(pix, 97, 61, tc.spec, want)
+			for i := range got {
+				if math.Abs(float64(got[i]-want[i])) > 1e-3*max(1, math.Abs(float64(want[i]))) {
+					t.Fatalf("value %d = %v, want %v", i, got[i], want[i])
+				}
+			}
+		})
+	}
+}
