@@ -95,7 +95,7 @@ func CheckDigest(want, got []byte) error {
 // clipped to size), or ErrInvalidRange when offset is negative or not
 // below size (unless both are 0).
 func RangeLength(key string, offset, length, size int64) (int64, error) {
-	if offset < 0 || (offset >= size && !(offset == 0 && size == 0)) {
+	if offset < 0 || (offset >= size && (offset != 0 || size != 0)) {
 		return 0, fmt.Errorf("object %q offset %d size %d: %w", key, offset, size, ErrInvalidRange)
 	}
 	n := size - offset

@@ -140,7 +140,8 @@ func TestChunkedAWSExample(t *testing.T) {
 			if !errors.As(err, &ae) && !errors.Is(err, io.ErrUnexpectedEOF) {
 				t.Fatalf("err = %v, want %v", err, tc.want)
 			}
-			if ae != nil && ae.Code != tc.want.(*APIError).Code {
+			var want *APIError
+			if ae != nil && errors.As(tc.want, &want) && ae.Code != want.Code {
 				t.Fatalf("err = %v, want %v", err, tc.want)
 			}
 		})

@@ -104,7 +104,7 @@ func TestKillDuringWrites(t *testing.T) {
 		// Open removed every leftover of the killed write.
 		var junk []string
 		dataFiles := 0
-		filepath.WalkDir(filepath.Join(dir, "buckets", "bkt", "obj"), func(p string, d fs.DirEntry, err error) error {
+		walkErr := filepath.WalkDir(filepath.Join(dir, "buckets", "bkt", "obj"), func(p string, d fs.DirEntry, err error) error {
 			if err == nil && !d.IsDir() && strings.Contains(p, ".tmp-") {
 				junk = append(junk, p)
 			}
@@ -113,6 +113,9 @@ func TestKillDuringWrites(t *testing.T) {
 			}
 			return nil
 		})
+		if walkErr != nil {
+			t.Fatal(walkErr)
+		}
 		if len(junk) > 0 {
 			t.Errorf("round %d: leftovers after reopen: %v", round, junk)
 		}

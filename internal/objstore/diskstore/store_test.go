@@ -97,12 +97,15 @@ func TestReopen(t *testing.T) {
 	}
 	// Exactly one data file per object survives (the overwritten one is gone).
 	var data int
-	filepath.WalkDir(filepath.Join(root, "buckets", "bkt", "obj"), func(p string, d fs.DirEntry, err error) error {
+	walkErr := filepath.WalkDir(filepath.Join(root, "buckets", "bkt", "obj"), func(p string, d fs.DirEntry, err error) error {
 		if strings.HasSuffix(p, ".data") {
 			data++
 		}
 		return err
 	})
+	if walkErr != nil {
+		t.Fatal(walkErr)
+	}
 	if data != len(keys) {
 		t.Errorf("%d data files, want %d", data, len(keys))
 	}

@@ -159,7 +159,7 @@ func seekable(body io.Reader) (io.ReadSeeker, int64, func(), error) {
 	if err != nil {
 		return nil, 0, nil, err
 	}
-	cleanup := func() { f.Close(); os.Remove(f.Name()) }
+	cleanup := func() { _ = f.Close(); _ = os.Remove(f.Name()) }
 	n, err := io.Copy(f, body)
 	if err != nil {
 		cleanup()
