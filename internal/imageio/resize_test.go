@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"image"
 	"image/color"
+	"math"
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
@@ -56,6 +57,7 @@ func TestResizeValues(t *testing.T) {
 		{"area 3x", grey(6, 1, 0, 30, 60, 90, 90, 90), 2, 1, []uint8{30, 90}},
 		{"area 1.5x", grey(3, 1, 0, 100, 200), 2, 1, []uint8{33, 167}},
 		{"bilinear 2x", grey(2, 1, 0, 255), 4, 1, []uint8{0, 64, 191, 255}},
+		{"halve 2x2 blocks", grey(4, 2, 0, 1, 2, 3, 1, 1, 1, 2), 2, 1, []uint8{1, 2}},
 		{"vertical", grey(1, 2, 0, 255), 1, 4, []uint8{0, 64, 191, 255}},
 	}
 	for _, tt := range tests {
@@ -70,6 +72,32 @@ func TestResizeValues(t *testing.T) {
 				t.Errorf("(-want +got)\n%s", diff)
 			}
 		})
+	}
+}
+
+// TestResizeHalve checks the 2x2 fast path against the rounded mean of
+// each block, on every channel of a noisy image.
+func TestResizeHalve(t *testing.T) {
+	t.Parallel()
+	const w, h = 38, 22
+	im := &Image{Width: w, Height: h, Pix: make([]uint8, 3*w*h)}
+	seed := uint32(3)
+	for i := range im.Pix {
+		seed = seed*1664525 + 1013904223
+		im.Pix[i] = uint8(seed >> 24)
+	}
+	out := im.Resize(w/2, h/2)
+	for y := range h / 2 {
+		for x := range w / 2 {
+			for c := range 3 {
+				at := func(x, y int) float64 { return float64(im.Pix[3*(y*w+x)+c]) }
+				mean := (at(2*x, 2*y) + at(2*x+1, 2*y) + at(2*x, 2*y+1) + at(2*x+1, 2*y+1)) / 4
+				want := uint8(math.Floor(mean + 0.5))
+				if got := out.Pix[3*(y*(w/2)+x)+c]; got != want {
+					t.Fatalf("(%d,%d) channel %d = %d, want %d", x, y, c, got, want)
+				}
+			}
+		}
 	}
 }
 
