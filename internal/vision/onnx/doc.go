@@ -28,6 +28,17 @@
 // orientation applied). A feature not selected leaves its Result section
 // nil; a feature that ran and found nothing leaves an empty list.
 //
+// Cost (BenchmarkEngine, 12 MP JPEG, all four features: about 235 ms of
+// CPU): the decode (libjpeg-turbo at 1/2, 2000x1500) is halved once when
+// it is at least twice the largest detector input, and every detector
+// input (text 800 px, face pyramid level 768 px, the 512 px copy for
+// labels, properties and moderation) is resampled from that copy; crops
+// for text recognition, the face verifier and face attributes come from
+// the full decode. The text detector runs at most 800 px (PaddleOCR's
+// 960 costs 30% more), the face pyramid is sized for 16 px faces in a
+// 256 px tile (12 tiles for a 12 MP photo). Model runs are about 90% of
+// the CPU; see bench_test.go.
+//
 // Concurrency across images is the caller's: run a bounded pool of
 // goroutines calling Recognize (one per core measured best on CPU, with
 // Config.IntraOpThreads 1); more workers than cores only add latency.
