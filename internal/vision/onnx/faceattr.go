@@ -58,9 +58,8 @@ var emotionTypes = [emotionClassCount]string{
 
 // faceAttributes holds the optional attribute models; either may be nil.
 type faceAttributes struct {
-	res        *onnxrt.Session // outputs: gender, age
-	emo        *onnxrt.Session
-	resInShape []int64 // NHWC of faceres' input
+	res *onnxrt.Session // outputs: gender, age
+	emo *onnxrt.Session
 }
 
 // loadFaceAttributes opens faceres.onnx and emotion.onnx in dir when

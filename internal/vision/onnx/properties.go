@@ -502,11 +502,12 @@ const maxColouredInstances = 25
 func instanceColors(labels []vision.Label, pix []uint8, w, h, maxColors int) {
 	n := 0
 	for li := range labels {
-		for ii := range labels[li].Instances {
+		insts := labels[li].Instances
+		for ii := range insts {
 			if n >= maxColouredInstances {
 				return
 			}
-			in := &labels[li].Instances[ii]
+			in := &insts[ii]
 			bb := in.BoundingBox
 			x0, y0 := int(bb.Left*float64(w)), int(bb.Top*float64(h))
 			x1, y1 := int((bb.Left+bb.Width)*float64(w)+0.999), int((bb.Top+bb.Height)*float64(h)+0.999)
