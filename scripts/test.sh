@@ -27,11 +27,12 @@ if [ ! -x "$cache/bin/aws-lambda-rie" ]; then
   GOBIN="$cache/bin" go install github.com/aws/aws-lambda-runtime-interface-emulator/cmd/aws-lambda-rie@v0.0.0-20261030222936-bef5c4ba774d
 fi
 
-test -z "$(gofmt -l $(git ls-files '*.go'))" || { echo "gofmt: these files need formatting:"; gofmt -l $(git ls-files '*.go'); exit 1; }
 cp go.mod /tmp/imagerec-go.mod.before && cp go.sum /tmp/imagerec-go.sum.before
 go mod tidy
 if ! cmp -s go.mod /tmp/imagerec-go.mod.before || ! cmp -s go.sum /tmp/imagerec-go.sum.before; then
   echo "go mod tidy changed go.mod/go.sum: run it and commit the result"; git --no-pager diff go.mod go.sum | head -40; exit 1
 fi
 go vet ./...
+# gofmt and golangci-lint v2 with STYLE.md's linters (pinned in tools/lint/go.mod).
+./scripts/lint.sh
 go test -count=1 -timeout 40m ./...
