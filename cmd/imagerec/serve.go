@@ -152,6 +152,13 @@ func (s *server) notifier() notify.Notifier {
 
 func (s *server) completed(ex sfn.Execution) {
 	s.metrics.Executions.WithLabelValues(ex.Status).Inc()
+	// The state machine ends SUCCEEDED after a result document and FAILED
+	// (ImageFailed) after an error document.
+	if ex.Status == sfn.StatusSucceeded {
+		s.metrics.Documents.WithLabelValues("result", "").Inc()
+	} else {
+		s.metrics.Documents.WithLabelValues("error", ex.Error).Inc()
+	}
 	d := time.Duration(0)
 	if ex.StopDate != nil {
 		d = ex.StopDate.Sub(ex.StartDate)

@@ -5,10 +5,14 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"io"
 	"math/rand/v2"
+	"net/http"
+	"net/http/httptest"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -17,6 +21,9 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 	s3types "github.com/aws/aws-sdk-go-v2/service/s3/types"
+
+	"github.com/imagerec/imagerec/internal/notify"
+	"github.com/imagerec/imagerec/internal/notify/webhook"
 )
 
 // multipartUpload uploads data in parts with the SDK's multipart calls.
@@ -285,4 +292,73 @@ func TestServeCrashRecovery(t *testing.T) {
 			t.Errorf("%s: %s: %.300s", k, name, body)
 		}
 	}
+}
+
+// TestServeWebhookAndMetrics: a finished image is POSTed, signed, to the
+// configured webhook (a real HTTP server), and counted in the metrics.
+func TestServeWebhookAndMetrics(t *testing.T) {
+	needModels(t)
+	got := make(chan notifyCall, 4)
+	hook := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		body, _ := io.ReadAll(r.Body)
+		ts, _ := strconv.ParseInt(r.Header.Get(webhook.HeaderTimestamp), 10, 64)
+		got <- notifyCall{body: body, signed: webhook.Verify("hook-secret", ts, body, r.Header.Get(webhook.HeaderSignature))}
+	}))
+	t.Cleanup(hook.Close)
+	t.Setenv("IMAGEREC_WEBHOOK_SECRET", "hook-secret")
+	s := startServer(t, t.TempDir(), "--webhook", hook.URL)
+	ctx := t.Context()
+	putObject(ctx, t, s.client(), "hooked.jpg", photo(t, "dog.jpg"))
+	putObject(ctx, t, s.client(), "hooked.txt", []byte("not an image"))
+	seen := map[string]notify.Message{}
+	for len(seen) < 2 {
+		select {
+		case c := <-got:
+			if !c.signed {
+				t.Errorf("unsigned or badly signed webhook: %s", c.body)
+			}
+			var m notify.Message
+			if err := json.Unmarshal(c.body, &m); err != nil {
+				t.Fatal(err)
+			}
+			seen[m.Key] = m
+		case <-time.After(2 * time.Minute):
+			t.Fatalf("webhooks received: %v", seen)
+		}
+	}
+	if m := seen["hooked.jpg"]; m.Status != "SUCCEEDED" || m.Document.Key != "hooked.jpg.json" {
+		t.Errorf("success message = %+v", m)
+	}
+	if m := seen["hooked.txt"]; m.Status != "FAILED" || m.Error != "InvalidImageFormatException" || m.Document.Key != "hooked.txt.error.json" {
+		t.Errorf("failure message = %+v", m)
+	}
+	// The webhook goes out just before the execution ends: poll the metrics.
+	want := []string{`imagerec_documents_total{error="",kind="result"} 1`, `imagerec_documents_total{error="InvalidImageFormatException",kind="error"} 1`}
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		resp, err := http.Get(s.endpoint + "/_imagerec/metrics")
+		if err != nil {
+			t.Fatal(err)
+		}
+		text, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		missing := ""
+		for _, w := range want {
+			if !strings.Contains(string(text), w) {
+				missing = w
+			}
+		}
+		if missing == "" {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("metrics lack %s", missing)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+}
+
+type notifyCall struct {
+	body   []byte
+	signed bool
 }
