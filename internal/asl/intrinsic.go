@@ -496,23 +496,11 @@ func fnHash(fn string, args []any) (any, *Error) {
 	if len(s) > 10000 {
 		return nil, intrinsicFailure("%s: the input is longer than 10000 characters", fn)
 	}
-	var h hash.Hash
-	switch alg {
-	case "MD5":
-		h = md5.New()
-	case "SHA-1":
-		h = sha1.New()
-	case "SHA-256":
-		h = sha256.New()
-	case "SHA-384":
-		h = sha512.New384()
-	case "SHA-512":
-		h = sha512.New()
-	default:
+	sum, ok := hashHex(alg, s)
+	if !ok {
 		return nil, intrinsicFailure("%s: unsupported algorithm %q (MD5, SHA-1, SHA-256, SHA-384, SHA-512)", fn, alg)
 	}
-	h.Write([]byte(s))
-	return hex.EncodeToString(h.Sum(nil)), nil
+	return sum, nil
 }
 
 func fnJSONMerge(fn string, args []any) (any, *Error) {
@@ -663,4 +651,26 @@ func formatArg(v any) string {
 		return big.NewFloat(f).Text('g', -1)
 	}
 	return fmt.Sprint(v)
+}
+
+// hashHex is the hex digest of s with one of the algorithms States.Hash and
+// JSONata's $hash accept; ok is false for any other name.
+func hashHex(alg, s string) (string, bool) {
+	var h hash.Hash
+	switch alg {
+	case "MD5":
+		h = md5.New()
+	case "SHA-1":
+		h = sha1.New()
+	case "SHA-256":
+		h = sha256.New()
+	case "SHA-384":
+		h = sha512.New384()
+	case "SHA-512":
+		h = sha512.New()
+	default:
+		return "", false
+	}
+	h.Write([]byte(s))
+	return hex.EncodeToString(h.Sum(nil)), true
 }

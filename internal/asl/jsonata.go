@@ -1,16 +1,10 @@
 package asl
 
 import (
-	"crypto/md5"
 	"crypto/rand"
-	"crypto/sha1"
-	"crypto/sha256"
-	"crypto/sha512"
-	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
-	"hash"
 	"math"
 	mrand "math/rand/v2"
 	"reflect"
@@ -428,23 +422,11 @@ var awsFunctions = map[string]jsonata.Extension{
 		return out, nil
 	}},
 	"hash": {Func: func(s string, alg string) (string, error) {
-		var h hash.Hash
-		switch alg {
-		case "MD5":
-			h = md5.New()
-		case "SHA-1":
-			h = sha1.New()
-		case "SHA-256":
-			h = sha256.New()
-		case "SHA-384":
-			h = sha512.New384()
-		case "SHA-512":
-			h = sha512.New()
-		default:
+		sum, ok := hashHex(alg, s)
+		if !ok {
 			return "", fmt.Errorf("$hash: unsupported algorithm %q", alg)
 		}
-		h.Write([]byte(s))
-		return hex.EncodeToString(h.Sum(nil)), nil
+		return sum, nil
 	}},
 	"random": {Func: func() float64 { return mrand.Float64() }}, //nolint:gosec // JSONata $random is not used for secrets
 	"uuid": {Func: func() string {
