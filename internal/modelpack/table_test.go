@@ -22,6 +22,22 @@ func TestTable(t *testing.T) {
 			t.Errorf("package %s: tarball %q / licence %q", p.Spec(), p.Tarball, p.Licence)
 		}
 	}
+	remotes := map[string]Remote{}
+	for _, r := range Remotes() {
+		if _, ok := remotes[r.Name]; ok || pkgs[r.Name] {
+			t.Errorf("remote %s declared twice", r.Name)
+		}
+		remotes[r.Name] = r
+		if !strings.HasPrefix(r.BaseURL, "https://") || !strings.HasSuffix(r.BaseURL, "/") || !strings.Contains(r.BaseURL, r.Version) || r.Licence == "" {
+			t.Errorf("remote %s: base URL %q must be https, end in / and pin version %q; licence %q", r.Name, r.BaseURL, r.Version, r.Licence)
+		}
+		for name, sum := range r.Files {
+			if !isSHA256(sum) || name == "" || strings.ContainsAny(name, "/\\") {
+				t.Errorf("remote %s: file %q sha256 %q", r.Name, name, sum)
+			}
+		}
+	}
+	used := map[string]bool{}
 	for _, arch := range []string{"amd64", "arm64"} {
 		names := map[string]bool{}
 		as := Assets(arch)
@@ -31,17 +47,46 @@ func TestTable(t *testing.T) {
 					t.Fatalf("asset declared twice")
 				}
 				names[a.Name] = true
-				if !pkgs[a.Source.Package] {
-					t.Errorf("package %q not declared", a.Source.Package)
-				}
 				if !isSHA256(a.SHA256) {
 					t.Errorf("sha256 %q", a.SHA256)
 				}
-				if d := path.Dir(a.File); d != "lib" && d != "models" || path.Clean(a.File) != a.File {
-					t.Errorf("file %q is not under lib/ or models/", a.File)
+				if a.Licence == "" || a.Task == "" {
+					t.Errorf("licence %q task %q", a.Licence, a.Task)
 				}
-				if a.Licence == "" || a.Task == "" || !strings.HasPrefix(a.Source.Path, "package/") {
-					t.Errorf("licence %q task %q source %q", a.Licence, a.Task, a.Source.Path)
+				dirs := map[string]bool{"lib": true, "models": true}
+				switch src := a.Source; {
+				case (src.Package == "") == (src.Remote == ""):
+					t.Errorf("source %+v: want exactly one of Package and Remote", src)
+				case src.Package != "":
+					if !pkgs[src.Package] {
+						t.Errorf("package %q not declared", src.Package)
+					}
+					if !strings.HasPrefix(src.Path, "package/") {
+						t.Errorf("source path %q is not in a tarball", src.Path)
+					}
+				default:
+					r, ok := remotes[src.Remote]
+					pin := r.Files[src.Path]
+					if !ok || pin == "" {
+						t.Fatalf("remote file %s %q not declared", src.Remote, src.Path)
+					}
+					used[src.Remote+"/"+src.Path] = true
+					if a.SourceFile() != "sources/"+src.Remote+"/"+src.Path || !strings.HasPrefix(a.Origin(), r.BaseURL) {
+						t.Errorf("source file %q, origin %q", a.SourceFile(), a.Origin())
+					}
+					if src.Format == FormatCopy && a.SHA256 != pin {
+						t.Errorf("copied from %s with sha256 %s, pinned as %s", src.Path, a.SHA256, pin)
+					}
+					if a.File == a.SourceFile() {
+						// The verified source file is the asset.
+						dirs[path.Dir(a.File)] = src.Format == FormatCopy
+					}
+					if len(src.Shards) > 0 {
+						t.Errorf("remote source with shards %v", src.Shards)
+					}
+				}
+				if !dirs[path.Dir(a.File)] || path.Clean(a.File) != a.File {
+					t.Errorf("file %q is not under lib/ or models/ (or, a remote file kept as it is, its sources/ path)", a.File)
 				}
 				if !a.IsModel() {
 					return
@@ -52,8 +97,8 @@ func TestTable(t *testing.T) {
 				for _, in := range a.Inputs {
 					checkInput(t, in)
 				}
-				if a.Converted() && len(a.Source.Shards) == 0 {
-					t.Errorf("converted model without weight shards")
+				if tfjs := a.Source.Format == FormatTFJSGraph || a.Source.Format == FormatTFJSWrapped; tfjs && len(a.Source.Shards) == 0 {
+					t.Errorf("TFJS model without weight shards")
 				}
 				// A classifier's labels match its last output dimension.
 				if len(a.Labels) > 1 {
@@ -70,6 +115,47 @@ func TestTable(t *testing.T) {
 		if !names["onnxruntime"] {
 			t.Errorf("%s: no runtime library declared", arch)
 		}
+	}
+	for _, r := range remotes {
+		for name := range r.Files {
+			if !used[r.Name+"/"+name] {
+				t.Errorf("remote %s: %s is pinned but no asset uses it", r.Name, name)
+			}
+		}
+	}
+}
+
+// TestProduce runs each format on a tiny source: copy passes bytes
+// through, TFLite (no converter yet) and unknown formats fail clearly.
+func TestProduce(t *testing.T) {
+	t.Parallel()
+	src := map[string][]byte{"x.tflite": []byte("TFL3 not a model")}
+	cases := []struct {
+		format  Format
+		want    string
+		wantErr string
+	}{
+		{FormatCopy, "TFL3 not a model", ""},
+		{FormatTFLite, "", "no TFLite converter yet"},
+		{"gguf", "", `unknown format "gguf"`},
+	}
+	for _, c := range cases {
+		t.Run(string(c.format), func(t *testing.T) {
+			a := Asset{Name: "x", Source: Source{Remote: remoteCoral, Path: "x.tflite", Format: c.format}}
+			out, err := produce(a, src)
+			if c.wantErr != "" {
+				if err == nil || !strings.Contains(err.Error(), c.wantErr) {
+					t.Fatalf("produce = %q, %v; want error %q", out, err, c.wantErr)
+				}
+				return
+			}
+			if err != nil || string(out) != c.want {
+				t.Fatalf("produce = %q, %v", out, err)
+			}
+		})
+	}
+	if _, err := produce(Asset{Source: Source{Path: "missing", Format: FormatCopy}}, src); err == nil || !strings.Contains(err.Error(), "not in the source") {
+		t.Errorf("missing source file: %v", err)
 	}
 }
 

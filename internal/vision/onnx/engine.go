@@ -73,12 +73,12 @@ type Config struct {
 	Versions map[string]string
 }
 
-// modelpackVersions maps each declared model file to its source package,
-// without the npm scope's leading "@".
+// modelpackVersions maps each declared model file to its source package
+// or remote (modelpack.Asset.Version), without the npm scope's leading "@".
 func modelpackVersions() map[string]string {
 	out := map[string]string{}
 	for _, a := range modelpack.Assets(runtime.GOARCH) {
-		out[path.Base(a.File)] = strings.TrimPrefix(a.Source.Package, "@")
+		out[path.Base(a.File)] = strings.TrimPrefix(a.Version(), "@")
 	}
 	return out
 }
