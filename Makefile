@@ -5,14 +5,17 @@ LDFLAGS := -X main.version=$(VERSION)
 
 .PHONY: run test build setup lint fuzz bench lambda sam-validate sam-build clean
 
+# setup builds bin/imagerec stamped with $(VERSION). Flags for serve go in
+# ARGS (make run ARGS='--listen 127.0.0.1:9001'), or use its environment
+# variables (IMAGEREC_LISTEN=127.0.0.1:9001 make run).
 run: setup
-	./bin/imagerec serve
+	./bin/imagerec serve $(ARGS)
 
 test:
 	./scripts/test.sh
 
 setup:
-	./scripts/setup.sh
+	VERSION=$(VERSION) ./scripts/setup.sh
 
 build:
 	mkdir -p bin

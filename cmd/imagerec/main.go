@@ -82,6 +82,9 @@ func run(ctx context.Context, env *Env, args []string) int {
 		}
 		return 0
 	}
+	if args[0] == "--version" || args[0] == "-version" || args[0] == "-v" {
+		args = []string{"version"}
+	}
 	c, ok := cmds[args[0]]
 	if !ok {
 		fmt.Fprintf(env.Stderr, "imagerec: unknown command %q\n\n", args[0])
@@ -127,6 +130,11 @@ func newFlagSet(env *Env, name, usageLine string) *flag.FlagSet {
 		fs.PrintDefaults()
 	}
 	return fs
+}
+
+// isHelp reports whether arg asks for help.
+func isHelp(arg string) bool {
+	return arg == "-h" || arg == "--help" || arg == "-help" || arg == "help"
 }
 
 // version is set by the linker: -ldflags "-X main.version=...".

@@ -8,6 +8,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"io/fs"
 	"os"
 	"path/filepath"
@@ -15,8 +16,10 @@ import (
 	"sort"
 	"strings"
 	"sync"
+	"time"
 
 	"github.com/schollz/progressbar/v3"
+	"golang.org/x/term"
 
 	"github.com/imagerec/imagerec/internal/vision"
 	"github.com/imagerec/imagerec/internal/vision/onnx"
@@ -85,8 +88,10 @@ func cmdRecognize(ctx context.Context, env *Env, args []string) error {
 	defer eng.Close()
 	opts := vision.Options{Features: feats, MinConfidence: *minConf, MaxLabels: *maxLabels}
 
+	// The bar redraws in place: only on a terminal. In a log or a pipe it
+	// would be a flood of carriage returns; the summary below says it all.
 	var bar *progressbar.ProgressBar
-	if *out != "" {
+	if *out != "" && isTerminal(env.Stderr) {
 		bar = progressbar.NewOptions(len(files),
 			progressbar.OptionSetWriter(env.Stderr),
 			progressbar.OptionSetDescription("recognize"),
@@ -97,9 +102,11 @@ func cmdRecognize(ctx context.Context, env *Env, args []string) error {
 		)
 	}
 
+	started := time.Now()
 	var (
 		mu     sync.Mutex
 		failed int
+		done   int
 		jobs   = make(chan input)
 		wg     sync.WaitGroup
 	)
@@ -116,6 +123,7 @@ func cmdRecognize(ctx context.Context, env *Env, args []string) error {
 					env.Logger.Error("write result", "file", in.path, "error", err)
 					failed++
 				}
+				done++
 				if bar != nil {
 					_ = bar.Add(1)
 				}
@@ -131,14 +139,24 @@ func cmdRecognize(ctx context.Context, env *Env, args []string) error {
 	}
 	close(jobs)
 	wg.Wait()
+	if *out != "" || len(files) > 1 || ctx.Err() != nil {
+		elapsed := time.Since(started)
+		fmt.Fprintf(env.Stderr, "imagerec recognize: %d of %d images processed, %d failed, %s (%.1f images/s)\n",
+			done, len(files), failed, elapsed.Round(time.Millisecond), float64(done)/max(elapsed.Seconds(), 1e-9))
+	}
 	if err := ctx.Err(); err != nil {
 		return err
 	}
 	if failed > 0 {
-		fmt.Fprintf(env.Stderr, "imagerec recognize: %d of %d images failed\n", failed, len(files))
 		return &exitError{1}
 	}
 	return nil
+}
+
+// isTerminal reports whether w is a terminal.
+func isTerminal(w io.Writer) bool {
+	f, ok := w.(interface{ Fd() uintptr })
+	return ok && term.IsTerminal(int(f.Fd())) //nolint:gosec // a file descriptor fits in an int
 }
 
 // input is one file to recognise and the name of its result.

@@ -126,7 +126,7 @@ func TestRecognizeCommandOutDir(t *testing.T) {
 	if stdout != "" {
 		t.Errorf("stdout = %q, want nothing with --out", stdout)
 	}
-	if !strings.Contains(stderr, "1 of 3 images failed") {
+	if !strings.Contains(stderr, "3 of 3 images processed, 1 failed") {
 		t.Errorf("stderr lacks the failure count: %q", stderr)
 	}
 

@@ -19,6 +19,7 @@ import (
 	"github.com/imagerec/imagerec/deploy"
 	"github.com/imagerec/imagerec/internal/asl"
 	"github.com/imagerec/imagerec/internal/config"
+	"github.com/imagerec/imagerec/internal/lockfile"
 	"github.com/imagerec/imagerec/internal/metrics"
 	"github.com/imagerec/imagerec/internal/notify"
 	"github.com/imagerec/imagerec/internal/notify/lognotify"
@@ -82,6 +83,17 @@ func newServer(ctx context.Context, cfg config.Config, log *slog.Logger) (_ *ser
 	if err := os.MkdirAll(cfg.DataDir, 0o755); err != nil {
 		return nil, fmt.Errorf("data directory: %w", err)
 	}
+	// One server per data directory: two would share one queue and store.
+	lock, err := lockfile.Acquire(filepath.Join(cfg.DataDir, "imagerec.lock"), "imagerec serve --listen "+cfg.Listen)
+	if err != nil {
+		return nil, fmt.Errorf("data directory %s is in use: %w; stop that server or give this one another --data", cfg.DataDir, err)
+	}
+	s.closers = append(s.closers, func() { _ = lock.Release() })
+	// Bind before the models load, so a busy port fails at once.
+	if s.listener, err = net.Listen("tcp", cfg.Listen); err != nil {
+		return nil, fmt.Errorf("listen on %s: %w (choose another address with --listen HOST:PORT or IMAGEREC_LISTEN)", cfg.Listen, err)
+	}
+	s.closers = append(s.closers, func() { _ = s.listener.Close() })
 	if s.store, err = diskstore.Open(filepath.Join(cfg.DataDir, "objects"), diskstore.Options{}); err != nil {
 		return nil, fmt.Errorf("open object store: %w", err)
 	}
@@ -169,10 +181,6 @@ func (s *server) completed(ex sfn.Execution) {
 
 // run serves until ctx is done.
 func (s *server) run(ctx context.Context, stdout io.Writer) error {
-	var err error
-	if s.listener, err = net.Listen("tcp", s.cfg.Listen); err != nil {
-		return fmt.Errorf("listen: %w", err)
-	}
 	endpoint := "http://" + s.listener.Addr().String()
 	s.http = &http.Server{Handler: s.handler(endpoint), ReadHeaderTimeout: 30 * time.Second}
 
@@ -184,7 +192,7 @@ func (s *server) run(ctx context.Context, stdout io.Writer) error {
 		s.log.Info("re-running executions interrupted by a stop", "count", len(recovered))
 	}
 
-	fmt.Fprintf(stdout, "imagerec serve: endpoint: %s\n", endpoint)
+	fmt.Fprintf(stdout, "imagerec serve %s: endpoint: %s\n", version, endpoint)
 	fmt.Fprintf(stdout, "  credentials: AWS_ACCESS_KEY_ID=%s AWS_SECRET_ACCESS_KEY=%s (region %s)\n", s.cfg.AccessKeyID, s.cfg.SecretAccessKey, s.cfg.Region)
 	fmt.Fprintf(stdout, "  upload:      aws --endpoint-url %s s3 cp photo.jpg s3://%s/\n", endpoint, s.cfg.UploadBucket)
 	fmt.Fprintf(stdout, "  results:     aws --endpoint-url %s s3 ls s3://%s/\n", endpoint, s.cfg.ResultBucket)

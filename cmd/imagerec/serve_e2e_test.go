@@ -362,3 +362,22 @@ type notifyCall struct {
 	body   []byte
 	signed bool
 }
+
+// TestServeOneProcessPerDataDir: a second serve on the same --data is
+// refused with a message naming the first one's process; once the first
+// is gone (even killed), the directory can be used again.
+func TestServeOneProcessPerDataDir(t *testing.T) {
+	needModels(t)
+	data := t.TempDir()
+	first := startServer(t, data, "--features", "labels")
+	out, err := exec.Command(binary(t), "serve", "--listen", "127.0.0.1:0", "--data", data).CombinedOutput()
+	if err == nil {
+		t.Fatalf("second serve on the same data directory started:\n%s", out)
+	}
+	want := fmt.Sprintf("process %d", first.cmd.Process.Pid)
+	if !strings.Contains(string(out), "is in use") || !strings.Contains(string(out), want) {
+		t.Errorf("message does not say the directory is in use by %s:\n%s", want, out)
+	}
+	first.kill()
+	startServer(t, data, "--features", "labels")
+}

@@ -36,9 +36,17 @@ func withDefaults(env *Env, subs subFlag) subFlag {
 // cmdStates implements `imagerec states validate FILE` and
 // `imagerec states run --definition F --input F`.
 func cmdStates(ctx context.Context, env *Env, args []string) error {
+	const usage = "Usage: imagerec states validate FILE | states run --definition FILE [--input FILE] [--sub Name=Value]...\n\n" +
+		"  validate  check an Amazon States Language definition (located errors)\n" +
+		"  run       run a definition; prints {\"status\",\"output\"} or {\"status\",\"error\",\"cause\"}\n\n" +
+		"Run 'imagerec states validate --help' or 'imagerec states run --help' for their flags."
 	if len(args) == 0 {
-		fmt.Fprintln(env.Stderr, "Usage: imagerec states validate FILE | states run --definition FILE [--input FILE] [--sub Name=Value]...")
+		fmt.Fprintln(env.Stderr, usage)
 		return &exitError{2}
+	}
+	if isHelp(args[0]) {
+		fmt.Fprintln(env.Stdout, usage)
+		return nil
 	}
 	switch args[0] {
 	case "validate":
