@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"strings"
+	"unicode"
 )
 
 // This file decodes the output of PP-OCRv4's recogniser: per time step, a
@@ -33,6 +34,30 @@ func readCTCDict(r io.Reader) (ctcDict, error) {
 	return append(d, " "), nil
 }
 
+// eastAsian reports whether s is written in a script Amazon Rekognition's
+// DetectText does not read (it reads Latin-script languages, Russian and
+// Arabic): Han, kana, Hangul, Bopomofo, and the CJK punctuation and
+// full-width forms that go with them.
+func eastAsian(s string) bool {
+	for _, r := range s {
+		if unicode.In(r, unicode.Han, unicode.Hiragana, unicode.Katakana, unicode.Hangul, unicode.Bopomofo) ||
+			(r >= 0x3000 && r <= 0x303f) || (r >= 0xff00 && r <= 0xffef) || (r >= 0xfe30 && r <= 0xfe6f) {
+			return true
+		}
+	}
+	return false
+}
+
+// eastAsianClasses marks the recogniser classes (index 0 is the blank)
+// whose character is eastAsian.
+func eastAsianClasses(d ctcDict) []bool {
+	skip := make([]bool, len(d)+1)
+	for i, s := range d {
+		skip[i+1] = eastAsian(s)
+	}
+	return skip
+}
+
 // ctcChar is one decoded character: its text, probability and the time
 // steps it spans (the first and last of its repeats).
 type ctcChar struct {
@@ -51,7 +76,12 @@ type ctcChar struct {
 // spaceFloor somewhere in the blank steps between them (within words it
 // stays near 0; see the package tests). The inserted space's probability is
 // P(blank)+P(space) at that step: the probability that no letter is there.
-func ctcGreedy(probs []float32, steps, classes int, dict ctcDict, spaceFloor float32) []ctcChar {
+//
+// A step whose best class is marked in skip (may be nil) reads as a blank:
+// the recogniser is trained mostly on Chinese and reads bright blobs and
+// textures in photos as single Han characters, while Rekognition's
+// DetectText reads no East Asian script at all.
+func ctcGreedy(probs []float32, steps, classes int, dict ctcDict, spaceFloor float32, skip []bool) []ctcChar {
 	if classes != len(dict)+1 || len(probs) < steps*classes {
 		return nil
 	}
@@ -66,6 +96,9 @@ func ctcGreedy(probs []float32, steps, classes int, dict ctcDict, spaceFloor flo
 			if p > bp {
 				best, bp = c, p
 			}
+		}
+		if best < len(skip) && skip[best] {
+			best = 0
 		}
 		if best == 0 && row[space] > gap.Prob {
 			gap = ctcChar{Text: " ", Prob: row[space], Step: t, End: t}

@@ -2,6 +2,7 @@ package onnx
 
 import (
 	"math"
+	"slices"
 	"strings"
 	"testing"
 )
@@ -152,7 +153,7 @@ func TestCTCGreedy(t *testing.T) {
 		}
 		probs[t*5+c] = 0.8
 	}
-	got := ctcGreedy(probs, len(seq), 5, dict, 0)
+	got := ctcGreedy(probs, len(seq), 5, dict, 0, nil)
 	if s := charsText(got); s != "aa bc" {
 		t.Errorf("decoded %q, want %q", s, "aa bc")
 	}
@@ -166,7 +167,7 @@ func TestCTCGreedy(t *testing.T) {
 	if len(words) != 2 || charsText(words[0]) != "aa" || charsText(words[1]) != "bc" {
 		t.Errorf("words = %v", words)
 	}
-	if ctcGreedy(probs, len(seq), 6, dict, 0) != nil {
+	if ctcGreedy(probs, len(seq), 6, dict, 0, nil) != nil {
 		t.Error("class count mismatch not reported")
 	}
 }
@@ -203,7 +204,7 @@ func TestCTCGapSpace(t *testing.T) {
 			probs = append(probs, row(0, 0.005)...)
 			probs = append(probs, row(0, tt.gap)...)
 			probs = append(probs, row(2, 0)...)
-			got := ctcGreedy(probs, 4, 4, dict, tt.floor)
+			got := ctcGreedy(probs, 4, 4, dict, tt.floor, nil)
 			if s := charsText(got); s != tt.want {
 				t.Errorf("decoded %q, want %q", s, tt.want)
 			}
@@ -280,4 +281,48 @@ func FuzzFindTextRegions(f *testing.F) {
 			}
 		}
 	})
+}
+
+// TestCTCSkipEastAsian: East Asian classes read as blanks unless asked
+// for; the other characters of the line stay.
+func TestCTCSkipEastAsian(t *testing.T) {
+	t.Parallel()
+	dict, err := readCTCDict(strings.NewReader("A\n米\n，\nб\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	skip := eastAsianClasses(dict)
+	if want := []bool{false, false, true, true, false, false}; !slices.Equal(skip, want) {
+		t.Fatalf("eastAsianClasses = %v, want %v", skip, want)
+	}
+	// Classes: 0 blank, 1 A, 2 米, 3 full-width comma, 4 б, 5 space.
+	onehot := func(seq ...int) []float32 {
+		var probs []float32
+		for _, c := range seq {
+			r := make([]float32, 6)
+			r[c] = 0.9
+			probs = append(probs, r...)
+		}
+		return probs
+	}
+	tests := []struct {
+		name string
+		seq  []int
+		skip []bool
+		want string
+	}{
+		{"a lone Han character reads as nothing", []int{0, 2, 2, 0}, skip, ""},
+		{"all scripts keeps it", []int{0, 2, 2, 0}, nil, "米"},
+		{"mixed line keeps Latin and Cyrillic", []int{1, 0, 2, 3, 0, 4}, skip, "Aб"},
+		{"repeats across a skipped step are two letters", []int{1, 2, 1}, skip, "AA"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			got := ctcGreedy(onehot(tt.seq...), len(tt.seq), 6, dict, 0, tt.skip)
+			if s := charsText(got); s != tt.want {
+				t.Errorf("decoded %q, want %q", s, tt.want)
+			}
+		})
+	}
 }

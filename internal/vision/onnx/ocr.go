@@ -84,6 +84,11 @@ type TextOptions struct {
 	MinConfidence float64
 	// NoClassifier skips the direction classifier even when installed.
 	NoClassifier bool
+	// AllScripts reads every script the recogniser knows, Chinese
+	// included. By default East Asian characters read as blanks, as
+	// Rekognition's DetectText (Latin-script languages, Russian, Arabic)
+	// does not read them; see ctcGreedy.
+	AllScripts bool
 	// SpaceFloor is the space-class probability in a gap between two
 	// characters above which a space is inserted there (see ctcGreedy;
 	// default 0.02; negative disables).
@@ -113,6 +118,7 @@ type TextDetector struct {
 	rec  *onnxrt.Session
 	cls  *onnxrt.Session // nil when not installed
 	dict ctcDict
+	skip []bool // recogniser classes read as blanks (see TextOptions.AllScripts)
 }
 
 // NewTextDetector loads ppocr-det.onnx, ppocr-rec.onnx and
@@ -154,6 +160,9 @@ func NewTextDetector(rt *onnxrt.Runtime, cacheRoot string, opts TextOptions) (*T
 		return nil, errors.Join(err, det.Close())
 	}
 	d := &TextDetector{opts: opts, det: det, rec: rec, dict: dict}
+	if !opts.AllScripts {
+		d.skip = eastAsianClasses(dict)
+	}
 	if !opts.NoClassifier && fileExists(filepath.Join(dir, ocrClsFile)) {
 		if d.cls, err = open(ocrClsFile); err != nil {
 			return nil, errors.Join(err, d.Close())
@@ -354,7 +363,7 @@ func (d *TextDetector) read(img *imageio.Image, r rotatedRect) (textLine, error)
 		return textLine{}, fmt.Errorf("text recogniser returned unexpected outputs")
 	}
 	steps, classes := int(outs[0].Shape[1]), int(outs[0].Shape[2])
-	chars := ctcGreedy(outs[0].Data, steps, classes, d.dict, d.opts.SpaceFloor)
+	chars := ctcGreedy(outs[0].Data, steps, classes, d.dict, d.opts.SpaceFloor, d.skip)
 	if chars == nil && classes != len(d.dict)+1 {
 		return textLine{}, fmt.Errorf("text recogniser has %d classes, character list %d", classes, len(d.dict)+1)
 	}
