@@ -276,7 +276,10 @@ func (s *server) handler(endpoint string) http.Handler {
 		Region:      s.cfg.Region,
 		Rules:       rules,
 		Notify:      s.publish,
-		Logger:      s.log.With("component", "s3api"),
+		// Every 200 gets its document: refuse keys whose document name
+		// would not fit.
+		KeyLimit: func(_, key string) error { return pipeline.CheckKey(key) },
+		Logger:   s.log.With("component", "s3api"),
 	})
 	page := ui.New(ui.Config{
 		Executions:   uiExecutions{s.exec},

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"math/rand/v2"
@@ -21,6 +22,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 	s3types "github.com/aws/aws-sdk-go-v2/service/s3/types"
+	"github.com/aws/smithy-go"
 
 	"github.com/imagerec/imagerec/internal/notify"
 	"github.com/imagerec/imagerec/internal/notify/webhook"
@@ -380,4 +382,39 @@ func TestServeOneProcessPerDataDir(t *testing.T) {
 	}
 	first.kill()
 	startServer(t, data, "--features", "labels")
+}
+
+// TestServeLongKeys: every 200 gets exactly one document. A key whose
+// <key>.error.json would pass S3's 1024-byte limit is refused at PUT with
+// KeyTooLongError; the longest accepted key gets its document.
+func TestServeLongKeys(t *testing.T) {
+	needModels(t)
+	s := startServer(t, t.TempDir(), "--features", "labels")
+	c := s.client()
+	ctx := t.Context()
+	dog := photo(t, "dog.jpg")
+	longest := strings.Repeat("k", 1013-len(".jpg")) + ".jpg"
+	putObject(ctx, t, c, longest, dog)
+	for _, n := range []int{1014, 1020, 1024} {
+		key := strings.Repeat("k", n-len(".jpg")) + ".jpg"
+		_, err := c.PutObject(ctx, &s3.PutObjectInput{Bucket: aws.String(testUpload), Key: aws.String(key), Body: bytes.NewReader(dog)})
+		var ae smithy.APIError
+		if !errors.As(err, &ae) || ae.ErrorCode() != "KeyTooLongError" || !strings.Contains(ae.ErrorMessage(), "at most 1013 bytes") {
+			t.Errorf("%d-byte key: %v, want KeyTooLongError naming the 1013-byte limit", n, err)
+		}
+		if _, err := c.HeadObject(ctx, &s3.HeadObjectInput{Bucket: aws.String(testUpload), Key: aws.String(key)}); err == nil {
+			t.Errorf("%d-byte key was stored", n)
+		}
+	}
+	// Outside the notification filter, S3's own limit applies.
+	other := "other-bucket"
+	if _, err := c.CreateBucket(ctx, &s3.CreateBucketInput{Bucket: aws.String(other)}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := c.PutObject(ctx, &s3.PutObjectInput{Bucket: aws.String(other), Key: aws.String(strings.Repeat("k", 1024)), Body: bytes.NewReader(dog)}); err != nil {
+		t.Errorf("1024-byte key in a bucket that is not recognised: %v", err)
+	}
+	if name, body := waitDocument(ctx, t, c, longest, 2*time.Minute); name != longest+".json" {
+		t.Errorf("longest key: %s: %.300s", name, body)
+	}
 }

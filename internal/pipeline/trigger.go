@@ -9,6 +9,29 @@ import (
 	"github.com/imagerec/imagerec/internal/s3event"
 )
 
+// MaxKeyLen is the longest key an upload may have for its documents to fit
+// S3's 1024-byte key limit: <key>.error.json is the longer name. The local
+// endpoint refuses longer keys at PUT (KeyTooLongError), so that every
+// accepted upload can get its document.
+const MaxKeyLen = 1024 - len(ErrorSuffix)
+
+// KeyTooLongError is returned by CheckKey.
+type KeyTooLongError struct{ Len int }
+
+func (e *KeyTooLongError) Error() string {
+	return fmt.Sprintf("the key is %d bytes; keys that are recognised may have at most %d bytes, so that <key>%s fits the 1024-byte key limit",
+		e.Len, MaxKeyLen, ErrorSuffix)
+}
+
+// CheckKey returns a *KeyTooLongError for a key whose result or error
+// document name would exceed S3's key limit.
+func CheckKey(key string) error {
+	if len(key) > MaxKeyLen {
+		return &KeyTooLongError{Len: len(key)}
+	}
+	return nil
+}
+
 // Start is one execution to start for an S3 event record.
 type Start struct {
 	// Name is deterministic for (bucket, key, ETag, version): starting it
@@ -39,6 +62,11 @@ func (t Trigger) Plan(rec s3event.Record) (start Start, ok bool, reason string, 
 		return Start{}, false, "", err
 	}
 	bucket := rec.S3.Bucket.Name
+	if bucket != t.ResultBucket && !strings.HasPrefix(key, "_imagerec/") {
+		if err := CheckKey(key); err != nil {
+			return Start{}, false, "", err
+		}
+	}
 	switch {
 	case bucket == t.ResultBucket:
 		return Start{}, false, "object is in the result bucket", nil

@@ -2,8 +2,11 @@ package pipeline_test
 
 import (
 	"encoding/json"
+	"errors"
+	"fmt"
 	"os"
 	"regexp"
+	"strings"
 	"testing"
 	"time"
 
@@ -26,6 +29,7 @@ func TestTriggerPlan(t *testing.T) {
 		rec     s3event.Record
 		wantKey string
 		skip    string
+		wantErr bool
 	}{
 		{name: "plain", rec: record("uploads", "a.jpg", "e1", "ObjectCreated:Put"), wantKey: "a.jpg"},
 		{name: "space plus unicode", rec: record("uploads", "dir/my photo+1 ü狗.jpg", "e1", "ObjectCreated:Put"), wantKey: "dir/my photo+1 ü狗.jpg"},
@@ -33,6 +37,8 @@ func TestTriggerPlan(t *testing.T) {
 		{name: "result bucket is ignored", rec: record("results", "a.jpg.json", "e1", "ObjectCreated:Put"), skip: "result bucket"},
 		{name: "delete is ignored", rec: record("uploads", "a.jpg", "", "ObjectRemoved:Delete"), skip: "not ObjectCreated"},
 		{name: "own prefix", rec: record("uploads", "_imagerec/pending/x.json", "e", "ObjectCreated:Put"), skip: "imagerec's own"},
+		{name: "longest key", rec: record("uploads", strings.Repeat("k", pipeline.MaxKeyLen), "e", "ObjectCreated:Put"), wantKey: strings.Repeat("k", pipeline.MaxKeyLen)},
+		{name: "key without room for its document", rec: record("uploads", strings.Repeat("k", pipeline.MaxKeyLen+1), "e", "ObjectCreated:Put"), wantErr: true},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -44,6 +50,13 @@ func TestTriggerPlan(t *testing.T) {
 				t.Fatal(err)
 			}
 			st, ok, reason, err := tr.Plan(ev.Records[0])
+			if tc.wantErr {
+				var ke *pipeline.KeyTooLongError
+				if !errors.As(err, &ke) || ok {
+					t.Fatalf("ok=%v err=%v, want a KeyTooLongError", ok, err)
+				}
+				return
+			}
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -64,6 +77,24 @@ func TestTriggerPlan(t *testing.T) {
 				t.Errorf("input %s: %v", st.Input, err)
 			}
 		})
+	}
+}
+
+func TestCheckKey(t *testing.T) {
+	t.Parallel()
+	if pipeline.MaxKeyLen+len(pipeline.ErrorSuffix) != 1024 {
+		t.Fatalf("MaxKeyLen %d leaves no exact room for %s", pipeline.MaxKeyLen, pipeline.ErrorSuffix)
+	}
+	for _, n := range []int{1, 1000, pipeline.MaxKeyLen} {
+		if err := pipeline.CheckKey(strings.Repeat("x", n)); err != nil {
+			t.Errorf("%d bytes: %v", n, err)
+		}
+	}
+	for _, n := range []int{pipeline.MaxKeyLen + 1, 1020, 1024} {
+		err := pipeline.CheckKey(strings.Repeat("x", n))
+		if err == nil || !strings.Contains(err.Error(), fmt.Sprintf("%d bytes", n)) || !strings.Contains(err.Error(), ".error.json") {
+			t.Errorf("%d bytes: %v", n, err)
+		}
 	}
 }
 

@@ -41,6 +41,13 @@ type Options struct {
 	// SDKs and CLI retry the request); the object stays written, so a
 	// retried request emits the event again: delivery is at-least-once.
 	Notify func(ctx context.Context, rec s3event.Record) error
+	// KeyLimit, when set, is asked about every key that a rule selects
+	// before an object is written under it (PutObject, PostObject,
+	// CopyObject, CreateMultipartUpload, CompleteMultipartUpload). An error
+	// refuses the request with 400 KeyTooLongError, the error's text in the
+	// message, and nothing is stored: the consumer of the events can refuse
+	// keys it could not finish (imagerec: no room for the document name).
+	KeyLimit func(bucket, key string) error
 	// MaxObjectSize caps PutObject and UploadPart bodies; 0 means
 	// DefaultMaxObjectSize.
 	MaxObjectSize int64

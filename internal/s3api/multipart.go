@@ -35,7 +35,7 @@ type initiateResult struct {
 }
 
 func (h *Handler) createUpload(req *request, mp objstore.Multiparter) error {
-	if err := h.checkKey(req); err != nil {
+	if err := h.checkKey(req, s3event.ObjectCreatedCompleteMultipartUpload); err != nil {
 		return err
 	}
 	opts, aerr := putOptions(req.r)
@@ -163,6 +163,9 @@ type completeResult struct {
 }
 
 func (h *Handler) completeUpload(req *request, mp objstore.Multiparter) error {
+	if err := h.checkKey(req, s3event.ObjectCreatedCompleteMultipartUpload); err != nil {
+		return err
+	}
 	data, err := readXMLBody(req, 4<<20)
 	if err != nil {
 		return err

@@ -71,12 +71,24 @@ func userMetadata(hdr http.Header) map[string]string {
 	return meta
 }
 
-func (h *Handler) checkKey(req *request) error {
-	return objstore.CheckKey(req.key)
+// checkKey checks req.key before an object is written under it by a
+// request whose event would be eventName: S3's rules, then KeyLimit when a
+// notification rule selects the key.
+func (h *Handler) checkKey(req *request, eventName string) error {
+	if err := objstore.CheckKey(req.key); err != nil {
+		return err
+	}
+	if h.opts.KeyLimit == nil || len(h.rulesFor(req.bucket).Match(req.bucket, req.key, eventName)) == 0 {
+		return nil
+	}
+	if err := h.opts.KeyLimit(req.bucket, req.key); err != nil {
+		return ErrKeyTooLong.withMessage("Your key is too long: %s", err)
+	}
+	return nil
 }
 
 func (h *Handler) putObject(req *request) error {
-	if err := h.checkKey(req); err != nil {
+	if err := h.checkKey(req, s3event.ObjectCreatedPut); err != nil {
 		return err
 	}
 	opts, aerr := putOptions(req.r)
@@ -352,7 +364,7 @@ func newCopyResult(name string, lastModified time.Time, etag string) copyResult 
 }
 
 func (h *Handler) copyObject(req *request) error {
-	if err := h.checkKey(req); err != nil {
+	if err := h.checkKey(req, s3event.ObjectCreatedCopy); err != nil {
 		return err
 	}
 	srcBucket, srcKey, aerr := parseCopySource(req.r.Header.Get("X-Amz-Copy-Source"))

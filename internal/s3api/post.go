@@ -241,7 +241,7 @@ func (h *Handler) postObject(req *request) error {
 	}
 	key = strings.ReplaceAll(key, "${filename}", file.FileName())
 	req.key = key
-	if err := objstore.CheckKey(key); err != nil {
+	if err := h.checkKey(req, s3event.ObjectCreatedPost); err != nil {
 		return err
 	}
 	opts := objstore.PutOptions{ContentType: fields["content-type"], Metadata: map[string]string{}}

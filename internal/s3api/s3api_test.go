@@ -963,3 +963,61 @@ func TestPostObject(t *testing.T) {
 		})
 	}
 }
+
+// TestKeyLimit: a key that a notification rule selects and KeyLimit refuses
+// gets 400 KeyTooLongError with the limit's reason, for every way of
+// writing an object, and nothing is stored or emitted; other buckets and
+// keys are not asked.
+func TestKeyLimit(t *testing.T) {
+	t.Parallel()
+	const limit = 20
+	e := newEnv(t, func(o *s3api.Options) {
+		o.KeyLimit = func(bucket, key string) error {
+			if len(key) > limit {
+				return fmt.Errorf("keys in %s are at most %d bytes", bucket, limit)
+			}
+			return nil
+		}
+	})
+	ctx := t.Context()
+	for _, b := range []string{upload, "other"} {
+		if _, err := e.client.CreateBucket(ctx, &s3.CreateBucketInput{Bucket: aws.String(b)}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	long := strings.Repeat("k", limit+1)
+	if _, err := e.client.PutObject(ctx, &s3.PutObjectInput{Bucket: aws.String("other"), Key: aws.String(long), Body: strings.NewReader("x")}); err != nil {
+		t.Errorf("a bucket without rules is not limited: %v", err)
+	}
+	if _, err := e.client.PutObject(ctx, &s3.PutObjectInput{Bucket: aws.String(upload), Key: aws.String(strings.Repeat("k", limit)), Body: strings.NewReader("x")}); err != nil {
+		t.Errorf("a key at the limit: %v", err)
+	}
+	before := len(e.events.records())
+	writes := map[string]func() error{
+		"PutObject": func() error {
+			_, err := e.client.PutObject(ctx, &s3.PutObjectInput{Bucket: aws.String(upload), Key: aws.String(long), Body: strings.NewReader("x")})
+			return err
+		},
+		"CopyObject": func() error {
+			_, err := e.client.CopyObject(ctx, &s3.CopyObjectInput{Bucket: aws.String(upload), Key: aws.String(long), CopySource: aws.String("other/" + long)})
+			return err
+		},
+		"CreateMultipartUpload": func() error {
+			_, err := e.client.CreateMultipartUpload(ctx, &s3.CreateMultipartUploadInput{Bucket: aws.String(upload), Key: aws.String(long)})
+			return err
+		},
+	}
+	for name, write := range writes {
+		err := write()
+		wantCode(t, err, "KeyTooLongError", http.StatusBadRequest)
+		if err == nil || !strings.Contains(err.Error(), "at most 20 bytes") {
+			t.Errorf("%s: message lacks the reason: %v", name, err)
+		}
+	}
+	if _, err := e.store.HeadObject(ctx, upload, long); !errors.Is(err, objstore.ErrNoSuchKey) {
+		t.Errorf("refused key was stored: %v", err)
+	}
+	if n := len(e.events.records()); n != before {
+		t.Errorf("%d events for refused writes", n-before)
+	}
+}
