@@ -47,7 +47,9 @@ func cmdExecutions(_ context.Context, env *Env, args []string) error {
 		}
 		return &exitError{1}
 	}
-	store, err := sfn.NewDirStore(dir)
+	// Read-only: unreadable files are named and skipped; serve, which owns
+	// the directory, moves them to quarantine/.
+	store, err := sfn.NewDirStore(dir, sfn.DirOptions{})
 	if err != nil {
 		return err
 	}
@@ -56,9 +58,15 @@ func cmdExecutions(_ context.Context, env *Env, args []string) error {
 	enc.SetIndent("", "  ")
 	switch sub {
 	case "list":
-		recs, err := store.List()
+		recs, unreadable, err := store.ListReport()
 		if err != nil {
 			return err
+		}
+		for _, f := range unreadable {
+			fmt.Fprintf(env.Stderr, "imagerec executions: %s is unreadable (skipped; serve moves it to quarantine)\n", f)
+		}
+		if n, err := store.Quarantined(); err == nil && n > 0 {
+			fmt.Fprintf(env.Stderr, "imagerec executions: %d quarantined execution file(s) in %s\n", n, filepath.Join(dir, sfn.QuarantineDir))
 		}
 		if *asJSON {
 			execs := make([]sfn.Execution, len(recs))

@@ -60,17 +60,18 @@ func cmdServe(ctx context.Context, env *Env, args []string) error {
 
 // server is the wired local pipeline.
 type server struct {
-	cfg      config.Config
-	log      *slog.Logger
-	store    *diskstore.Store
-	queue    *queue.Queue
-	engine   *onnx.Engine
-	exec     *sfn.Executor
-	metrics  *metrics.Metrics
-	trigger  pipeline.Trigger
-	listener net.Listener
-	http     *http.Server
-	closers  []func()
+	cfg       config.Config
+	log       *slog.Logger
+	store     *diskstore.Store
+	queue     *queue.Queue
+	engine    *onnx.Engine
+	exec      *sfn.Executor
+	execStore *sfn.DirStore
+	metrics   *metrics.Metrics
+	trigger   pipeline.Trigger
+	listener  net.Listener
+	http      *http.Server
+	closers   []func()
 }
 
 func newServer(ctx context.Context, cfg config.Config, log *slog.Logger) (_ *server, err error) {
@@ -129,13 +130,18 @@ func newServer(ctx context.Context, cfg config.Config, log *slog.Logger) (_ *ser
 	reg := sfn.NewRegistry()
 	registerTasks(reg, func(context.Context) (*pipeline.Tasks, error) { return tasks, nil }, s.metrics.ObserveTask)
 
-	execStore, err := sfn.NewDirStore(filepath.Join(cfg.DataDir, "executions"))
-	if err != nil {
+	// This process owns the directory (lock above): unreadable execution
+	// files are quarantined rather than stopping the server.
+	if s.execStore, err = sfn.NewDirStore(filepath.Join(cfg.DataDir, "executions"), sfn.DirOptions{Quarantine: true, Logger: log}); err != nil {
 		return nil, fmt.Errorf("execution store: %w", err)
 	}
+	s.metrics.GaugeFunc("imagerec_quarantined_executions", "Unreadable execution files moved to executions/quarantine/.", func() float64 {
+		n, _ := s.execStore.Quarantined()
+		return float64(n)
+	})
 	def := asl.Substitute(deploy.StateMachine, deploy.LocalSubstitutions(cfg.ResultBucket))
 	s.exec, err = sfn.New(def, reg, sfn.Options{
-		Store:            execStore,
+		Store:            s.execStore,
 		Logger:           log,
 		StateMachineName: "imagerec",
 		Region:           cfg.Region,
@@ -282,6 +288,7 @@ func (s *server) handler(endpoint string) http.Handler {
 		Logger:   s.log.With("component", "s3api"),
 	})
 	page := ui.New(ui.Config{
+		Status:       s.status,
 		Executions:   uiExecutions{s.exec},
 		Objects:      uiObjects{s.store},
 		Presigner:    newPresigner(endpoint, s.cfg),
@@ -292,7 +299,7 @@ func (s *server) handler(endpoint string) http.Handler {
 	})
 	mux := http.NewServeMux()
 	mux.Handle(uiPrefix+"/metrics", s.metrics.Handler())
-	mux.HandleFunc(uiPrefix+"/healthz", func(w http.ResponseWriter, _ *http.Request) { _, _ = io.WriteString(w, "ok\n") })
+	mux.Handle(uiPrefix+"/healthz", page.Health())
 	mux.Handle(uiPrefix+"/", s.metrics.Instrument("ui", http.StripPrefix(uiPrefix, page)))
 	mux.Handle(uiPrefix, http.RedirectHandler(uiPrefix+"/", http.StatusFound))
 	s3i := s.metrics.Instrument("s3", s3h)
@@ -312,6 +319,20 @@ func (s *server) handler(endpoint string) http.Handler {
 		}
 		s3i.ServeHTTP(w, r)
 	})
+}
+
+// status gathers what the page and /healthz report.
+func (s *server) status(_ context.Context) ui.Status {
+	st := ui.Status{}
+	if n, err := s.execStore.Quarantined(); err != nil {
+		st.Problems = append(st.Problems, err.Error())
+	} else if n > 0 {
+		st.QuarantinedExecutions = n
+		st.Problems = append(st.Problems, fmt.Sprintf("%d unreadable execution file(s) moved to %s (look, then remove them)",
+			n, filepath.Join(s.cfg.DataDir, "executions", sfn.QuarantineDir)))
+	}
+	st.Degraded = len(st.Problems) > 0
+	return st
 }
 
 func (s *server) close() {

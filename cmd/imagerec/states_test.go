@@ -82,7 +82,7 @@ func ptr(s string) *string { return &s }
 
 func TestExecutionsCommands(t *testing.T) {
 	data := t.TempDir()
-	store, err := sfn.NewDirStore(filepath.Join(data, "executions"))
+	store, err := sfn.NewDirStore(filepath.Join(data, "executions"), sfn.DirOptions{})
 	if err != nil {
 		t.Fatal(err)
 	}

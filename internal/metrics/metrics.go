@@ -27,6 +27,12 @@ type Metrics struct {
 	Documents *prometheus.CounterVec
 	// Requests counts HTTP requests by API (s3, rekognition, ui) and status.
 	Requests *prometheus.CounterVec
+	// Reconciled counts uploads queued again by reconciliation: no
+	// document, nothing pending or running.
+	Reconciled prometheus.Counter
+	// QueueDamage counts damage found in the durable queue, by kind
+	// (lost_messages, store_reset, store_error, ...).
+	QueueDamage *prometheus.CounterVec
 }
 
 // New returns instruments registered on a new registry, with the Go and
@@ -52,8 +58,14 @@ func New(queueDepth func() float64) *Metrics {
 		Requests: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "imagerec_http_requests_total", Help: "HTTP requests by API and status code.",
 		}, []string{"api", "code"}),
+		Reconciled: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "imagerec_reconciled_total", Help: "Uploads queued again by reconciliation (no document, nothing pending or running).",
+		}),
+		QueueDamage: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "imagerec_queue_damage_total", Help: "Damage found in the durable queue, by kind.",
+		}, []string{"kind"}),
 	}
-	r.MustRegister(m.Executions, m.ExecutionSeconds, m.TaskSeconds, m.Documents, m.Requests,
+	r.MustRegister(m.Executions, m.ExecutionSeconds, m.TaskSeconds, m.Documents, m.Requests, m.Reconciled, m.QueueDamage,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	if queueDepth != nil {
 		r.MustRegister(prometheus.NewGaugeFunc(prometheus.GaugeOpts{
@@ -61,6 +73,11 @@ func New(queueDepth func() float64) *Metrics {
 		}, queueDepth))
 	}
 	return m
+}
+
+// GaugeFunc registers a gauge sampled from f on every scrape.
+func (m *Metrics) GaugeFunc(name, help string, f func() float64) {
+	m.Registry.MustRegister(prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: name, Help: help}, f))
 }
 
 // Handler serves the registry in the Prometheus text format.

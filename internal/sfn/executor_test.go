@@ -343,7 +343,7 @@ func TestWaitUsesClock(t *testing.T) {
 func TestStartNamesAndDurableRecovery(t *testing.T) {
 	t.Parallel()
 	dir := t.TempDir()
-	store, err := sfn.NewDirStore(dir)
+	store, err := sfn.NewDirStore(dir, sfn.DirOptions{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -383,7 +383,7 @@ func TestStartNamesAndDurableRecovery(t *testing.T) {
 	x1.Close() // the "crash": the execution stays RUNNING on disk
 	once.Do(func() { close(release) })
 
-	store2, _ := sfn.NewDirStore(dir)
+	store2, _ := sfn.NewDirStore(dir, sfn.DirOptions{})
 	x2, err := sfn.New(def, reg, sfn.Options{Store: store2})
 	if err != nil {
 		t.Fatal(err)
@@ -406,7 +406,7 @@ func TestStartNamesAndDurableRecovery(t *testing.T) {
 		t.Errorf("history %v, %v", hist, err)
 	}
 	// A third process sees the finished record.
-	store3, _ := sfn.NewDirStore(dir)
+	store3, _ := sfn.NewDirStore(dir, sfn.DirOptions{})
 	rec, err := store3.Get(arn)
 	if err != nil || rec.Execution.Status != sfn.StatusSucceeded {
 		t.Errorf("stored record %+v, %v", rec, err)
@@ -415,7 +415,7 @@ func TestStartNamesAndDurableRecovery(t *testing.T) {
 
 func TestCheckpointWhileRunning(t *testing.T) {
 	t.Parallel()
-	store, err := sfn.NewDirStore(t.TempDir())
+	store, err := sfn.NewDirStore(t.TempDir(), sfn.DirOptions{})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -1,9 +1,11 @@
 package sfn
 
 import (
+	"bytes"
 	"encoding/json"
 	"errors"
 	"fmt"
+	"log/slog"
 	"os"
 	"path/filepath"
 	"sort"
@@ -88,18 +90,57 @@ func sortRecords(recs []*Record) {
 
 // DirStore keeps one JSON file per execution in a directory. Files are
 // written to a temporary name, fsynced and renamed, so a crash leaves
-// either the old or the new record, never a torn one.
+// either the old or the new record, never a torn one. A file damaged from
+// outside (truncated, overwritten) does not stop the store: List skips it
+// and, with DirOptions.Quarantine, it is moved to <dir>/quarantine/ and
+// whatever description of the execution can still be read from it is
+// written back, so the execution keeps its name, input and status (its
+// history is lost).
 type DirStore struct {
-	dir string
-	mu  sync.Mutex
+	dir  string
+	opts DirOptions
+	log  *slog.Logger
+	mu   sync.Mutex
 }
 
+// QuarantineDir is the subdirectory of a DirStore that holds unreadable
+// execution files.
+const QuarantineDir = "quarantine"
+
+// DirOptions configure a DirStore. The zero value only skips unreadable
+// files (for read-only tools such as `imagerec executions`).
+type DirOptions struct {
+	// Quarantine moves an unreadable execution file to QuarantineDir,
+	// logged at ERROR with both names, and writes back what it still
+	// describes. The one process that owns the directory sets it.
+	Quarantine bool
+	// Logger receives a line per unreadable file; nil discards.
+	Logger *slog.Logger
+}
+
+// CorruptRecordError is returned by Get (without Quarantine) for an
+// execution file that cannot be decoded.
+type CorruptRecordError struct {
+	Path string
+	Err  error
+}
+
+func (e *CorruptRecordError) Error() string {
+	return fmt.Sprintf("execution file %s is unreadable: %v", e.Path, e.Err)
+}
+
+func (e *CorruptRecordError) Unwrap() error { return e.Err }
+
 // NewDirStore creates dir if needed and returns a store over it.
-func NewDirStore(dir string) (*DirStore, error) {
+func NewDirStore(dir string, opts DirOptions) (*DirStore, error) {
 	if err := os.MkdirAll(dir, 0o750); err != nil {
 		return nil, fmt.Errorf("create execution store %q: %w", dir, err)
 	}
-	return &DirStore{dir: dir}, nil
+	log := opts.Logger
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	return &DirStore{dir: dir, opts: opts, log: log.With("component", "sfn")}, nil
 }
 
 // fileName maps an ARN to a file name: its last component (the execution
@@ -123,12 +164,17 @@ func (s *DirStore) fileName(arn string) string {
 
 // Put implements Store.
 func (s *DirStore) Put(rec *Record) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.put(rec)
+}
+
+// put writes rec; s.mu must be held.
+func (s *DirStore) put(rec *Record) error {
 	b, err := json.Marshal(rec)
 	if err != nil {
 		return fmt.Errorf("encode execution %q: %w", rec.Execution.ExecutionArn, err)
 	}
-	s.mu.Lock()
-	defer s.mu.Unlock()
 	path := s.fileName(rec.Execution.ExecutionArn)
 	tmp, err := os.CreateTemp(s.dir, ".tmp-*")
 	if err != nil {
@@ -145,29 +191,116 @@ func (s *DirStore) Put(rec *Record) error {
 		_ = os.Remove(tmp.Name())
 		return fmt.Errorf("write execution %q: %w", rec.Execution.ExecutionArn, err)
 	}
-	if d, err := os.Open(s.dir); err == nil {
-		_ = d.Sync()
-		_ = d.Close()
-	}
+	syncDir(s.dir)
 	return nil
 }
 
-func readRecord(path string) (*Record, error) {
+func syncDir(dir string) {
+	if d, err := os.Open(dir); err == nil {
+		_ = d.Sync()
+		_ = d.Close()
+	}
+}
+
+// readRecord reads one file. A file that is not a record is a
+// *CorruptRecordError; other errors are I/O errors.
+func readRecord(path string) (*Record, []byte, error) {
 	b, err := os.ReadFile(path)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	var rec Record
 	if err := json.Unmarshal(b, &rec); err != nil {
-		return nil, fmt.Errorf("decode %s: %w", path, err)
+		return nil, b, &CorruptRecordError{Path: path, Err: err}
 	}
-	return &rec, nil
+	if rec.Execution.ExecutionArn == "" || rec.Execution.Name == "" {
+		return nil, b, &CorruptRecordError{Path: path, Err: errors.New("no execution ARN or name")}
+	}
+	return &rec, b, nil
+}
+
+// read reads path; an unreadable file is quarantined (with Quarantine)
+// and the record salvaged from it returned, or reported. A nil record
+// and nil error means the file was quarantined and nothing was salvaged.
+func (s *DirStore) read(path string) (*Record, error) {
+	rec, _, err := readRecord(path)
+	var ce *CorruptRecordError
+	if err == nil || !errors.As(err, &ce) {
+		return rec, err
+	}
+	if !s.opts.Quarantine {
+		s.log.Warn("unreadable execution file skipped", "file", path, "err", ce.Err)
+		return nil, err
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	// Put may have replaced it meanwhile.
+	rec, b, err := readRecord(path)
+	if !errors.As(err, &ce) {
+		return rec, err
+	}
+	qdir := filepath.Join(s.dir, QuarantineDir)
+	if err := os.MkdirAll(qdir, 0o750); err != nil {
+		return nil, fmt.Errorf("quarantine %s: %w", path, err)
+	}
+	dst := filepath.Join(qdir, filepath.Base(path))
+	for i := 1; ; i++ {
+		if _, err := os.Lstat(dst); errors.Is(err, os.ErrNotExist) {
+			break
+		}
+		dst = filepath.Join(qdir, fmt.Sprintf("%s.%d", filepath.Base(path), i))
+	}
+	if err := os.Rename(path, dst); err != nil {
+		return nil, fmt.Errorf("quarantine %s: %w", path, err)
+	}
+	syncDir(s.dir)
+	ex, ok := salvage(b)
+	if !ok || s.fileName(ex.ExecutionArn) != path {
+		s.log.Error("unreadable execution file moved to quarantine; nothing could be recovered from it, the execution is left to the queue and reconciliation",
+			"file", path, "quarantined", dst, "err", ce.Err)
+		return nil, nil
+	}
+	rec = &Record{Execution: ex}
+	if err := s.put(rec); err != nil {
+		return nil, err
+	}
+	s.log.Error("unreadable execution file moved to quarantine; its description was recovered, its history is lost",
+		"file", path, "quarantined", dst, "execution", ex.Name, "status", ex.Status, "err", ce.Err)
+	return rec, nil
+}
+
+// salvage decodes the leading "execution" object of a damaged record
+// (Put writes it first): enough to list the execution and, when it was
+// RUNNING, to re-run it.
+func salvage(b []byte) (Execution, bool) {
+	dec := json.NewDecoder(bytes.NewReader(b))
+	if t, err := dec.Token(); err != nil || t != json.Delim('{') {
+		return Execution{}, false
+	}
+	for dec.More() {
+		t, err := dec.Token()
+		if err != nil {
+			return Execution{}, false
+		}
+		if t == "execution" {
+			var ex Execution
+			if err := dec.Decode(&ex); err != nil || ex.ExecutionArn == "" || ex.Name == "" || !json.Valid(ex.Input) {
+				return Execution{}, false
+			}
+			return ex, true
+		}
+		var skip json.RawMessage
+		if err := dec.Decode(&skip); err != nil {
+			return Execution{}, false
+		}
+	}
+	return Execution{}, false
 }
 
 // Get implements Store. It accepts a full ARN or just the execution name.
 func (s *DirStore) Get(arn string) (*Record, error) {
-	rec, err := readRecord(s.fileName(arn))
-	if errors.Is(err, os.ErrNotExist) {
+	rec, err := s.read(s.fileName(arn))
+	if errors.Is(err, os.ErrNotExist) || (err == nil && rec == nil) {
 		return nil, fmt.Errorf("execution %q: %w", arn, ErrExecutionDoesNotExist)
 	}
 	if err != nil {
@@ -176,23 +309,48 @@ func (s *DirStore) Get(arn string) (*Record, error) {
 	return rec, nil
 }
 
-// List implements Store: newest first.
+// List implements Store: newest first, unreadable files skipped.
 func (s *DirStore) List() ([]*Record, error) {
+	recs, _, err := s.ListReport()
+	return recs, err
+}
+
+// ListReport is List that also names the files it skipped as unreadable
+// (without Quarantine; with it they are quarantined and not named here).
+func (s *DirStore) ListReport() (recs []*Record, unreadable []string, err error) {
 	ents, err := os.ReadDir(s.dir)
 	if err != nil {
-		return nil, fmt.Errorf("list executions: %w", err)
+		return nil, nil, fmt.Errorf("list executions: %w", err)
 	}
-	var out []*Record
 	for _, e := range ents {
 		if e.IsDir() || !strings.HasSuffix(e.Name(), ".json") || strings.HasPrefix(e.Name(), ".") {
 			continue
 		}
-		rec, err := readRecord(filepath.Join(s.dir, e.Name()))
-		if err != nil {
-			return nil, fmt.Errorf("list executions: %w", err)
+		path := filepath.Join(s.dir, e.Name())
+		rec, err := s.read(path)
+		var ce *CorruptRecordError
+		switch {
+		case errors.As(err, &ce):
+			unreadable = append(unreadable, path)
+		case errors.Is(err, os.ErrNotExist):
+		case err != nil:
+			return nil, nil, fmt.Errorf("list executions: %w", err)
+		case rec != nil:
+			recs = append(recs, rec)
 		}
-		out = append(out, rec)
 	}
-	sortRecords(out)
-	return out, nil
+	sortRecords(recs)
+	return recs, unreadable, nil
+}
+
+// Quarantined returns how many files QuarantineDir holds.
+func (s *DirStore) Quarantined() (int, error) {
+	ents, err := os.ReadDir(filepath.Join(s.dir, QuarantineDir))
+	if errors.Is(err, os.ErrNotExist) {
+		return 0, nil
+	}
+	if err != nil {
+		return 0, fmt.Errorf("list quarantined executions: %w", err)
+	}
+	return len(ents), nil
 }

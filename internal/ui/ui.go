@@ -13,6 +13,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"io"
 	"io/fs"
 	"log/slog"
 	"net/http"
@@ -67,8 +68,23 @@ type Presigner interface {
 	PresignPut(ctx context.Context, bucket, key, contentType string) (string, error)
 }
 
+// Status is the server's health as the page and /healthz show it.
+type Status struct {
+	// Degraded is set while something found damaged needs an operator's
+	// look: Problems says what, one line each.
+	Degraded bool     `json:"degraded"`
+	Problems []string `json:"problems"`
+	// QuarantinedExecutions counts unreadable execution files moved aside.
+	QuarantinedExecutions int `json:"quarantinedExecutions"`
+	// Reconciled counts uploads queued again because they had no document
+	// and nothing pending (since the server started).
+	Reconciled int64 `json:"reconciled"`
+}
+
 // Config wires the handler.
 type Config struct {
+	// Status reports health; nil means always healthy.
+	Status       func(ctx context.Context) Status
 	Executions   Executions
 	Objects      Objects
 	Presigner    Presigner
@@ -97,6 +113,7 @@ func New(cfg Config) *Handler {
 	h.mux.HandleFunc("GET /api/results", h.results)
 	h.mux.HandleFunc("GET /api/executions", h.executions)
 	h.mux.HandleFunc("GET /api/history", h.history)
+	h.mux.HandleFunc("GET /api/status", h.status)
 	h.mux.HandleFunc("POST /api/upload-url", h.uploadURL)
 	return h
 }
@@ -180,6 +197,39 @@ func (h *Handler) executions(w http.ResponseWriter, r *http.Request) {
 		execs = []Execution{}
 	}
 	h.writeJSON(w, r, execs, err)
+}
+
+func (h *Handler) currentStatus(ctx context.Context) Status {
+	st := Status{}
+	if h.cfg.Status != nil {
+		st = h.cfg.Status(ctx)
+	}
+	if st.Problems == nil {
+		st.Problems = []string{}
+	}
+	return st
+}
+
+func (h *Handler) status(w http.ResponseWriter, r *http.Request) {
+	h.writeJSON(w, r, h.currentStatus(r.Context()), nil)
+}
+
+// Health is the plain-text health check: "ok", or "degraded" and one line
+// per problem. Both are 200: the server works, something needs a look.
+func (h *Handler) Health() http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+		w.Header().Set("Cache-Control", "no-store")
+		st := h.currentStatus(r.Context())
+		if !st.Degraded {
+			_, _ = io.WriteString(w, "ok\n")
+			return
+		}
+		_, _ = io.WriteString(w, "degraded\n")
+		for _, p := range st.Problems {
+			_, _ = io.WriteString(w, p+"\n")
+		}
+	})
 }
 
 func (h *Handler) history(w http.ResponseWriter, r *http.Request) {

@@ -84,3 +84,42 @@ func TestAPI(t *testing.T) {
 		t.Errorf("upload-url = %s", s)
 	}
 }
+
+func TestStatusAndHealth(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name       string
+		status     func(context.Context) ui.Status
+		wantHealth string
+		wantAPI    string
+	}{
+		{name: "no status source", wantHealth: "ok\n", wantAPI: `"degraded":false,"problems":[]`},
+		{name: "healthy", status: func(context.Context) ui.Status { return ui.Status{Reconciled: 2} },
+			wantHealth: "ok\n", wantAPI: `"reconciled":2`},
+		{name: "degraded", status: func(context.Context) ui.Status {
+			return ui.Status{Degraded: true, QuarantinedExecutions: 1, Problems: []string{"queue lost 6 messages", "1 execution file in quarantine"}}
+		}, wantHealth: "degraded\nqueue lost 6 messages\n1 execution file in quarantine\n", wantAPI: `"quarantinedExecutions":1`},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			h := ui.New(ui.Config{Status: tc.status, Executions: fakeExecs{}, Objects: fakeObjects{}, Presigner: fakePresigner{}, Static: web.Static()})
+			mux := http.NewServeMux()
+			mux.Handle("/healthz", h.Health())
+			mux.Handle("/", h)
+			srv := httptest.NewServer(mux)
+			t.Cleanup(srv.Close)
+			for path, want := range map[string]string{"/healthz": tc.wantHealth, "/api/status": tc.wantAPI} {
+				resp, err := http.Get(srv.URL + path)
+				if err != nil {
+					t.Fatal(err)
+				}
+				b, _ := io.ReadAll(resp.Body)
+				resp.Body.Close()
+				if resp.StatusCode != 200 || !strings.Contains(string(b), want) {
+					t.Errorf("%s: %d %q, want %q", path, resp.StatusCode, b, want)
+				}
+			}
+		})
+	}
+}

@@ -80,8 +80,14 @@ async function refreshExecutions() {
   for (const tr of $("exec-rows").querySelectorAll("tr")) tr.onclick = () => showHistory(tr.dataset.arn);
 }
 
+async function refreshStatus() {
+  const st = await api("status");
+  $("status").hidden = !st.degraded;
+  $("problems").innerHTML = st.problems.map((p) => `<li>${esc(p)}</li>`).join("");
+}
+
 async function tick() {
-  try { await Promise.all([refreshResults(), refreshExecutions()]); } catch (e) { console.error(e); }
+  try { await Promise.all([refreshResults(), refreshExecutions(), refreshStatus()]); } catch (e) { console.error(e); }
   setTimeout(tick, 2000);
 }
 
