@@ -6,8 +6,12 @@
 //
 //   - labels (DetectLabels): CenterNet MobileNetV3 COCO-80 detector, decoded
 //     in Go (peak finding, boxes, per-class NMS), mapped through an embedded
-//     taxonomy (taxonomy.json) to Rekognition-style names with Parents,
-//     Aliases and Categories; ancestors are reported as labels too. Faces,
+//     taxonomy (taxonomy.json, taxonomy_imagenet.json) to Rekognition-style
+//     names with Parents, Aliases and Categories; ancestors are reported as
+//     labels too. The taxonomy also maps the ImageNet classifier's classes
+//     (imagenetLabels), the Cityscapes and PASCAL segmenters' classes and
+//     pixel-share rules (scene, supported) and iNaturalist species lines
+//     (species, addSpecies) for the models of the coral source. Faces,
 //     text and the moderation classifier's Drawing class add implied labels
 //     (Person/Head/Face, Text, Drawing/Art); a face below 85 implies them
 //     only when it lies inside a detected person. Label confidence is

@@ -132,7 +132,7 @@ func New(ctx context.Context, cfg Config) (*Engine, error) {
 	}
 	log = log.With("component", "onnx")
 	want := func(f vision.Feature) bool { return vision.Options{Features: cfg.Features}.Has(f) }
-	tax, err := loadTaxonomy(taxonomyJSON)
+	tax, err := defaultTaxonomy()
 	if err != nil {
 		return nil, err
 	}

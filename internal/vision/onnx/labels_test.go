@@ -99,7 +99,7 @@ func TestNewHeatmapRejectsBadShapes(t *testing.T) {
 
 func TestObjectLabelsBoxes(t *testing.T) {
 	t.Parallel()
-	tax, err := loadTaxonomy(taxonomyJSON)
+	tax, err := defaultTaxonomy()
 	if err != nil {
 		t.Fatal(err)
 	}
