@@ -147,6 +147,9 @@ func newServer(ctx context.Context, cfg config.Config, log *slog.Logger) (_ *ser
 		Region:           cfg.Region,
 		Account:          deploy.LocalAccount,
 		OnComplete:       s.completed,
+		// A clean stop finishes the executions in flight, so their
+		// notifications are not sent again by a re-run after the restart.
+		CloseGrace: 10 * time.Second,
 	})
 	if err != nil {
 		return nil, fmt.Errorf("state machine %s: %w", "deploy/statemachine.asl.json", err)

@@ -418,3 +418,70 @@ func TestServeLongKeys(t *testing.T) {
 		t.Errorf("longest key: %s: %.300s", name, body)
 	}
 }
+
+// TestServeNotifiesOncePerStop: notifications carry a stable delivery id
+// (header and envelope). A clean stop (SIGTERM) while the webhook is being
+// delivered finishes the execution, so the restart sends nothing again; a
+// SIGKILL at the same point re-runs it after the restart, and the second
+// delivery has the same id (at least once, de-duplicable).
+func TestServeNotifiesOncePerStop(t *testing.T) {
+	needModels(t)
+	type call struct{ key, header, envelope string }
+	calls := make(chan call, 16)
+	hold := make(chan struct{})
+	var once sync.Once
+	hook := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		body, _ := io.ReadAll(r.Body)
+		var m notify.Message
+		_ = json.Unmarshal(body, &m)
+		calls <- call{m.Key, r.Header.Get(webhook.HeaderDeliveryID), m.DeliveryID}
+		select { // the receiver is slow: the server stops meanwhile
+		case <-hold:
+		case <-time.After(3 * time.Second):
+		}
+	}))
+	t.Cleanup(func() { once.Do(func() { close(hold) }); hook.Close() })
+	for _, stop := range []string{"SIGTERM", "SIGKILL"} {
+		t.Run(stop, func(t *testing.T) {
+			data := t.TempDir()
+			s := startServer(t, data, "--features", "labels", "--webhook", hook.URL)
+			putObject(t.Context(), t, s.client(), "once.jpg", photo(t, "dog.jpg"))
+			var first call
+			select {
+			case first = <-calls:
+			case <-time.After(2 * time.Minute):
+				t.Fatal("no webhook call")
+			}
+			if first.header == "" || first.header != first.envelope {
+				t.Errorf("delivery id: header %q, envelope %q", first.header, first.envelope)
+			}
+			if stop == "SIGKILL" {
+				s.kill()
+			} else {
+				s.stop()
+			}
+			startServer(t, data, "--features", "labels", "--webhook", hook.URL)
+			want := 0
+			if stop == "SIGKILL" {
+				want = 1 // the execution was RUNNING: re-run, notified again
+			}
+			got := 0
+			deadline := time.After(8 * time.Second)
+		wait:
+			for {
+				select {
+				case c := <-calls:
+					got++
+					if c.key != first.key || c.header != first.header || c.envelope != first.envelope {
+						t.Errorf("re-delivery %+v differs from the first %+v", c, first)
+					}
+				case <-deadline:
+					break wait
+				}
+			}
+			if got != want {
+				t.Errorf("after %s and a restart: %d more notifications, want %d", stop, got, want)
+			}
+		})
+	}
+}

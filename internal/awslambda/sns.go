@@ -49,6 +49,8 @@ func (n SNSNotifier) Notify(ctx context.Context, msg notify.Message) error {
 		MessageAttributes: map[string]snstypes.MessageAttributeValue{
 			"Status": {DataType: aws.String("String"), StringValue: aws.String(msg.Status)},
 			"Type":   {DataType: aws.String("String"), StringValue: aws.String(msg.Type)},
+			// Subscribers de-duplicate on it (delivery is at least once).
+			"DeliveryId": {DataType: aws.String("String"), StringValue: aws.String(msg.DeliveryID)},
 		},
 	})
 	if err != nil {

@@ -1,4 +1,5 @@
-// Package notify delivers "recognition finished" messages. Notifier is the
+// Package notify delivers "recognition finished" messages, at least once:
+// a message may come again after a crash, with the same DeliveryID. Notifier is the
 // plug-in point; drivers live in subpackages: lognotify (structured log),
 // webhook (HMAC-signed HTTP POST, retried, dead-lettered) and, on AWS, SNS.
 // Every driver sends the same Message envelope.
@@ -22,6 +23,11 @@ type Object struct {
 
 // Message is the envelope every driver sends, as JSON.
 type Message struct {
+	// DeliveryID identifies the object version the message is about: the
+	// same on every retry and every re-run for that version, so receivers
+	// can de-duplicate (delivery is at least once). Webhooks also carry it
+	// as the X-Imagerec-Delivery-Id header.
+	DeliveryID string `json:"DeliveryId"`
 	// Type is imagerec.recognition.succeeded or imagerec.recognition.failed.
 	Type   string `json:"Type"`
 	Status string `json:"Status"`

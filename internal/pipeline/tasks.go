@@ -291,17 +291,18 @@ func (t *Tasks) Notify(ctx context.Context, in NotifyInput) (NotifyOutput, error
 		return NotifyOutput{}, nil
 	}
 	msg := notify.Message{
-		Type:      "imagerec.recognition." + strings.ToLower(in.Status),
-		Status:    in.Status,
-		Bucket:    in.Source.Bucket,
-		Key:       in.Source.Key,
-		ETag:      in.Source.ETag,
-		Document:  notify.Object{Bucket: in.Document.Bucket, Key: in.Document.Key},
-		Error:     in.Document.Error,
-		Message:   in.Document.Message,
-		Execution: in.Execution,
-		Topic:     in.TopicArn,
-		Time:      t.now().UTC().Format(time.RFC3339Nano),
+		DeliveryID: DeliveryID(in.Source),
+		Type:       "imagerec.recognition." + strings.ToLower(in.Status),
+		Status:     in.Status,
+		Bucket:     in.Source.Bucket,
+		Key:        in.Source.Key,
+		ETag:       in.Source.ETag,
+		Document:   notify.Object{Bucket: in.Document.Bucket, Key: in.Document.Key},
+		Error:      in.Document.Error,
+		Message:    in.Document.Message,
+		Execution:  in.Execution,
+		Topic:      in.TopicArn,
+		Time:       t.now().UTC().Format(time.RFC3339Nano),
 	}
 	if err := t.Notifier.Notify(ctx, msg); err != nil {
 		return NotifyOutput{}, transient(err, "notify")
@@ -315,6 +316,11 @@ func (s Source) validate() error {
 	}
 	return nil
 }
+
+// DeliveryID is the notification's stable id for one object version:
+// "imagerec-" and a hash of bucket, key, ETag and version id, the same for
+// every retry and re-run (and on AWS and locally alike).
+func DeliveryID(s Source) string { return "imagerec-" + idempotencyKey(s) }
 
 // idempotencyKey identifies one version of one object: bucket, key and
 // ETag (or version id). Duplicate events for it map to one execution.

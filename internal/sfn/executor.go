@@ -71,7 +71,16 @@ type Options struct {
 	// OnComplete, if set, is called after an execution (started by Start,
 	// RunSync or Recover) ends and is stored.
 	OnComplete func(Execution)
+	// CloseGrace is how long Close lets running executions finish before
+	// it cancels them (default 0: at once). A cancelled execution stays
+	// RUNNING and Recover re-runs it from the start, repeating the side
+	// effects it had already had (a notification sent twice): a grace
+	// makes a clean stop finish what it started instead.
+	CloseGrace time.Duration
 }
+
+// ErrExecutorClosed is returned by Start and Recover after Close.
+var ErrExecutorClosed = errors.New("executor closed")
 
 // Executor runs executions of one state machine.
 type Executor struct {
@@ -87,6 +96,7 @@ type Executor struct {
 
 	mu      sync.Mutex
 	running map[string]*active
+	closing bool
 }
 
 type active struct {
@@ -146,9 +156,26 @@ func (x *Executor) ExecutionArn(name string) string {
 	return fmt.Sprintf("arn:aws:states:%s:%s:execution:%s:%s", x.opts.Region, x.opts.Account, x.opts.StateMachineName, name)
 }
 
-// Close cancels running executions and waits for their goroutines. The
-// cancelled executions stay RUNNING in the store, so Recover re-runs them.
+// Close lets running executions finish for up to Options.CloseGrace, then
+// cancels the others and waits for their goroutines. The cancelled
+// executions stay RUNNING in the store, so Recover re-runs them.
 func (x *Executor) Close() error {
+	x.mu.Lock()
+	x.closing = true
+	x.mu.Unlock()
+	if x.opts.CloseGrace > 0 {
+		done := make(chan struct{})
+		go func() {
+			x.wg.Wait()
+			close(done)
+		}()
+		t := time.NewTimer(x.opts.CloseGrace)
+		select {
+		case <-done:
+		case <-t.C:
+		}
+		t.Stop()
+	}
 	x.cancel()
 	x.wg.Wait()
 	return nil
@@ -201,6 +228,9 @@ func (x *Executor) Start(_ context.Context, name string, input json.RawMessage) 
 	}
 	x.mu.Lock()
 	defer x.mu.Unlock()
+	if x.closing {
+		return "", fmt.Errorf("start execution %q: %w", name, ErrExecutorClosed)
+	}
 	if a, ok := x.running[ex.ExecutionArn]; ok {
 		return x.existing(ex, a.exec.Input)
 	}
@@ -413,6 +443,10 @@ func (x *Executor) Recover(_ context.Context) ([]string, error) {
 			continue
 		}
 		x.mu.Lock()
+		if x.closing {
+			x.mu.Unlock()
+			return arns, fmt.Errorf("recover executions: %w", ErrExecutorClosed)
+		}
 		if _, ok := x.running[ex.ExecutionArn]; ok {
 			x.mu.Unlock()
 			continue

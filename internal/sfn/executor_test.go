@@ -509,3 +509,71 @@ func TestJSONataTask(t *testing.T) {
 		t.Errorf("catch path: %s %s %s %s", ex.Status, ex.Error, ex.Cause, ex.Output)
 	}
 }
+
+// TestCloseGrace: Close lets a running execution finish within the grace
+// (so its side effects are not repeated by a re-run after the restart),
+// refuses new starts meanwhile, and cancels what is still running after
+// it, leaving that RUNNING for Recover.
+func TestCloseGrace(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name       string
+		grace      time.Duration
+		taskTime   time.Duration
+		wantStatus string
+		wantRuns   int32
+	}{
+		{"finishes within the grace", 5 * time.Second, 300 * time.Millisecond, sfn.StatusSucceeded, 1},
+		{"no grace", 0, 300 * time.Millisecond, sfn.StatusRunning, 1},
+		{"longer than the grace", 100 * time.Millisecond, 5 * time.Second, sfn.StatusRunning, 1},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			store := sfn.NewMemStore()
+			var runs atomic.Int32
+			started := make(chan struct{}, 1)
+			reg := sfn.NewRegistry()
+			reg.RegisterFunction("work", sfn.TaskFunc(func(ctx context.Context, in json.RawMessage) (json.RawMessage, error) {
+				if string(in) != `{}` {
+					return in, nil // the start tried while closing
+				}
+				runs.Add(1)
+				started <- struct{}{}
+				select {
+				case <-time.After(tc.taskTime): // a side effect that takes a while
+					return in, nil
+				case <-ctx.Done():
+					return nil, ctx.Err()
+				}
+			}))
+			x, err := sfn.New([]byte(taskDef("", "")), reg, sfn.Options{Store: store, CloseGrace: tc.grace})
+			if err != nil {
+				t.Fatal(err)
+			}
+			arn, err := x.Start(t.Context(), "job", json.RawMessage(`{}`))
+			if err != nil {
+				t.Fatal(err)
+			}
+			<-started
+			closed := make(chan struct{})
+			go func() {
+				_ = x.Close()
+				close(closed)
+			}()
+			// Close has begun: new executions are refused.
+			for {
+				_, err := x.Start(t.Context(), "other", json.RawMessage(`{"other":1}`))
+				if errors.Is(err, sfn.ErrExecutorClosed) {
+					break
+				}
+				time.Sleep(time.Millisecond)
+			}
+			<-closed
+			rec, err := store.Get(arn)
+			if err != nil || rec.Execution.Status != tc.wantStatus || runs.Load() != tc.wantRuns {
+				t.Errorf("after Close: %v, %d runs, %v; want %s, %d", rec.Execution.Status, runs.Load(), err, tc.wantStatus, tc.wantRuns)
+			}
+		})
+	}
+}

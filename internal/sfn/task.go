@@ -84,7 +84,9 @@ func (r *runner) invoke(ctx context.Context, st *asl.State, params any, timeout 
 	timedOut := errors.Is(tctx.Err(), context.DeadlineExceeded) && ctx.Err() == nil
 	cancel()
 	switch {
-	case ctx.Err() != nil:
+	case ctx.Err() != nil && err != nil:
+		// Stopped: a task that finished anyway is recorded below (its
+		// side effects happened), one that failed is not blamed.
 		return nil, ctxError(ctx.Err())
 	case timedOut:
 		return nil, ev.timedOut(&asl.Error{Name: asl.ErrNameTimeout, Cause: fmt.Sprintf("Task timed out after %d seconds", timeout)})

@@ -22,7 +22,7 @@ func New(logger *slog.Logger) *Notifier {
 // Notify implements notify.Notifier.
 func (n *Notifier) Notify(ctx context.Context, m notify.Message) error {
 	n.logger.InfoContext(ctx, "recognition finished",
-		"status", m.Status, "bucket", m.Bucket, "key", m.Key,
+		"status", m.Status, "bucket", m.Bucket, "key", m.Key, "delivery_id", m.DeliveryID,
 		"document", m.Document.Bucket+"/"+m.Document.Key, "error", m.Error, "execution", m.Execution)
 	return nil
 }

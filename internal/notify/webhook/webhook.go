@@ -33,6 +33,9 @@ const (
 	HeaderSignature = "X-Imagerec-Signature"
 	HeaderTimestamp = "X-Imagerec-Timestamp"
 	HeaderEvent     = "X-Imagerec-Event"
+	// HeaderDeliveryID repeats the envelope's DeliveryId: the same on
+	// every retry and re-run for one object version.
+	HeaderDeliveryID = "X-Imagerec-Delivery-Id"
 )
 
 // Options configure a Notifier. The zero value means the defaults.
@@ -117,7 +120,8 @@ func Verify(secret string, ts int64, body []byte, signature string) bool {
 }
 
 // Notify implements notify.Notifier. It returns an error only when the
-// message could neither be delivered nor dead-lettered.
+// message could neither be delivered nor dead-lettered, or when ctx ended
+// first (then nothing is dead-lettered: the caller will try again).
 func (n *Notifier) Notify(ctx context.Context, msg notify.Message) error {
 	body, err := json.Marshal(msg)
 	if err != nil {
@@ -126,7 +130,7 @@ func (n *Notifier) Notify(ctx context.Context, msg notify.Message) error {
 	var lastErr error
 	delay := n.opts.Backoff
 	for attempt := 1; attempt <= n.opts.Attempts; attempt++ {
-		retry, err := n.post(ctx, msg.Type, body)
+		retry, err := n.post(ctx, msg, body)
 		if err == nil {
 			return nil
 		}
@@ -141,18 +145,26 @@ func (n *Notifier) Notify(ctx context.Context, msg notify.Message) error {
 		}
 		delay *= 2
 	}
+	if ctx.Err() != nil {
+		// Stopped, not undeliverable: the caller runs the task again
+		// (the execution re-runs after a restart), so no dead letter.
+		return fmt.Errorf("notify %s: %w", msg.DeliveryID, lastErr)
+	}
 	return n.deadLetter(ctx, body, lastErr)
 }
 
 // post sends one request and reports whether a failure is worth retrying.
-func (n *Notifier) post(ctx context.Context, event string, body []byte) (retry bool, err error) {
+func (n *Notifier) post(ctx context.Context, msg notify.Message, body []byte) (retry bool, err error) {
 	req, err := http.NewRequestWithContext(ctx, http.MethodPost, n.url, bytes.NewReader(body))
 	if err != nil {
 		return false, fmt.Errorf("build request: %w", err)
 	}
 	req.Header.Set("Content-Type", "application/json")
 	req.Header.Set("User-Agent", "imagerec-webhook/1")
-	req.Header.Set(HeaderEvent, event)
+	req.Header.Set(HeaderEvent, msg.Type)
+	if msg.DeliveryID != "" {
+		req.Header.Set(HeaderDeliveryID, msg.DeliveryID)
+	}
 	ts := n.opts.Now().Unix()
 	req.Header.Set(HeaderTimestamp, strconv.FormatInt(ts, 10))
 	if n.opts.Secret != "" {

@@ -10,6 +10,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -89,5 +90,61 @@ func TestWebhookUnreachable(t *testing.T) {
 	}
 	if _, err := os.Stat(dl); err != nil {
 		t.Fatalf("expected a dead letter: %v", err)
+	}
+}
+
+// TestWebhookDeliveryID: every attempt carries the envelope's DeliveryId
+// as X-Imagerec-Delivery-Id.
+func TestWebhookDeliveryID(t *testing.T) {
+	t.Parallel()
+	var (
+		mu    sync.Mutex
+		ids   []string
+		calls atomic.Int32
+	)
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		body, _ := io.ReadAll(r.Body)
+		var m notify.Message
+		_ = json.Unmarshal(body, &m)
+		mu.Lock()
+		ids = append(ids, r.Header.Get(webhook.HeaderDeliveryID), m.DeliveryID)
+		mu.Unlock()
+		if calls.Add(1) == 1 {
+			w.WriteHeader(http.StatusServiceUnavailable)
+		}
+	}))
+	defer srv.Close()
+	n := webhook.New(srv.URL, webhook.Options{Attempts: 3, Sleep: noSleep})
+	if err := n.Notify(t.Context(), notify.Message{DeliveryID: "imagerec-abc", Type: "imagerec.recognition.succeeded"}); err != nil {
+		t.Fatal(err)
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	if len(ids) != 4 || ids[0] != "imagerec-abc" || ids[1] != ids[0] || ids[2] != ids[0] || ids[3] != ids[0] {
+		t.Errorf("ids over two attempts (header, envelope): %q", ids)
+	}
+}
+
+// TestWebhookStoppedIsNotDeadLettered: a delivery cut short by the caller's
+// context is an error for the caller to retry, not a dead letter.
+func TestWebhookStoppedIsNotDeadLettered(t *testing.T) {
+	t.Parallel()
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		_, _ = io.Copy(io.Discard, r.Body) // then the server sees the client go
+		select {
+		case <-r.Context().Done():
+		case <-time.After(5 * time.Second):
+		}
+	}))
+	defer srv.Close()
+	dl := filepath.Join(t.TempDir(), "dead.jsonl")
+	n := webhook.New(srv.URL, webhook.Options{DeadLetterFile: dl, Sleep: noSleep})
+	ctx, cancel := context.WithTimeout(t.Context(), 200*time.Millisecond)
+	defer cancel()
+	if err := n.Notify(ctx, notify.Message{DeliveryID: "imagerec-abc"}); err == nil {
+		t.Fatal("a stopped delivery reported success")
+	}
+	if _, err := os.Stat(dl); !os.IsNotExist(err) {
+		t.Errorf("dead-letter file written for a stopped delivery: %v", err)
 	}
 }
