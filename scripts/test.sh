@@ -16,6 +16,9 @@ if [ -z "${IMAGEREC_MODEL_MIRROR:-}" ] && [ -d ../shared/models/coral ]; then
   export IMAGEREC_MODEL_MIRROR
 fi
 ./scripts/setup.sh
+# The labelled development set of real photos (pinned Debian packages,
+# checksummed) that TestDevSetLabels scores DetectLabels on.
+./scripts/devset.sh
 
 cache="${IMAGEREC_CACHE:-$HOME/.cache/imagerec}"
 # Test-only tools, pinned, cached outside git:
