@@ -14,7 +14,18 @@
 // ErrorName() method keeps that name (like a Lambda errorType); others are
 // States.TaskFailed.
 //
-// Time is read through a Clock so Wait states and retry back-off can be
-// tested without sleeping. Evaluation of the language itself lives in the
-// pure package internal/asl.
+// One interpreter runs both query languages (interp.go): state dispatch,
+// Retry and Catch, Parallel (parallel.go), Map (map.go), Wait, Task
+// invocation (task.go), the context object (context.go), history events,
+// timeouts and the payload limit. Everything that reads or shapes data is
+// behind the small evaluator interface (eval.go), with one implementation
+// per language: jsonPathEval (jsonpath.go: InputPath, Parameters,
+// ResultSelector, ResultPath, OutputPath, Assign, the *Path fields) and
+// jsonataEval (jsonata.go: Arguments, Output, Assign, $states and "{% %}"
+// fields). A new state feature is control flow in the interpreter plus,
+// where it reads data, one evaluator method per language.
+//
+// Time is read through a Clock (Wait states, retry back-off and the
+// checkpoint interval), so they can be tested without sleeping. Evaluation
+// of the language itself lives in the pure package internal/asl.
 package sfn

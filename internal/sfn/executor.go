@@ -296,7 +296,7 @@ func (x *Executor) run(ctx context.Context, a *active, input any) {
 	log := x.log.With("execution", ex.Name)
 	log.Debug("execution started")
 	r := &runner{
-		reg: x.reg, clock: x.opts.Clock, hist: a.hist, limit: x.opts.MaxPayloadBytes,
+		reg: x.reg, clock: x.opts.Clock, hist: a.hist, limit: payloadLimit(x.opts.MaxPayloadBytes),
 		arn: ex.ExecutionArn, name: ex.Name, smArn: x.smArn, smName: x.opts.StateMachineName,
 		roleArn: x.opts.RoleArn, start: ex.StartDate, input: input, express: x.opts.Type == "EXPRESS",
 	}
@@ -306,14 +306,16 @@ func (x *Executor) run(ctx context.Context, a *active, input any) {
 		ctx, cancel = context.WithTimeout(ctx, time.Duration(x.sm.TimeoutSeconds)*time.Second)
 		defer cancel()
 	}
-	last := time.Now()
+	last := x.opts.Clock.Now()
 	r.checkpoint = func() {
-		// Persist progress at most once a second, so the history of a
-		// running execution can be read by another process.
-		if time.Since(last) < time.Second {
+		// Persist progress at most once a second (on the executor's
+		// clock), so the history of a running execution can be read by
+		// another process.
+		now := x.opts.Clock.Now()
+		if now.Sub(last) < time.Second {
 			return
 		}
-		last = time.Now()
+		last = now
 		if err := x.persist(a); err != nil {
 			log.Warn("checkpoint execution", "err", err)
 		}
@@ -330,32 +332,7 @@ func (x *Executor) run(ctx context.Context, a *active, input any) {
 	}
 	stop := x.opts.Clock.Now().UTC()
 	ex.StopDate = &stop
-	switch {
-	case err == nil:
-		ex.Status = StatusSucceeded
-		ex.Output = json.RawMessage(asl.Marshal(out))
-		a.hist.add(-1, "ExecutionSucceeded", map[string]any{"output": string(ex.Output), "outputDetails": map[string]any{"truncated": false}})
-	case err.Name == asl.ErrNameTimeout && ctx.Err() != nil:
-		ex.Status = StatusTimedOut
-		ex.Error, ex.HasError = err.Name, true
-		ex.Cause, ex.HasCause = err.Cause, true
-		a.hist.add(-1, "ExecutionTimedOut", map[string]any{"error": err.Name, "cause": err.Cause})
-	case err == errCanceled:
-		ex.Status = StatusAborted
-		a.hist.add(-1, "ExecutionAborted", nil)
-	default:
-		ex.Status = StatusFailed
-		d := map[string]any{}
-		if err.Name != "" {
-			ex.Error, ex.HasError = err.Name, true
-			d["error"] = err.Name
-		}
-		if !err.NoCause {
-			ex.Cause, ex.HasCause = err.Cause, true
-			d["cause"] = err.Cause
-		}
-		a.hist.add(-1, "ExecutionFailed", d)
-	}
+	recordEnd(&ex, a.hist, out, err, ctx.Err() != nil)
 	a.exec = ex
 	if perr := x.persist(a); perr != nil {
 		log.Error("store execution", "err", perr)
@@ -367,6 +344,38 @@ func (x *Executor) run(ctx context.Context, a *active, input any) {
 	log.Debug("execution ended", "status", ex.Status)
 	if x.opts.OnComplete != nil {
 		x.opts.OnComplete(ex)
+	}
+}
+
+// recordEnd sets an execution's final status, output or error from the
+// run's outcome, and adds the history's last event. ctxDone tells a
+// States.Timeout of the execution's own deadline from a task's.
+func recordEnd(ex *Execution, hist *history, out any, err *asl.Error, ctxDone bool) {
+	switch {
+	case err == nil:
+		ex.Status = StatusSucceeded
+		ex.Output = json.RawMessage(asl.Marshal(out))
+		hist.add(-1, "ExecutionSucceeded", map[string]any{"output": string(ex.Output), "outputDetails": map[string]any{"truncated": false}})
+	case err.Name == asl.ErrNameTimeout && ctxDone:
+		ex.Status = StatusTimedOut
+		ex.Error, ex.HasError = err.Name, true
+		ex.Cause, ex.HasCause = err.Cause, true
+		hist.add(-1, "ExecutionTimedOut", map[string]any{"error": err.Name, "cause": err.Cause})
+	case err == errCanceled:
+		ex.Status = StatusAborted
+		hist.add(-1, "ExecutionAborted", nil)
+	default:
+		ex.Status = StatusFailed
+		d := map[string]any{}
+		if err.Name != "" {
+			ex.Error, ex.HasError = err.Name, true
+			d["error"] = err.Name
+		}
+		if !err.NoCause {
+			ex.Cause, ex.HasCause = err.Cause, true
+			d["cause"] = err.Cause
+		}
+		hist.add(-1, "ExecutionFailed", d)
 	}
 }
 

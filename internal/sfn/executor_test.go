@@ -420,9 +420,14 @@ func TestCheckpointWhileRunning(t *testing.T) {
 		t.Fatal(err)
 	}
 	release := make(chan struct{})
+	// Checkpoints are at most a second apart on the executor's clock: the
+	// slow task takes 1.1 s of it.
+	clock := sfn.NewFakeClock(time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC))
 	reg := sfn.NewRegistry()
-	reg.Register("arn:aws:states:::local:slow", sfn.TaskFunc(func(context.Context, json.RawMessage) (json.RawMessage, error) {
-		time.Sleep(1100 * time.Millisecond)
+	reg.Register("arn:aws:states:::local:slow", sfn.TaskFunc(func(ctx context.Context, _ json.RawMessage) (json.RawMessage, error) {
+		if err := clock.Sleep(ctx, 1100*time.Millisecond); err != nil {
+			return nil, err
+		}
 		return json.RawMessage(`{}`), nil
 	}))
 	reg.Register("arn:aws:states:::local:hold", sfn.TaskFunc(func(ctx context.Context, _ json.RawMessage) (json.RawMessage, error) {
@@ -434,7 +439,7 @@ func TestCheckpointWhileRunning(t *testing.T) {
 	}))
 	def := `{"StartAt":"Slow","States":{"Slow":{"Type":"Task","Resource":"arn:aws:states:::local:slow","Next":"Hold"},
 	  "Hold":{"Type":"Task","Resource":"arn:aws:states:::local:hold","End":true}}}`
-	x, err := sfn.New([]byte(def), reg, sfn.Options{Store: store})
+	x, err := sfn.New([]byte(def), reg, sfn.Options{Store: store, Clock: clock})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -2,12 +2,10 @@ package sfn
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"math"
 	"math/rand/v2"
-	"strconv"
 	"sync"
 	"time"
 
@@ -17,12 +15,14 @@ import (
 // MaxPayloadBytes is Step Functions' limit on state input and output.
 const MaxPayloadBytes = 256 * 1024
 
-// runner runs one execution.
+// runner runs one execution. It is the interpreter: the control flow of
+// every state, the same for JSONPath and JSONata states, with the data
+// flow left to an evaluator (eval.go).
 type runner struct {
 	reg     *Registry
 	clock   Clock
 	hist    *history
-	limit   int
+	limit   payloadLimit
 	arn     string
 	name    string
 	smArn   string
@@ -41,11 +41,6 @@ type runner struct {
 	ctxSM   *asl.Object
 }
 
-type mapItem struct {
-	index int
-	value any
-}
-
 // frame is what a state needs besides its input: the variable scope and,
 // inside a Map iteration, the item.
 type frame struct {
@@ -56,51 +51,12 @@ type frame struct {
 	top bool
 }
 
-func (r *runner) contextObject(st *asl.State, entered time.Time, f *frame, retry int) *asl.Object {
-	r.ctxOnce.Do(r.buildContext)
-	s := asl.NewObject(3)
-	s.Set("EnteredTime", formatTime(entered))
-	s.Set("Name", st.Name)
-	if st.Type == "Task" {
-		s.Set("RetryCount", json.Number(strconv.Itoa(retry)))
+// evaluator returns the evaluator of the state's query language.
+func (r *runner) evaluator(st *asl.State) evaluator {
+	if st.JSONata {
+		return jsonataEval{}
 	}
-	c := asl.NewObject(4)
-	c.Set("Execution", r.ctxExec)
-	c.Set("StateMachine", r.ctxSM)
-	c.Set("State", s)
-	if f.item != nil {
-		it := asl.NewObject(2)
-		it.Set("Index", json.Number(strconv.Itoa(f.item.index)))
-		it.Set("Value", f.item.value)
-		m := asl.NewObject(1)
-		m.Set("Item", it)
-		c.Set("Map", m)
-	}
-	return c
-}
-
-// buildContext makes the parts of the context object that do not change
-// during the execution.
-func (r *runner) buildContext() {
-	ex := asl.NewObject(6)
-	ex.Set("Id", r.arn)
-	ex.Set("Input", r.input)
-	ex.Set("StartTime", formatTime(r.start))
-	ex.Set("Name", r.name)
-	ex.Set("RoleArn", r.roleArn)
-	if !r.express {
-		ex.Set("RedriveCount", json.Number("0"))
-	}
-	sm := asl.NewObject(2)
-	sm.Set("Id", r.smArn)
-	sm.Set("Name", r.smName)
-	r.ctxExec, r.ctxSM = ex, sm
-}
-
-func formatTime(t time.Time) string { return t.UTC().Format("2006-01-02T15:04:05.000Z") }
-
-func (f *frame) env(input, ctxObj any) *asl.Env {
-	return &asl.Env{Input: input, Context: ctxObj, Var: f.scope.get}
+	return jsonPathEval{limit: r.limit}
 }
 
 // runMachine runs a state machine (or branch, or iteration) to its end.
@@ -146,75 +102,44 @@ func stateError(st *asl.State, entered int64, e *asl.Error) *asl.Error {
 	return e
 }
 
-func jsonText(v any) string { return asl.MarshalString(v) }
-
 // runState runs one state and returns its output and the next state ("" at
 // the end).
 func (r *runner) runState(ctx context.Context, st *asl.State, raw any, f *frame) (any, string, *asl.Error) {
 	entered := r.clock.Now()
-	enteredID := r.hist.add(-1, st.Type+"StateEntered", map[string]any{"name": st.Name, "input": lazyJSON{raw}, "inputDetails": map[string]any{"truncated": false}})
-	if st.JSONata {
-		return r.runJSONataState(ctx, st, raw, f, entered, enteredID)
-	}
-	ctxObj := r.contextObject(st, entered, f, 0)
-	fail := func(e *asl.Error) (any, string, *asl.Error) {
-		return nil, "", stateError(st, enteredID, e)
-	}
-
+	s := &step{st: st, ev: r.evaluator(st), f: f, raw: raw, entered: entered}
+	s.enteredID = r.hist.add(-1, st.Type+"StateEntered", map[string]any{"name": st.Name, "input": lazyJSON{raw}, "inputDetails": map[string]any{"truncated": false}})
+	s.ctxObj = r.contextObject(st, entered, f, 0)
 	if st.Type == "Fail" {
-		return r.failState(st, raw, ctxObj, f, enteredID)
-	}
-
-	// InputPath.
-	input := raw
-	if st.InputPathNull {
-		input = asl.NewObject(0)
-	} else if st.InputPath != nil {
-		v, err := st.InputPath.EvalPath(f.env(raw, ctxObj))
+		e, err := s.ev.failure(s)
 		if err != nil {
-			return fail(err)
+			return nil, "", s.fail(err)
 		}
-		input = v
+		return nil, "", e
 	}
-
-	var (
-		result any
-		next   = st.Next
-		assign = st.Assign
-		err    *asl.Error
-	)
+	input, err := s.ev.input(s)
+	if err != nil {
+		return nil, "", s.fail(err)
+	}
+	result, next := input, st.Next
 	switch st.Type {
 	case "Pass":
-		switch {
-		case st.HasResult:
-			result = asl.Clone(st.Result)
-		case st.Parameters != nil:
-			result, err = st.Parameters.Eval(f.env(input, ctxObj))
-		default:
-			result = input
-		}
-		if err == nil && r.tooBig(result) {
-			return nil, "", r.dataLimit(st)
-		}
+		result, err = s.ev.arguments(s, input)
 	case "Succeed":
-		result = input
 	case "Wait":
-		result = input
-		err = r.wait(ctx, st, input, f, ctxObj)
+		err = r.wait(ctx, s, input)
 	case "Choice":
-		result = input
-		next, assign, err = r.choose(st, input, f, ctxObj)
+		next, err = r.choose(s, input)
 	case "Task", "Parallel", "Map":
-		return r.runWithRetry(ctx, st, raw, input, f, entered, enteredID)
+		return r.runWithRetry(ctx, s, input)
 	default:
 		err = &asl.Error{Name: asl.ErrNameRuntime, Cause: "unsupported state type " + st.Type}
 	}
 	if err != nil {
-		return fail(err)
+		return nil, "", s.fail(err)
 	}
-	out, err := r.finish(st, raw, result, ctxObj, f, assign)
+	out, err := r.finish(s, result)
 	if err != nil {
-		return fail(err)
+		return nil, "", s.fail(err)
 	}
 	r.exited(st, out)
 	return out, next, nil
@@ -224,153 +149,57 @@ func (r *runner) exited(st *asl.State, out any) {
 	r.hist.add(-1, st.Type+"StateExited", map[string]any{"name": st.Name, "output": lazyJSON{out}, "outputDetails": map[string]any{"truncated": false}})
 }
 
-func (r *runner) tooBig(v any) bool {
-	return r.limit > 0 && asl.Size(v, r.limit) > r.limit
-}
+// payloadLimit is the largest state result or output, in bytes; 0 or
+// negative: no limit.
+type payloadLimit int
 
-func (r *runner) dataLimit(st *asl.State) *asl.Error {
+// check returns States.DataLimitExceeded when v is over the limit.
+func (l payloadLimit) check(st *asl.State, v any) *asl.Error {
+	if l <= 0 || asl.Size(v, int(l)) <= int(l) {
+		return nil
+	}
 	return &asl.Error{Name: asl.ErrNameDataLimitExceeded, Cause: fmt.Sprintf("The state/task '%s' returned a result with a size exceeding the maximum number of bytes service limit.", st.Name)}
 }
 
-// finish applies ResultPath, OutputPath and Assign. Pass, Task, Parallel
-// and Map use ResultPath; the others pass result (their effective input)
-// straight to OutputPath.
-func (r *runner) finish(st *asl.State, raw, result any, ctxObj *asl.Object, f *frame, assign *asl.Template) (any, *asl.Error) {
-	var assigned *asl.Object
-	if assign != nil {
-		v, err := assign.Eval(f.env(result, ctxObj))
-		if err != nil {
-			return nil, err
-		}
-		assigned = v.(*asl.Object)
-	}
-	out := result
-	switch st.Type {
-	case "Pass", "Task", "Parallel", "Map":
-		var err *asl.Error
-		out, err = applyResultPath(raw, st.ResultPath, st.ResultPathNull, result)
-		if err != nil {
-			return nil, err
-		}
-	}
-	if st.OutputPathNull {
-		out = asl.NewObject(0)
-	} else if st.OutputPath != nil {
-		v, err := st.OutputPath.EvalPath(f.env(out, ctxObj))
-		if err != nil {
-			return nil, err
-		}
-		out = v
-	}
-	if r.tooBig(out) {
-		return nil, r.dataLimit(st)
-	}
-	if assigned != nil {
-		for _, k := range assigned.Keys() {
-			v, _ := assigned.Get(k)
-			f.scope.set(k, v)
-		}
-	}
-	return out, nil
-}
-
-// applyResultPath places result into raw at the reference path.
-func applyResultPath(raw any, rp *asl.Ref, null bool, result any) (any, *asl.Error) {
-	switch {
-	case null:
-		return raw, nil
-	case rp == nil || rp.Path().IsRoot():
-		return result, nil
-	}
-	out, err := asl.SetPath(raw, rp.Path(), result)
+// finish makes the state's output from its result, holds it to the
+// payload limit and then sets the variables the state assigns.
+func (r *runner) finish(s *step, result any) (any, *asl.Error) {
+	out, vars, err := s.ev.output(s, result)
 	if err != nil {
-		return nil, &asl.Error{Name: asl.ErrNameResultPathMatchFailure, Cause: fmt.Sprintf("Unable to apply ResultPath '%s' to input '%s': %v", rp, jsonText(raw), err)}
+		return nil, err
 	}
+	if err := r.limit.check(s.st, out); err != nil {
+		return nil, err
+	}
+	vars.set(s.f.scope)
 	return out, nil
 }
 
-func (r *runner) failState(st *asl.State, raw any, ctxObj *asl.Object, f *frame, enteredID int64) (any, string, *asl.Error) {
-	e := &asl.Error{Name: st.Error, Cause: st.Cause, NoCause: !st.HasCause}
-	env := f.env(raw, ctxObj)
-	if st.ErrorPath != nil {
-		v, err := st.ErrorPath.Eval(env, "ErrorPath")
-		if err != nil {
-			return nil, "", stateError(st, enteredID, err)
-		}
-		s, ok := v.(string)
-		if !ok {
-			s = jsonText(v)
-		}
-		e.Name = s
-	}
-	if st.CausePath != nil {
-		v, err := st.CausePath.Eval(env, "CausePath")
-		if err != nil {
-			return nil, "", stateError(st, enteredID, err)
-		}
-		s, ok := v.(string)
-		if !ok {
-			s = jsonText(v)
-		}
-		e.Cause, e.NoCause = s, false
-	}
-	return nil, "", e
-}
-
-func (r *runner) choose(st *asl.State, input any, f *frame, ctxObj *asl.Object) (string, *asl.Template, *asl.Error) {
-	env := f.env(input, ctxObj)
-	for _, rule := range st.Choices {
-		ok, err := rule.Eval(env)
-		if err != nil {
-			return "", nil, err
-		}
-		if ok {
-			if rule.Assign != nil {
-				return rule.Next, rule.Assign, nil
-			}
-			return rule.Next, st.Assign, nil
-		}
-	}
-	if st.Default == "" {
-		return "", nil, &asl.Error{Name: asl.ErrNameNoChoiceMatched, Cause: fmt.Sprintf("No Choice Rules matched in the state '%s', and no Default state was specified.", st.Name)}
-	}
-	return st.Default, st.Assign, nil
-}
-
-func (r *runner) wait(ctx context.Context, st *asl.State, input any, f *frame, ctxObj *asl.Object) *asl.Error {
-	env := f.env(input, ctxObj)
-	var d time.Duration
+// choose returns the next state of a Choice state, remembering the rule
+// taken.
+func (r *runner) choose(s *step, input any) (string, *asl.Error) {
+	rule, err := s.ev.choose(s, input)
 	switch {
-	case st.Seconds != nil:
-		d = time.Duration(*st.Seconds) * time.Second
-	case st.SecondsPath != nil:
-		v, ok := st.SecondsPath.Eval(env)
-		if !ok {
-			return &asl.Error{Name: asl.ErrNameRuntime, Cause: fmt.Sprintf("The SecondsPath parameter does not reference an existing value: %s", st.SecondsPath)}
-		}
-		n, isInt := integerOf(v)
-		if !isInt {
-			return &asl.Error{Name: asl.ErrNameRuntime, Cause: fmt.Sprintf("The SecondsPath parameter cannot be parsed as a long value: %s == %s", st.SecondsPath, plain(v))}
-		}
-		if n < 0 {
-			return &asl.Error{Name: asl.ErrNameRuntime, Cause: fmt.Sprintf("The SecondsPath parameter references a negative value: %s == %s", st.SecondsPath, plain(v))}
-		}
-		d = time.Duration(n) * time.Second
-	case st.Timestamp != "" || st.TimestampPath != nil:
-		ts := st.Timestamp
-		if st.TimestampPath != nil {
-			v, ok := st.TimestampPath.Eval(env)
-			s, isStr := v.(string)
-			if !ok || !isStr {
-				return &asl.Error{Name: asl.ErrNameRuntime, Cause: fmt.Sprintf("The TimestampPath parameter does not reference a valid ISO-8601 extended offset date-time format string: %s == %s", st.TimestampPath, plain(v))}
-			}
-			ts = s
-		}
-		t, ok := asl.ParseTimestamp(ts)
-		if !ok {
-			return &asl.Error{Name: asl.ErrNameRuntime, Cause: fmt.Sprintf("The TimestampPath parameter does not reference a valid ISO-8601 extended offset date-time format string: %s == %s", st.TimestampPath, ts)}
-		}
-		d = t.Sub(r.clock.Now())
+	case err != nil:
+		return "", err
+	case rule != nil:
+		s.rule = rule
+		return rule.Next, nil
+	case s.st.Default == "":
+		return "", &asl.Error{Name: asl.ErrNameNoChoiceMatched, Cause: fmt.Sprintf("No Choice Rules matched in the state '%s', and no Default state was specified.", s.st.Name)}
+	}
+	return s.st.Default, nil
+}
+
+// wait sleeps for a Wait state, on the executor's clock.
+func (r *runner) wait(ctx context.Context, s *step, input any) *asl.Error {
+	w, err := s.ev.wait(s, input)
+	if err != nil {
+		return err
+	}
+	d := w.d
+	if w.until {
+		d = w.at.Sub(r.clock.Now())
 	}
 	if d > 0 {
 		if err := r.clock.Sleep(ctx, d); err != nil {
@@ -380,34 +209,14 @@ func (r *runner) wait(ctx context.Context, st *asl.State, input any, f *frame, c
 	return nil
 }
 
-// plain prints a value for messages: strings bare, others as JSON.
-func plain(v any) string {
-	if s, ok := v.(string); ok {
-		return s
-	}
-	return jsonText(v)
-}
-
-// integerOf accepts integral JSON numbers (no fraction).
-func integerOf(v any) (int64, bool) {
-	n, ok := v.(json.Number)
-	if !ok {
-		return 0, false
-	}
-	if i, err := strconv.ParseInt(string(n), 10, 64); err == nil {
-		return i, true
-	}
-	return 0, false
-}
-
 // runWithRetry runs a Task, Parallel or Map state with its Retry and
 // Catch policies.
-func (r *runner) runWithRetry(ctx context.Context, st *asl.State, raw, input any, f *frame, entered time.Time, enteredID int64) (any, string, *asl.Error) {
+func (r *runner) runWithRetry(ctx context.Context, s *step, input any) (any, string, *asl.Error) {
+	st := s.st
 	counts := make([]int, len(st.Retry))
-	attempt := 0
-	for {
-		ctxObj := r.contextObject(st, entered, f, attempt)
-		out, err := r.attempt(ctx, st, raw, input, f, ctxObj, enteredID)
+	for attempt := 0; ; attempt++ {
+		s.ctxObj = r.contextObject(st, s.entered, s.f, attempt)
+		out, err := r.attempt(ctx, s, input)
 		if err == nil {
 			r.exited(st, out)
 			return out, st.Next, nil
@@ -415,42 +224,42 @@ func (r *runner) runWithRetry(ctx context.Context, st *asl.State, raw, input any
 		if err == errCanceled {
 			return nil, "", err
 		}
-		if delay, ok := r.retryDelay(st, err, counts); ok {
-			if e := r.clock.Sleep(ctx, delay); e != nil {
-				return nil, "", ctxError(e)
-			}
-			attempt++
+		delay, ok := r.retryDelay(st, err, counts)
+		if !ok {
+			return r.catch(s, err)
+		}
+		if e := r.clock.Sleep(ctx, delay); e != nil {
+			return nil, "", ctxError(e)
+		}
+	}
+}
+
+// catch hands err to the first catcher that matches it; without one the
+// state fails with err.
+func (r *runner) catch(s *step, err *asl.Error) (any, string, *asl.Error) {
+	for i := range s.st.Catch {
+		c := &s.st.Catch[i]
+		if !asl.MatchesError(c.ErrorEquals, err.Name) {
 			continue
 		}
-		for _, c := range st.Catch {
-			if !asl.MatchesError(c.ErrorEquals, err.Name) {
-				continue
-			}
-			errObj := asl.NewObject(2)
-			errObj.Set("Error", err.Name)
-			if !err.NoCause {
-				errObj.Set("Cause", err.Cause)
-			}
-			if c.Assign != nil {
-				v, aerr := c.Assign.Eval(f.env(errObj, ctxObj))
-				if aerr != nil {
-					return nil, "", stateError(st, enteredID, aerr)
-				}
-				o := v.(*asl.Object)
-				for _, k := range o.Keys() {
-					x, _ := o.Get(k)
-					f.scope.set(k, x)
-				}
-			}
-			out, rerr := applyResultPath(raw, c.ResultPath, c.ResultPathNull, errObj)
-			if rerr != nil {
-				return nil, "", stateError(st, enteredID, rerr)
-			}
-			r.exited(st, out)
-			return out, c.Next, nil
+		out, vars, cerr := s.ev.caught(s, c, errorObject(err))
+		if cerr != nil {
+			return nil, "", s.fail(cerr)
 		}
-		return nil, "", err
+		vars.set(s.f.scope)
+		r.exited(s.st, out)
+		return out, c.Next, nil
 	}
+	return nil, "", err
+}
+
+func errorObject(e *asl.Error) *asl.Object {
+	o := asl.NewObject(2)
+	o.Set("Error", e.Name)
+	if !e.NoCause {
+		o.Set("Cause", e.Cause)
+	}
+	return o
 }
 
 // retryDelay picks the first retrier matching err; ok is false when none
@@ -484,33 +293,34 @@ func RetryDelay(rt asl.Retrier, n int, random func() float64) time.Duration {
 	return time.Duration(secs * float64(time.Second))
 }
 
-// attempt runs the body of a Task, Parallel or Map state once.
-func (r *runner) attempt(ctx context.Context, st *asl.State, raw, input any, f *frame, ctxObj *asl.Object, enteredID int64) (any, *asl.Error) {
-	var result any
-	var err *asl.Error
-	switch st.Type {
+// attempt runs a Task, Parallel or Map state once: its body, then result
+// selection, the payload limit and the output.
+func (r *runner) attempt(ctx context.Context, s *step, input any) (any, *asl.Error) {
+	var (
+		result any
+		err    *asl.Error
+	)
+	switch s.st.Type {
 	case "Task":
-		result, err = r.task(ctx, st, input, f, ctxObj, enteredID)
+		result, err = r.task(ctx, s, input)
 	case "Parallel":
-		result, err = r.parallel(ctx, st, input, f, ctxObj, enteredID)
+		result, err = r.parallel(ctx, s, input)
 	case "Map":
-		result, err = r.mapState(ctx, st, input, f, ctxObj, enteredID)
+		result, err = r.mapState(ctx, s, input)
 	}
 	if err != nil {
 		return nil, err
 	}
-	if st.ResultSelector != nil {
-		result, err = st.ResultSelector.Eval(f.env(result, ctxObj))
-		if err != nil {
-			return nil, stateError(st, enteredID, err)
-		}
-	}
-	if r.tooBig(result) {
-		return nil, r.dataLimit(st)
-	}
-	out, err := r.finish(st, raw, result, ctxObj, f, st.Assign)
+	result, err = s.ev.selectResult(s, result)
 	if err != nil {
-		return nil, stateError(st, enteredID, err)
+		return nil, s.fail(err)
+	}
+	if err := r.limit.check(s.st, result); err != nil {
+		return nil, err
+	}
+	out, err := r.finish(s, result)
+	if err != nil {
+		return nil, s.fail(err)
 	}
 	return out, nil
 }

@@ -1,7 +1,6 @@
 package sfn
 
 import (
-	"context"
 	"encoding/json"
 	"fmt"
 	"math"
@@ -11,33 +10,26 @@ import (
 	"github.com/imagerec/imagerec/internal/asl"
 )
 
-// JSONata states: $states.input, $states.context, $states.result and
-// $states.errorOutput replace the JSONPath data-flow fields; Arguments
-// feeds the task, Output shapes the state output, Assign sets variables.
+// jsonataEval is the evaluator of JSONata states: $states.input,
+// $states.context, $states.result and $states.errorOutput replace the
+// JSONPath data-flow fields; Arguments feeds the task, Output shapes the
+// state output, Assign sets variables, and fields such as Seconds or
+// MaxConcurrency may be "{% %}" expressions.
+type jsonataEval struct{}
 
-func (r *runner) jenv(f *frame, input, ctxObj any, extra ...any) *asl.JSONataEnv {
+var _ evaluator = jsonataEval{}
+
+// jenv is what expressions see: $states.input (the raw state input),
+// $states.context, the extra $states fields given as name, value pairs,
+// and the variables.
+func jenv(s *step, extra ...any) *asl.JSONataEnv {
 	st := asl.NewObject(4)
-	st.Set("input", input)
-	st.Set("context", ctxObj)
+	st.Set("input", s.raw)
+	st.Set("context", s.ctxObj)
 	for i := 0; i+1 < len(extra); i += 2 {
 		st.Set(extra[i].(string), extra[i+1])
 	}
-	return &asl.JSONataEnv{States: st, Vars: f.scope.all()}
-}
-
-// jassign evaluates an Assign block; the variables are set by the caller
-// after the state's output is known, so Output sees the old values.
-func jassign(a *asl.JSONataValue, env *asl.JSONataEnv) ([]string, []any, *asl.Error) {
-	if a == nil {
-		return nil, nil, nil
-	}
-	return a.EvalFields(env, "Assign")
-}
-
-func setVars(f *frame, keys []string, vals []any) {
-	for i, k := range keys {
-		f.scope.set(k, vals[i])
-	}
+	return &asl.JSONataEnv{States: st, Vars: s.f.scope.all()}
 }
 
 // jfield evaluates an optional JSONata field, returning def when absent.
@@ -52,86 +44,87 @@ func queryError(format string, args ...any) *asl.Error {
 	return &asl.Error{Name: asl.ErrNameQueryEvaluationError, Cause: fmt.Sprintf(format, args...)}
 }
 
-// runJSONataState runs one state in JSONata mode.
-func (r *runner) runJSONataState(ctx context.Context, st *asl.State, raw any, f *frame, entered time.Time, enteredID int64) (any, string, *asl.Error) {
-	ctxObj := r.contextObject(st, entered, f, 0)
-	fail := func(e *asl.Error) (any, string, *asl.Error) { return nil, "", stateError(st, enteredID, e) }
-	env := r.jenv(f, raw, ctxObj)
-	next := st.Next
+func (jsonataEval) input(s *step) (any, *asl.Error) { return s.raw, nil }
+
+func (jsonataEval) arguments(s *step, input any) (any, *asl.Error) {
+	if s.st.JArguments == nil {
+		return input, nil
+	}
+	return s.st.JArguments.Eval(jenv(s), "Arguments")
+}
+
+func (jsonataEval) selectResult(_ *step, result any) (any, *asl.Error) { return result, nil }
+
+func (jsonataEval) output(s *step, result any) (any, assignment, *asl.Error) {
+	st := s.st
 	output, assign := st.JOutput, st.JAssign
+	if s.rule != nil {
+		if s.rule.JOutput != nil {
+			output = s.rule.JOutput
+		}
+		if s.rule.JAssign != nil {
+			assign = s.rule.JAssign
+		}
+	}
+	var env *asl.JSONataEnv
 	switch st.Type {
-	case "Fail":
-		e := &asl.Error{Name: st.Error, Cause: st.Cause, NoCause: !st.HasCause}
-		for _, k := range []string{"Error", "Cause"} {
-			x := st.JExpr[k]
-			if x == nil {
-				continue
-			}
-			v, err := x.Eval(env, k)
-			if err != nil {
-				return fail(err)
-			}
-			s, ok := v.(string)
-			if !ok {
-				s = jsonText(v)
-			}
-			if k == "Error" {
-				e.Name = s
-			} else {
-				e.Cause, e.NoCause = s, false
-			}
-		}
-		return nil, "", e
-	case "Pass", "Succeed":
-	case "Wait":
-		if err := r.jwait(ctx, st, env); err != nil {
-			return fail(err)
-		}
-	case "Choice":
-		matched := false
-		for _, rule := range st.Choices {
-			v, err := rule.Condition.Eval(env, "Condition")
-			if err != nil {
-				return fail(err)
-			}
-			b, ok := v.(bool)
-			if !ok {
-				return fail(queryError("The JSONata expression '%s' specified for the field 'Condition' returned an unexpected result type. Expected 'boolean', but was '%s' for value: %s", rule.Condition.Expression(), jsonType(v), jsonText(v)))
-			}
-			if b {
-				matched, next = true, rule.Next
-				if rule.JOutput != nil {
-					output = rule.JOutput
-				}
-				if rule.JAssign != nil {
-					assign = rule.JAssign
-				}
-				break
-			}
-		}
-		if !matched {
-			if st.Default == "" {
-				return nil, "", &asl.Error{Name: asl.ErrNameNoChoiceMatched, Cause: fmt.Sprintf("No Choice Rules matched in the state '%s', and no Default state was specified.", st.Name)}
-			}
-			next = st.Default
-		}
 	case "Task", "Parallel", "Map":
-		return r.jRunWithRetry(ctx, st, raw, f, entered, enteredID)
+		env = jenv(s, "result", result)
+	default:
+		env = jenv(s)
 	}
-	keys, vals, err := jassign(assign, env)
+	return joutput(env, output, assign, result)
+}
+
+func (jsonataEval) caught(s *step, c *asl.Catcher, errOut *asl.Object) (any, assignment, *asl.Error) {
+	return joutput(jenv(s, "errorOutput", errOut), c.JOutput, c.JAssign, errOut)
+}
+
+// joutput evaluates Assign, then Output (def when absent).
+func joutput(env *asl.JSONataEnv, output, assign *asl.JSONataValue, def any) (any, assignment, *asl.Error) {
+	var vars assignment
+	if assign != nil {
+		names, values, err := assign.EvalFields(env, "Assign")
+		if err != nil {
+			return nil, assignment{}, err
+		}
+		vars = assignment{names: names, values: values}
+	}
+	out, err := jfield(output, env, "Output", def)
 	if err != nil {
-		return fail(err)
+		return nil, assignment{}, err
 	}
-	out, err := jfield(output, env, "Output", raw)
-	if err != nil {
-		return fail(err)
+	return out, vars, nil
+}
+
+func (jsonataEval) choose(s *step, _ any) (*asl.ChoiceRule, *asl.Error) {
+	env := jenv(s)
+	for _, rule := range s.st.Choices {
+		v, err := rule.Condition.Eval(env, "Condition")
+		if err != nil {
+			return nil, err
+		}
+		b, ok := v.(bool)
+		if !ok {
+			return nil, queryError("The JSONata expression '%s' specified for the field 'Condition' returned an unexpected result type. Expected 'boolean', but was '%s' for value: %s", rule.Condition.Expression(), jsonType(v), jsonText(v))
+		}
+		if b {
+			return rule, nil
+		}
 	}
-	if r.tooBig(out) {
-		return nil, "", r.dataLimit(st)
-	}
-	setVars(f, keys, vals)
-	r.exited(st, out)
-	return out, next, nil
+	return nil, nil
+}
+
+func (jsonataEval) failure(s *step) (*asl.Error, *asl.Error) {
+	env := jenv(s)
+	return failError(s.st, func(name string) (any, bool, *asl.Error) {
+		x := s.st.JExpr[name]
+		if x == nil {
+			return nil, false, nil
+		}
+		v, err := x.Eval(env, name)
+		return v, true, err
+	})
 }
 
 func jsonType(v any) string {
@@ -150,141 +143,54 @@ func jsonType(v any) string {
 	return "number"
 }
 
-func (r *runner) jwait(ctx context.Context, st *asl.State, env *asl.JSONataEnv) *asl.Error {
-	var d time.Duration
+func (jsonataEval) wait(s *step, _ any) (wake, *asl.Error) {
+	st := s.st
+	env := jenv(s)
 	switch {
 	case st.JExpr["Seconds"] != nil:
 		v, err := st.JExpr["Seconds"].Eval(env, "Seconds")
 		if err != nil {
-			return err
+			return wake{}, err
 		}
 		n, ok := integerOf(v)
 		if !ok || n < 0 {
-			return queryError("The Seconds field must be a non-negative integer, but was: %s", jsonText(v))
+			return wake{}, queryError("The Seconds field must be a non-negative integer, but was: %s", jsonText(v))
 		}
-		d = time.Duration(n) * time.Second
+		return wake{d: time.Duration(n) * time.Second}, nil
 	case st.Seconds != nil:
-		d = time.Duration(*st.Seconds) * time.Second
+		return wake{d: time.Duration(*st.Seconds) * time.Second}, nil
 	case st.JExpr["Timestamp"] != nil || st.Timestamp != "":
 		ts := st.Timestamp
 		if x := st.JExpr["Timestamp"]; x != nil {
 			v, err := x.Eval(env, "Timestamp")
 			if err != nil {
-				return err
+				return wake{}, err
 			}
-			s, ok := v.(string)
-			if !ok {
-				s = jsonText(v)
-			}
-			ts = s
+			ts = plain(v)
 		}
 		t, ok := asl.ParseTimestamp(ts)
 		if !ok {
-			return queryError("The Timestamp field cannot be parsed as an ISO-8601 extended offset date-time format string: %s", ts)
+			return wake{}, queryError("The Timestamp field cannot be parsed as an ISO-8601 extended offset date-time format string: %s", ts)
 		}
-		d = t.Sub(r.clock.Now())
+		return wake{at: t, until: true}, nil
 	}
-	if d > 0 {
-		if err := r.clock.Sleep(ctx, d); err != nil {
-			return ctxError(err)
-		}
-	}
-	return nil
+	return wake{}, nil
 }
 
-// jRunWithRetry runs a JSONata Task, Parallel or Map state with Retry and
-// Catch.
-func (r *runner) jRunWithRetry(ctx context.Context, st *asl.State, raw any, f *frame, entered time.Time, enteredID int64) (any, string, *asl.Error) {
-	counts := make([]int, len(st.Retry))
-	attempt := 0
-	for {
-		ctxObj := r.contextObject(st, entered, f, attempt)
-		out, err := r.jattempt(ctx, st, raw, f, ctxObj, enteredID)
-		if err == nil {
-			r.exited(st, out)
-			return out, st.Next, nil
-		}
-		if err == errCanceled {
-			return nil, "", err
-		}
-		if delay, ok := r.retryDelay(st, err, counts); ok {
-			if e := r.clock.Sleep(ctx, delay); e != nil {
-				return nil, "", ctxError(e)
-			}
-			attempt++
-			continue
-		}
-		for _, c := range st.Catch {
-			if !asl.MatchesError(c.ErrorEquals, err.Name) {
-				continue
-			}
-			errObj := errorObject(err)
-			env := r.jenv(f, raw, ctxObj, "errorOutput", errObj)
-			keys, vals, aerr := jassign(c.JAssign, env)
-			if aerr != nil {
-				return nil, "", stateError(st, enteredID, aerr)
-			}
-			out, oerr := jfield(c.JOutput, env, "Output", errObj)
-			if oerr != nil {
-				return nil, "", stateError(st, enteredID, oerr)
-			}
-			setVars(f, keys, vals)
-			r.exited(st, out)
-			return out, c.Next, nil
-		}
-		return nil, "", err
+func (jsonataEval) taskLimits(s *step, _ any) (taskLimits, *asl.Error) {
+	x := s.st.JExpr["TimeoutSeconds"]
+	if x == nil {
+		return taskLimits{timeout: s.st.TimeoutSeconds}, nil
 	}
-}
-
-func (r *runner) jattempt(ctx context.Context, st *asl.State, raw any, f *frame, ctxObj *asl.Object, enteredID int64) (any, *asl.Error) {
-	env := r.jenv(f, raw, ctxObj)
-	args, err := jfield(st.JArguments, env, "Arguments", raw)
+	v, err := x.Eval(jenv(s), "TimeoutSeconds")
 	if err != nil {
-		return nil, stateError(st, enteredID, err)
+		return taskLimits{}, err
 	}
-	var result any
-	switch st.Type {
-	case "Task":
-		result, err = r.invoke(ctx, st, args, st.TimeoutSeconds, st.JExpr["TimeoutSeconds"], env)
-		if err != nil {
-			return nil, stateErrorIf(st, enteredID, err)
-		}
-	case "Parallel":
-		result, err = r.runBranches(ctx, st, args, f)
-		if err != nil {
-			return nil, err
-		}
-	case "Map":
-		result, err = r.jmap(ctx, st, raw, f, ctxObj, env, enteredID)
-		if err != nil {
-			return nil, err
-		}
+	n, ok := integerOf(v)
+	if !ok || n <= 0 {
+		return taskLimits{}, queryError("The TimeoutSeconds field must be a positive integer, but was: %s", jsonText(v))
 	}
-	if r.tooBig(result) {
-		return nil, r.dataLimit(st)
-	}
-	renv := r.jenv(f, raw, ctxObj, "result", result)
-	keys, vals, err := jassign(st.JAssign, renv)
-	if err != nil {
-		return nil, stateError(st, enteredID, err)
-	}
-	out, err := jfield(st.JOutput, renv, "Output", result)
-	if err != nil {
-		return nil, stateError(st, enteredID, err)
-	}
-	if r.tooBig(out) {
-		return nil, r.dataLimit(st)
-	}
-	setVars(f, keys, vals)
-	return out, nil
-}
-
-// stateErrorIf prefixes only data-flow errors, not task errors.
-func stateErrorIf(st *asl.State, enteredID int64, e *asl.Error) *asl.Error {
-	if e.Name == asl.ErrNameQueryEvaluationError {
-		return stateError(st, enteredID, e)
-	}
-	return e
+	return taskLimits{timeout: n}, nil
 }
 
 // jnumber evaluates a numeric Map field given as a literal or expression.
@@ -305,63 +211,63 @@ func jnumber(st *asl.State, field string, env *asl.JSONataEnv, literal float64, 
 	return n, true, nil
 }
 
-func (r *runner) jmap(ctx context.Context, st *asl.State, raw any, f *frame, ctxObj *asl.Object, env *asl.JSONataEnv, enteredID int64) (any, *asl.Error) {
-	fail := func(e *asl.Error) (any, *asl.Error) { return nil, stateError(st, enteredID, e) }
+// jsonataMapLimits reads a Map state's MaxConcurrency and tolerated
+// failures, each given as a literal or an expression.
+func jsonataMapLimits(st *asl.State, env *asl.JSONataEnv) (mapPlan, *asl.Error) {
+	mc, _, err := jnumber(st, "MaxConcurrency", env, float64(st.MaxConcurrency), true)
+	if err != nil {
+		return mapPlan{}, err
+	}
+	tc, tcSet, err := jnumber(st, "ToleratedFailureCount", env, float64(st.ToleratedFailureCount), st.ToleratedFailureCountSet)
+	if err != nil {
+		return mapPlan{}, err
+	}
+	tp, tpSet, err := jnumber(st, "ToleratedFailurePercentage", env, st.ToleratedFailurePercentage, st.ToleratedFailurePercentageSet)
+	if err != nil {
+		return mapPlan{}, err
+	}
+	p := mapPlan{concurrency: int64(mc), tolCount: -1, tolPct: -1}
+	if tcSet {
+		p.tolCount = int64(math.Max(tc, 0))
+	}
+	if tpSet {
+		p.tolPct = tp
+	}
+	return p, nil
+}
+
+func (jsonataEval) mapPlan(s *step, _ any) (mapPlan, *asl.Error) {
+	st := s.st
+	env := jenv(s)
 	var arr []any
 	if st.JItems != nil {
 		v, err := st.JItems.Eval(env, "Items")
 		if err != nil {
-			return fail(err)
+			return mapPlan{}, err
 		}
 		a, ok := v.([]any)
 		if !ok {
-			return fail(queryError("The JSONata expression '%s' specified for the field 'Items' returned an unexpected result type. Expected 'array', but was '%s' for value: %s", st.JItems.Expression(), jsonType(v), jsonText(v)))
+			return mapPlan{}, queryError("The JSONata expression '%s' specified for the field 'Items' returned an unexpected result type. Expected 'array', but was '%s' for value: %s", st.JItems.Expression(), jsonType(v), jsonText(v))
 		}
 		arr = a
 	} else {
-		a, ok := raw.([]any)
+		a, ok := s.raw.([]any)
 		if !ok {
-			return fail(queryError("Map state input must be an array but was: %s", jsonText(raw)))
+			return mapPlan{}, queryError("Map state input must be an array but was: %s", jsonText(s.raw))
 		}
 		arr = a
 	}
-	mc, _, err := jnumber(st, "MaxConcurrency", env, float64(st.MaxConcurrency), true)
+	p, err := jsonataMapLimits(st, env)
 	if err != nil {
-		return fail(err)
+		return mapPlan{}, err
 	}
-	tc, tcSet, err := jnumber(st, "ToleratedFailureCount", env, float64(st.ToleratedFailureCount), st.ToleratedFailureCountSet)
-	if err != nil {
-		return fail(err)
-	}
-	tp, tpSet, err := jnumber(st, "ToleratedFailurePercentage", env, st.ToleratedFailurePercentage, st.ToleratedFailurePercentageSet)
-	if err != nil {
-		return fail(err)
-	}
-	tolCount, tolPct := int64(-1), -1.0
-	if tcSet {
-		tolCount = int64(math.Max(tc, 0))
-	}
-	if tpSet {
-		tolPct = tp
-	}
-	inputs := make([]any, len(arr))
-	for i, it := range arr {
-		if st.JItemSelector == nil {
-			inputs[i] = it
-			continue
+	p.items = arr
+	if st.JItemSelector != nil {
+		p.selector = func(ic *asl.Object) (any, *asl.Error) {
+			env := jenv(s)
+			env.States.Set("context", ic)
+			return st.JItemSelector.Eval(env, "ItemSelector")
 		}
-		ic := asl.Clone(ctxObj).(*asl.Object)
-		itemObj := asl.NewObject(2)
-		itemObj.Set("Index", json.Number(strconv.Itoa(i)))
-		itemObj.Set("Value", it)
-		m := asl.NewObject(1)
-		m.Set("Item", itemObj)
-		ic.Set("Map", m)
-		v, err := st.JItemSelector.Eval(r.jenv(f, raw, ic), "ItemSelector")
-		if err != nil {
-			return fail(err)
-		}
-		inputs[i] = v
 	}
-	return r.runIterations(ctx, st, arr, inputs, f, int64(mc), tolCount, tolPct)
+	return p, nil
 }

@@ -25,41 +25,24 @@ func TaskErrorName(err error) string {
 	return asl.ErrNameTaskFailed
 }
 
-func (r *runner) task(ctx context.Context, st *asl.State, input any, f *frame, ctxObj *asl.Object, enteredID int64) (any, *asl.Error) {
-	params := input
-	if st.Parameters != nil {
-		v, err := st.Parameters.Eval(f.env(input, ctxObj))
-		if err != nil {
-			return nil, stateError(st, enteredID, err)
-		}
-		params = v
+// task runs a Task state's body: the arguments and time limits from the
+// evaluator, then the invocation.
+func (r *runner) task(ctx context.Context, s *step, input any) (any, *asl.Error) {
+	params, err := s.ev.arguments(s, input)
+	if err != nil {
+		return nil, s.fail(err)
 	}
-	timeout := st.TimeoutSeconds
-	if st.TimeoutSecondsPath != nil {
-		v, ok := st.TimeoutSecondsPath.Eval(f.env(input, ctxObj))
-		n, isInt := integerOf(v)
-		if !ok || !isInt || n <= 0 {
-			return nil, stateError(st, enteredID, &asl.Error{Name: asl.ErrNameRuntime, Cause: fmt.Sprintf("The TimeoutSecondsPath parameter does not reference a positive integer: %s", st.TimeoutSecondsPath)})
-		}
-		timeout = n
+	lim, err := s.ev.taskLimits(s, input)
+	if err != nil {
+		return nil, s.fail(err)
 	}
-	return r.invoke(ctx, st, params, timeout, nil, nil)
+	return r.invoke(ctx, s.st, params, lim)
 }
 
 // invoke calls the task behind st.Resource with params, recording the
 // Step Functions task (or Lambda) events.
-func (r *runner) invoke(ctx context.Context, st *asl.State, params any, timeout int64, timeoutExpr *asl.JSONataValue, env *asl.JSONataEnv) (any, *asl.Error) {
-	if timeoutExpr != nil {
-		v, err := timeoutExpr.Eval(env, "TimeoutSeconds")
-		if err != nil {
-			return nil, err
-		}
-		n, ok := integerOf(v)
-		if !ok || n <= 0 {
-			return nil, queryError("The TimeoutSeconds field must be a positive integer, but was: %s", jsonText(v))
-		}
-		timeout = n
-	}
+func (r *runner) invoke(ctx context.Context, st *asl.State, params any, lim taskLimits) (any, *asl.Error) {
+	timeout := lim.timeout
 	declared := timeout
 	if timeout == 0 {
 		timeout = 99999999
