@@ -18,14 +18,16 @@ import (
 	"sync"
 	"time"
 
+	"github.com/dustin/go-humanize"
 	"github.com/schollz/progressbar/v3"
 	"golang.org/x/term"
 
+	"github.com/imagerec/imagerec/internal/membudget"
 	"github.com/imagerec/imagerec/internal/vision"
 	"github.com/imagerec/imagerec/internal/vision/onnx"
 )
 
-const recognizeUsage = "recognize [--features labels,faces,text,moderation] [--out DIR] [--min-confidence N] [--max-labels N] [--workers N] FILE|DIR..."
+const recognizeUsage = "recognize [--features labels,faces,text,moderation] [--out DIR] [--min-confidence N] [--max-labels N] [--workers N] [--memory-budget SIZE] FILE|DIR..."
 
 // imageExts are the file name endings picked up when walking a directory.
 // Files named explicitly are always tried: the decoder sniffs the content.
@@ -53,6 +55,11 @@ func cmdRecognize(ctx context.Context, env *Env, args []string) error {
 	minConf := fset.Float64("min-confidence", 0, "lowest label confidence, 0-100 (default 55, Rekognition's)")
 	maxLabels := fset.Int("max-labels", 0, "most labels per image (default 1000)")
 	workers := fset.Int("workers", runtime.NumCPU(), "images recognised at once (one per core is fastest)")
+	var budgetSize int64
+	fset.Func("memory-budget", "memory the images analysed at once may need, e.g. 2GiB (default: a quarter of the machine's memory)", func(s string) (err error) {
+		budgetSize, err = membudget.ParseSize(s)
+		return err
+	})
 	if err := fset.Parse(args); err != nil {
 		return err
 	}
@@ -77,10 +84,13 @@ func cmdRecognize(ctx context.Context, env *Env, args []string) error {
 		}
 	}
 
+	size, why := membudget.Choose(budgetSize, os.ReadFile)
+	env.Logger.Debug("memory budget for analysing images", "budget", humanize.IBytes(uint64(size)), "reason", why)
 	eng, err := onnx.New(ctx, onnx.Config{
 		CacheRoot: onnx.DefaultCacheRoot(env.Getenv),
 		Logger:    env.Logger,
 		Features:  feats,
+		Budget:    membudget.New(size),
 	})
 	if err != nil {
 		return err

@@ -16,10 +16,13 @@ import (
 	"sync"
 	"time"
 
+	"github.com/dustin/go-humanize"
+
 	"github.com/imagerec/imagerec/deploy"
 	"github.com/imagerec/imagerec/internal/asl"
 	"github.com/imagerec/imagerec/internal/config"
 	"github.com/imagerec/imagerec/internal/lockfile"
+	"github.com/imagerec/imagerec/internal/membudget"
 	"github.com/imagerec/imagerec/internal/metrics"
 	"github.com/imagerec/imagerec/internal/notify"
 	"github.com/imagerec/imagerec/internal/notify/lognotify"
@@ -65,6 +68,7 @@ type server struct {
 	store     *diskstore.Store
 	queue     *queue.Queue
 	engine    *onnx.Engine
+	budget    *membudget.Budget
 	exec      *sfn.Executor
 	execStore *sfn.DirStore
 	metrics   *metrics.Metrics
@@ -112,8 +116,23 @@ func newServer(ctx context.Context, cfg config.Config, log *slog.Logger) (_ *ser
 		return float64(n)
 	})
 
+	size, why := membudget.Choose(cfg.MemoryBudget, os.ReadFile)
+	s.budget = membudget.New(size)
+	for _, g := range []struct {
+		name, help string
+		v          func(membudget.Stats) int64
+	}{
+		{"imagerec_memory_budget_bytes", "Memory budget for analysing images.", func(st membudget.Stats) int64 { return st.Size }},
+		{"imagerec_memory_budget_in_use_bytes", "Estimated memory of the images being analysed.", func(st membudget.Stats) int64 { return st.InUse }},
+		{"imagerec_memory_budget_peak_bytes", "Most estimated memory admitted at once since start.", func(st membudget.Stats) int64 { return st.Peak }},
+		{"imagerec_memory_budget_waiting", "Images waiting for memory to be analysed.", func(st membudget.Stats) int64 { return int64(st.Waiting) }},
+	} {
+		s.metrics.GaugeFunc(g.name, g.help, func() float64 { return float64(g.v(s.budget.Stats())) })
+	}
+	log.Info("memory budget for analysing images", "budget", humanize.IBytes(uint64(size)), "reason", why)
+
 	start := time.Now()
-	if s.engine, err = onnx.New(ctx, onnx.Config{CacheRoot: cfg.CacheDir, Features: cfg.Features, Logger: log}); err != nil {
+	if s.engine, err = onnx.New(ctx, onnx.Config{CacheRoot: cfg.CacheDir, Features: cfg.Features, Logger: log, Budget: s.budget}); err != nil {
 		return nil, fmt.Errorf("recognition engine (run `imagerec models install`): %w", err)
 	}
 	s.closers = append(s.closers, func() { _ = s.engine.Close() })

@@ -4,12 +4,14 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"os"
 	"path/filepath"
 	"sync"
 	"time"
 
 	"github.com/imagerec/imagerec/deploy"
 	"github.com/imagerec/imagerec/internal/config"
+	"github.com/imagerec/imagerec/internal/membudget"
 	"github.com/imagerec/imagerec/internal/notify/lognotify"
 	"github.com/imagerec/imagerec/internal/objstore"
 	"github.com/imagerec/imagerec/internal/objstore/diskstore"
@@ -77,7 +79,8 @@ func (l *lazyTasks) get(ctx context.Context) (*pipeline.Tasks, error) {
 				return
 			}
 		}
-		engine, err := onnx.New(ctx, onnx.Config{CacheRoot: envOr(l.env.Getenv, "IMAGEREC_CACHE", config.DefaultCacheDir()), Logger: l.env.Logger})
+		size, _ := membudget.Choose(0, os.ReadFile)
+		engine, err := onnx.New(ctx, onnx.Config{CacheRoot: envOr(l.env.Getenv, "IMAGEREC_CACHE", config.DefaultCacheDir()), Logger: l.env.Logger, Budget: membudget.New(size)})
 		if err != nil {
 			l.err = &pipeline.Error{Name: pipeline.ErrNameTransient, Message: "recognition engine (run `imagerec models install`)", Err: err}
 			return

@@ -17,6 +17,7 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/imagerec/imagerec/internal/membudget"
 	"github.com/imagerec/imagerec/internal/vision"
 )
 
@@ -66,6 +67,13 @@ type Config struct {
 	// MaxBytes refuses larger uploads with ImageTooLargeException. Flag
 	// --max-bytes. Default 15 MiB.
 	MaxBytes int64
+	// MemoryBudget bounds the memory, in bytes, that the images being
+	// analysed at once may need by their header's estimate (decoded pixels
+	// and working copies); an image waits until its estimate fits, and one
+	// larger than the whole budget gets ImageTooLargeException. Flag
+	// --memory-budget, env IMAGEREC_MEMORY_BUDGET (e.g. 2GiB). Zero means
+	// membudget.Default: a quarter of the machine's memory or cgroup limit.
+	MemoryBudget int64
 	// WebhookURL receives a signed POST per finished image. Flag --webhook,
 	// env IMAGEREC_WEBHOOK_URL. Default none (notifications are logged).
 	WebhookURL string
@@ -104,6 +112,8 @@ func Load(getenv func(string) string, args []string, out io.Writer) (Config, err
 	fs.Func("features", "comma-separated analyses: labels,faces,text,moderation (default all)", func(s string) error { features = s; return nil })
 	fs.Float64Var(&c.MinConfidence, "min-confidence", 55, "minimum label confidence (0-100)")
 	fs.Int64Var(&c.MaxBytes, "max-bytes", 15<<20, "largest upload recognised, in bytes")
+	budget := env("IMAGEREC_MEMORY_BUDGET", "")
+	fs.Func("memory-budget", "memory the images analysed at once may need, e.g. 2GiB (default: a quarter of the machine's memory)", func(s string) error { budget = s; return nil })
 	fs.StringVar(&c.WebhookURL, "webhook", getenv("IMAGEREC_WEBHOOK_URL"), "`URL` that receives a signed POST per finished image")
 	fs.Usage = func() {
 		fmt.Fprintf(out, "Usage: imagerec serve [flags]\n\nRuns the S3-compatible endpoint, the event queue, the local state machine\nexecutor and the recognition engine in one process.\n\nFlags:\n")
@@ -124,6 +134,11 @@ func Load(getenv func(string) string, args []string, out io.Writer) (Config, err
 	c.Workers = n
 	if c.Features, err = vision.ParseFeatures(features); err != nil {
 		errs = append(errs, fmt.Errorf("features: %w", err))
+	}
+	if budget != "" {
+		if c.MemoryBudget, err = membudget.ParseSize(budget); err != nil {
+			errs = append(errs, fmt.Errorf("memory-budget: %w", err))
+		}
 	}
 	if err := errors.Join(errs...); err != nil {
 		return c, err
@@ -162,6 +177,9 @@ func (c Config) Validate() error {
 	if c.MinConfidence < 0 || c.MinConfidence > 100 {
 		errs = append(errs, fmt.Errorf("min-confidence: %v, want 0-100", c.MinConfidence))
 	}
+	if c.MemoryBudget < 0 {
+		errs = append(errs, fmt.Errorf("memory-budget: %d, want a positive size", c.MemoryBudget))
+	}
 	if c.MaxBytes < 1 {
 		errs = append(errs, fmt.Errorf("max-bytes: %d, want at least 1", c.MaxBytes))
 	}
@@ -180,6 +198,7 @@ func (c Config) LogValue() slog.Value {
 		slog.String("upload_bucket", c.UploadBucket),
 		slog.String("result_bucket", c.ResultBucket),
 		slog.Int("workers", c.Workers),
+		slog.Int64("memory_budget", c.MemoryBudget),
 		slog.Any("features", c.Features),
 		slog.String("access_key_id", c.AccessKeyID),
 		slog.String("secret_access_key", "REDACTED"),

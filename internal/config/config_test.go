@@ -43,6 +43,22 @@ func TestLoad(t *testing.T) {
 			}},
 		{name: "every problem at once", args: []string{"--listen", "nope", "--workers", "0", "--result-bucket", "image-upload-bucket"},
 			wantErr: "listen:|results would trigger|workers: 0"},
+		{name: "memory budget flag", args: []string{"--memory-budget", "1.5GiB"}, check: func(t *testing.T, c config.Config) {
+			if c.MemoryBudget != 3<<29 {
+				t.Errorf("MemoryBudget = %d", c.MemoryBudget)
+			}
+		}},
+		{name: "memory budget env", env: map[string]string{"IMAGEREC_MEMORY_BUDGET": "512MiB"}, check: func(t *testing.T, c config.Config) {
+			if c.MemoryBudget != 512<<20 {
+				t.Errorf("MemoryBudget = %d", c.MemoryBudget)
+			}
+		}},
+		{name: "memory budget default", check: func(t *testing.T, c config.Config) {
+			if c.MemoryBudget != 0 {
+				t.Errorf("MemoryBudget = %d, want 0 (machine default)", c.MemoryBudget)
+			}
+		}},
+		{name: "bad memory budget", args: []string{"--memory-budget", "lots"}, wantErr: `memory-budget: memory size "lots"`},
 		{name: "bad feature", args: []string{"--features", "labels,colour"}, wantErr: `unknown feature "colour"`},
 		{name: "stray argument", args: []string{"extra"}, wantErr: "unexpected arguments"},
 	}

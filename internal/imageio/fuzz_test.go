@@ -7,8 +7,10 @@ import (
 	"fmt"
 	"image/gif"
 	"image/png"
+	"math/rand/v2"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 
 	"golang.org/x/image/bmp"
@@ -116,7 +118,16 @@ func TestFuzzSeeds(t *testing.T) {
 		exif[fmt.Sprintf("o%d-be", o)] = exifTIFF(o, true)
 	}
 	exif["short-ifd"] = exifTIFF(6, false)[:20]
-	for dir, seeds := range map[string]map[string][]byte{"FuzzDecode": decode, "FuzzExifOrientation": exif} {
+	pngRows := map[string][]byte{}
+	rng := rand.New(rand.NewPCG(5, 6))
+	for _, name := range []string{"ct0-d1-i1-trnstrue", "ct0-d16-i0-trnstrue", "ct2-d16-i1-trnstrue", "ct3-d2-i0-trnstrue", "ct3-d8-i1-trnsfalse", "ct4-d16-i0-trnsfalse", "ct6-d8-i1-trnsfalse", "ct6-d16-i0-trnsfalse"} {
+		for full, data := range pngCases(rng) {
+			if strings.HasPrefix(full, name+"-") {
+				pngRows[name] = data
+			}
+		}
+	}
+	for dir, seeds := range map[string]map[string][]byte{"FuzzDecode": decode, "FuzzExifOrientation": exif, "FuzzPNGRows": pngRows} {
 		dir = filepath.Join("testdata", "fuzz", dir)
 		if err := os.MkdirAll(dir, 0o755); err != nil {
 			t.Fatal(err)

@@ -18,7 +18,7 @@ const (
 	// refusing absurd strips; the pixel limit is the real memory guard.
 	DefaultMaxSide = 20000
 	// DefaultMinSide admits any decodable image. Amazon Rekognition requires
-	// 80 px; set Limits.MinSide to 80 to behave the same.
+	// 80 px (vision.MinImageSide), which the recognition engine sets.
 	DefaultMinSide = 1
 )
 
@@ -129,6 +129,8 @@ func Decode(ctx context.Context, data []byte, opt Options) (*Image, error) {
 		im, err = decodeJPEG(data, lim, opt.TargetMaxSide)
 	case "heic", "avif":
 		im, err = decodeHEIF(data, format, lim)
+	case "png":
+		im, err = decodePNG(data, lim)
 	default:
 		im, err = decodeStd(data, format, lim)
 	}

@@ -31,3 +31,19 @@ func decodeJPEG(data []byte, lim Limits, target int) (*Image, error) {
 	}
 	return finish(pix, w, h, info.orientation, info.width, info.height), nil
 }
+
+// jpegNative is what image/jpeg holds besides the RGB output: its
+// full-size YCbCr (or grey, CMYK) image, the full-size RGB conversion
+// before the box filter, and for a progressive file the coefficients (4
+// bytes a sample).
+func jpegNative(info jpegInfo, full, out int64) int64 {
+	c := int64(max(info.components, 1))
+	n := c * full
+	if out < full {
+		n += 3 * full // the full-size RGB before the box filter
+	}
+	if info.progressive {
+		n += 4 * c * full
+	}
+	return n
+}

@@ -138,3 +138,18 @@ func bareTurboDecode(data, dst []byte, d int) (w, h int, err error) {
 	}
 	return w, h, nil
 }
+
+// jpegNative is what libjpeg-turbo holds besides the output: for a
+// progressive file, the whole image's DCT coefficients (2 bytes a sample,
+// each component counted at full resolution). Baseline files are decoded
+// a few rows at a time. CMYK output takes 4 bytes a pixel instead of 3.
+func jpegNative(info jpegInfo, full, out int64) int64 {
+	var n int64
+	if info.progressive {
+		n = 2 * int64(max(info.components, 1)) * full
+	}
+	if info.components == 4 {
+		n += out // the 4th byte of each CMYK output pixel
+	}
+	return n
+}

@@ -3,6 +3,7 @@ package imageio
 import (
 	"bytes"
 	"context"
+	"image/color"
 
 	"github.com/imagerec/imagerec/internal/vision"
 )
@@ -17,6 +18,12 @@ type Info struct {
 	// Orientation and OrientationCorrection as in Image.
 	Orientation           int
 	OrientationCorrection string
+
+	// What DecodeCost needs: the stored (not upright) size, the JPEG
+	// header and the Go decoder's colour model.
+	storedW, storedH int
+	jpeg             jpegInfo
+	colorModel       color.Model
 }
 
 // Probe reads the format, upright size and orientation from the header and
@@ -33,13 +40,15 @@ func Probe(ctx context.Context, data []byte, lim Limits) (*Info, error) {
 		return nil, err
 	}
 	w, h, o := 0, 0, 1
+	info := &Info{Format: format}
 	switch format {
 	case "jpeg":
-		info, err := scanJPEG(data)
+		ji, err := scanJPEG(data)
 		if err != nil {
 			return nil, err
 		}
-		w, h, o = info.width, info.height, info.orientation
+		w, h, o = ji.width, ji.height, ji.orientation
+		info.jpeg = ji
 	case "heic", "avif":
 		if w, h, err = heifSize(data, format); err != nil {
 			return nil, err
@@ -50,14 +59,17 @@ func Probe(ctx context.Context, data []byte, lim Limits) (*Info, error) {
 			return nil, corrupt(format, err)
 		}
 		w, h, o = cfg.Width, cfg.Height, stdOrientation(data, format)
+		info.colorModel = cfg.ColorModel
 	}
 	if err := lim.check(format, w, h); err != nil {
 		return nil, err
 	}
+	info.storedW, info.storedH = w, h
 	if o >= 5 {
 		w, h = h, w
 	}
-	return &Info{Format: format, Width: w, Height: h, Orientation: o, OrientationCorrection: orientationCorrection(o)}, nil
+	info.Width, info.Height, info.Orientation, info.OrientationCorrection = w, h, o, orientationCorrection(o)
+	return info, nil
 }
 
 // sniffChecked applies the checks that need only the bytes: empty, too

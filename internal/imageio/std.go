@@ -53,7 +53,28 @@ func decodeStd(data []byte, format string, lim Limits) (*Image, error) {
 		return nil, corrupt(format, err)
 	}
 	pix, w, h := toRGB(img)
+	if format == "gif" && (w != cfg.Width || h != cfg.Height) {
+		pix = onScreen(pix, img.Bounds(), cfg.Width, cfg.Height)
+		w, h = cfg.Width, cfg.Height
+	}
 	return finish(pix, w, h, stdOrientation(data, format), w, h), nil
+}
+
+// onScreen places a GIF's first frame (RGB, at bounds r) on its logical
+// screen of sw x sh pixels, white where the frame does not cover it (as a
+// browser shows the transparent screen on a white page). The image is the
+// screen, so Image.Width and Height are the GIF's own size.
+func onScreen(frame []uint8, r image.Rectangle, sw, sh int) []uint8 {
+	out := make([]uint8, 3*sw*sh)
+	for i := range out {
+		out[i] = 0xff
+	}
+	fw := r.Dx()
+	for y := range r.Dy() {
+		d := 3 * ((r.Min.Y+y)*sw + r.Min.X)
+		copy(out[d:d+3*fw], frame[3*y*fw:3*(y+1)*fw])
+	}
+	return out
 }
 
 // toRGB converts any image to packed RGB. Transparent pixels are composited

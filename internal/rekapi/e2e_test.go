@@ -9,6 +9,8 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"image"
+	"image/png"
 	"net/http/httptest"
 	"os"
 	"os/exec"
@@ -125,6 +127,23 @@ func TestLocalEngineEndToEnd(t *testing.T) {
 		if !errors.As(err, &bad) {
 			t.Errorf("garbage image: err = %v, want InvalidImageFormatException", err)
 		}
+		// Rekognition's minimum side is 80 px: smaller images are an
+		// InvalidParameterException in every operation.
+		for _, size := range [][2]int{{1, 1}, {79, 200}, {200, 79}} {
+			small := pngOf(t, size[0], size[1])
+			_, err = client.DetectLabels(ctx, &awsrek.DetectLabelsInput{Image: &types.Image{Bytes: small}})
+			var ip *types.InvalidParameterException
+			if !errors.As(err, &ip) || !strings.Contains(aws.ToString(ip.Message), "at least 80") {
+				t.Errorf("%dx%d image: DetectLabels err = %v, want InvalidParameterException naming the 80 px minimum", size[0], size[1], err)
+			}
+			_, err = client.DetectFaces(ctx, &awsrek.DetectFacesInput{Image: &types.Image{Bytes: small}})
+			if !errors.As(err, &ip) {
+				t.Errorf("%dx%d image: DetectFaces err = %v, want InvalidParameterException", size[0], size[1], err)
+			}
+		}
+		if _, err := client.DetectLabels(ctx, &awsrek.DetectLabelsInput{Image: &types.Image{Bytes: pngOf(t, 80, 80)}}); err != nil {
+			t.Errorf("80x80 image: %v", err)
+		}
 	})
 
 	t.Run("aws cli", func(t *testing.T) {
@@ -177,6 +196,16 @@ func TestLocalEngineEndToEnd(t *testing.T) {
 		run("detect-moderation-labels", "--image-bytes", "fileb://"+photoPath("dog.jpg"))
 		check(t, "DetectModerationLabels")
 	})
+}
+
+// pngOf returns a w x h grey PNG.
+func pngOf(t *testing.T, w, h int) []byte {
+	t.Helper()
+	var b bytes.Buffer
+	if err := png.Encode(&b, image.NewGray(image.Rect(0, 0, w, h))); err != nil {
+		t.Fatal(err)
+	}
+	return b.Bytes()
 }
 
 func hasLabel(ls []struct {

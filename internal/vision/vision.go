@@ -124,6 +124,12 @@ func (o Options) WithDefaults() Options {
 	return o
 }
 
+// MinImageSide is Amazon Rekognition's minimum image width and height, in
+// pixels ("The minimum image dimensions is 80 pixels for both height and
+// width", Rekognition's Guidelines and quotas). Smaller images get
+// InvalidParameterException.
+const MinImageSide = 80
+
 // Rekognition-style error codes for images that cannot be analysed.
 const (
 	CodeInvalidImageFormat = "InvalidImageFormatException"

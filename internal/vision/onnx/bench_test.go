@@ -37,7 +37,7 @@ var (
 	benchPhotos map[string][]byte
 )
 
-func benchImages(b *testing.B) map[string][]byte {
+func benchImages(b testing.TB) map[string][]byte {
 	benchOnce.Do(func() {
 		src, err := jpeg.Decode(bytes.NewReader(photo(b, "person.jpg")))
 		if err != nil {

@@ -9,11 +9,15 @@ import (
 	"path"
 	"path/filepath"
 	"runtime"
+	"runtime/debug"
 	"strings"
 	"sync"
 	"time"
 
+	"github.com/dustin/go-humanize"
+
 	"github.com/imagerec/imagerec/internal/imageio"
+	"github.com/imagerec/imagerec/internal/membudget"
 	"github.com/imagerec/imagerec/internal/modelpack"
 	"github.com/imagerec/imagerec/internal/onnxrt"
 	"github.com/imagerec/imagerec/internal/vision"
@@ -58,8 +62,15 @@ type Config struct {
 	// Logger receives load-time notices (missing optional models). Nil
 	// discards them.
 	Logger *slog.Logger
-	// Limits bound the images Recognize accepts.
+	// Limits bound the images Recognize accepts. A zero MinSide means
+	// vision.MinImageSide (80 px, Rekognition's minimum); the other zero
+	// fields take imageio's defaults.
 	Limits imageio.Limits
+	// Budget admits images by their estimated memory cost (Cost), shared
+	// by every caller of Recognize: an image waits until its cost fits
+	// beside the images being analysed, and one larger than the whole
+	// budget gets ImageTooLargeException. Nil admits every image at once.
+	Budget *membudget.Budget
 	// Features limits which models are loaded; nil loads every installed
 	// one. Recognize leaves a feature whose model is not loaded nil.
 	Features []vision.Feature
@@ -122,6 +133,9 @@ func New(ctx context.Context, cfg Config) (*Engine, error) {
 	}
 	if cfg.IntraOpThreads <= 0 {
 		cfg.IntraOpThreads = 1
+	}
+	if cfg.Limits.MinSide == 0 {
+		cfg.Limits.MinSide = vision.MinImageSide
 	}
 	if cfg.Versions == nil {
 		cfg.Versions = modelpackVersions()
@@ -279,10 +293,37 @@ func (e *Engine) Close() error {
 }
 
 // Recognize decodes in.Bytes once and runs the selected features
-// concurrently. Image-level failures are *vision.Error (see imageio.Decode).
+// concurrently. Image-level failures are *vision.Error (see imageio.Decode);
+// an image whose Cost exceeds the whole Config.Budget gets
+// ImageTooLargeException, and one that must wait for the budget returns
+// ctx's error if ctx ends first.
 func (e *Engine) Recognize(ctx context.Context, in vision.Input, opts vision.Options) (*vision.Result, error) {
 	opts = opts.WithDefaults()
 	start := time.Now()
+	info, err := imageio.Probe(ctx, in.Bytes, e.cfg.Limits)
+	if err != nil {
+		return nil, err
+	}
+	cost := e.Cost(info, opts)
+	release, err := e.cfg.Budget.Acquire(ctx, cost)
+	var exceeds *membudget.ExceedsError
+	switch {
+	case errors.As(err, &exceeds):
+		return nil, vision.Errorf(vision.CodeImageTooLarge, "analysing this %dx%d %s image needs about %s of memory; the whole memory budget is %s (--memory-budget)",
+			info.Width, info.Height, strings.ToUpper(info.Format), humanize.IBytes(uint64(exceeds.Need)), humanize.IBytes(uint64(exceeds.Size)))
+	case err != nil:
+		return nil, fmt.Errorf("wait for memory to analyse %s: %w", in.Name, err)
+	}
+	defer func() {
+		release()
+		if cost >= freeOSMemoryFrom {
+			// The heap grew for this image; give the pages back now rather
+			// than keep them until the runtime's background scavenger
+			// gets to them (minutes).
+			debug.FreeOSMemory()
+		}
+	}()
+	waited := time.Since(start)
 	img, err := imageio.Decode(ctx, in.Bytes, imageio.Options{Limits: e.cfg.Limits, TargetMaxSide: e.decodeSide(opts)})
 	if err != nil {
 		return nil, err
@@ -293,7 +334,10 @@ func (e *Engine) Recognize(ctx context.Context, in vision.Input, opts vision.Opt
 			Format: img.Format, OrientationCorrection: img.OrientationCorrection,
 		},
 		Engine:  &vision.EngineInfo{Name: EngineName, Models: e.Models()},
-		Timings: map[string]float64{"decode_ms": ms(time.Since(start))},
+		Timings: map[string]float64{"decode_ms": ms(time.Since(start) - waited)},
+	}
+	if waited > time.Millisecond {
+		res.Timings["admission_ms"] = ms(waited)
 	}
 	f, err := e.analyse(ctx, img, opts, res.Timings)
 	if err != nil {
@@ -302,6 +346,47 @@ func (e *Engine) Recognize(ctx context.Context, in vision.Input, opts vision.Opt
 	e.assemble(res, f, opts)
 	res.Timings["total_ms"] = ms(time.Since(start))
 	return res, nil
+}
+
+// freeOSMemoryFrom is the cost from which Recognize returns the freed heap
+// to the system after an image.
+const freeOSMemoryFrom = 256 << 20
+
+// Working memory that does not grow with the image: the 512 px labels
+// copy and the tensors handed to ONNX Runtime, plus, for faces and text,
+// the detector inputs and face tiles (sized by the 1920 px feature sizes,
+// not the image) and the text crops. TestCostBoundsAllocations measured
+// about 24 MiB for labels alone and 35-40 MiB with every feature, on 12 MP
+// and 100 MP images; the constants leave room above that.
+const (
+	workingBytes         = 40 << 20
+	workingBytesDetected = 80 << 20 // faces or text
+)
+
+// Cost estimates the most memory Recognize holds at once for an image with
+// this header and these options: the decode (imageio.Info.DecodeCost at
+// the size the features want), the half-size scan copy that faces and text
+// resample from on large images, and the working memory that does not grow
+// with the image. ONNX Runtime's own
+// arenas are allocated once per session and are not counted.
+func (e *Engine) Cost(info *imageio.Info, opts vision.Options) int64 {
+	side := e.decodeSide(opts)
+	w, h := info.DecodedSize(side)
+	if info.Orientation >= 5 {
+		w, h = h, w
+	}
+	cost := info.DecodeCost(side) + workingBytes
+	if e.runs(opts, vision.FeatureFaces) || e.runs(opts, vision.FeatureText) {
+		cost += workingBytesDetected - workingBytes
+		if max(w, h) >= 2*e.scanSide(&imageio.Image{Width: w, Height: h}, opts) {
+			px := int64(w) * int64(h)
+			cost += 3 * px / 4 // the half-size copy
+			if w%2 == 1 || h%2 == 1 {
+				cost += 3 * px / 2 // Resize's intermediate when it cannot halve exactly
+			}
+		}
+	}
+	return cost
 }
 
 // runs reports whether feature f is selected and its model loaded.

@@ -72,37 +72,46 @@ func fillTensor(pix []uint8, w, h int, spec tensorSpec, dst []float32) placement
 
 	xs := resampleWeights(w, rw)
 	ys := resampleWeights(h, rh)
-	// Horizontal pass: the source rows some output row uses, rw pixels
-	// each.
-	tmp := make([]float32, h*rw*3)
-	rowsFrom, rowsTo := ys[0].first, ys[len(ys)-1].first+len(ys[len(ys)-1].w)
-	for y := rowsFrom; y < rowsTo; y++ {
-		row := pix[y*w*3 : (y+1)*w*3]
-		out := tmp[y*rw*3 : (y+1)*rw*3]
-		for x, c := range xs {
-			src := row[c.first*3 : (c.first+len(c.w))*3]
-			var r, g, b float32
-			for k, wt := range c.w {
-				p := src[k*3 : k*3+3 : k*3+3]
-				r += wt * float32(p[0])
-				g += wt * float32(p[1])
-				b += wt * float32(p[2])
-			}
-			o := out[x*3 : x*3+3 : x*3+3]
-			o[0], o[1], o[2] = r, g, b
-		}
+	// Horizontal pass, row by row as the vertical pass needs them: the
+	// windows of source rows (ys) only move down, so a ring of as many rows
+	// as the widest window holds every row still needed. Memory is a few
+	// rows, not the source height.
+	win := 1
+	for _, c := range ys {
+		win = max(win, len(c.w))
 	}
-	// Vertical pass: each output row is a weighted sum of whole tmp rows,
-	// then normalised into the tensor.
+	ring := make([]float32, win*rw*3)
+	next := 0 // the next source row to resample horizontally
+	hrow := func(y int) []float32 {
+		i := y % win
+		return ring[i*rw*3 : (i+1)*rw*3]
+	}
 	plane := spec.Width * spec.Height
 	acc := make([]float32, rw*3)
 	s0, s1, s2 := spec.Scale[0], spec.Scale[1], spec.Scale[2]
 	b0, b1, b2 := spec.Bias[0], spec.Bias[1], spec.Bias[2]
 	for y, c := range ys {
+		for next = max(next, c.first); next < c.first+len(c.w); next++ {
+			row := pix[next*w*3 : (next+1)*w*3]
+			out := hrow(next)
+			for x, cx := range xs {
+				src := row[cx.first*3 : (cx.first+len(cx.w))*3]
+				var r, g, b float32
+				for k, wt := range cx.w {
+					p := src[k*3 : k*3+3 : k*3+3]
+					r += wt * float32(p[0])
+					g += wt * float32(p[1])
+					b += wt * float32(p[2])
+				}
+				o := out[x*3 : x*3+3 : x*3+3]
+				o[0], o[1], o[2] = r, g, b
+			}
+		}
+		// Vertical pass: the output row is a weighted sum of whole
+		// resampled rows, then normalised into the tensor.
 		clear(acc)
 		for k, wt := range c.w {
-			src := tmp[(c.first+k)*rw*3 : (c.first+k+1)*rw*3]
-			src = src[:len(acc)]
+			src := hrow(c.first + k)[:len(acc)]
 			for i, v := range src {
 				acc[i] += wt * v
 			}
