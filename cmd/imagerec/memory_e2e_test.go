@@ -161,7 +161,7 @@ func TestRecognizeCommandLimits(t *testing.T) {
 	out := filepath.Join(dir, "out")
 	_, stderr, err := runRecognize(t, "--features", "labels", "--memory-budget", "64MiB", "--out", out, big, small)
 	var ee *exitError
-	if !errors.As(err, &ee) || ee.code != 1 || !strings.Contains(stderr, "2 of 2 images failed") {
+	if !errors.As(err, &ee) || ee.code != 1 || !strings.Contains(stderr, "2 failed") {
 		t.Fatalf("err = %v, stderr %q: want exit 1 with both failed", err, stderr)
 	}
 	var doc errorDocument

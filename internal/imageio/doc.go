@@ -17,7 +17,12 @@
 //     RGB. Without cgo, or with the build tag noturbo, image/jpeg decodes
 //     at full size and a box filter gives the same output size (3-5x
 //     slower; JPEGDecoder names the one compiled in).
-//   - PNG, GIF (first frame), BMP, TIFF, WebP: the standard library and
+//   - PNG: a row decoder of its own (pngrgb.go) that writes each row
+//     straight into the RGB output, so a 16-bit RGBA PNG costs 3 bytes a
+//     pixel instead of image/png's 8 plus the conversion; its pixels equal
+//     image/png's byte for byte (FuzzPNGRows).
+//   - GIF (first frame, placed on the logical screen, which is the
+//     image's size), BMP, TIFF, WebP: the standard library and
 //     golang.org/x/image. Transparent pixels are composited over white.
 //   - HEIC and AVIF: libheif, opened at run time with dlopen
 //     (libheif.so.1, Debian libheif1), so building never needs it. Without
@@ -25,6 +30,10 @@
 //     InvalidImageFormatException that names the missing library. libheif
 //     applies the file's own rotation and mirror; OrientationCorrection is
 //     then ROTATE_0.
+//
+// Info.DecodeCost estimates from the header alone the most memory Decode
+// holds for an image (erring high), for the memory budget that admits
+// images (internal/membudget).
 //
 // EXIF orientation is read from the JPEG APP1 segment, the TIFF IFD0, the
 // WebP EXIF chunk and the PNG eXIf chunk by a small parser that never

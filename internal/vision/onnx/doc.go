@@ -46,6 +46,12 @@
 // Concurrency across images is the caller's: run a bounded pool of
 // goroutines calling Recognize (one per core measured best on CPU, with
 // Config.IntraOpThreads 1); more workers than cores only add latency.
+// Memory is bounded by Config.Budget: Recognize reads the header first,
+// estimates the image's cost (Engine.Cost: the decode, the half-size scan
+// copy, fixed working memory) and waits until it fits in the budget shared
+// by every caller; an image larger than the whole budget is an
+// ImageTooLargeException. Images under vision.MinImageSide (80 px, as
+// Rekognition) are an InvalidParameterException.
 //
 // The nanodet COCO detector of the same model package was tried as an
 // alternative and kept out: on the test photos it confused more classes
