@@ -21,6 +21,7 @@ import (
 	"github.com/imagerec/imagerec/deploy"
 	"github.com/imagerec/imagerec/internal/asl"
 	"github.com/imagerec/imagerec/internal/config"
+	"github.com/imagerec/imagerec/internal/fsperm"
 	"github.com/imagerec/imagerec/internal/lockfile"
 	"github.com/imagerec/imagerec/internal/membudget"
 	"github.com/imagerec/imagerec/internal/metrics"
@@ -53,6 +54,9 @@ func cmdServe(ctx context.Context, env *Env, args []string) error {
 	if err != nil {
 		return fmt.Errorf("configuration: %w", err)
 	}
+	// Everything serve and its libraries create (objects, documents, the
+	// queue's files, dead letters) is private to the user running it.
+	defer fsperm.RestrictUmask()()
 	srv, err := newServer(ctx, cfg, env.Logger)
 	if err != nil {
 		return err
@@ -85,7 +89,7 @@ func newServer(ctx context.Context, cfg config.Config, log *slog.Logger) (_ *ser
 			s.close()
 		}
 	}()
-	if err := os.MkdirAll(cfg.DataDir, 0o755); err != nil {
+	if err := os.MkdirAll(cfg.DataDir, fsperm.Dir); err != nil {
 		return nil, fmt.Errorf("data directory: %w", err)
 	}
 	// One server per data directory: two would share one queue and store.
@@ -94,9 +98,16 @@ func newServer(ctx context.Context, cfg config.Config, log *slog.Logger) (_ *ser
 		return nil, fmt.Errorf("data directory %s is in use: %w; stop that server or give this one another --data", cfg.DataDir, err)
 	}
 	s.closers = append(s.closers, func() { _ = lock.Release() })
+	if err := tightenDataDir(cfg.DataDir, log); err != nil {
+		return nil, err
+	}
 	// Bind before the models load, so a busy port fails at once.
 	if s.listener, err = net.Listen("tcp", cfg.Listen); err != nil {
 		return nil, fmt.Errorf("listen on %s: %w (choose another address with --listen HOST:PORT or IMAGEREC_LISTEN)", cfg.Listen, err)
+	}
+	if !cfg.ListenIsLoopback() {
+		log.Warn("listening on a non-loopback address: the S3 endpoint, the Rekognition API and the web page (which has no sign-in) are reachable from the network, protected only by the access key; keep --listen on 127.0.0.1 or put a proxy with TLS and sign-in in front",
+			"listen", cfg.Listen)
 	}
 	s.closers = append(s.closers, func() { _ = s.listener.Close() })
 	if s.store, err = diskstore.Open(filepath.Join(cfg.DataDir, "objects"), diskstore.Options{}); err != nil {
@@ -177,15 +188,51 @@ func newServer(ctx context.Context, cfg config.Config, log *slog.Logger) (_ *ser
 	return s, nil
 }
 
+// dataEntries are what serve keeps under --data. Only these are made
+// private at start: --data may name a directory that holds other things.
+var dataEntries = []string{"objects", "queue", "executions", "deadletter", "imagerec.lock"}
+
+// tightenDataDir makes the data directory and serve's entries in it
+// private (directories 0700, files 0600), for a directory written by a
+// version that made them world-readable.
+func tightenDataDir(dir string, log *slog.Logger) error {
+	fi, err := os.Stat(dir)
+	if err != nil {
+		return fmt.Errorf("data directory: %w", err)
+	}
+	n := 0
+	if perm := fi.Mode().Perm(); perm&0o077 != 0 {
+		if err := os.Chmod(dir, perm&0o700); err != nil {
+			return fmt.Errorf("data directory: %w", err)
+		}
+		n++
+	}
+	for _, e := range dataEntries {
+		c, err := fsperm.Tighten(filepath.Join(dir, e))
+		n += c
+		if err != nil {
+			return fmt.Errorf("data directory: %w", err)
+		}
+	}
+	if n > 0 {
+		log.Warn("data directory was readable by other users: made it private (files 0600, directories 0700)", "dir", dir, "count", n)
+	}
+	return nil
+}
+
 // notifier is the log notifier plus the webhook when configured.
 func (s *server) notifier() notify.Notifier {
 	n := notify.Multi{lognotify.New(s.log)}
 	if s.cfg.WebhookURL != "" {
-		n = append(n, webhook.New(s.cfg.WebhookURL, webhook.Options{
+		hook := webhook.New(s.cfg.WebhookURL, webhook.Options{
 			Secret:         s.cfg.WebhookSecret,
 			DeadLetterFile: filepath.Join(s.cfg.DataDir, "deadletter", "webhook.jsonl"),
 			Logger:         s.log,
-		}))
+		})
+		if !hook.Signed() {
+			s.log.Warn("webhook has no secret: notifications go out unsigned and receivers cannot tell them from forgeries; set IMAGEREC_WEBHOOK_SECRET", "url", hook.URL())
+		}
+		n = append(n, hook)
 	}
 	return n
 }
@@ -221,7 +268,7 @@ func (s *server) run(ctx context.Context, stdout io.Writer) error {
 	}
 
 	fmt.Fprintf(stdout, "imagerec serve %s: endpoint: %s\n", version, endpoint)
-	fmt.Fprintf(stdout, "  credentials: AWS_ACCESS_KEY_ID=%s AWS_SECRET_ACCESS_KEY=%s (region %s)\n", s.cfg.AccessKeyID, s.cfg.SecretAccessKey, s.cfg.Region)
+	fmt.Fprintf(stdout, "  credentials: AWS_ACCESS_KEY_ID=%s, secret access key from %s (region %s)\n", s.cfg.AccessKeyID, s.cfg.SecretSource, s.cfg.Region)
 	fmt.Fprintf(stdout, "  upload:      aws --endpoint-url %s s3 cp photo.jpg s3://%s/\n", endpoint, s.cfg.UploadBucket)
 	fmt.Fprintf(stdout, "  results:     aws --endpoint-url %s s3 ls s3://%s/\n", endpoint, s.cfg.ResultBucket)
 	fmt.Fprintf(stdout, "  web page:    %s%s/   metrics: %s%s/metrics\n", endpoint, uiPrefix, endpoint, uiPrefix)

@@ -27,6 +27,9 @@ const (
 	DefaultSecretAccessKey = "imagerec-local-secret" //nolint:gosec // documented default of a loopback server, not a secret
 )
 
+// SecretSourceDefault is Config.SecretSource when no secret was set.
+const SecretSourceDefault = "the documented default (README; set IMAGEREC_SECRET_ACCESS_KEY to change it)"
+
 // Config is the configuration of the local server.
 type Config struct {
 	// Listen is the S3 (and Rekognition) endpoint address. Flag --listen,
@@ -43,6 +46,10 @@ type Config struct {
 	// Defaults DefaultAccessKeyID, DefaultSecretAccessKey.
 	AccessKeyID     string
 	SecretAccessKey string
+	// SecretSource says where SecretAccessKey came from, for the start-up
+	// banner, which never prints the secret itself: the environment
+	// variable's name, or SecretSourceDefault.
+	SecretSource string
 	// Region is reported in events and ARNs and expected in signatures.
 	// Env IMAGEREC_REGION. Default us-east-1.
 	Region string
@@ -94,8 +101,12 @@ func Load(getenv func(string) string, args []string, out io.Writer) (Config, err
 	c := Config{
 		AccessKeyID:     env("IMAGEREC_ACCESS_KEY_ID", DefaultAccessKeyID),
 		SecretAccessKey: env("IMAGEREC_SECRET_ACCESS_KEY", DefaultSecretAccessKey),
+		SecretSource:    SecretSourceDefault,
 		Region:          env("IMAGEREC_REGION", "us-east-1"),
 		WebhookSecret:   getenv("IMAGEREC_WEBHOOK_SECRET"),
+	}
+	if getenv("IMAGEREC_SECRET_ACCESS_KEY") != "" {
+		c.SecretSource = "IMAGEREC_SECRET_ACCESS_KEY"
 	}
 	fs := flag.NewFlagSet("serve", flag.ContinueOnError)
 	fs.SetOutput(out)
@@ -156,6 +167,21 @@ func DefaultCacheDir() string {
 	return filepath.Join(d, "imagerec")
 }
 
+// ListenIsLoopback reports whether Listen binds only loopback addresses
+// (127.0.0.0/8, ::1 or "localhost"); an empty host, 0.0.0.0, :: or any
+// other address or name is reachable from the network.
+func (c Config) ListenIsLoopback() bool {
+	host, _, err := net.SplitHostPort(c.Listen)
+	if err != nil {
+		return false
+	}
+	if strings.EqualFold(host, "localhost") {
+		return true
+	}
+	ip := net.ParseIP(host)
+	return ip != nil && ip.IsLoopback()
+}
+
 // Validate reports every invalid field.
 func (c Config) Validate() error {
 	var errs []error
@@ -202,6 +228,7 @@ func (c Config) LogValue() slog.Value {
 		slog.Any("features", c.Features),
 		slog.String("access_key_id", c.AccessKeyID),
 		slog.String("secret_access_key", "REDACTED"),
+		slog.String("secret_source", c.SecretSource),
 		slog.Bool("webhook", c.WebhookURL != ""),
 	)
 }

@@ -59,6 +59,16 @@ func TestLoad(t *testing.T) {
 			}
 		}},
 		{name: "bad memory budget", args: []string{"--memory-budget", "lots"}, wantErr: `memory-budget: memory size "lots"`},
+		{name: "secret source default", check: func(t *testing.T, c config.Config) {
+			if c.SecretSource != config.SecretSourceDefault || strings.Contains(c.SecretSource, config.DefaultSecretAccessKey) {
+				t.Errorf("SecretSource = %q", c.SecretSource)
+			}
+		}},
+		{name: "secret source env", env: map[string]string{"IMAGEREC_SECRET_ACCESS_KEY": "s3cret"}, check: func(t *testing.T, c config.Config) {
+			if c.SecretSource != "IMAGEREC_SECRET_ACCESS_KEY" || c.SecretAccessKey != "s3cret" {
+				t.Errorf("SecretSource = %q, secret %q", c.SecretSource, c.SecretAccessKey)
+			}
+		}},
 		{name: "bad feature", args: []string{"--features", "labels,colour"}, wantErr: `unknown feature "colour"`},
 		{name: "stray argument", args: []string{"extra"}, wantErr: "unexpected arguments"},
 	}
@@ -102,5 +112,17 @@ func TestLogValueHidesSecret(t *testing.T) {
 	}
 	if strings.Contains(c.LogValue().String(), "hunter2") {
 		t.Error("secret logged")
+	}
+}
+
+func TestListenIsLoopback(t *testing.T) {
+	t.Parallel()
+	for listen, want := range map[string]bool{
+		"127.0.0.1:9000": true, "127.1.2.3:0": true, "[::1]:9000": true, "localhost:9000": true, "LocalHost:1": true,
+		":9000": false, "0.0.0.0:9000": false, "[::]:9000": false, "192.168.1.5:9000": false, "myhost:9000": false, "nonsense": false,
+	} {
+		if got := (config.Config{Listen: listen}).ListenIsLoopback(); got != want {
+			t.Errorf("ListenIsLoopback(%q) = %v, want %v", listen, got, want)
+		}
 	}
 }

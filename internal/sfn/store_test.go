@@ -179,3 +179,31 @@ func TestRecoverSalvagedExecution(t *testing.T) {
 		t.Errorf("re-started execution: %+v, %v", ex, err)
 	}
 }
+
+// TestDirStoreFilesArePrivate: execution files are 0600 in a 0700
+// directory, whatever the process umask.
+func TestDirStoreFilesArePrivate(t *testing.T) {
+	t.Parallel()
+	dir := filepath.Join(t.TempDir(), "executions")
+	store, err := sfn.NewDirStore(dir, sfn.DirOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	storedRecord(t, store, "one", sfn.StatusSucceeded)
+	des, err := os.ReadDir(dir)
+	if err != nil || len(des) == 0 {
+		t.Fatalf("%v, %v", des, err)
+	}
+	if fi, _ := os.Stat(dir); fi.Mode().Perm() != 0o700 {
+		t.Errorf("directory mode %v, want 0700", fi.Mode().Perm())
+	}
+	for _, d := range des {
+		fi, err := d.Info()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !d.IsDir() && fi.Mode().Perm() != 0o600 {
+			t.Errorf("%s: mode %v, want 0600", d.Name(), fi.Mode().Perm())
+		}
+	}
+}

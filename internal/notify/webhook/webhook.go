@@ -3,7 +3,9 @@
 // "<timestamp>.<body>" (header X-Imagerec-Signature: sha256=<hex>, header
 // X-Imagerec-Timestamp: unix seconds), retried with exponential back-off on
 // network errors, 429 and 5xx, and appended to a dead-letter file (JSON
-// lines) when every attempt failed, so no notification is silently lost.
+// lines, file 0600) when every attempt failed, so no notification is
+// silently lost. The URL's userinfo never leaves the Notifier: logs,
+// errors and dead letters name it as Redact gives it.
 package webhook
 
 import (
@@ -13,16 +15,19 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"log/slog"
 	"net/http"
+	"net/url"
 	"os"
 	"path/filepath"
 	"strconv"
 	"sync"
 	"time"
 
+	"github.com/imagerec/imagerec/internal/fsperm"
 	"github.com/imagerec/imagerec/internal/notify"
 )
 
@@ -63,9 +68,10 @@ type Options struct {
 
 // Notifier posts messages to one URL.
 type Notifier struct {
-	url  string
-	opts Options
-	mu   sync.Mutex // serialises dead-letter appends
+	url   string
+	shown string // url with its userinfo redacted, for logs, errors and dead letters
+	opts  Options
+	mu    sync.Mutex // serialises dead-letter appends
 }
 
 // New returns a Notifier for url.
@@ -92,8 +98,28 @@ func New(url string, opts Options) *Notifier {
 		opts.Sleep = sleep
 	}
 	opts.Logger = opts.Logger.With("component", "webhook")
-	return &Notifier{url: url, opts: opts}
+	return &Notifier{url: url, shown: Redact(url), opts: opts}
 }
+
+// Redact returns rawURL with any userinfo (user name and password, which
+// may be a token) replaced by "REDACTED", for logs and files. A URL that
+// does not parse is replaced whole.
+func Redact(rawURL string) string {
+	u, err := url.Parse(rawURL)
+	if err != nil {
+		return "REDACTED (unparseable URL)"
+	}
+	if u.User != nil {
+		u.User = url.User("REDACTED")
+	}
+	return u.String()
+}
+
+// URL is the notifier's URL with its userinfo redacted.
+func (n *Notifier) URL() string { return n.shown }
+
+// Signed reports whether requests carry a signature (Options.Secret set).
+func (n *Notifier) Signed() bool { return n.opts.Secret != "" }
 
 func sleep(ctx context.Context, d time.Duration) error {
 	t := time.NewTimer(d)
@@ -157,7 +183,11 @@ func (n *Notifier) Notify(ctx context.Context, msg notify.Message) error {
 func (n *Notifier) post(ctx context.Context, msg notify.Message, body []byte) (retry bool, err error) {
 	req, err := http.NewRequestWithContext(ctx, http.MethodPost, n.url, bytes.NewReader(body))
 	if err != nil {
-		return false, fmt.Errorf("build request: %w", err)
+		var ue *url.Error
+		if errors.As(err, &ue) {
+			err = ue.Err
+		}
+		return false, fmt.Errorf("build request for %s: %w", n.shown, err)
 	}
 	req.Header.Set("Content-Type", "application/json")
 	req.Header.Set("User-Agent", "imagerec-webhook/1")
@@ -172,7 +202,13 @@ func (n *Notifier) post(ctx context.Context, msg notify.Message, body []byte) (r
 	}
 	resp, err := n.opts.Client.Do(req)
 	if err != nil {
-		return ctx.Err() == nil, fmt.Errorf("post %s: %w", n.url, err)
+		// *url.Error repeats the URL (net/http hides only the password);
+		// keep the cause and name the URL redacted.
+		var ue *url.Error
+		if errors.As(err, &ue) {
+			err = ue.Err
+		}
+		return ctx.Err() == nil, fmt.Errorf("post %s: %w", n.shown, err)
 	}
 	defer resp.Body.Close()
 	_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, 64<<10))
@@ -180,32 +216,34 @@ func (n *Notifier) post(ctx context.Context, msg notify.Message, body []byte) (r
 	case resp.StatusCode >= 200 && resp.StatusCode < 300:
 		return false, nil
 	case resp.StatusCode == http.StatusTooManyRequests || resp.StatusCode >= 500:
-		return true, fmt.Errorf("post %s: %s", n.url, resp.Status)
+		return true, fmt.Errorf("post %s: %s", n.shown, resp.Status)
 	default:
-		return false, fmt.Errorf("post %s: %s", n.url, resp.Status)
+		return false, fmt.Errorf("post %s: %s", n.shown, resp.Status)
 	}
 }
 
 // deadLetter records an undeliverable message.
 func (n *Notifier) deadLetter(ctx context.Context, body []byte, cause error) error {
-	n.opts.Logger.ErrorContext(ctx, "webhook undeliverable, dead-lettered", "url", n.url, "file", n.opts.DeadLetterFile, "err", cause)
+	n.opts.Logger.ErrorContext(ctx, "webhook undeliverable, dead-lettered", "url", n.shown, "file", n.opts.DeadLetterFile, "err", cause)
 	if n.opts.DeadLetterFile == "" {
 		return nil
 	}
 	n.mu.Lock()
 	defer n.mu.Unlock()
-	if err := os.MkdirAll(filepath.Dir(n.opts.DeadLetterFile), 0o755); err != nil {
+	if err := os.MkdirAll(filepath.Dir(n.opts.DeadLetterFile), fsperm.Dir); err != nil {
 		return fmt.Errorf("dead-letter %w: %w", cause, err)
 	}
-	f, err := os.OpenFile(n.opts.DeadLetterFile, os.O_APPEND|os.O_CREATE|os.O_WRONLY, 0o644)
+	f, err := os.OpenFile(n.opts.DeadLetterFile, os.O_APPEND|os.O_CREATE|os.O_WRONLY, fsperm.File)
 	if err != nil {
 		return fmt.Errorf("dead-letter %w: %w", cause, err)
 	}
+	// A file left by an older version may be world-readable.
+	_ = f.Chmod(fsperm.File)
 	line, _ := json.Marshal(struct {
 		URL     string          `json:"url"`
 		Error   string          `json:"error"`
 		Message json.RawMessage `json:"message"`
-	}{n.url, cause.Error(), body})
+	}{n.shown, cause.Error(), body})
 	_, werr := f.Write(append(line, '\n'))
 	if err := f.Sync(); werr == nil {
 		werr = err

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"io"
+	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -146,5 +147,79 @@ func TestWebhookStoppedIsNotDeadLettered(t *testing.T) {
 	}
 	if _, err := os.Stat(dl); !os.IsNotExist(err) {
 		t.Errorf("dead-letter file written for a stopped delivery: %v", err)
+	}
+}
+
+// TestWebhookRedactsUserinfo: the URL's user name and password never
+// reach the log or the dead-letter file, and the dead-letter file (and its
+// directory) are private even when an older version left them readable.
+func TestWebhookRedactsUserinfo(t *testing.T) {
+	t.Parallel()
+	for _, tc := range []struct {
+		name    string
+		handler http.Handler
+	}{
+		{"refused", http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) { w.WriteHeader(http.StatusForbidden) })},
+		{"unreachable", nil},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			srv := httptest.NewServer(tc.handler)
+			u := strings.Replace(srv.URL, "http://", "http://hookuser:hookpass@", 1) + "/hook?x=1"
+			if tc.handler == nil {
+				srv.Close()
+			} else {
+				t.Cleanup(srv.Close)
+			}
+			dir := filepath.Join(t.TempDir(), "dead")
+			dl := filepath.Join(dir, "webhook.jsonl")
+			if err := os.MkdirAll(dir, 0o755); err != nil {
+				t.Fatal(err)
+			}
+			if err := os.WriteFile(dl, nil, 0o644); err != nil {
+				t.Fatal(err)
+			}
+			var logs strings.Builder
+			log := slog.New(slog.NewTextHandler(&logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
+			n := webhook.New(u, webhook.Options{Attempts: 2, DeadLetterFile: dl, Sleep: noSleep, Logger: log})
+			if got := n.URL(); strings.Contains(got, "hookuser") || strings.Contains(got, "hookpass") || !strings.Contains(got, "REDACTED@127.0.0.1") || !strings.HasSuffix(got, "/hook?x=1") {
+				t.Errorf("URL() = %q", got)
+			}
+			if err := n.Notify(t.Context(), notify.Message{Key: "k"}); err != nil {
+				t.Fatal(err)
+			}
+			data, err := os.ReadFile(dl)
+			if err != nil {
+				t.Fatal(err)
+			}
+			for what, text := range map[string]string{"dead letter": string(data), "log": logs.String()} {
+				if strings.Contains(text, "hookuser") || strings.Contains(text, "hookpass") {
+					t.Errorf("%s holds the URL's userinfo:\n%s", what, text)
+				}
+				if !strings.Contains(text, "REDACTED@127.0.0.1") {
+					t.Errorf("%s does not name the redacted URL:\n%s", what, text)
+				}
+			}
+			for p, want := range map[string]os.FileMode{dl: 0o600} {
+				if fi, err := os.Stat(p); err != nil || fi.Mode().Perm() != want {
+					t.Errorf("%s: mode %v, want %v", p, fi.Mode().Perm(), want)
+				}
+			}
+		})
+	}
+}
+
+func TestRedact(t *testing.T) {
+	t.Parallel()
+	for in, want := range map[string]string{
+		"https://hooks.example/x":             "https://hooks.example/x",
+		"https://user:pass@hooks.example/x?a": "https://REDACTED@hooks.example/x?a",
+		"https://token@hooks.example/":        "https://REDACTED@hooks.example/",
+		"http://[::1]:8080/p":                 "http://[::1]:8080/p",
+		"://bad url with pass@":               "REDACTED (unparseable URL)",
+	} {
+		if got := webhook.Redact(in); got != want {
+			t.Errorf("Redact(%q) = %q, want %q", in, got, want)
+		}
 	}
 }

@@ -15,6 +15,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/imagerec/imagerec/internal/fsperm"
 	"github.com/imagerec/imagerec/internal/objstore"
 )
 
@@ -42,7 +43,7 @@ func (s *Store) CreateMultipartUpload(ctx context.Context, bucket, key string, o
 		return "", err
 	}
 	dir := s.uploadDir(bucket, id)
-	if err := os.Mkdir(dir, 0o755); err != nil {
+	if err := os.Mkdir(dir, fsperm.Dir); err != nil {
 		return "", fmt.Errorf("create upload: %w", err)
 	}
 	if err := s.writeFileSync(filepath.Join(dir, "upload.json"), raw); err != nil {

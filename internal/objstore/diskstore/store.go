@@ -21,6 +21,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/imagerec/imagerec/internal/fsperm"
 	"github.com/imagerec/imagerec/internal/objstore"
 )
 
@@ -95,14 +96,14 @@ func Open(root string, opts Options) (*Store, error) {
 	}
 	s.bufs.New = func() any { b := make([]byte, 256<<10); return &b }
 	for _, d := range []string{"buckets", "tmp"} {
-		if err := os.MkdirAll(filepath.Join(root, d), 0o755); err != nil {
+		if err := os.MkdirAll(filepath.Join(root, d), fsperm.Dir); err != nil {
 			return nil, fmt.Errorf("open store %q: %w", root, err)
 		}
 	}
 	if err := os.RemoveAll(filepath.Join(root, "tmp")); err != nil {
 		return nil, fmt.Errorf("open store %q: clean tmp: %w", root, err)
 	}
-	if err := os.MkdirAll(filepath.Join(root, "tmp"), 0o755); err != nil {
+	if err := os.MkdirAll(filepath.Join(root, "tmp"), fsperm.Dir); err != nil {
 		return nil, fmt.Errorf("open store %q: %w", root, err)
 	}
 	des, err := os.ReadDir(filepath.Join(root, "buckets"))
@@ -270,11 +271,11 @@ func (s *Store) CreateBucket(ctx context.Context, name string) error {
 
 func (s *Store) prepareBucketDir(dir, name string, created time.Time) error {
 	for i := range 256 {
-		if err := os.MkdirAll(filepath.Join(dir, "obj", fmt.Sprintf("%02x", i)), 0o755); err != nil {
+		if err := os.MkdirAll(filepath.Join(dir, "obj", fmt.Sprintf("%02x", i)), fsperm.Dir); err != nil {
 			return err
 		}
 	}
-	if err := os.MkdirAll(filepath.Join(dir, "uploads"), 0o755); err != nil {
+	if err := os.MkdirAll(filepath.Join(dir, "uploads"), fsperm.Dir); err != nil {
 		return err
 	}
 	raw, err := json.Marshal(bucketFile{Name: name, CreationDate: created})
@@ -353,7 +354,7 @@ func (s *Store) checkBucket(name string) error {
 func (s *Store) writeData(dir, base string, body io.Reader, wantMD5 []byte) (name string, size int64, sum []byte, finish func() error, err error) {
 	name = base + "." + strings.ToLower(rand.Text()) + ".data"
 	path := filepath.Join(dir, name)
-	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o644)
+	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL, fsperm.File)
 	if err != nil {
 		return "", 0, nil, nil, err
 	}
@@ -507,7 +508,7 @@ func (s *Store) commit(bucket, key, dataName string, finishData func() error, in
 
 // writeSynced creates path with data and fsyncs it.
 func (s *Store) writeSynced(path string, data []byte) error {
-	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o644)
+	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL, fsperm.File)
 	if err != nil {
 		return err
 	}

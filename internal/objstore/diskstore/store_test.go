@@ -110,3 +110,49 @@ func TestReopen(t *testing.T) {
 		t.Errorf("%d data files, want %d", data, len(keys))
 	}
 }
+
+// TestFilesArePrivate: whatever the process umask, the store creates its
+// files 0600 and its directories 0700.
+func TestFilesArePrivate(t *testing.T) {
+	ctx := t.Context()
+	root := filepath.Join(t.TempDir(), "objects")
+	s, err := diskstore.Open(root, diskstore.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := s.CreateBucket(ctx, "bkt"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.PutObject(ctx, "bkt", "a/b.jpg", strings.NewReader("secret photo"), objstore.PutOptions{ContentType: "image/jpeg"}); err != nil {
+		t.Fatal(err)
+	}
+	id, err := s.CreateMultipartUpload(ctx, "bkt", "mp", objstore.PutOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.UploadPart(ctx, "bkt", "mp", id, 1, strings.NewReader("part"), nil); err != nil {
+		t.Fatal(err)
+	}
+	n := 0
+	err = filepath.WalkDir(root, func(p string, d fs.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		fi, err := d.Info()
+		if err != nil {
+			return err
+		}
+		want := fs.FileMode(0o600)
+		if d.IsDir() {
+			want = 0o700
+		}
+		if fi.Mode().Perm() != want {
+			t.Errorf("%s: mode %v, want %v", p, fi.Mode().Perm(), want)
+		}
+		n++
+		return nil
+	})
+	if err != nil || n < 5 {
+		t.Fatalf("walked %d entries: %v", n, err)
+	}
+}

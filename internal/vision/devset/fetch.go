@@ -56,7 +56,7 @@ func (f *Fetcher) Fetch(ctx context.Context, m *Manifest) (Stats, error) {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	if err := os.MkdirAll(f.Dir, 0o755); err != nil {
+	if err := os.MkdirAll(f.Dir, 0o755); err != nil { //nolint:gosec // a cache of public photos, shared like the model cache
 		return Stats{}, fmt.Errorf("create %s: %w", f.Dir, err)
 	}
 	var st Stats
