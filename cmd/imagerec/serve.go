@@ -36,6 +36,7 @@ import (
 	"github.com/imagerec/imagerec/internal/s3api"
 	"github.com/imagerec/imagerec/internal/s3event"
 	"github.com/imagerec/imagerec/internal/sfn"
+	"github.com/imagerec/imagerec/internal/sigv4"
 	"github.com/imagerec/imagerec/internal/ui"
 	"github.com/imagerec/imagerec/internal/vision"
 	"github.com/imagerec/imagerec/internal/vision/onnx"
@@ -374,7 +375,7 @@ func (s *server) handler(endpoint string) http.Handler {
 	s3i := s.metrics.Instrument("s3", s3h)
 	// Rekognition's JSON 1.1 API on the same port, told apart by X-Amz-Target.
 	rek := s.metrics.Instrument("rekognition", rekapi.New(s.engine, s.store, rekapi.Options{
-		Verifier: s3api.NewServiceVerifier(creds, "rekognition", nil),
+		Verifier: sigv4.New(creds, nil),
 		Logger:   s.log,
 	}))
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {

@@ -19,7 +19,7 @@ import (
 
 	"github.com/imagerec/imagerec/internal/objstore/memstore"
 	"github.com/imagerec/imagerec/internal/rekapi"
-	"github.com/imagerec/imagerec/internal/s3api"
+	"github.com/imagerec/imagerec/internal/sigv4"
 )
 
 // TestAuthErrors pins the status, x-amzn-ErrorType and body of every way a
@@ -27,7 +27,7 @@ import (
 func TestAuthErrors(t *testing.T) {
 	t.Parallel()
 	now := time.Date(2026, 11, 28, 12, 0, 0, 0, time.UTC)
-	v := s3api.NewServiceVerifier([]s3api.Credentials{{AccessKeyID: "AKIDEXAMPLE", SecretAccessKey: "secret"}}, "rekognition", func() time.Time { return now })
+	v := sigv4.New([]sigv4.Credentials{{AccessKeyID: "AKIDEXAMPLE", SecretAccessKey: "secret"}}, func() time.Time { return now })
 	h := rekapi.New(&fakeRecognizer{result: sample()}, memstore.New(), rekapi.Options{Verifier: v})
 	body := []byte(`{"Image":{"Bytes":"/9j/4AA="},"MaxLabels":1}`)
 	sign := func(t *testing.T, key, secret, service string, at time.Time, signed []byte, edit func(*http.Request)) *http.Request {

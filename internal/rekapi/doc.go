@@ -21,6 +21,7 @@
 // own UnknownOperationException, SerializationException and signature
 // errors), 500 for InternalServerError.
 //
-// Requests are SigV4-checked by the Verifier given in Options. One image is
+// Requests are SigV4-checked by the sigv4.Verifier given in Options, for
+// the service "rekognition" in any region. One image is
 // recognised per request with only the feature the operation needs.
 package rekapi

@@ -34,6 +34,7 @@ func TestGoldenResponses(t *testing.T) {
 			req, _ := http.NewRequestWithContext(t.Context(), "POST", f.srv.URL+"/", bytes.NewBufferString(tt.body))
 			req.Header.Set("X-Amz-Target", rekapi.TargetPrefix+tt.op)
 			req.Header.Set("Content-Type", rekapi.ContentType)
+			signRequest(t, req, tt.body)
 			resp, err := http.DefaultClient.Do(req)
 			if err != nil {
 				t.Fatal(err)

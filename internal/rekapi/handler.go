@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/imagerec/imagerec/internal/objstore"
+	"github.com/imagerec/imagerec/internal/sigv4"
 	"github.com/imagerec/imagerec/internal/vision"
 )
 
@@ -24,6 +25,9 @@ const TargetPrefix = "RekognitionService."
 // ContentType is the JSON 1.1 protocol's media type.
 const ContentType = "application/x-amz-json-1.1"
 
+// service is what requests must be signed for: Rekognition, in any region.
+var service = sigv4.Service{Name: "rekognition"}
+
 // ObjectGetter reads objects named by Image.S3Object. objstore.Store
 // satisfies it; GetObject returns an error wrapping objstore.ErrNoSuchBucket
 // or objstore.ErrNoSuchKey when the object is missing.
@@ -31,22 +35,13 @@ type ObjectGetter interface {
 	GetObject(ctx context.Context, bucket, key string) (io.ReadCloser, objstore.ObjectInfo, error)
 }
 
-// Verifier checks a request's AWS Signature Version 4. body is the request
-// body, already read (its SHA-256 is part of the signature). A rejection
-// should implement interface{ ErrorCode() string } to choose the error code
-// sent back (for example InvalidSignatureException or
-// UnrecognizedClientException); other errors are sent as
-// InvalidSignatureException.
-type Verifier interface {
-	Verify(r *http.Request, body []byte) error
-}
-
 // Options configure the handler. The zero value serves without
 // authentication and with Rekognition's limits.
 type Options struct {
-	// Verifier checks signatures; nil accepts unsigned requests (tests and
-	// explicitly unauthenticated set-ups only).
-	Verifier Verifier
+	// Verifier checks signatures (for the service "rekognition", any
+	// region); nil accepts unsigned requests (tests and explicitly
+	// unauthenticated set-ups only).
+	Verifier *sigv4.Verifier
 	// Logger receives one line per request; nil discards.
 	Logger *slog.Logger
 	// MaxBytes limits Image.Bytes (default 5 MiB, Rekognition's limit).
@@ -140,7 +135,7 @@ func (h *Handler) serve(w http.ResponseWriter, r *http.Request, op, target strin
 		return &vision.Error{Code: vision.CodeImageTooLarge, Message: fmt.Sprintf("request body is over %d bytes", maxBody)}
 	}
 	if h.opts.Verifier != nil {
-		if err := h.opts.Verifier.Verify(r, body); err != nil {
+		if _, err := h.opts.Verifier.VerifyBody(r, body, service); err != nil {
 			return signatureError(err)
 		}
 	}

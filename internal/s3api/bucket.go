@@ -26,7 +26,7 @@ type bucketElem struct {
 }
 
 func (h *Handler) ownerOf(req *request) owner {
-	id := req.auth.auth.AccessKeyID
+	id := req.auth.AccessKeyID
 	return owner{ID: id, DisplayName: id}
 }
 

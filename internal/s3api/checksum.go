@@ -15,6 +15,8 @@ import (
 	"net/http"
 	"strings"
 	"sync"
+
+	"github.com/imagerec/imagerec/internal/sigv4"
 )
 
 // checksumAlgorithms maps the suffix of x-amz-checksum-ALG to a hash.
@@ -167,14 +169,14 @@ func (b *checkedBody) check() error {
 }
 
 // bodyReader returns the decoded, checked request body.
-func bodyReader(r *http.Request, ar authResult, limit int64) (*checkedBody, *APIError) {
+func bodyReader(r *http.Request, ar sigv4.Verified, limit int64) (*checkedBody, *APIError) {
 	b := &checkedBody{r: r.Body, limit: limit, wantLen: r.ContentLength}
-	var chunked *chunkedReader
-	switch ar.payloadHash {
-	case streamingSignedPayload, streamingSignedPayloadTrailer, streamingUnsignedPayloadTrail:
-		chunked = newChunkedReader(r.Body, ar.payloadHash != streamingUnsignedPayloadTrail, ar)
+	var chunked *sigv4.ChunkedReader
+	switch {
+	case ar.Streaming():
+		chunked = sigv4.NewChunkedReader(r.Body, ar)
 		b.r = chunked
-		b.trailers = func() map[string]string { return chunked.Trailers }
+		b.trailers = chunked.Trailers
 		b.wantLen = -1
 		if dl := r.Header.Get("X-Amz-Decoded-Content-Length"); dl != "" {
 			n, err := parseSize(dl)
@@ -183,10 +185,10 @@ func bodyReader(r *http.Request, ar authResult, limit int64) (*checkedBody, *API
 			}
 			b.wantLen = n
 		}
-	case unsignedPayload, "":
+	case ar.PayloadHash == sigv4.UnsignedPayload, ar.PayloadHash == "":
 	default:
 		b.sha = sha256.New()
-		b.wantSHA = ar.payloadHash
+		b.wantSHA = ar.PayloadHash
 	}
 	if b.wantLen > limit {
 		return nil, ErrEntityTooLarge

@@ -17,9 +17,9 @@
 // Put/GetBucketNotificationConfiguration (in memory). Anything else answers
 // 501 NotImplemented.
 //
-// Authentication is always required. AWS Signature Version 4: the
-// Authorization header or presigned query parameters (X-Amz-Expires up to a
-// week), payloads signed by SHA-256, UNSIGNED-PAYLOAD, or aws-chunked
+// Authentication is always required, checked by internal/sigv4. AWS
+// Signature Version 4: the Authorization header or presigned query
+// parameters (X-Amz-Expires up to a week), payloads signed by SHA-256, UNSIGNED-PAYLOAD, or aws-chunked
 // (STREAMING-AWS4-HMAC-SHA256-PAYLOAD with each chunk signature verified,
 // STREAMING-UNSIGNED-PAYLOAD-TRAILER and the signed trailer variant).
 // Checksums sent as x-amz-checksum-{crc32,crc32c,crc64nvme,sha1,sha256}
@@ -40,5 +40,5 @@
 // HTTP) emit nothing here: wrap the Store with NotifyingStore for that.
 //
 // Errors are S3's XML <Error> documents with S3's codes and statuses; store
-// errors are translated in one place (toAPIError).
+// errors and sigv4's refusals are translated in one place (toAPIError).
 package s3api

@@ -5,9 +5,11 @@ import (
 	"encoding/xml"
 	"errors"
 	"fmt"
+	"io"
 	"net/http"
 
 	"github.com/imagerec/imagerec/internal/objstore"
+	"github.com/imagerec/imagerec/internal/sigv4"
 )
 
 // APIError is an S3 error: a code, an HTTP status and a message. It is
@@ -65,16 +67,51 @@ var (
 	ErrServiceUnavailable       = apiErr("ServiceUnavailable", http.StatusServiceUnavailable, "Please reduce your request rate.")
 	ErrSignatureDoesNotMatch    = apiErr("SignatureDoesNotMatch", http.StatusForbidden, "The request signature we calculated does not match the signature you provided. Check your key and signing method.")
 	ErrContentSHA256Mismatch    = apiErr("XAmzContentSHA256Mismatch", http.StatusBadRequest, "The provided 'x-amz-content-sha256' header does not match what was computed.")
-	ErrExpiredPresignRequest    = apiErr("AccessDenied", http.StatusForbidden, "Request has expired")
 )
 
-// toAPIError maps an error from the store or the request body to the S3
-// error the client sees.
+// authErrors are the S3 codes of sigv4's refusals; the message is sigv4's
+// (worded as S3 words it).
+var authErrors = map[error]*APIError{
+	sigv4.ErrMissing:            ErrAccessDenied,
+	sigv4.ErrAmbiguous:          ErrInvalidArgument,
+	sigv4.ErrUnsupportedVersion: ErrInvalidRequest,
+	sigv4.ErrMalformedHeader:    ErrAuthorizationMalformed,
+	sigv4.ErrMalformedQuery:     ErrAuthorizationQueryParams,
+	sigv4.ErrUnknownKey:         ErrInvalidAccessKeyID,
+	sigv4.ErrWrongService:       ErrAuthorizationMalformed,
+	sigv4.ErrWrongRegion:        ErrAuthorizationMalformed,
+	sigv4.ErrNoDate:             ErrAccessDenied,
+	sigv4.ErrDateMismatch:       ErrAuthorizationMalformed,
+	sigv4.ErrSkewed:             ErrRequestTimeTooSkewed,
+	sigv4.ErrHostNotSigned:      ErrAuthorizationMalformed,
+	sigv4.ErrNoPayloadHash:      ErrInvalidRequest,
+	sigv4.ErrBadPayloadHash:     ErrInvalidArgument,
+	sigv4.ErrExpired:            ErrAccessDenied,
+	sigv4.ErrSignatureMismatch:  ErrSignatureDoesNotMatch,
+	sigv4.ErrMalformedChunk:     ErrIncompleteBody,
+	sigv4.ErrTooManyTrailers:    ErrInvalidRequest,
+}
+
+// authError is the S3 error of a sigv4 refusal (403 AccessDenied for a
+// kind this table does not know).
+func authError(e *sigv4.Error) *APIError {
+	ae, ok := authErrors[e.Kind]
+	if !ok {
+		ae = ErrAccessDenied
+	}
+	return ae.withMessage("%s", e.Message)
+}
+
+// toAPIError maps an error from the verifier, the store or the request
+// body to the S3 error the client sees.
 func toAPIError(err error) *APIError {
 	var ae *APIError
+	var se *sigv4.Error
 	switch {
 	case errors.As(err, &ae):
 		return ae
+	case errors.As(err, &se):
+		return authError(se)
 	case errors.Is(err, objstore.ErrNoSuchBucket):
 		return ErrNoSuchBucket
 	case errors.Is(err, objstore.ErrNoSuchKey):
@@ -99,7 +136,7 @@ func toAPIError(err error) *APIError {
 		return ErrInvalidPart
 	case errors.Is(err, objstore.ErrEntityTooSmall):
 		return ErrEntityTooSmall
-	case errors.Is(err, context.Canceled), errors.Is(err, errUnexpectedEOF):
+	case errors.Is(err, context.Canceled), errors.Is(err, io.ErrUnexpectedEOF):
 		return ErrIncompleteBody
 	}
 	return ErrInternal

@@ -18,10 +18,17 @@ import (
 
 	"github.com/imagerec/imagerec/internal/objstore"
 	"github.com/imagerec/imagerec/internal/s3event"
+	"github.com/imagerec/imagerec/internal/sigv4"
 )
 
 // DefaultMaxObjectSize is S3's limit for a single PUT (5 GiB).
 const DefaultMaxObjectSize = 5 << 30
+
+// Credentials is an access key pair the endpoint accepts.
+type Credentials = sigv4.Credentials
+
+// s3Service is what requests must be signed for: S3, in any region.
+var s3Service = sigv4.Service{Name: "s3"}
 
 // Options configure a Handler. The zero value is usable except for
 // Credentials: with none, every request is refused.
@@ -64,7 +71,7 @@ type Handler struct {
 	mp    objstore.Multiparter // nil when the store cannot do multipart
 	opts  Options
 	log   *slog.Logger
-	auth  verifier
+	auth  *sigv4.Verifier
 	seq   s3event.Sequencer
 
 	mu    sync.RWMutex
@@ -87,10 +94,7 @@ func New(store objstore.Store, opts Options) *Handler {
 		h.log = slog.New(slog.DiscardHandler)
 	}
 	h.mp, _ = store.(objstore.Multiparter)
-	h.auth = verifier{secrets: map[string]string{}, now: opts.Now}
-	for _, c := range opts.Credentials {
-		h.auth.secrets[c.AccessKeyID] = c.SecretAccessKey
-	}
+	h.auth = sigv4.New(opts.Credentials, opts.Now)
 	return h
 }
 
@@ -102,7 +106,7 @@ type request struct {
 	hostID   string
 	bucket   string
 	key      string
-	auth     authResult
+	auth     sigv4.Verified
 	sourceIP string
 }
 
@@ -131,9 +135,9 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		}
 		return
 	}
-	ar, aerr := h.auth.verify(r)
-	if aerr != nil {
-		h.fail(req, aerr, nil)
+	ar, err := h.auth.Verify(r, s3Service)
+	if err != nil {
+		h.fail(req, toAPIError(err), nil)
 		return
 	}
 	req.auth = ar
@@ -316,7 +320,7 @@ func (h *Handler) emit(req *request, eventName string, info objstore.ObjectInfo)
 			EventName:       eventName,
 			Region:          h.opts.Region,
 			Time:            now,
-			PrincipalID:     req.auth.auth.AccessKeyID,
+			PrincipalID:     req.auth.AccessKeyID,
 			SourceIP:        req.sourceIP,
 			RequestID:       req.id,
 			HostID:          req.hostID,

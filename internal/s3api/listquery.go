@@ -7,6 +7,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/imagerec/imagerec/internal/objstore"
+	"github.com/imagerec/imagerec/internal/sigv4"
 )
 
 // listQuery is a parsed ListObjects (v1 or v2) query.
@@ -102,5 +103,5 @@ func listEncode(s string, on bool) string {
 	if !on {
 		return s
 	}
-	return uriEncode(s, false)
+	return sigv4.URIEncode(s, false)
 }

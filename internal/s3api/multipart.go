@@ -7,6 +7,7 @@ import (
 
 	"github.com/imagerec/imagerec/internal/objstore"
 	"github.com/imagerec/imagerec/internal/s3event"
+	"github.com/imagerec/imagerec/internal/sigv4"
 )
 
 // multipart runs a multipart upload operation, or refuses it when the
@@ -23,7 +24,7 @@ func (req *request) uploadID() string { return req.r.URL.Query().Get("uploadId")
 
 // objectURL is the Location of an object in responses.
 func objectURL(r *http.Request, bucket, key string) string {
-	return "http://" + r.Host + "/" + bucket + "/" + uriEncode(key, false)
+	return "http://" + r.Host + "/" + bucket + "/" + sigv4.URIEncode(key, false)
 }
 
 type initiateResult struct {

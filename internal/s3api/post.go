@@ -1,9 +1,7 @@
 package s3api
 
 import (
-	"crypto/hmac"
 	"encoding/base64"
-	"encoding/hex"
 	"encoding/json"
 	"encoding/xml"
 	"errors"
@@ -19,6 +17,7 @@ import (
 
 	"github.com/imagerec/imagerec/internal/objstore"
 	"github.com/imagerec/imagerec/internal/s3event"
+	"github.com/imagerec/imagerec/internal/sigv4"
 )
 
 // isPostUpload reports a browser-form upload (POST Object): a POST to a
@@ -78,22 +77,16 @@ func policyDenied(format string, args ...any) *APIError {
 // checkPostPolicy verifies the signature of the policy and every condition
 // against the form fields; fields no condition covers are refused, as S3
 // does.
-func (v *verifier) checkPostPolicy(bucket string, fields map[string]string) (authHeader, *APIError) {
-	var a authHeader
-	if fields["x-amz-algorithm"] != sigV4Algorithm {
-		return a, ErrInvalidArgument.withMessage("POST uploads need x-amz-algorithm AWS4-HMAC-SHA256 (Signature Version 4).")
+func (h *Handler) checkPostPolicy(bucket string, fields map[string]string) (sigv4.Credential, *APIError) {
+	if fields["x-amz-algorithm"] != sigv4.Algorithm {
+		return sigv4.Credential{}, ErrInvalidArgument.withMessage("POST uploads need x-amz-algorithm AWS4-HMAC-SHA256 (Signature Version 4).")
 	}
-	if !parseCredential(fields["x-amz-credential"], &a) {
+	a, ok := sigv4.ParseCredential(fields["x-amz-credential"])
+	if !ok {
 		return a, ErrInvalidArgument.withMessage("Invalid x-amz-credential.")
 	}
-	secret, aerr := v.secret(a)
-	if aerr != nil {
-		return a, aerr
-	}
-	key := signingKey(secret, a.Date, a.Region, a.Service)
-	want := hex.EncodeToString(hmacSHA256(key, fields["policy"]))
-	if !hmac.Equal([]byte(want), []byte(fields["x-amz-signature"])) {
-		return a, ErrSignatureDoesNotMatch
+	if err := h.auth.VerifyPolicy(a, fields["policy"], fields["x-amz-signature"], s3Service); err != nil {
+		return a, toAPIError(err)
 	}
 	raw, err := base64.StdEncoding.DecodeString(fields["policy"])
 	if err != nil {
@@ -107,7 +100,7 @@ func (v *verifier) checkPostPolicy(bucket string, fields map[string]string) (aut
 	if err != nil {
 		return a, ErrInvalidArgument.withMessage("Invalid Policy: Invalid 'expiration' value.")
 	}
-	if v.now().After(exp) {
+	if h.opts.Now().After(exp) {
 		return a, policyDenied("Policy expired.")
 	}
 	covered := map[string]bool{"policy": true, "x-amz-signature": true, "file": true}
@@ -230,11 +223,11 @@ func (h *Handler) postObject(req *request) error {
 	if err != nil {
 		return err
 	}
-	a, aerr := h.auth.checkPostPolicy(req.bucket, fields)
+	a, aerr := h.checkPostPolicy(req.bucket, fields)
 	if aerr != nil {
 		return aerr
 	}
-	req.auth.auth = a
+	req.auth.Credential = a
 	key := fields["key"]
 	if key == "" {
 		return ErrInvalidArgument.withMessage("Bucket POST must contain a field named 'key'.")

@@ -1,4 +1,4 @@
-package s3api
+package sigv4
 
 import (
 	"crypto/hmac"
@@ -67,24 +67,26 @@ func v2StringToSign(r *http.Request, q url.Values, expires string) string {
 	return b.String()
 }
 
-func (v *verifier) verifyPresignedV2(r *http.Request, q url.Values) (authResult, *APIError) {
+// verifyPresignedV2 checks a SigV2 presigned URL. SigV2 has no credential
+// scope: the Service is not checked.
+func (v *Verifier) verifyPresignedV2(r *http.Request, q url.Values) (Verified, error) {
 	id, sig, expires := q.Get("AWSAccessKeyId"), q.Get("Signature"), q.Get("Expires")
 	secret, ok := v.secrets[id]
 	if !ok {
-		return authResult{}, ErrInvalidAccessKeyID
+		return Verified{}, refuse(ErrUnknownKey, s3UnknownKey)
 	}
 	exp, err := strconv.ParseInt(expires, 10, 64)
 	if err != nil {
-		return authResult{}, ErrAccessDenied.withMessage("Invalid Expires parameter")
+		return Verified{}, refuse(ErrExpired, "Invalid Expires parameter")
 	}
 	m := hmac.New(sha1.New, []byte(secret))
 	m.Write([]byte(v2StringToSign(r, q, expires)))
 	want := base64.StdEncoding.EncodeToString(m.Sum(nil))
 	if !hmac.Equal([]byte(want), []byte(sig)) {
-		return authResult{}, ErrSignatureDoesNotMatch
+		return Verified{}, refuse(ErrSignatureMismatch, s3SignatureMismatch)
 	}
 	if v.now().After(time.Unix(exp, 0)) {
-		return authResult{}, ErrExpiredPresignRequest
+		return Verified{}, refuse(ErrExpired, s3Expired)
 	}
-	return authResult{auth: authHeader{AccessKeyID: id}, payloadHash: unsignedPayload}, nil
+	return Verified{Credential: Credential{AccessKeyID: id}, PayloadHash: UnsignedPayload}, nil
 }

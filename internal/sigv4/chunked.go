@@ -1,12 +1,12 @@
-package s3api
+package sigv4
 
 import (
 	"bufio"
-	"bytes"
 	"crypto/hmac"
 	"crypto/sha256"
 	"encoding/hex"
 	"errors"
+	"fmt"
 	"hash"
 	"io"
 	"net/textproto"
@@ -14,24 +14,24 @@ import (
 	"strings"
 )
 
-var errUnexpectedEOF = io.ErrUnexpectedEOF
-
 const (
 	maxChunkLine  = 4096
 	maxTrailers   = 16
 	maxChunkBytes = 64 << 20
 )
 
-// chunkedReader decodes an aws-chunked body:
+// ChunkedReader decodes an aws-chunked body:
 //
 //	HEXSIZE[;chunk-signature=SIG]\r\n DATA \r\n ... 0[;chunk-signature=SIG]\r\n [TRAILER:VALUE\r\n ...] \r\n
 //
-// With a signing key it verifies every chunk signature (the chain seeded by
-// the request's signature). Trailers (x-amz-checksum-*) are collected in
-// Trailers once Read has returned io.EOF. The trailer signature, when sent,
-// is not verified: trailers only carry checksums, which are themselves
-// checked against the (signed) data.
-type chunkedReader struct {
+// For a signed payload (STREAMING-AWS4-HMAC-SHA256-PAYLOAD[-TRAILER]) it
+// verifies every chunk signature, the chain seeded by the request's
+// signature. A bad chunk is an *Error (ErrMalformedChunk,
+// ErrSignatureMismatch or ErrTooManyTrailers, worded as S3 words them); a
+// body that ends early is io.ErrUnexpectedEOF. The trailer signature, when
+// sent, is not verified: trailers only carry checksums, which are
+// themselves checked against the (signed) data.
+type ChunkedReader struct {
 	br       *bufio.Reader
 	signed   bool
 	key      []byte
@@ -43,25 +43,32 @@ type chunkedReader struct {
 	h        hash.Hash
 	done     bool
 	err      error
-	Trailers map[string]string
+	trailers map[string]string
 }
 
-func newChunkedReader(r io.Reader, signed bool, ar authResult) *chunkedReader {
-	c := &chunkedReader{br: bufio.NewReaderSize(r, 64<<10), signed: signed, Trailers: map[string]string{}}
-	if signed {
-		c.key, c.amzDate, c.scope, c.prevSig = ar.signingKey, ar.amzDate, ar.auth.scope(), ar.seedSig
+// NewChunkedReader decodes body, the aws-chunked body of the request v
+// describes (one for which v.Streaming() is true).
+func NewChunkedReader(body io.Reader, v Verified) *ChunkedReader {
+	c := &ChunkedReader{br: bufio.NewReaderSize(body, 64<<10), trailers: map[string]string{}}
+	if v.PayloadHash != StreamingUnsignedPayloadTrailer {
+		c.signed = true
+		c.key, c.amzDate, c.scope, c.prevSig = v.key, v.amzDate, v.scope(), v.seed
 		c.h = sha256.New()
 	}
 	return c
 }
 
-func (c *chunkedReader) readLine() (string, error) {
+// Trailers returns the trailers sent after the final chunk, by canonical
+// MIME header key; they are all there once Read has returned io.EOF.
+func (c *ChunkedReader) Trailers() map[string]string { return c.trailers }
+
+func (c *ChunkedReader) readLine() (string, error) {
 	var line []byte
 	for {
 		frag, err := c.br.ReadSlice('\n')
 		line = append(line, frag...)
 		if len(line) > maxChunkLine {
-			return "", ErrIncompleteBody.withMessage("aws-chunked line too long")
+			return "", refuse(ErrMalformedChunk, "aws-chunked line too long")
 		}
 		if err == nil {
 			break
@@ -73,7 +80,7 @@ func (c *chunkedReader) readLine() (string, error) {
 			if len(line) == 0 {
 				return "", io.EOF
 			}
-			return "", errUnexpectedEOF
+			return "", io.ErrUnexpectedEOF
 		}
 		return "", err
 	}
@@ -85,7 +92,7 @@ func parseChunkHeader(line string, signed bool) (size int64, sig string, err err
 	sz, ext, hasExt := strings.Cut(line, ";")
 	size, perr := strconv.ParseInt(strings.TrimSpace(sz), 16, 64)
 	if perr != nil || size < 0 || size > maxChunkBytes {
-		return 0, "", ErrIncompleteBody.withMessage("invalid aws-chunked chunk size %q", sz)
+		return 0, "", refuse(ErrMalformedChunk, fmt.Sprintf("invalid aws-chunked chunk size %q", sz))
 	}
 	if hasExt {
 		k, v, _ := strings.Cut(ext, "=")
@@ -94,12 +101,12 @@ func parseChunkHeader(line string, signed bool) (size int64, sig string, err err
 		}
 	}
 	if signed && !validSignature(sig) {
-		return 0, "", ErrSignatureDoesNotMatch.withMessage("missing or invalid chunk-signature")
+		return 0, "", refuse(ErrSignatureMismatch, "missing or invalid chunk-signature")
 	}
 	return size, sig, nil
 }
 
-func (c *chunkedReader) Read(p []byte) (int, error) {
+func (c *ChunkedReader) Read(p []byte) (int, error) {
 	if c.err != nil {
 		return 0, c.err
 	}
@@ -123,7 +130,7 @@ func (c *chunkedReader) Read(p []byte) (int, error) {
 	}
 	if err != nil {
 		if errors.Is(err, io.EOF) {
-			err = errUnexpectedEOF
+			err = io.ErrUnexpectedEOF
 		}
 		c.err = err
 		return n, err
@@ -139,11 +146,11 @@ func (c *chunkedReader) Read(p []byte) (int, error) {
 
 // nextChunk reads a chunk header; for the final chunk it also verifies the
 // empty chunk's signature and reads the trailers.
-func (c *chunkedReader) nextChunk() error {
+func (c *ChunkedReader) nextChunk() error {
 	line, err := c.readLine()
 	if err != nil {
 		if errors.Is(err, io.EOF) {
-			return errUnexpectedEOF
+			return io.ErrUnexpectedEOF
 		}
 		return err
 	}
@@ -162,29 +169,29 @@ func (c *chunkedReader) nextChunk() error {
 	return c.readTrailers()
 }
 
-func (c *chunkedReader) endChunk() error {
+func (c *ChunkedReader) endChunk() error {
 	line, err := c.readLine()
 	if err != nil || line != "" {
-		return ErrIncompleteBody.withMessage("aws-chunked chunk not followed by CRLF")
+		return refuse(ErrMalformedChunk, "aws-chunked chunk not followed by CRLF")
 	}
 	return c.verifyChunk()
 }
 
-func (c *chunkedReader) verifyChunk() error {
+func (c *ChunkedReader) verifyChunk() error {
 	if !c.signed {
 		return nil
 	}
-	sts := "AWS4-HMAC-SHA256-PAYLOAD\n" + c.amzDate + "\n" + c.scope + "\n" + c.prevSig + "\n" + emptySHA256 + "\n" + hex.EncodeToString(c.h.Sum(nil))
+	sts := Algorithm + "-PAYLOAD\n" + c.amzDate + "\n" + c.scope + "\n" + c.prevSig + "\n" + emptySHA256 + "\n" + hex.EncodeToString(c.h.Sum(nil))
 	want := hex.EncodeToString(hmacSHA256(c.key, sts))
 	if !hmac.Equal([]byte(want), []byte(c.chunkSig)) {
-		return ErrSignatureDoesNotMatch.withMessage("The chunk signature we calculated does not match the signature you provided.")
+		return refuse(ErrSignatureMismatch, "The chunk signature we calculated does not match the signature you provided.")
 	}
 	c.prevSig = want
 	c.h.Reset()
 	return nil
 }
 
-func (c *chunkedReader) readTrailers() error {
+func (c *ChunkedReader) readTrailers() error {
 	for i := 0; ; i++ {
 		line, err := c.readLine()
 		if errors.Is(err, io.EOF) {
@@ -197,19 +204,12 @@ func (c *chunkedReader) readTrailers() error {
 			return nil
 		}
 		if i >= maxTrailers {
-			return ErrInvalidRequest.withMessage("too many trailers")
+			return refuse(ErrTooManyTrailers, "too many trailers")
 		}
 		k, v, ok := strings.Cut(line, ":")
 		if !ok {
-			return ErrIncompleteBody.withMessage("malformed trailer %q", line)
+			return refuse(ErrMalformedChunk, fmt.Sprintf("malformed trailer %q", line))
 		}
-		c.Trailers[textproto.CanonicalMIMEHeaderKey(strings.TrimSpace(k))] = strings.TrimSpace(v)
+		c.trailers[textproto.CanonicalMIMEHeaderKey(strings.TrimSpace(k))] = strings.TrimSpace(v)
 	}
-}
-
-// drain is used by tests and fuzzing.
-func drainChunked(body []byte, signed bool, ar authResult) ([]byte, map[string]string, error) {
-	c := newChunkedReader(bytes.NewReader(body), signed, ar)
-	out, err := io.ReadAll(c)
-	return out, c.Trailers, err
 }
