@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"net/http"
 	"net/http/httptest"
-	"os"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -15,7 +14,6 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	v4 "github.com/aws/aws-sdk-go-v2/aws/signer/v4"
-	"github.com/google/go-cmp/cmp"
 
 	"github.com/imagerec/imagerec/internal/objstore/memstore"
 	"github.com/imagerec/imagerec/internal/rekapi"
@@ -99,17 +97,5 @@ func TestAuthErrors(t *testing.T) {
 		}
 		fmt.Fprintf(&out, "%s: %d %s %s", tc.name, rec.Code, rec.Header().Get("X-Amzn-Errortype"), rec.Body.Bytes())
 	}
-	path := filepath.Join("testdata", "auth-errors.golden.txt")
-	if *update {
-		if err := os.WriteFile(path, []byte(out.String()), 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
-	want, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatalf("%v (run with -update to create)", err)
-	}
-	if diff := cmp.Diff(string(want), out.String()); diff != "" {
-		t.Errorf("auth errors (-want +got):\n%s", diff)
-	}
+	compareGolden(t, filepath.Join("testdata", "auth-errors.golden.txt"), []byte(out.String()))
 }

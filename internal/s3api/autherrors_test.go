@@ -11,7 +11,6 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"net/url"
-	"os"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -19,46 +18,14 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	v4 "github.com/aws/aws-sdk-go-v2/aws/signer/v4"
-	"github.com/google/go-cmp/cmp"
 
 	"github.com/imagerec/imagerec/internal/objstore/memstore"
 	"github.com/imagerec/imagerec/internal/s3api"
+	"github.com/imagerec/imagerec/internal/sigv4/sigv4test"
 )
 
-// The AWS documentation's example key and the time of its SigV4 examples.
-const (
-	docKeyID  = "AKIAIOSFODNN7EXAMPLE"
-	docSecret = "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY"
-)
-
-var docNow = time.Date(2013, 5, 24, 0, 5, 0, 0, time.UTC)
-
-// The signed aws-chunked upload of the S3 API reference (64 KiB and 1 KiB
-// of 'a', then the final chunk).
-const (
-	docChunkSig1 = "ad80c730a21e5b8d04586a2213dd63b9a0e99e0e2307b0ade35a65485a288648"
-	docChunkSig2 = "0055627c9e194cb4542bae2aa5492e3c1575bbb81b612b7d234b86a503ef5497"
-	docChunkSig3 = "b6c6ea8a5354eaf15b3cb7646744f4275b71ea724fed81ceb9323e279d449df9"
-)
-
-func docChunkedPut(body string) *http.Request {
-	r := httptest.NewRequest(http.MethodPut, "http://s3.amazonaws.com/examplebucket/chunkObject.txt", strings.NewReader(body))
-	r.Header.Set("X-Amz-Date", "20130524T000000Z")
-	r.Header.Set("X-Amz-Storage-Class", "REDUCED_REDUNDANCY")
-	r.Header.Set("Content-Encoding", "aws-chunked")
-	r.Header.Set("X-Amz-Decoded-Content-Length", "66560")
-	r.Header.Set("X-Amz-Content-Sha256", "STREAMING-AWS4-HMAC-SHA256-PAYLOAD")
-	r.Header.Set("Content-Length", "66824")
-	r.ContentLength = 66824
-	r.Header.Set("Authorization", "AWS4-HMAC-SHA256 Credential=AKIAIOSFODNN7EXAMPLE/20130524/us-east-1/s3/aws4_request,SignedHeaders=content-encoding;content-length;host;x-amz-content-sha256;x-amz-date;x-amz-decoded-content-length;x-amz-storage-class,Signature=4f232c4386841ef735655705268965c44a0e4690baa4adea153f7db9fa80a0a9")
-	return r
-}
-
-func docChunkedBody(second string) string {
-	return "10000;chunk-signature=" + docChunkSig1 + "\r\n" + strings.Repeat("a", 65536) + "\r\n" +
-		"400;chunk-signature=" + docChunkSig2 + "\r\n" + second + "\r\n" +
-		"0;chunk-signature=" + docChunkSig3 + "\r\n\r\n"
-}
+// docNow is when the AWS documentation's examples are valid.
+var docNow = sigv4test.Now()
 
 // authCase builds one request; the handler runs at docNow unless at is set.
 type authCase struct {
@@ -114,7 +81,7 @@ func unsignedTrailerPut(t *testing.T, body string) *http.Request {
 	r.Header.Set("X-Amz-Content-Sha256", "STREAMING-UNSIGNED-PAYLOAD-TRAILER")
 	r.Header.Set("X-Amz-Trailer", "x-amz-checksum-crc32")
 	r.Header.Set("X-Amz-Decoded-Content-Length", "11")
-	if err := v4.NewSigner(func(o *v4.SignerOptions) { o.DisableURIPathEscaping = true }).SignHTTP(t.Context(), aws.Credentials{AccessKeyID: docKeyID, SecretAccessKey: docSecret}, r, "STREAMING-UNSIGNED-PAYLOAD-TRAILER", "s3", "us-east-1", docNow); err != nil {
+	if err := v4.NewSigner(func(o *v4.SignerOptions) { o.DisableURIPathEscaping = true }).SignHTTP(t.Context(), aws.Credentials{AccessKeyID: sigv4test.KeyID, SecretAccessKey: sigv4test.Secret}, r, "STREAMING-UNSIGNED-PAYLOAD-TRAILER", "s3", "us-east-1", docNow); err != nil {
 		t.Fatal(err)
 	}
 	return r
@@ -142,7 +109,7 @@ func postFields(edit func(map[string]string)) map[string]string {
 		"key":              "up/a.jpg",
 		"policy":           base64.StdEncoding.EncodeToString([]byte(`{"expiration":"2099-01-01T00:00:00Z","conditions":[]}`)),
 		"x-amz-algorithm":  "AWS4-HMAC-SHA256",
-		"x-amz-credential": docKeyID + "/20130524/us-east-1/s3/aws4_request",
+		"x-amz-credential": sigv4test.KeyID + "/20130524/us-east-1/s3/aws4_request",
 		"x-amz-date":       "20130524T000000Z",
 		"x-amz-signature":  strings.Repeat("0", 64),
 	}
@@ -155,7 +122,9 @@ func postFields(edit func(map[string]string)) map[string]string {
 func TestAuthErrors(t *testing.T) {
 	t.Parallel()
 	get := func(edit func(*http.Request)) func(t *testing.T) *http.Request {
-		return func(t *testing.T) *http.Request { return signedGet(t, docKeyID, docSecret, "s3", docNow, edit) }
+		return func(t *testing.T) *http.Request {
+			return signedGet(t, sigv4test.KeyID, sigv4test.Secret, "s3", docNow, edit)
+		}
 	}
 	setAuth := func(h string) func(*http.Request) { return func(r *http.Request) { r.Header.Set("Authorization", h) } }
 	editAuth := func(old, new string) func(*http.Request) {
@@ -164,12 +133,14 @@ func TestAuthErrors(t *testing.T) {
 		}
 	}
 	presign := func(expires string, at time.Time, edit func(url.Values)) func(t *testing.T) *http.Request {
-		return func(t *testing.T) *http.Request { return presignedGet(t, docKeyID, docSecret, "s3", expires, at, edit) }
+		return func(t *testing.T) *http.Request {
+			return presignedGet(t, sigv4test.KeyID, sigv4test.Secret, "s3", expires, at, edit)
+		}
 	}
 	set := func(k, v string) func(url.Values) { return func(q url.Values) { q.Set(k, v) } }
 	v2At := time.Unix(1175139000, 0)
 	chunkedPut := func(body string) func(t *testing.T) *http.Request {
-		return func(*testing.T) *http.Request { return docChunkedPut(body) }
+		return func(*testing.T) *http.Request { return sigv4test.ChunkedPut(body) }
 	}
 	trailerPut := func(body string) func(t *testing.T) *http.Request {
 		return func(t *testing.T) *http.Request { return unsignedTrailerPut(t, body) }
@@ -199,10 +170,10 @@ func TestAuthErrors(t *testing.T) {
 			r.Header.Set("Authorization", h[:strings.Index(h, ", Signature=")])
 		})},
 		{name: "header unknown key", req: func(t *testing.T) *http.Request {
-			return signedGet(t, "AKIAOTHER", docSecret, "s3", docNow, nil)
+			return signedGet(t, "AKIAOTHER", sigv4test.Secret, "s3", docNow, nil)
 		}},
 		{name: "header wrong service", req: func(t *testing.T) *http.Request {
-			return signedGet(t, docKeyID, docSecret, "rekognition", docNow, nil)
+			return signedGet(t, sigv4test.KeyID, sigv4test.Secret, "rekognition", docNow, nil)
 		}},
 		{name: "header no date", req: get(func(r *http.Request) { r.Header.Del("X-Amz-Date") })},
 		{name: "header date header instead", req: get(func(r *http.Request) {
@@ -211,13 +182,13 @@ func TestAuthErrors(t *testing.T) {
 		})},
 		{name: "header date not credential date", req: get(func(r *http.Request) { r.Header.Set("X-Amz-Date", "20130523T235959Z") })},
 		{name: "header skewed", req: func(t *testing.T) *http.Request {
-			return signedGet(t, docKeyID, docSecret, "s3", docNow.Add(-20*time.Minute), nil)
+			return signedGet(t, sigv4test.KeyID, sigv4test.Secret, "s3", docNow.Add(-20*time.Minute), nil)
 		}},
 		{name: "header no content sha256", req: get(func(r *http.Request) { r.Header.Del("X-Amz-Content-Sha256") })},
 		{name: "header bad content sha256", req: get(func(r *http.Request) { r.Header.Set("X-Amz-Content-Sha256", "abc") })},
 		{name: "header host not signed", req: get(editAuth("SignedHeaders=host;", "SignedHeaders="))},
 		{name: "header wrong secret", req: func(t *testing.T) *http.Request {
-			return signedGet(t, docKeyID, "wrong", "s3", docNow, nil)
+			return signedGet(t, sigv4test.KeyID, "wrong", "s3", docNow, nil)
 		}},
 		{name: "header tampered path", req: get(func(r *http.Request) { r.URL.Path = "/examplebucket/other.jpg" })},
 
@@ -227,10 +198,10 @@ func TestAuthErrors(t *testing.T) {
 		{name: "presigned host not signed", req: presign("600", docNow, set("X-Amz-SignedHeaders", "range"))},
 		{name: "presigned bad signature", req: presign("600", docNow, set("X-Amz-Signature", "zz"))},
 		{name: "presigned unknown key", req: func(t *testing.T) *http.Request {
-			return presignedGet(t, "AKIAOTHER", docSecret, "s3", "600", docNow, nil)
+			return presignedGet(t, "AKIAOTHER", sigv4test.Secret, "s3", "600", docNow, nil)
 		}},
 		{name: "presigned wrong service", req: func(t *testing.T) *http.Request {
-			return presignedGet(t, docKeyID, docSecret, "execute-api", "600", docNow, nil)
+			return presignedGet(t, sigv4test.KeyID, sigv4test.Secret, "execute-api", "600", docNow, nil)
 		}},
 		{name: "presigned bad date", req: presign("600", docNow, set("X-Amz-Date", "20130524"))},
 		{name: "presigned expires not a number", req: presign("600", docNow, set("X-Amz-Expires", "ten"))},
@@ -240,30 +211,30 @@ func TestAuthErrors(t *testing.T) {
 		{name: "presigned tampered", req: presign("600", docNow, set("X-Amz-Expires", "601"))},
 
 		{name: "v2 valid", at: v2At, req: func(*testing.T) *http.Request {
-			return presignedV2(docKeyID, docSecret, "/examplebucket/photo.jpg", 1175139620)
+			return presignedV2(sigv4test.KeyID, sigv4test.Secret, "/examplebucket/photo.jpg", 1175139620)
 		}},
 		{name: "v2 unknown key", at: v2At, req: func(*testing.T) *http.Request {
-			return presignedV2("AKIAOTHER", docSecret, "/examplebucket/photo.jpg", 1175139620)
+			return presignedV2("AKIAOTHER", sigv4test.Secret, "/examplebucket/photo.jpg", 1175139620)
 		}},
 		{name: "v2 bad expires", at: v2At, req: func(*testing.T) *http.Request {
-			r := presignedV2(docKeyID, docSecret, "/examplebucket/photo.jpg", 1175139620)
+			r := presignedV2(sigv4test.KeyID, sigv4test.Secret, "/examplebucket/photo.jpg", 1175139620)
 			r.URL.RawQuery = strings.Replace(r.URL.RawQuery, "Expires=1175139620", "Expires=soon", 1)
 			return r
 		}},
 		{name: "v2 wrong secret", at: v2At, req: func(*testing.T) *http.Request {
-			return presignedV2(docKeyID, "wrong", "/examplebucket/photo.jpg", 1175139620)
+			return presignedV2(sigv4test.KeyID, "wrong", "/examplebucket/photo.jpg", 1175139620)
 		}},
 		{name: "v2 expired", at: v2At, req: func(*testing.T) *http.Request {
-			return presignedV2(docKeyID, docSecret, "/examplebucket/photo.jpg", 1175138000)
+			return presignedV2(sigv4test.KeyID, sigv4test.Secret, "/examplebucket/photo.jpg", 1175138000)
 		}},
 
-		{name: "chunked valid", req: chunkedPut(docChunkedBody(strings.Repeat("a", 1024)))},
-		{name: "chunked tampered data", req: chunkedPut(docChunkedBody("b" + strings.Repeat("a", 1023)))},
-		{name: "chunked truncated", req: chunkedPut(docChunkedBody(strings.Repeat("a", 1024))[:40000])},
-		{name: "chunked no final chunk", req: chunkedPut(strings.SplitAfter(docChunkedBody(strings.Repeat("a", 1024)), "0;chunk")[0])},
-		{name: "chunked bad size", req: chunkedPut("zz;chunk-signature=" + docChunkSig1 + "\r\n")},
+		{name: "chunked valid", req: chunkedPut(sigv4test.ChunkedBody(strings.Repeat("a", 1024)))},
+		{name: "chunked tampered data", req: chunkedPut(sigv4test.ChunkedBody("b" + strings.Repeat("a", 1023)))},
+		{name: "chunked truncated", req: chunkedPut(sigv4test.ChunkedBody(strings.Repeat("a", 1024))[:40000])},
+		{name: "chunked no final chunk", req: chunkedPut(strings.SplitAfter(sigv4test.ChunkedBody(strings.Repeat("a", 1024)), "0;chunk")[0])},
+		{name: "chunked bad size", req: chunkedPut("zz;chunk-signature=" + sigv4test.ChunkSig1 + "\r\n")},
 		{name: "chunked missing signature", req: chunkedPut("10000\r\n" + strings.Repeat("a", 65536) + "\r\n")},
-		{name: "chunked no crlf after data", req: chunkedPut("10000;chunk-signature=" + docChunkSig1 + "\r\n" + strings.Repeat("a", 65536) + "xx\r\n")},
+		{name: "chunked no crlf after data", req: chunkedPut("10000;chunk-signature=" + sigv4test.ChunkSig1 + "\r\n" + strings.Repeat("a", 65536) + "xx\r\n")},
 		{name: "chunked line too long", req: chunkedPut(strings.Repeat("0", 5000) + "\r\n")},
 		{name: "trailer valid", req: trailerPut("5\r\nhello\r\n6\r\n world\r\n0\r\nx-amz-checksum-crc32:DUoRhQ==\r\n\r\n")},
 		{name: "trailer wrong checksum", req: trailerPut("5\r\nhello\r\n6\r\n world\r\n0\r\nx-amz-checksum-crc32:AAAAAA==\r\n\r\n")},
@@ -273,7 +244,9 @@ func TestAuthErrors(t *testing.T) {
 		{name: "post bad algorithm", req: post(func(f map[string]string) { f["x-amz-algorithm"] = "AWS2" })},
 		{name: "post bad credential", req: post(func(f map[string]string) { f["x-amz-credential"] = "AKID" })},
 		{name: "post unknown key", req: post(func(f map[string]string) { f["x-amz-credential"] = "AKIAOTHER/20130524/us-east-1/s3/aws4_request" })},
-		{name: "post wrong service", req: post(func(f map[string]string) { f["x-amz-credential"] = docKeyID + "/20130524/us-east-1/sqs/aws4_request" })},
+		{name: "post wrong service", req: post(func(f map[string]string) {
+			f["x-amz-credential"] = sigv4test.KeyID + "/20130524/us-east-1/sqs/aws4_request"
+		})},
 		{name: "post wrong signature", req: post(func(map[string]string) {})},
 	}
 	var out strings.Builder
@@ -287,7 +260,7 @@ func TestAuthErrors(t *testing.T) {
 			t.Fatal(err)
 		}
 		h := s3api.New(store, s3api.Options{
-			Credentials: []s3api.Credentials{{AccessKeyID: docKeyID, SecretAccessKey: docSecret}},
+			Credentials: []s3api.Credentials{{AccessKeyID: sigv4test.KeyID, SecretAccessKey: sigv4test.Secret}},
 			Now:         func() time.Time { return at },
 		})
 		rec := httptest.NewRecorder()
@@ -302,17 +275,5 @@ func TestAuthErrors(t *testing.T) {
 		}
 		fmt.Fprintf(&out, "%s: %d %s %q\n", tc.name, rec.Code, doc.Code, doc.Message)
 	}
-	path := filepath.Join("testdata", "golden", "auth-errors.txt")
-	if *update {
-		if err := os.WriteFile(path, []byte(out.String()), 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
-	want, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatalf("%v (run with -update to create)", err)
-	}
-	if diff := cmp.Diff(string(want), out.String()); diff != "" {
-		t.Errorf("auth errors (-want +got):\n%s", diff)
-	}
+	compareGolden(t, filepath.Join("testdata", "golden", "auth-errors.txt"), []byte(out.String()))
 }

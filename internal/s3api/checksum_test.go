@@ -9,9 +9,8 @@ import (
 	"testing"
 
 	"github.com/imagerec/imagerec/internal/sigv4"
+	"github.com/imagerec/imagerec/internal/sigv4/sigv4test"
 )
-
-const emptySHA256 = "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855"
 
 func TestUnsignedTrailer(t *testing.T) {
 	tests := []struct {
@@ -76,7 +75,7 @@ func TestChecksumHeaders(t *testing.T) {
 
 func TestContentSHA256Mismatch(t *testing.T) {
 	r := httptest.NewRequest(http.MethodPut, "/b/k", strings.NewReader("abc"))
-	b, aerr := bodyReader(r, sigv4.Verified{PayloadHash: emptySHA256}, 1<<20)
+	b, aerr := bodyReader(r, sigv4.Verified{PayloadHash: sigv4test.EmptySHA256}, 1<<20)
 	if aerr != nil {
 		t.Fatal(aerr)
 	}

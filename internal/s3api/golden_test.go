@@ -80,7 +80,13 @@ func checkGolden(t *testing.T, name string, status int, body string) {
 	t.Helper()
 	got := []byte(strings.ReplaceAll(body, "><", ">\n<") + "\n")
 	got = append([]byte("HTTP "+http.StatusText(status)+"\n"), got...)
-	path := filepath.Join("testdata", "golden", name+".xml")
+	compareGolden(t, filepath.Join("testdata", "golden", name+".xml"), got)
+}
+
+// compareGolden compares got with the file at path (which -update
+// rewrites).
+func compareGolden(t *testing.T, path string, got []byte) {
+	t.Helper()
 	if *update {
 		if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
 			t.Fatal(err)
@@ -94,7 +100,7 @@ func checkGolden(t *testing.T, name string, status int, body string) {
 		t.Fatalf("%v (run with -update to create)", err)
 	}
 	if diff := cmp.Diff(string(want), string(got)); diff != "" {
-		t.Errorf("%s (-want +got):\n%s", name, diff)
+		t.Errorf("%s (-want +got):\n%s", path, diff)
 	}
 }
 

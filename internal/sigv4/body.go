@@ -24,15 +24,9 @@ func (v *Verifier) VerifyBody(r *http.Request, body []byte, s Service) (Verified
 	if rerr != nil {
 		return Verified{}, rerr
 	}
-	secret, kind := v.scope(a.Credential, s)
-	switch {
-	case kind == nil:
-	case errors.Is(kind, ErrUnknownKey):
-		return Verified{}, refuse(kind, "The security token included in the request is invalid.")
-	case errors.Is(kind, ErrWrongService):
-		return Verified{}, refuse(kind, "Credential should be scoped to correct service: '"+s.Name+"'.")
-	default:
-		return Verified{}, refuse(kind, "Credential should be scoped to a valid region.")
+	secret, rerr := v.jsonSecret(a.Credential, s)
+	if rerr != nil {
+		return Verified{}, rerr
 	}
 	amzDate := r.Header.Get("X-Amz-Date")
 	t, err := time.Parse(amzDateFormat, amzDate)
@@ -60,4 +54,18 @@ func (v *Verifier) VerifyBody(r *http.Request, body []byte, s Service) (Verified
 		return Verified{}, refuse(ErrSignatureMismatch, "The request signature we calculated does not match the signature you provided. Check your AWS Secret Access Key and signing method.")
 	}
 	return Verified{Credential: a.Credential, PayloadHash: payload, amzDate: amzDate, seed: sig, key: key}, nil
+}
+
+// jsonSecret is the secret of c's key once c's scope is s.
+func (v *Verifier) jsonSecret(c Credential, s Service) (string, *Error) {
+	secret, kind := v.scope(c, s)
+	switch {
+	case kind == nil:
+		return secret, nil
+	case errors.Is(kind, ErrUnknownKey):
+		return "", refuse(kind, "The security token included in the request is invalid.")
+	case errors.Is(kind, ErrWrongService):
+		return "", refuse(kind, "Credential should be scoped to correct service: '"+s.Name+"'.")
+	}
+	return "", refuse(kind, "Credential should be scoped to a valid region.")
 }

@@ -4,6 +4,8 @@ import (
 	"errors"
 	"strings"
 	"testing"
+
+	"github.com/imagerec/imagerec/internal/sigv4/sigv4test"
 )
 
 func FuzzParseAuthorization(f *testing.F) {
@@ -40,9 +42,9 @@ func FuzzChunked(f *testing.F) {
 	f.Add([]byte("5\r\nhello\r\n6\r\n world\r\n0\r\nx-amz-checksum-crc32:DUoRhQ==\r\n\r\n"), false)
 	f.Add([]byte("0\r\n\r\n"), false)
 	f.Add([]byte("ffffffffffffffff\r\nx"), false)
-	f.Add([]byte(exampleChunkedBody(strings.Repeat("a", 1024))), true)
-	f.Add([]byte("400;chunk-signature="+sig2+"\r\nabc"), true)
-	signed, err := exampleVerifier().Verify(exampleChunkedPut(""), s3)
+	f.Add([]byte(sigv4test.ChunkedBody(strings.Repeat("a", 1024))), true)
+	f.Add([]byte("400;chunk-signature="+sigv4test.ChunkSig2+"\r\nabc"), true)
+	signed, err := exampleVerifier().Verify(sigv4test.ChunkedPut(""), s3)
 	if err != nil {
 		f.Fatal(err)
 	}
@@ -78,7 +80,7 @@ func FuzzVerifyRequest(f *testing.F) {
 	f.Add("", "AWS4-HMAC-SHA256 Credential=AKIAIOSFODNN7EXAMPLE/20130524/us-east-1/s3/aws4_request,SignedHeaders=host;range;x-amz-content-sha256;x-amz-date,Signature=f0e8bdb87c964420e857bd35b5d6ed310bd44f0170aba48dd91039c6036bdb41")
 	v := exampleVerifier()
 	f.Fuzz(func(t *testing.T, rawQuery, authz string) {
-		r := exampleGet()
+		r := sigv4test.Get()
 		r.URL.RawQuery = rawQuery
 		r.Header.Del("Authorization")
 		if authz != "" {
@@ -92,7 +94,7 @@ func FuzzVerifyRequest(f *testing.F) {
 			}
 			return
 		}
-		if got.AccessKeyID != exampleKeyID || !validSignature(got.seed) {
+		if got.AccessKeyID != sigv4test.KeyID || !validSignature(got.seed) {
 			t.Fatalf("accepted %q %q as %+v", rawQuery, authz, got.Credential)
 		}
 	})

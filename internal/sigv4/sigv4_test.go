@@ -9,56 +9,14 @@ import (
 	"strings"
 	"testing"
 	"time"
-)
 
-// Test vectors from the Amazon S3 API reference (Signature Version 4
-// examples), secret wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY.
-const (
-	exampleKeyID  = "AKIAIOSFODNN7EXAMPLE"
-	exampleSecret = "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY"
+	"github.com/imagerec/imagerec/internal/sigv4/sigv4test"
 )
 
 var s3 = Service{Name: "s3"}
 
 func exampleVerifier() *Verifier {
-	return New([]Credentials{{AccessKeyID: exampleKeyID, SecretAccessKey: exampleSecret}},
-		func() time.Time { return time.Date(2013, 5, 24, 0, 5, 0, 0, time.UTC) })
-}
-
-func exampleGet() *http.Request {
-	r := httptest.NewRequest(http.MethodGet, "http://examplebucket.s3.amazonaws.com/test.txt", nil)
-	r.Header.Set("Range", "bytes=0-9")
-	r.Header.Set("X-Amz-Content-Sha256", emptySHA256)
-	r.Header.Set("X-Amz-Date", "20130524T000000Z")
-	r.Header.Set("Authorization", "AWS4-HMAC-SHA256 Credential=AKIAIOSFODNN7EXAMPLE/20130524/us-east-1/s3/aws4_request,SignedHeaders=host;range;x-amz-content-sha256;x-amz-date,Signature=f0e8bdb87c964420e857bd35b5d6ed310bd44f0170aba48dd91039c6036bdb41")
-	return r
-}
-
-const examplePresigned = "http://examplebucket.s3.amazonaws.com/test.txt?X-Amz-Algorithm=AWS4-HMAC-SHA256&X-Amz-Credential=AKIAIOSFODNN7EXAMPLE%2F20130524%2Fus-east-1%2Fs3%2Faws4_request&X-Amz-Date=20130524T000000Z&X-Amz-Expires=86400&X-Amz-SignedHeaders=host&X-Amz-Signature=aeeed9bbccd4d02ee5c0109b86d86835f995330da4c265957d157751f604d404"
-
-func exampleChunkedPut(body string) *http.Request {
-	r := httptest.NewRequest(http.MethodPut, "http://s3.amazonaws.com/examplebucket/chunkObject.txt", strings.NewReader(body))
-	r.Header.Set("X-Amz-Date", "20130524T000000Z")
-	r.Header.Set("X-Amz-Storage-Class", "REDUCED_REDUNDANCY")
-	r.Header.Set("Content-Encoding", "aws-chunked")
-	r.Header.Set("X-Amz-Decoded-Content-Length", "66560")
-	r.Header.Set("X-Amz-Content-Sha256", "STREAMING-AWS4-HMAC-SHA256-PAYLOAD")
-	r.Header.Set("Content-Length", "66824")
-	r.ContentLength = 66824
-	r.Header.Set("Authorization", "AWS4-HMAC-SHA256 Credential=AKIAIOSFODNN7EXAMPLE/20130524/us-east-1/s3/aws4_request,SignedHeaders=content-encoding;content-length;host;x-amz-content-sha256;x-amz-date;x-amz-decoded-content-length;x-amz-storage-class,Signature=4f232c4386841ef735655705268965c44a0e4690baa4adea153f7db9fa80a0a9")
-	return r
-}
-
-const (
-	sig1 = "ad80c730a21e5b8d04586a2213dd63b9a0e99e0e2307b0ade35a65485a288648"
-	sig2 = "0055627c9e194cb4542bae2aa5492e3c1575bbb81b612b7d234b86a503ef5497"
-	sig3 = "b6c6ea8a5354eaf15b3cb7646744f4275b71ea724fed81ceb9323e279d449df9"
-)
-
-func exampleChunkedBody(a2 string) string {
-	return "10000;chunk-signature=" + sig1 + "\r\n" + strings.Repeat("a", 65536) + "\r\n" +
-		"400;chunk-signature=" + sig2 + "\r\n" + a2 + "\r\n" +
-		"0;chunk-signature=" + sig3 + "\r\n\r\n"
+	return New([]Credentials{{AccessKeyID: sigv4test.KeyID, SecretAccessKey: sigv4test.Secret}}, sigv4test.Now)
 }
 
 // refused reports whether err is what a test wants: nil for nil, else an
@@ -81,40 +39,40 @@ func TestVerifyAWSExamples(t *testing.T) {
 		req  func() *http.Request
 		want error
 	}{
-		{"get", exampleGet, nil},
-		{"get wrong range", func() *http.Request { r := exampleGet(); r.Header.Set("Range", "bytes=0-10"); return r }, ErrSignatureMismatch},
-		{"get wrong path", func() *http.Request { r := exampleGet(); r.URL.Path = "/test.txt2"; return r }, ErrSignatureMismatch},
+		{"get", sigv4test.Get, nil},
+		{"get wrong range", func() *http.Request { r := sigv4test.Get(); r.Header.Set("Range", "bytes=0-10"); return r }, ErrSignatureMismatch},
+		{"get wrong path", func() *http.Request { r := sigv4test.Get(); r.URL.Path = "/test.txt2"; return r }, ErrSignatureMismatch},
 		{"get unknown key", func() *http.Request {
-			r := exampleGet()
-			r.Header.Set("Authorization", strings.Replace(r.Header.Get("Authorization"), exampleKeyID, "AKIAOTHER", 1))
+			r := sigv4test.Get()
+			r.Header.Set("Authorization", strings.Replace(r.Header.Get("Authorization"), sigv4test.KeyID, "AKIAOTHER", 1))
 			return r
 		}, ErrUnknownKey},
 		{"get too old", func() *http.Request {
-			r := exampleGet()
+			r := sigv4test.Get()
 			r.Header.Set("X-Amz-Date", "20130523T000000Z")
 			r.Header.Set("Authorization", strings.Replace(r.Header.Get("Authorization"), "/20130524/", "/20130523/", 1))
 			return r
 		}, ErrSkewed},
-		{"get date not the credential's", func() *http.Request { r := exampleGet(); r.Header.Set("X-Amz-Date", "20130523T235959Z"); return r }, ErrDateMismatch},
-		{"get no date", func() *http.Request { r := exampleGet(); r.Header.Del("X-Amz-Date"); return r }, ErrNoDate},
-		{"get no payload hash", func() *http.Request { r := exampleGet(); r.Header.Del("X-Amz-Content-Sha256"); return r }, ErrNoPayloadHash},
-		{"get bad payload hash", func() *http.Request { r := exampleGet(); r.Header.Set("X-Amz-Content-Sha256", "abc"); return r }, ErrBadPayloadHash},
+		{"get date not the credential's", func() *http.Request { r := sigv4test.Get(); r.Header.Set("X-Amz-Date", "20130523T235959Z"); return r }, ErrDateMismatch},
+		{"get no date", func() *http.Request { r := sigv4test.Get(); r.Header.Del("X-Amz-Date"); return r }, ErrNoDate},
+		{"get no payload hash", func() *http.Request { r := sigv4test.Get(); r.Header.Del("X-Amz-Content-Sha256"); return r }, ErrNoPayloadHash},
+		{"get bad payload hash", func() *http.Request { r := sigv4test.Get(); r.Header.Set("X-Amz-Content-Sha256", "abc"); return r }, ErrBadPayloadHash},
 		{"get host not signed", func() *http.Request {
-			r := exampleGet()
+			r := sigv4test.Get()
 			r.Header.Set("Authorization", strings.Replace(r.Header.Get("Authorization"), "SignedHeaders=host;", "SignedHeaders=", 1))
 			return r
 		}, ErrHostNotSigned},
-		{"get sigv2 header", func() *http.Request { r := exampleGet(); r.Header.Set("Authorization", "AWS AKID:sig"); return r }, ErrUnsupportedVersion},
-		{"get header and query", func() *http.Request { r := exampleGet(); r.URL.RawQuery = "X-Amz-Algorithm=x"; return r }, ErrAmbiguous},
-		{"anonymous", func() *http.Request { r := exampleGet(); r.Header.Del("Authorization"); return r }, ErrMissing},
-		{"presigned", func() *http.Request { return httptest.NewRequest(http.MethodGet, examplePresigned, nil) }, nil},
+		{"get sigv2 header", func() *http.Request { r := sigv4test.Get(); r.Header.Set("Authorization", "AWS AKID:sig"); return r }, ErrUnsupportedVersion},
+		{"get header and query", func() *http.Request { r := sigv4test.Get(); r.URL.RawQuery = "X-Amz-Algorithm=x"; return r }, ErrAmbiguous},
+		{"anonymous", func() *http.Request { r := sigv4test.Get(); r.Header.Del("Authorization"); return r }, ErrMissing},
+		{"presigned", func() *http.Request { return httptest.NewRequest(http.MethodGet, sigv4test.PresignedURL, nil) }, nil},
 		{"presigned tampered", func() *http.Request {
-			return httptest.NewRequest(http.MethodGet, strings.Replace(examplePresigned, "Expires=86400", "Expires=86401", 1), nil)
+			return httptest.NewRequest(http.MethodGet, strings.Replace(sigv4test.PresignedURL, "Expires=86400", "Expires=86401", 1), nil)
 		}, ErrSignatureMismatch},
 		{"presigned bad expires", func() *http.Request {
-			return httptest.NewRequest(http.MethodGet, strings.Replace(examplePresigned, "Expires=86400", "Expires=-1", 1), nil)
+			return httptest.NewRequest(http.MethodGet, strings.Replace(sigv4test.PresignedURL, "Expires=86400", "Expires=-1", 1), nil)
 		}, ErrMalformedQuery},
-		{"chunked put seed", func() *http.Request { return exampleChunkedPut(exampleChunkedBody(strings.Repeat("a", 1024))) }, nil},
+		{"chunked put seed", func() *http.Request { return sigv4test.ChunkedPut(sigv4test.ChunkedBody(strings.Repeat("a", 1024))) }, nil},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -125,16 +83,16 @@ func TestVerifyAWSExamples(t *testing.T) {
 		})
 	}
 	t.Run("presigned expired", func(t *testing.T) {
-		late := New([]Credentials{{AccessKeyID: exampleKeyID, SecretAccessKey: exampleSecret}}, func() time.Time { return time.Date(2013, 5, 25, 0, 0, 1, 0, time.UTC) })
-		_, err := late.Verify(httptest.NewRequest(http.MethodGet, examplePresigned, nil), s3)
+		late := New([]Credentials{{AccessKeyID: sigv4test.KeyID, SecretAccessKey: sigv4test.Secret}}, func() time.Time { return time.Date(2013, 5, 25, 0, 0, 1, 0, time.UTC) })
+		_, err := late.Verify(httptest.NewRequest(http.MethodGet, sigv4test.PresignedURL, nil), s3)
 		if !refused(err, ErrExpired) {
 			t.Fatalf("Verify = %v, want expired", err)
 		}
 	})
 	t.Run("verified", func(t *testing.T) {
-		got, err := v.Verify(exampleGet(), s3)
-		want := Credential{AccessKeyID: exampleKeyID, Date: "20130524", Region: "us-east-1", Service: "s3"}
-		if err != nil || got.Credential != want || got.PayloadHash != emptySHA256 || got.Streaming() {
+		got, err := v.Verify(sigv4test.Get(), s3)
+		want := Credential{AccessKeyID: sigv4test.KeyID, Date: "20130524", Region: "us-east-1", Service: "s3"}
+		if err != nil || got.Credential != want || got.PayloadHash != sigv4test.EmptySHA256 || got.Streaming() {
 			t.Fatalf("Verify = %+v, %v", got, err)
 		}
 	})
@@ -157,14 +115,14 @@ func TestVerifyScope(t *testing.T) {
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			for name, r := range map[string]*http.Request{
-				"header":    exampleGet(),
-				"presigned": httptest.NewRequest(http.MethodGet, examplePresigned, nil),
+				"header":    sigv4test.Get(),
+				"presigned": httptest.NewRequest(http.MethodGet, sigv4test.PresignedURL, nil),
 			} {
 				if _, err := v.Verify(r, tc.s); !refused(err, tc.want) {
 					t.Errorf("%s: Verify = %v, want %v", name, err, tc.want)
 				}
 			}
-			c, _ := ParseCredential(exampleKeyID + "/20130524/us-east-1/s3/aws4_request")
+			c, _ := ParseCredential(sigv4test.KeyID + "/20130524/us-east-1/s3/aws4_request")
 			if err := v.VerifyPolicy(c, "policy", strings.Repeat("0", 64), tc.s); tc.want != nil && !refused(err, tc.want) {
 				t.Errorf("VerifyPolicy = %v, want %v", err, tc.want)
 			}
@@ -179,7 +137,7 @@ func drainChunked(body []byte, v Verified) ([]byte, map[string]string, error) {
 }
 
 func TestChunkedAWSExample(t *testing.T) {
-	seed, err := exampleVerifier().Verify(exampleChunkedPut(""), s3)
+	seed, err := exampleVerifier().Verify(sigv4test.ChunkedPut(""), s3)
 	if err != nil || !seed.Streaming() {
 		t.Fatal(err)
 	}
@@ -188,14 +146,14 @@ func TestChunkedAWSExample(t *testing.T) {
 		body string
 		want error // a Kind, or io.ErrUnexpectedEOF
 	}{
-		{"valid", exampleChunkedBody(strings.Repeat("a", 1024)), nil},
-		{"tampered data", exampleChunkedBody("b" + strings.Repeat("a", 1023)), ErrSignatureMismatch},
-		{"truncated", exampleChunkedBody(strings.Repeat("a", 1024))[:40000], io.ErrUnexpectedEOF},
-		{"no final chunk", strings.SplitAfter(exampleChunkedBody(strings.Repeat("a", 1024)), "0;chunk")[0], io.ErrUnexpectedEOF},
+		{"valid", sigv4test.ChunkedBody(strings.Repeat("a", 1024)), nil},
+		{"tampered data", sigv4test.ChunkedBody("b" + strings.Repeat("a", 1023)), ErrSignatureMismatch},
+		{"truncated", sigv4test.ChunkedBody(strings.Repeat("a", 1024))[:40000], io.ErrUnexpectedEOF},
+		{"no final chunk", strings.SplitAfter(sigv4test.ChunkedBody(strings.Repeat("a", 1024)), "0;chunk")[0], io.ErrUnexpectedEOF},
 		{"no signature", "10000\r\n" + strings.Repeat("a", 65536) + "\r\n", ErrSignatureMismatch},
-		{"bad size", "zz;chunk-signature=" + sig1 + "\r\n", ErrMalformedChunk},
-		{"over 64 MiB", "4000001;chunk-signature=" + sig1 + "\r\n", ErrMalformedChunk},
-		{"no CRLF after data", "10000;chunk-signature=" + sig1 + "\r\n" + strings.Repeat("a", 65536) + "xx\r\n", ErrMalformedChunk},
+		{"bad size", "zz;chunk-signature=" + sigv4test.ChunkSig1 + "\r\n", ErrMalformedChunk},
+		{"over 64 MiB", "4000001;chunk-signature=" + sigv4test.ChunkSig1 + "\r\n", ErrMalformedChunk},
+		{"no CRLF after data", "10000;chunk-signature=" + sigv4test.ChunkSig1 + "\r\n" + strings.Repeat("a", 65536) + "xx\r\n", ErrMalformedChunk},
 		{"line too long", strings.Repeat("0", 5000) + "\r\n", ErrMalformedChunk},
 		{"empty", "", io.ErrUnexpectedEOF},
 	}
@@ -251,7 +209,7 @@ func TestChunkedUnsignedTrailers(t *testing.T) {
 // The SigV2 query-string example of the Amazon S3 documentation.
 func TestVerifyPresignedV2(t *testing.T) {
 	at := func(unix int64) *Verifier {
-		return New([]Credentials{{AccessKeyID: exampleKeyID, SecretAccessKey: exampleSecret}}, func() time.Time { return time.Unix(unix, 0) })
+		return New([]Credentials{{AccessKeyID: sigv4test.KeyID, SecretAccessKey: sigv4test.Secret}}, func() time.Time { return time.Unix(unix, 0) })
 	}
 	const u = "http://s3.amazonaws.com/johnsmith/photos/puppy.jpg?AWSAccessKeyId=AKIAIOSFODNN7EXAMPLE&Signature=NpgCjnDzrM%2BWFzoENXmpNDUsSn8%3D&Expires=1175139620"
 	tests := []struct {
@@ -272,7 +230,7 @@ func TestVerifyPresignedV2(t *testing.T) {
 			if !refused(err, tc.want) {
 				t.Fatalf("Verify = %v, want %v", err, tc.want)
 			}
-			if err == nil && (got.AccessKeyID != exampleKeyID || got.PayloadHash != UnsignedPayload) {
+			if err == nil && (got.AccessKeyID != sigv4test.KeyID || got.PayloadHash != UnsignedPayload) {
 				t.Fatalf("Verify = %+v", got)
 			}
 		})
