@@ -13,14 +13,17 @@ type builder struct {
 	// back-to-back layout changes cancel at conversion time.
 	nchwOf map[string]string
 	nhwcOf map[string]string
+	// reserved names are kept for outputs added later.
+	reserved map[string]bool
 }
 
 func newBuilder(name string) *builder {
 	return &builder{
-		g:      graphProto{name: name},
-		names:  map[string]bool{},
-		nchwOf: map[string]string{},
-		nhwcOf: map[string]string{},
+		g:        graphProto{name: name},
+		names:    map[string]bool{},
+		nchwOf:   map[string]string{},
+		nhwcOf:   map[string]string{},
+		reserved: map[string]bool{},
 	}
 }
 
@@ -39,6 +42,14 @@ func (b *builder) unique(base string) string {
 			b.names[n] = true
 			return n
 		}
+	}
+}
+
+// reserve keeps names for outputs: unique never returns them.
+func (b *builder) reserve(names ...string) {
+	for _, n := range names {
+		b.names[n] = true
+		b.reserved[n] = true
 	}
 }
 
@@ -92,9 +103,10 @@ func (b *builder) output(name, v string, dtype int32) error {
 		}
 	}
 	if v != name || b.isInput(v) {
-		if b.names[name] {
+		if b.names[name] && !b.reserved[name] {
 			return fmt.Errorf("output name %q is already used by another value", name)
 		}
+		delete(b.reserved, name)
 		b.names[name] = true
 		b.g.nodes = append(b.g.nodes, node{op: "Identity", name: name, in: []string{v}, out: []string{name}})
 	}

@@ -11,6 +11,7 @@ import (
 const (
 	dtFloat int32 = 1
 	dtUint8 int32 = 2
+	dtInt8  int32 = 3
 	dtInt32 int32 = 6
 	dtInt64 int32 = 7
 	dtBool  int32 = 9
@@ -36,7 +37,8 @@ type tensor struct {
 	dtype int32
 	dims  []int64
 	f32   []float32 // dtFloat
-	i64   []int64   // dtInt32, dtInt64, dtBool (held widened)
+	i64   []int64   // dtInt32, dtInt64, dtBool, dtUint8, dtInt8 (held widened)
+	raw   []byte    // when set: the data as stored, little-endian (any dtype)
 }
 
 func (t *tensor) size() int64 { return numElements(t.dims) }
@@ -200,6 +202,9 @@ func appendTensor(b []byte, name string, t *tensor) []byte {
 }
 
 func rawData(t *tensor) []byte {
+	if t.raw != nil {
+		return t.raw
+	}
 	switch t.dtype {
 	case dtFloat:
 		raw := make([]byte, 4*len(t.f32))
@@ -219,7 +224,7 @@ func rawData(t *tensor) []byte {
 			binary.LittleEndian.PutUint64(raw[8*i:], uint64(v))
 		}
 		return raw
-	case dtBool, dtUint8:
+	case dtBool, dtUint8, dtInt8:
 		raw := make([]byte, len(t.i64))
 		for i, v := range t.i64 {
 			raw[i] = byte(v)
