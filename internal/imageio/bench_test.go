@@ -10,6 +10,8 @@ import (
 	"math/rand/v2"
 	"sync"
 	"testing"
+
+	"github.com/imagerec/imagerec/internal/imageio/imageiotest"
 )
 
 // benchPhotos are the benchmark inputs, made like those of
@@ -181,4 +183,36 @@ func BenchmarkTo224Parallel(b *testing.B) {
 	})
 	reportCPU(b, cpu)
 	b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "img/s")
+}
+
+// BenchmarkPNG compares the row decoder with image/png followed by toRGB
+// on 16-bit RGBA and 8-bit RGB PNGs of 2000x2000, in one run: B/op is the
+// memory story (3 bytes a pixel against 11 for 16-bit), ns/op the time.
+//
+//	go test -run '^$' -bench PNG -benchmem ./internal/imageio
+func BenchmarkPNG(b *testing.B) {
+	for _, c := range []struct {
+		name             string
+		colorType, depth int
+	}{{"rgba16", imageiotest.RGBA, 16}, {"rgb8", imageiotest.RGB, 8}} {
+		data := imageiotest.LargePNG(2000, 2000, c.colorType, c.depth)
+		b.Run(c.name+"/rows", func(b *testing.B) {
+			b.ReportAllocs()
+			for range b.N {
+				if _, err := Decode(b.Context(), data, Options{}); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+		b.Run(c.name+"/image-png", func(b *testing.B) {
+			b.ReportAllocs()
+			for range b.N {
+				img, err := png.Decode(bytes.NewReader(data))
+				if err != nil {
+					b.Fatal(err)
+				}
+				toRGB(img)
+			}
+		})
+	}
 }
