@@ -53,8 +53,9 @@ func TestServeBusyPortFailsFast(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer ln.Close()
+	bin := binary(t) // built before the clock starts
 	start := time.Now()
-	out, err := exec.Command(binary(t), "serve", "--listen", ln.Addr().String(), "--data", t.TempDir(), "--cache", t.TempDir()).CombinedOutput()
+	out, err := exec.Command(bin, "serve", "--listen", ln.Addr().String(), "--data", t.TempDir(), "--cache", t.TempDir()).CombinedOutput()
 	if err == nil {
 		t.Fatalf("serve on a busy port succeeded:\n%s", out)
 	}

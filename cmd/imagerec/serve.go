@@ -14,6 +14,7 @@ import (
 	"path/filepath"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/dustin/go-humanize"
@@ -76,11 +77,13 @@ type server struct {
 	budget    *membudget.Budget
 	exec      *sfn.Executor
 	execStore *sfn.DirStore
-	metrics   *metrics.Metrics
-	trigger   pipeline.Trigger
-	listener  net.Listener
-	http      *http.Server
-	closers   []func()
+	// reconciled counts uploads started again since the server started.
+	reconciled atomic.Int64
+	metrics    *metrics.Metrics
+	trigger    pipeline.Trigger
+	listener   net.Listener
+	http       *http.Server
+	closers    []func()
 }
 
 func newServer(ctx context.Context, cfg config.Config, log *slog.Logger) (_ *server, err error) {
@@ -119,14 +122,18 @@ func newServer(ctx context.Context, cfg config.Config, log *slog.Logger) (_ *ser
 			return nil, fmt.Errorf("create bucket %s: %w", b, err)
 		}
 	}
-	if s.queue, err = queue.Open(ctx, queue.Config{Dir: filepath.Join(cfg.DataDir, "queue"), Logger: log}); err != nil {
-		return nil, err
-	}
-	s.closers = append(s.closers, s.queue.Close)
 	s.metrics = metrics.New(func() float64 {
 		n, _ := s.queue.Pending(context.Background())
 		return float64(n)
 	})
+	// Damage found in the queue's files is logged (ERROR) by the queue,
+	// counted here, shown on the page and in healthz; the reconciler
+	// re-queues the work the lost events stood for.
+	if s.queue, err = queue.Open(ctx, queue.Config{Dir: filepath.Join(cfg.DataDir, "queue"), Logger: log,
+		OnDamage: func(d queue.Damage) { s.metrics.QueueDamage.WithLabelValues(d.Kind).Inc() }}); err != nil {
+		return nil, err
+	}
+	s.closers = append(s.closers, s.queue.Close)
 
 	size, why := membudget.Choose(cfg.MemoryBudget, os.ReadFile)
 	s.budget = membudget.New(size)
@@ -260,6 +267,7 @@ func (s *server) run(ctx context.Context, stdout io.Writer) error {
 	endpoint := "http://" + s.listener.Addr().String()
 	s.http = &http.Server{Handler: s.handler(endpoint), ReadHeaderTimeout: 30 * time.Second}
 
+	started := time.Now()
 	recovered, err := s.exec.Recover(ctx)
 	if err != nil {
 		return err
@@ -279,6 +287,9 @@ func (s *server) run(ctx context.Context, stdout io.Writer) error {
 
 	var wg sync.WaitGroup
 	errc := make(chan error, 2)
+	if s.cfg.ReconcileInterval > 0 {
+		wg.Go(func() { s.reconcileLoop(ctx, started) })
+	}
 	wg.Add(2)
 	go func() {
 		defer wg.Done()
@@ -340,12 +351,25 @@ func (s *server) publish(ctx context.Context, rec s3event.Record) error {
 	if err != nil {
 		return fmt.Errorf("encode event: %w", err)
 	}
-	id := rec.S3.Bucket.Name + "/" + rec.S3.Object.Key + "/" + rec.S3.Object.ETag + "/" + rec.S3.Object.VersionID
-	return s.queue.Publish(ctx, id, data)
+	return s.queue.Publish(ctx, s.eventID(rec), data)
+}
+
+// eventID names a record's object version in the queue: the execution
+// name it starts, so the reconciler can ask the queue about it.
+func (s *server) eventID(rec s3event.Record) string {
+	if st, ok, _, err := s.trigger.Plan(rec); err == nil && ok {
+		return st.Name
+	}
+	return rec.S3.Bucket.Name + "/" + rec.S3.Object.Key + "/" + rec.S3.Object.ETag + "/" + rec.S3.Object.VersionID
+}
+
+// rules are the upload bucket's notification rules.
+func (s *server) rules() s3event.Rules {
+	return s3event.Rules{{ID: "imagerec-recognize", Bucket: s.cfg.UploadBucket, Prefix: s.cfg.Prefix, Suffix: s.cfg.Suffix, Events: []string{"s3:ObjectCreated:*"}}}
 }
 
 func (s *server) handler(endpoint string) http.Handler {
-	rules := s3event.Rules{{ID: "imagerec-recognize", Bucket: s.cfg.UploadBucket, Prefix: s.cfg.Prefix, Suffix: s.cfg.Suffix, Events: []string{"s3:ObjectCreated:*"}}}
+	rules := s.rules()
 	creds := []s3api.Credentials{{AccessKeyID: s.cfg.AccessKeyID, SecretAccessKey: s.cfg.SecretAccessKey}}
 	s3h := s3api.New(s.store, s3api.Options{
 		Credentials: creds,
@@ -389,20 +413,6 @@ func (s *server) handler(endpoint string) http.Handler {
 		}
 		s3i.ServeHTTP(w, r)
 	})
-}
-
-// status gathers what the page and /healthz report.
-func (s *server) status(_ context.Context) ui.Status {
-	st := ui.Status{}
-	if n, err := s.execStore.Quarantined(); err != nil {
-		st.Problems = append(st.Problems, err.Error())
-	} else if n > 0 {
-		st.QuarantinedExecutions = n
-		st.Problems = append(st.Problems, fmt.Sprintf("%d unreadable execution file(s) moved to %s (look, then remove them)",
-			n, filepath.Join(s.cfg.DataDir, "executions", sfn.QuarantineDir)))
-	}
-	st.Degraded = len(st.Problems) > 0
-	return st
 }
 
 func (s *server) close() {

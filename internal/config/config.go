@@ -16,6 +16,7 @@ import (
 	"runtime"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/imagerec/imagerec/internal/membudget"
 	"github.com/imagerec/imagerec/internal/vision"
@@ -86,6 +87,12 @@ type Config struct {
 	WebhookURL string
 	// WebhookSecret signs webhook requests. Env IMAGEREC_WEBHOOK_SECRET.
 	WebhookSecret string
+	// ReconcileInterval is how often the upload bucket is compared with
+	// the result bucket, re-queuing uploads that have no document and
+	// nothing queued or running (also once at start). Flag
+	// --reconcile-interval, env IMAGEREC_RECONCILE_INTERVAL. Default 5m;
+	// 0 turns it off.
+	ReconcileInterval time.Duration
 }
 
 // Load builds a Config from defaults, the environment and args (flags
@@ -124,6 +131,8 @@ func Load(getenv func(string) string, args []string, out io.Writer) (Config, err
 	fs.Float64Var(&c.MinConfidence, "min-confidence", 55, "minimum label confidence (0-100)")
 	fs.Int64Var(&c.MaxBytes, "max-bytes", 15<<20, "largest upload recognised, in bytes")
 	budget := env("IMAGEREC_MEMORY_BUDGET", "")
+	fs.DurationVar(&c.ReconcileInterval, "reconcile-interval", envDuration(getenv, "IMAGEREC_RECONCILE_INTERVAL", 5*time.Minute),
+		"how often uploads without a document and with nothing queued are queued again (also at start; 0 turns it off)")
 	fs.Func("memory-budget", "memory the images analysed at once may need, e.g. 2GiB (default: a quarter of the machine's memory)", func(s string) error { budget = s; return nil })
 	fs.StringVar(&c.WebhookURL, "webhook", getenv("IMAGEREC_WEBHOOK_URL"), "`URL` that receives a signed POST per finished image")
 	fs.Usage = func() {
@@ -155,6 +164,16 @@ func Load(getenv func(string) string, args []string, out io.Writer) (Config, err
 		return c, err
 	}
 	return c, c.Validate()
+}
+
+// envDuration reads a duration from the environment, def when unset or
+// not a duration (Validate reports nothing for it: the flag's default is
+// then def, and a bad value is better refused by the flag).
+func envDuration(getenv func(string) string, key string, def time.Duration) time.Duration {
+	if d, err := time.ParseDuration(getenv(key)); err == nil {
+		return d
+	}
+	return def
 }
 
 // DefaultCacheDir is <user cache dir>/imagerec, or ./.cache/imagerec when
@@ -203,6 +222,9 @@ func (c Config) Validate() error {
 	if c.MinConfidence < 0 || c.MinConfidence > 100 {
 		errs = append(errs, fmt.Errorf("min-confidence: %v, want 0-100", c.MinConfidence))
 	}
+	if c.ReconcileInterval < 0 {
+		errs = append(errs, fmt.Errorf("reconcile-interval: %s, want 0 (off) or more", c.ReconcileInterval))
+	}
 	if c.MemoryBudget < 0 {
 		errs = append(errs, fmt.Errorf("memory-budget: %d, want a positive size", c.MemoryBudget))
 	}
@@ -230,5 +252,6 @@ func (c Config) LogValue() slog.Value {
 		slog.String("secret_access_key", "REDACTED"),
 		slog.String("secret_source", c.SecretSource),
 		slog.Bool("webhook", c.WebhookURL != ""),
+		slog.Duration("reconcile_interval", c.ReconcileInterval),
 	)
 }

@@ -5,6 +5,10 @@
 // (internal/sfn, wired by cmd/imagerec) and the Lambda mains (cmd/lambda/*)
 // call the same functions, so both shells behave alike.
 //
+// The Reconciler is the safety net under the queue: it walks the upload and
+// result buckets and starts again the work of every upload that has no
+// document and nothing queued or running.
+//
 // Invariants: every object that reaches Store ends with exactly one of
 // <key>.json and <key>.error.json in the result bucket; all tasks are
 // idempotent for one (bucket, key, ETag), so duplicate events and re-runs

@@ -54,3 +54,18 @@ func (s StoreObjects) Put(ctx context.Context, bucket, key string, body []byte, 
 func (s StoreObjects) Delete(ctx context.Context, bucket, key string) error {
 	return s.Store.DeleteObject(ctx, bucket, key)
 }
+
+var _ Lister = StoreObjects{}
+
+// List implements Lister.
+func (s StoreObjects) List(ctx context.Context, bucket, startAfter string, max int) ([]Listed, bool, error) {
+	res, err := s.Store.ListObjects(ctx, bucket, objstore.ListOptions{StartAfter: startAfter, MaxKeys: max})
+	if err != nil {
+		return nil, false, notFound(err)
+	}
+	out := make([]Listed, len(res.Objects))
+	for i, o := range res.Objects {
+		out[i] = Listed{Key: o.Key, ETag: o.ETag, VersionID: o.VersionID, Size: o.Size, LastModified: o.LastModified}
+	}
+	return out, res.IsTruncated, nil
+}

@@ -3,14 +3,23 @@
 // file-backed work-queue stream. Publish returns once the message is stored
 // on disk; duplicates (same message ID within the de-duplication window) are
 // dropped; a message is redelivered until a worker acks it, so a crash
-// between publish and completion loses nothing.
+// between publish and completion loses nothing. Damage to its files from
+// outside (a corrupt block, a removed directory) is found at Open and while
+// running, and reported as Damage; the events it lost are the caller's to
+// re-queue (pipeline.Reconciler). Each event is stored under a subject of
+// its own, so Has tells whether one is still queued.
 package queue
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"log/slog"
+	"os"
+	"path/filepath"
+	"strconv"
 	"sync"
 	"time"
 
@@ -37,8 +46,19 @@ type Config struct {
 	// MaxDeliver bounds redeliveries of a message that keeps failing
 	// (default 10); after that it is logged and dropped.
 	MaxDeliver int
-	// Logger receives the queue's own log lines.
+	// Logger receives the queue's own log lines, and JetStream's warnings
+	// and errors.
 	Logger *slog.Logger
+	// StateFile records the highest sequence stored, to tell lost events
+	// and a removed directory on the next Open (default: Dir + ".state",
+	// beside the directory so that removing it is noticed).
+	StateFile string
+	// OnDamage, if set, is called for each Damage found (at Open and by
+	// the periodic check).
+	OnDamage func(Damage)
+	// CheckInterval is how often the store is checked for damage while
+	// open (default 30s).
+	CheckInterval time.Duration
 }
 
 func (c *Config) defaults() {
@@ -60,7 +80,16 @@ func (c *Config) defaults() {
 	if c.Logger == nil {
 		c.Logger = slog.New(slog.DiscardHandler)
 	}
+	if c.StateFile == "" && c.Dir != "" {
+		c.StateFile = filepath.Clean(c.Dir) + ".state"
+	}
+	if c.CheckInterval <= 0 {
+		c.CheckInterval = 30 * time.Second
+	}
 }
+
+// consumerName is the durable consumer every worker shares.
+const consumerName = "workers"
 
 // Queue is an open work queue.
 type Queue struct {
@@ -69,6 +98,13 @@ type Queue struct {
 	nc     *nats.Conn
 	js     jetstream.JetStream
 	stream jetstream.Stream
+	stop   context.CancelFunc
+	done   chan struct{}
+
+	mu     sync.Mutex
+	state  *stateFile
+	damage []Damage
+	seen   map[string]bool
 }
 
 // Open starts the embedded server (in-process only, no network listener)
@@ -77,6 +113,12 @@ func Open(ctx context.Context, cfg Config) (*Queue, error) {
 	cfg.defaults()
 	if cfg.Dir == "" {
 		return nil, errors.New("queue: Config.Dir is required")
+	}
+	_, statErr := os.Stat(cfg.Dir)
+	existed := statErr == nil
+	state, err := openStateFile(cfg.StateFile)
+	if err != nil {
+		return nil, err
 	}
 	srv, err := server.NewServer(&server.Options{
 		ServerName: "imagerec",
@@ -90,26 +132,33 @@ func Open(ctx context.Context, cfg Config) (*Queue, error) {
 		SyncAlways: true,
 	})
 	if err != nil {
+		state.close()
 		return nil, fmt.Errorf("start nats server: %w", err)
 	}
+	srv.SetLoggerV2(natsLogger{cfg.Logger.With("component", "queue")}, false, false, false)
 	srv.Start()
 	if !srv.ReadyForConnections(30 * time.Second) {
 		srv.Shutdown()
+		state.close()
 		return nil, errors.New("start nats server: not ready after 30s")
 	}
 	nc, err := nats.Connect("", nats.InProcessServer(srv))
 	if err != nil {
 		srv.Shutdown()
+		state.close()
 		return nil, fmt.Errorf("connect to nats: %w", err)
 	}
-	q := &Queue{cfg: cfg, srv: srv, nc: nc}
+	q := &Queue{cfg: cfg, srv: srv, nc: nc, state: state, seen: map[string]bool{}}
 	if q.js, err = jetstream.New(nc); err != nil {
 		q.Close()
 		return nil, fmt.Errorf("jetstream: %w", err)
 	}
 	q.stream, err = q.js.CreateOrUpdateStream(ctx, jetstream.StreamConfig{
-		Name:       cfg.Stream,
-		Subjects:   []string{cfg.Subject},
+		Name: cfg.Stream,
+		// One subject per event (Subject.<hash of its id>), so Has can
+		// tell whether an event is queued; the bare subject is kept for
+		// events stored by older versions.
+		Subjects:   []string{cfg.Subject, cfg.Subject + ".>"},
 		Retention:  jetstream.WorkQueuePolicy,
 		Storage:    jetstream.FileStorage,
 		Duplicates: cfg.DuplicateWindow,
@@ -118,17 +167,70 @@ func Open(ctx context.Context, cfg Config) (*Queue, error) {
 		q.Close()
 		return nil, fmt.Errorf("create stream %s: %w", cfg.Stream, err)
 	}
+	ds, last, err := q.check(ctx, state.last, existed)
+	if err != nil {
+		q.Close()
+		return nil, fmt.Errorf("check stream %s: %w", cfg.Stream, err)
+	}
+	q.report(ctx, ds)
+	if err := state.record(last); err != nil {
+		q.Close()
+		return nil, fmt.Errorf("write queue state: %w", err)
+	}
+	wctx, stop := context.WithCancel(context.WithoutCancel(ctx))
+	q.stop, q.done = stop, make(chan struct{})
+	go func() {
+		defer close(q.done)
+		q.watch(wctx, cfg.CheckInterval)
+	}()
 	return q, nil
+}
+
+// subject is the subject an event with this id is stored under.
+func (q *Queue) subject(id string) string {
+	h := sha256.Sum256([]byte(id))
+	return q.cfg.Subject + "." + hex.EncodeToString(h[:16])
 }
 
 // Publish stores data durably. id de-duplicates: a second message with the
 // same id within the window is dropped (and Publish still succeeds).
 func (q *Queue) Publish(ctx context.Context, id string, data []byte) error {
-	_, err := q.js.Publish(ctx, q.cfg.Subject, data, jetstream.WithMsgID(id))
+	return q.publish(ctx, id, id, data)
+}
+
+// PublishAgain stores data under id again, bypassing de-duplication: for
+// re-queuing work whose event was lost (or processed long ago).
+func (q *Queue) PublishAgain(ctx context.Context, id string, data []byte) error {
+	return q.publish(ctx, id, id+"#again-"+strconv.FormatInt(time.Now().UnixNano(), 36), data)
+}
+
+func (q *Queue) publish(ctx context.Context, id, msgID string, data []byte) error {
+	ack, err := q.js.Publish(ctx, q.subject(id), data, jetstream.WithMsgID(msgID))
 	if err != nil {
 		return fmt.Errorf("publish %s: %w", id, err)
 	}
+	q.mu.Lock()
+	if ack.Sequence > q.state.last {
+		if err := q.state.record(ack.Sequence); err != nil {
+			q.cfg.Logger.WarnContext(ctx, "write queue state", "component", "queue", "err", err)
+		}
+	}
+	q.mu.Unlock()
 	return nil
+}
+
+// Has reports whether an event published with id is still in the queue:
+// waiting, or being handled (it leaves when acknowledged).
+func (q *Queue) Has(ctx context.Context, id string) (bool, error) {
+	_, err := q.stream.GetLastMsgForSubject(ctx, q.subject(id))
+	switch {
+	case err == nil:
+		return true, nil
+	case errors.Is(err, jetstream.ErrMsgNotFound):
+		return false, nil
+	default:
+		return false, fmt.Errorf("look up %s: %w", id, err)
+	}
 }
 
 // Pending returns the number of messages not yet acknowledged.
@@ -171,7 +273,7 @@ func (q *Queue) Consume(ctx context.Context, workers int, h Handler) error {
 // creation is retried rather than failing the server.
 func (q *Queue) consumer(ctx context.Context, workers int) (jetstream.Consumer, error) {
 	cfg := jetstream.ConsumerConfig{
-		Durable:       "workers",
+		Durable:       consumerName,
 		AckPolicy:     jetstream.AckExplicitPolicy,
 		AckWait:       q.cfg.AckWait,
 		MaxDeliver:    q.cfg.MaxDeliver,
@@ -256,6 +358,10 @@ func (q *Queue) handle(ctx context.Context, log *slog.Logger, msg jetstream.Msg,
 
 // Close stops the server. Unacknowledged messages stay on disk.
 func (q *Queue) Close() {
+	if q.stop != nil {
+		q.stop()
+		<-q.done
+	}
 	if q.nc != nil {
 		q.nc.Close()
 	}
@@ -263,4 +369,22 @@ func (q *Queue) Close() {
 		q.srv.Shutdown()
 		q.srv.WaitForShutdown()
 	}
+	q.state.close()
 }
+
+// natsLogger passes the embedded server's warnings and errors to slog
+// (its notices at debug level).
+type natsLogger struct{ log *slog.Logger }
+
+func (l natsLogger) Noticef(format string, v ...any) { l.log.Debug(fmt.Sprintf(format, v...)) }
+func (l natsLogger) Warnf(format string, v ...any) {
+	l.log.Warn("jetstream: " + fmt.Sprintf(format, v...))
+}
+func (l natsLogger) Fatalf(format string, v ...any) {
+	l.log.Error("jetstream: " + fmt.Sprintf(format, v...))
+}
+func (l natsLogger) Errorf(format string, v ...any) {
+	l.log.Error("jetstream: " + fmt.Sprintf(format, v...))
+}
+func (l natsLogger) Debugf(string, ...any) {}
+func (l natsLogger) Tracef(string, ...any) {}

@@ -438,6 +438,45 @@ func (x *Executor) Wait(ctx context.Context, arn string) (Execution, error) {
 	return x.Describe(ctx, arn)
 }
 
+// Rerun runs a stored, finished execution again from its input under the
+// same name (the new run replaces the stored record, as a re-run by
+// Recover does). A running execution is left as it is. It returns the ARN.
+func (x *Executor) Rerun(_ context.Context, name string) (string, error) {
+	arn := x.ExecutionArn(name)
+	x.mu.Lock()
+	defer x.mu.Unlock()
+	if x.closing {
+		return "", fmt.Errorf("rerun execution %q: %w", name, ErrExecutorClosed)
+	}
+	if _, ok := x.running[arn]; ok {
+		return arn, nil
+	}
+	rec, err := x.opts.Store.Get(arn)
+	if err != nil {
+		return "", fmt.Errorf("rerun execution %q: %w", name, err)
+	}
+	v, err := asl.Decode(rec.Execution.Input)
+	if err != nil {
+		return "", fmt.Errorf("rerun execution %q: stored input: %w", name, err)
+	}
+	ex := Execution{
+		ExecutionArn: arn, StateMachineArn: x.smArn, Name: name, Status: StatusRunning,
+		StartDate: x.opts.Clock.Now().UTC(), Input: rec.Execution.Input,
+	}
+	a := x.begin(ex)
+	if err := x.persist(a); err != nil {
+		delete(x.running, arn)
+		return "", fmt.Errorf("rerun execution %q: %w", name, err)
+	}
+	x.log.Info("running a finished execution again", "execution", name)
+	x.wg.Add(1)
+	go func() {
+		defer x.wg.Done()
+		x.run(x.ctx, a, v)
+	}()
+	return arn, nil
+}
+
 // Recover re-runs, from the start, the stored executions left RUNNING by a
 // process that stopped (tasks are idempotent). It returns their ARNs.
 func (x *Executor) Recover(_ context.Context) ([]string, error) {

@@ -582,3 +582,34 @@ func TestCloseGrace(t *testing.T) {
 		})
 	}
 }
+
+// TestRerun: a finished execution runs again from its input under its
+// name; an unknown one is ErrExecutionDoesNotExist.
+func TestRerun(t *testing.T) {
+	t.Parallel()
+	var runs atomic.Int32
+	reg := sfn.NewRegistry()
+	reg.RegisterFunction("work", sfn.TaskFunc(func(_ context.Context, in json.RawMessage) (json.RawMessage, error) {
+		runs.Add(1)
+		return in, nil
+	}))
+	x, err := sfn.New([]byte(taskDef("", "")), reg, sfn.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer x.Close()
+	arn, _ := x.Start(t.Context(), "job", json.RawMessage(`{"k":1}`))
+	if ex, _ := x.Wait(t.Context(), arn); ex.Status != sfn.StatusSucceeded {
+		t.Fatalf("first run %s", ex.Status)
+	}
+	again, err := x.Rerun(t.Context(), "job")
+	if err != nil || again != arn {
+		t.Fatalf("Rerun = %q, %v", again, err)
+	}
+	if ex, _ := x.Wait(t.Context(), arn); ex.Status != sfn.StatusSucceeded || string(ex.Output) != `{"k":1}` || runs.Load() != 2 {
+		t.Errorf("re-run: %+v, %d runs", ex, runs.Load())
+	}
+	if _, err := x.Rerun(t.Context(), "nope"); !errors.Is(err, sfn.ErrExecutionDoesNotExist) {
+		t.Errorf("Rerun of an unknown execution: %v", err)
+	}
+}
