@@ -198,7 +198,7 @@ func newServer(ctx context.Context, cfg config.Config, log *slog.Logger) (_ *ser
 
 // dataEntries are what serve keeps under --data. Only these are made
 // private at start: --data may name a directory that holds other things.
-var dataEntries = []string{"objects", "queue", "executions", "deadletter", "imagerec.lock"}
+var dataEntries = []string{"objects", "queue", "queue.state", "executions", "deadletter", "imagerec.lock"}
 
 // tightenDataDir makes the data directory and serve's entries in it
 // private (directories 0700, files 0600), for a directory written by a

@@ -171,3 +171,30 @@ func TestHasAndPublishAgain(t *testing.T) {
 		t.Error("PublishAgain did not queue the event")
 	}
 }
+
+// TestDamageWhileRunning: the directory removed under a running queue is
+// reported once by the periodic check.
+func TestDamageWhileRunning(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "queue")
+	seen := make(chan queue.Damage, 4)
+	q, err := queue.Open(t.Context(), queue.Config{Dir: dir, CheckInterval: 50 * time.Millisecond, OnDamage: func(d queue.Damage) { seen <- d }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer q.Close()
+	if err := os.RemoveAll(dir); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case d := <-seen:
+		if d.Kind != queue.DamageStoreMissing || !strings.Contains(d.Message, dir) {
+			t.Errorf("damage %+v", d)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("removed directory not reported")
+	}
+	time.Sleep(200 * time.Millisecond)
+	if n := len(q.Damage()); n != 1 {
+		t.Errorf("reported %d times, want once", n)
+	}
+}
