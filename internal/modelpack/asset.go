@@ -7,6 +7,8 @@ import (
 	"path/filepath"
 	"runtime"
 	"strings"
+
+	"github.com/imagerec/imagerec/internal/tfconv"
 )
 
 // Package is a pinned npm package.
@@ -57,9 +59,9 @@ const (
 	// wrapped in JavaScript files (<name>.min.js), as nsfwjs ships them;
 	// unwrapped, then converted to ONNX.
 	FormatTFJSWrapped Format = "tfjs-js"
-	// FormatTFLite is a TFLite flatbuffer (a remote .tflite file),
-	// converted to ONNX. The converter is not there yet (issue 8 part 2):
-	// produce returns an error for it.
+	// FormatTFLite is a quantised TFLite flatbuffer (a remote .tflite
+	// file), converted to ONNX by tfconv.ConvertTFLite with
+	// Source.TFLite's options.
 	FormatTFLite Format = "tflite"
 )
 
@@ -84,6 +86,10 @@ const (
 	TaskSource Task = "model-source"
 	// TaskLabels is a class-name list, one name per line.
 	TaskLabels Task = "class-labels"
+	// TaskClassify is an image classifier (class probabilities).
+	TaskClassify Task = "image-classify"
+	// TaskSegment is a semantic segmenter (class logits per cell).
+	TaskSegment Task = "semantic-segment"
 )
 
 // Layout is the memory order of an image input.
@@ -170,6 +176,10 @@ type Source struct {
 	// directory, as named in its weightsManifest.
 	Shards []string
 	Format Format
+	// TFLite are the converter's options for FormatTFLite (chosen outputs,
+	// input size, execution form); the pinned SHA256 is of the output
+	// with exactly these options.
+	TFLite tfconv.TFLiteOptions
 }
 
 // Asset is one installed file: the runtime library, a model or a

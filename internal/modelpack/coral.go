@@ -1,9 +1,19 @@
 package modelpack
 
+import "github.com/imagerec/imagerec/internal/tfconv"
+
 // The coral assets: TFLite models and their label files from the remote
 // remoteCoral. Facts from ../shared/models/coral/README.md. The .tflite
 // files are kept as they are under sources/coral/ (sources for the TFLite
-// converter); the label files are copied to models/.
+// converter); the label files are copied to models/; the models the
+// engine runs are converted to models/<name>.onnx by tfconv.ConvertTFLite.
+//
+// Every converted graph takes float32 NHWC [1,N,N,3] holding the raw
+// 0-255 RGB values (the graph quantises them as TFLite does) and returns
+// float32 real values. They run TFLite's integer arithmetic (the quantized
+// form, uint8 weights: exact on every CPU); against TFLite's own
+// interpreter their outputs are identical on the photos of
+// internal/tfconv's TestTFLiteCoralAgreement.
 
 // coralFile declares a remote file kept or copied unchanged; its sha256 is
 // the remote's pin.
@@ -27,7 +37,69 @@ func coralSource(name, path, notes string) Asset {
 	return coralFile(name, "sources/"+remoteCoral+"/"+path, path, TaskSource, notes)
 }
 
+// deeplabLogits is the Coral DeepLab models' class-logit tensor, before
+// their final RESIZE_BILINEAR to the input size and ARG_MAX.
+const deeplabLogits = "logits/semantic/BiasAdd;logits/semantic/Conv2D;logits/semantic/biases1"
+
+// deeplabSide is the input size the DeepLab models are converted for
+// (513 in the files): at 257 the Cityscapes model costs about 24 ms of CPU
+// instead of 110, and PASCAL 20 instead of 80, but their class maps move
+// (see the Notes and internal/tfconv's TestTFLiteDeepLabSizes).
+const deeplabSide = 257
+
+// coralConverted declares a model converted from a coral .tflite file.
+func coralConverted(name, path string, task Task, opts tfconv.TFLiteOptions, sum string, in Input, out Output, labels, notes string) Asset {
+	return Asset{
+		Name: name, File: "models/" + name + ".onnx", Task: task, SHA256: sum,
+		Source:  Source{Remote: remoteCoral, Path: path, Format: FormatTFLite, TFLite: opts},
+		Licence: "Apache-2.0 (google-coral/test_data)",
+		Inputs:  []Input{in}, Outputs: []Output{out}, Labels: []string{labels},
+		Notes: notes,
+	}
+}
+
+// rawRGB is the converted graphs' input: RGB 0-255 as they are.
+func rawRGB(name string, side int64, resize string) Input {
+	return Input{Name: name, Shape: []int64{1, side, side, 3}, Layout: NHWC, Colour: RGB, Norm: Range255, Resize: resize}
+}
+
+func coralModels() []Asset {
+	grid := int64((deeplabSide-1)/16 + 1) // output stride 16, align_corners sizes
+	seg := tfconv.TFLiteOptions{Outputs: []string{deeplabLogits}, InputHeight: deeplabSide, InputWidth: deeplabSide}
+	return []Asset{
+		coralConverted("mnv2-imagenet", "mobilenet_v2_1.0_224_quant.tflite", TaskClassify, tfconv.TFLiteOptions{},
+			"50f2b03727b1559967c776e84493701f554e841517a5c8a614f57eb013c1e59c",
+			rawRGB("input", 224, "stretch"),
+			Output{Name: "MobilenetV2/Predictions/Softmax", Shape: []int64{1, 1001}, Meaning: "P(class), steps of 1/256; class 0 is background"},
+			"imagenet-labels", "MobileNetV2 1.0 ImageNet-1k, uint8 (TF1); 70.8% top-1 per TFLite's hosted-models table; about 11 ms CPU per run"),
+		coralConverted("mnv2-inat-bird", "mobilenet_v2_1.0_224_inat_bird_quant.tflite", TaskClassify, tfconv.TFLiteOptions{},
+			"11177ee014be502e5897f956b044a0a8fb966540020986c5c3728ea3a3357e2a",
+			rawRGB("map/TensorArrayStack/TensorArrayGatherV3", 224, "stretch (a crop around the bird)"),
+			Output{Name: "prediction", Shape: []int64{1, 965}, Meaning: "P(species), steps of 1/256; class 964 is background"},
+			"inat-bird-labels", "MobileNetV2 iNaturalist birds, 964 species; about 11 ms CPU per run"),
+		coralConverted("mnv2-inat-insect", "mobilenet_v2_1.0_224_inat_insect_quant.tflite", TaskClassify, tfconv.TFLiteOptions{},
+			"4d40df8556068168bcb9019b671fbf4b228414ec7783c993fee933c800eb4f47",
+			rawRGB("map/TensorArrayStack/TensorArrayGatherV3", 224, "stretch"),
+			Output{Name: "prediction", Shape: []int64{1, 1022}, Meaning: "P(species), steps of 1/256; class 1021 is background"},
+			"inat-insect-labels", "MobileNetV2 iNaturalist insects, 1021 species; about 12 ms CPU per run"),
+		coralConverted("deeplab-cityscapes", "deeplab_mobilenet_edgetpu_slim_cityscapes_quant.tflite", TaskSegment, seg,
+			"51548b408778177c2c281a449d57806d42a9ebf344612e4ce694d953d3f2f62d",
+			rawRGB("MobilenetEdgeTPU/MobilenetEdgeTPU/input", deeplabSide, "stretch"),
+			Output{Name: deeplabLogits, Shape: []int64{1, grid, grid, 19}, Meaning: "class logits per cell (NHWC); the cell's class is the argmax: Cityscapes train ids 0 road .. 18 bicycle"},
+			"cityscapes-labels", "DeepLab MobileNet-EdgeTPU slim, Cityscapes, converted for a 257x257 input (the file's is 513) and cut before its upsampling and ARG_MAX; labels: train id k is line k+1 of cityscapes-labels. At 257 about 24 ms CPU per run (110 at 513); against the model's own 513 class map, 46% of pixels change class on average over six photos (things become truck), at 321 30%, 385 22%, 449 10%"),
+		coralConverted("deeplab-pascal", "deeplabv3_mnv2_pascal_quant.tflite", TaskSegment, seg,
+			"6f6c4782fecf7231b0ad889ec2559d435fa210132abdf54b6ec2706929eed0f5",
+			rawRGB("MobilenetV2/MobilenetV2/input", deeplabSide, "stretch"),
+			Output{Name: deeplabLogits, Shape: []int64{1, grid, grid, 21}, Meaning: "class logits per cell (NHWC); the cell's class is the argmax: 0 background, 1..20 PASCAL VOC classes"},
+			"pascal-labels", "DeepLabV3 MobileNetV2, PASCAL VOC, converted for a 257x257 input (the file's is 513) and cut before its upsampling and ARG_MAX. At 257 about 20 ms CPU per run (80 at 513); against the model's own 513 class map, 17% of pixels change class on average over six photos (dining table spreads on coffee.jpg), at 321 11%"),
+	}
+}
+
 func coralAssets() []Asset {
+	return append(coralSources(), coralModels()...)
+}
+
+func coralSources() []Asset {
 	return []Asset{
 		coralSource("mnv2-imagenet-tflite", "mobilenet_v2_1.0_224_quant.tflite",
 			"ImageNet-1k MobileNetV2 1.0, uint8 per-tensor (TF1); in uint8 [1,224,224,3] scale 1/128 zero point 128 (raw RGB); out uint8 [1,1001] softmax scale 1/256, labels imagenet-labels (0 = background)"),

@@ -34,8 +34,8 @@
 // and Check report missing files and bad checksums without changing
 // anything.
 //
-// Adding a converted format (e.g. FormatTFLite, ONNX from a remote
-// .tflite) is one case in produce: the source bytes in, the converted
-// bytes out, checked against the asset's pinned sha256 like the TFJS
-// conversions.
+// Each converted format is one case in produce: the source bytes in, the
+// converted bytes out (package tfconv: TFJS models, and FormatTFLite for
+// the coral .tflite files, with the options in Source.TFLite), checked
+// against the asset's pinned sha256.
 package modelpack

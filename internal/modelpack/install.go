@@ -292,9 +292,6 @@ func sourceFiles(a Asset) []string {
 	return out
 }
 
-// errNoTFLite: FormatTFLite is declared before its converter exists.
-var errNoTFLite = errors.New("no TFLite converter yet (issue 8 part 2)")
-
 // produce builds an asset's bytes from its source files, keyed by path in
 // the tarball (Source.Path and its shards) or, for a remote source, by
 // the remote file's name (Source.Path alone). Each Format is one case:
@@ -340,9 +337,11 @@ func produce(a Asset, files map[string][]byte) ([]byte, error) {
 		}
 		return out, nil
 	case FormatTFLite:
-		// The TFLite front end of package tfconv plugs in here: the
-		// .tflite bytes (src) in, the ONNX bytes out.
-		return nil, fmt.Errorf("convert %s: %w", a.Source.Path, errNoTFLite)
+		out, err := tfconv.ConvertTFLite(src, a.Source.TFLite)
+		if err != nil {
+			return nil, fmt.Errorf("convert %s: %w", a.Source.Path, err)
+		}
+		return out, nil
 	default:
 		return nil, fmt.Errorf("unknown format %q", a.Source.Format)
 	}

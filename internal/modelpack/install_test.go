@@ -97,7 +97,7 @@ func TestInstall(t *testing.T) {
 			t.Errorf("%s: %s (%d bytes)", st.Asset.Name, st.State, st.Size)
 		}
 	}
-	for _, want := range []string{"blazeface    copied", "nsfw         converted", "onnxruntime  copied", "imagenet-labels copied", "deeplab-pascal-tflite kept"} {
+	for _, want := range []string{"blazeface    copied", "nsfw         converted", "onnxruntime  copied", "imagenet-labels copied", "deeplab-pascal-tflite kept", "mnv2-imagenet converted", "deeplab-cityscapes converted"} {
 		if !strings.Contains(shared.log, want) {
 			t.Errorf("install log lacks %q:\n%s", want, shared.log)
 		}

@@ -51,8 +51,8 @@ func models(t *testing.T) []modelpack.Asset {
 			out = append(out, a)
 		}
 	}
-	if len(out) != 9 {
-		t.Fatalf("%d models declared, want 9", len(out))
+	if len(out) != 14 {
+		t.Fatalf("%d models declared, want 14", len(out))
 	}
 	return out
 }
@@ -281,6 +281,47 @@ func TestRealPhotos(t *testing.T) {
 		}
 	})
 
+	t.Run("mnv2-imagenet", func(t *testing.T) {
+		a, s := get(t, "mnv2-imagenet")
+		labels, err := os.ReadFile(filepath.Join(root, "models", "imagenet_labels.txt"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		names := strings.Split(strings.TrimRight(string(labels), "\n"), "\n")
+		for img, want := range map[string]string{"coffee.jpg": "espresso", "chelsea.jpg": "cat"} {
+			p := run(t, s, tensor(photo(t, img), a.Inputs[0], 224, 224))[0].Data
+			top := slices.Index(p, slices.Max(p))
+			if len(p) != len(names) || !strings.Contains(names[top], want) {
+				t.Errorf("%s: top class %d %q (%.3f), want %q", img, top, names[min(top, len(names)-1)], p[top], want)
+			}
+		}
+	})
+
+	// The segmenters' cell classes: the argmax of each cell's logits.
+	shares := func(t *testing.T, name, img string) []float64 {
+		a, s := get(t, name)
+		side := int(a.Inputs[0].Shape[1])
+		out := run(t, s, tensor(photo(t, img), a.Inputs[0], side, side))[0]
+		classes := int(out.Shape[3])
+		sh := make([]float64, classes)
+		cells := len(out.Data) / classes
+		for c := range cells {
+			row := out.Data[c*classes : (c+1)*classes]
+			sh[slices.Index(row, slices.Max(row))] += 1 / float64(cells)
+		}
+		return sh
+	}
+	t.Run("deeplab-cityscapes", func(t *testing.T) {
+		if sky := shares(t, "deeplab-cityscapes", "person.jpg")[10]; sky < 0.15 {
+			t.Errorf("person.jpg: sky (train id 10) covers %.3f of the cells, want >= 0.15", sky)
+		}
+	})
+	t.Run("deeplab-pascal", func(t *testing.T) {
+		if cat := shares(t, "deeplab-pascal", "chelsea.jpg")[8]; cat < 0.4 {
+			t.Errorf("chelsea.jpg: cat (class 8) covers %.3f of the cells, want >= 0.4", cat)
+		}
+	})
+
 	t.Run("ppocr", func(t *testing.T) {
 		// Synthetic text: basicfont glyphs scaled x4 on white.
 		const line = "HELLO WORLD 2026"
@@ -345,7 +386,7 @@ func TestMeasureMemory(t *testing.T) {
 		t.Fatal(err)
 	}
 	t.Logf("\n%s", rep)
-	if len(rep.Models) != 9 || rep.Load <= 0 {
+	if len(rep.Models) != 14 || rep.Load <= 0 {
 		t.Errorf("%d models, load %v", len(rep.Models), rep.Load)
 	}
 	if _, err := os.Stat("/proc/self/status"); err == nil {

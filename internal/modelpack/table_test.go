@@ -126,7 +126,7 @@ func TestTable(t *testing.T) {
 }
 
 // TestProduce runs each format on a tiny source: copy passes bytes
-// through, TFLite (no converter yet) and unknown formats fail clearly.
+// through, a TFLite file that is not one and unknown formats fail clearly.
 func TestProduce(t *testing.T) {
 	t.Parallel()
 	src := map[string][]byte{"x.tflite": []byte("TFL3 not a model")}
@@ -136,7 +136,7 @@ func TestProduce(t *testing.T) {
 		wantErr string
 	}{
 		{FormatCopy, "TFL3 not a model", ""},
-		{FormatTFLite, "", "no TFLite converter yet"},
+		{FormatTFLite, "", "convert x.tflite: not a TFLite model"},
 		{"gguf", "", `unknown format "gguf"`},
 	}
 	for _, c := range cases {

@@ -85,14 +85,19 @@
 // a Conv between Q/DQ nodes with its own scales.
 //
 // Speed, CPU ms per run with one intra-op thread (ONNX Runtime 1.30,
-// 2-core Xeon with AVX-512 VNNI; BenchmarkTFLiteModels, DeepLab with its
-// full-size ARG_MAX output):
+// 2-core Xeon with AVX-512 VNNI, other work on the machine; median of
+// three BenchmarkTFLiteModels runs; DeepLab with its logits as output,
+// the full-size ARG_MAX map costs 6-45 ms more):
 //
-//	model                         quantized  signed weights  float
-//	mobilenet_v2 (TF1, uint8)        9.2          7.0          7.8
-//	tf2_mobilenet_v2 (int8)         10.0          4.1          8.0
-//	DeepLab Cityscapes 257x257        29           17           26
-//	DeepLab PASCAL 257x257            27           23           20
+//	model                            quantized   signed weights   float
+//	MobileNetV2 ImageNet (TF1)          10.7          8.2           8.4
+//	MobileNetV2 iNat bird / insect    11.4 / 12.0   9.2 / 8.6     9.0 / 9.4
+//	MobileNetV2 ImageNet (TF2 int8)     11.7          5.5           8.3
+//	DeepLab Cityscapes 513/321/257   110/37/24     59/21/13      86/33/20
+//	DeepLab PASCAL 513/321/257        80/31/20     60/21/14      61/23/15
+//
+// The float form is 5-25% faster than the default here but does not
+// agree; the default is kept.
 //
 // TFLiteOptions.SignedWeights stores every filter as int8 so that ONNX
 // Runtime runs its uint8 x int8 kernels: the fastest form here, and

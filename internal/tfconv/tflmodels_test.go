@@ -19,6 +19,10 @@ type coralModel struct {
 	kind   string // "classifier" or "segmenter"
 }
 
+// deeplabLogits is the DeepLab models' tensor of class logits before the
+// final RESIZE_BILINEAR and ARG_MAX (output stride 16: 33x33 at 513).
+const deeplabLogits = "logits/semantic/BiasAdd;logits/semantic/Conv2D;logits/semantic/biases1"
+
 var coralModels = []coralModel{
 	{"mobilenet_v2_1.0_224_quant", 224, "imagenet_labels.txt", "classifier"},
 	{"tf2_mobilenet_v2_1.0_224_ptq", 224, "imagenet_labels.txt", "classifier"},
@@ -74,8 +78,9 @@ func threadCPU() time.Duration {
 }
 
 // BenchmarkTFLiteModels runs each converted Coral model in ONNX Runtime
-// with one intra-op thread, in both execution forms and, for DeepLab, at
-// smaller input sizes. Besides ns/op it reports cpu-ms/op, the CPU time of
+// with one intra-op thread, in each execution form and, for DeepLab, at
+// smaller input sizes and with two outputs: the full-size ARG_MAX class
+// map (the model's own output) and the low-resolution logits. Besides ns/op it reports cpu-ms/op, the CPU time of
 // the running thread (ONNX Runtime runs a one-thread session on the
 // caller's thread), which other load on the machine disturbs less.
 //
@@ -86,29 +91,36 @@ func BenchmarkTFLiteModels(b *testing.B) {
 		data := coralFile(b, cm.name+".tflite")
 		sizes := []int{cm.size}
 		if cm.kind == "segmenter" {
-			sizes = []int{513, 321, 257}
+			sizes = []int{513, 449, 385, 321, 257}
 		}
 		info, err := InspectTFLite(data)
 		if err != nil {
 			b.Fatal(err)
 		}
 		for _, size := range sizes {
+			outputs := []string{info.Outputs[0].Name}
+			if cm.kind == "segmenter" {
+				outputs = append(outputs, deeplabLogits)
+			}
 			for _, v := range tfliteVariants {
-				name := cm.name + "/" + v.name
-				opts := v.opts
-				if size != cm.size {
-					opts.InputHeight, opts.InputWidth = size, size
-				}
-				if cm.kind == "segmenter" {
-					name += "/" + itoa(size)
-				}
-				b.Run(name, func(b *testing.B) {
-					onnx, err := ConvertTFLite(data, opts)
-					if err != nil {
-						b.Fatal(err)
+				for _, out := range outputs {
+					name := cm.name + "/" + v.name
+					opts := v.opts
+					if size != cm.size {
+						opts.InputHeight, opts.InputWidth = size, size
 					}
-					benchONNX(b, onnx, info.Inputs[0].Name, info.Outputs[0].Name, size)
-				})
+					if cm.kind == "segmenter" {
+						name += "/" + itoa(size) + "/" + map[bool]string{true: "logits", false: "argmax"}[out == deeplabLogits]
+						opts.Outputs = []string{out}
+					}
+					b.Run(name, func(b *testing.B) {
+						onnx, err := ConvertTFLite(data, opts)
+						if err != nil {
+							b.Fatal(err)
+						}
+						benchONNX(b, onnx, info.Inputs[0].Name, out, size)
+					})
+				}
 			}
 		}
 	}
