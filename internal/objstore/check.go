@@ -3,6 +3,7 @@ package objstore
 import (
 	"bytes"
 	"crypto/md5"
+	"encoding/base64"
 	"encoding/hex"
 	"fmt"
 	"strings"
@@ -107,7 +108,8 @@ func RangeLength(key string, offset, length, size int64) (int64, error) {
 
 // CompleteParts validates the part list of CompleteMultipartUpload against
 // the uploaded parts (lookup): part numbers ascending, ETags equal (quotes
-// ignored), every part but the last at least MinPartSize. It returns the
+// ignored), checksums equal where the list gives one, every part but the
+// last at least MinPartSize. It returns the
 // uploaded parts in order and the ETag of the assembled object
 // (MultipartETag of theirs).
 func CompleteParts(parts []Part, lookup func(n int) (Part, bool)) ([]Part, string, error) {
@@ -124,6 +126,9 @@ func CompleteParts(parts []Part, lookup func(n int) (Part, bool)) ([]Part, strin
 		if !ok || strings.Trim(want.ETag, `"`) != got.ETag {
 			return nil, "", fmt.Errorf("part %d etag %q: %w", want.PartNumber, want.ETag, ErrInvalidPart)
 		}
+		if want.Checksum != "" && want.Checksum != got.Checksum {
+			return nil, "", fmt.Errorf("part %d checksum %q, stored %q: %w", want.PartNumber, want.Checksum, got.Checksum, ErrInvalidPart)
+		}
 		out = append(out, got)
 		etags = append(etags, got.ETag)
 	}
@@ -137,4 +142,32 @@ func CompleteParts(parts []Part, lookup func(n int) (Part, bool)) ([]Part, strin
 		return nil, "", err
 	}
 	return out, etag, nil
+}
+
+// PartTable is the part table of an object assembled from chosen (as
+// CompleteParts returns them).
+func PartTable(chosen []Part) []ObjectPart {
+	out := make([]ObjectPart, len(chosen))
+	for i, p := range chosen {
+		out[i] = ObjectPart{Number: p.PartNumber, Size: p.Size, ETag: p.ETag, Checksum: p.Checksum}
+	}
+	return out
+}
+
+// MultipartChecksum is the checksum of an object assembled from parts by
+// an upload created with algorithm alg and type typ: COMPOSITE from the
+// parts' checksums (none when a part has none), FULL_OBJECT the base64
+// digest full the driver computed over the assembled bytes.
+func MultipartChecksum(alg, typ string, parts []ObjectPart, full []byte) Checksum {
+	switch {
+	case alg == "":
+		return Checksum{}
+	case typ == ChecksumFullObject:
+		return Checksum{Algorithm: alg, Type: typ, Value: base64.StdEncoding.EncodeToString(full)}
+	}
+	v, err := CompositeChecksum(alg, parts)
+	if err != nil {
+		return Checksum{}
+	}
+	return Checksum{Algorithm: alg, Type: ChecksumComposite, Value: v}
 }

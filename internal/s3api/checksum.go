@@ -3,30 +3,28 @@ package s3api
 import (
 	"bytes"
 	"crypto/md5"
-	"crypto/sha1"
 	"crypto/sha256"
 	"encoding/base64"
 	"encoding/hex"
 	"errors"
 	"hash"
-	"hash/crc32"
-	"hash/crc64"
 	"io"
 	"net/http"
 	"strings"
 	"sync"
 
+	"github.com/imagerec/imagerec/internal/objstore"
 	"github.com/imagerec/imagerec/internal/sigv4"
 )
 
 // checksumAlgorithms maps the suffix of x-amz-checksum-ALG to a hash.
-var checksumAlgorithms = map[string]func() hash.Hash{
-	"crc32":     func() hash.Hash { return crc32.NewIEEE() },
-	"crc32c":    func() hash.Hash { return crc32.New(crc32.MakeTable(crc32.Castagnoli)) },
-	"crc64nvme": func() hash.Hash { return crc64.New(crc64.MakeTable(0x9a6c9329ac4bc9b5)) },
-	"sha1":      sha1.New,
-	"sha256":    sha256.New,
-}
+var checksumAlgorithms = func() map[string]func() hash.Hash {
+	m := map[string]func() hash.Hash{}
+	for _, alg := range objstore.ChecksumAlgorithms {
+		m[strings.ToLower(alg)] = func() hash.Hash { return objstore.NewChecksumHash(alg) }
+	}
+	return m
+}()
 
 // checkedBody wraps a request body: it counts bytes, enforces a size limit,
 // and at EOF checks the x-amz-content-sha256 hash and any x-amz-checksum-*
@@ -45,6 +43,18 @@ type checkedBody struct {
 	trailers func() map[string]string
 	err      error
 	async    *asyncHasher
+	gotSum   string // the verified checksum, once at EOF
+}
+
+// checksum is the flexible checksum the client sent, verified against the
+// whole body; the zero Checksum when none was sent. It is meant for
+// objstore.PutOptions.Checksum and PartOptions.Checksum, which the store
+// calls at the end of the body.
+func (b *checkedBody) checksum() objstore.Checksum {
+	if b.sum == nil || b.gotSum == "" {
+		return objstore.Checksum{}
+	}
+	return objstore.Checksum{Algorithm: strings.ToUpper(b.sumName), Value: b.gotSum, Type: objstore.ChecksumFullObject}
 }
 
 // asyncHasher feeds copies of the body to the SHA-256 and checksum hashes
@@ -161,9 +171,11 @@ func (b *checkedBody) check() error {
 				return ErrInvalidRequest.withMessage("The x-amz-checksum-%s trailer was declared but not sent.", b.sumName)
 			}
 		}
-		if got := base64.StdEncoding.EncodeToString(b.sum.Sum(nil)); got != want {
+		got := base64.StdEncoding.EncodeToString(b.sum.Sum(nil))
+		if got != want {
 			return ErrBadDigest.withMessage("The %s you specified did not match the calculated checksum.", strings.ToUpper(b.sumName))
 		}
+		b.gotSum = got
 	}
 	return nil
 }

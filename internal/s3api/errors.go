@@ -50,6 +50,7 @@ var (
 	ErrInvalidBucketName        = apiErr("InvalidBucketName", http.StatusBadRequest, "The specified bucket is not valid.")
 	ErrInvalidDigest            = apiErr("InvalidDigest", http.StatusBadRequest, "The Content-MD5 you specified is not valid.")
 	ErrInvalidPart              = apiErr("InvalidPart", http.StatusBadRequest, "One or more of the specified parts could not be found. The part might not have been uploaded, or the specified entity tag might not have matched the part's entity tag.")
+	ErrInvalidPartNumber        = apiErr("InvalidPartNumber", http.StatusRequestedRangeNotSatisfiable, "The requested partnumber is not satisfiable")
 	ErrInvalidPartOrder         = apiErr("InvalidPartOrder", http.StatusBadRequest, "The list of parts was not in ascending order. Parts must be ordered by part number.")
 	ErrInvalidRange             = apiErr("InvalidRange", http.StatusRequestedRangeNotSatisfiable, "The requested range is not satisfiable")
 	ErrInvalidRequest           = apiErr("InvalidRequest", http.StatusBadRequest, "Invalid Request")
@@ -136,6 +137,10 @@ func toAPIError(err error) *APIError {
 		return ErrInvalidPart
 	case errors.Is(err, objstore.ErrEntityTooSmall):
 		return ErrEntityTooSmall
+	case errors.Is(err, objstore.ErrPreconditionFailed):
+		return ErrPreconditionFailed
+	case errors.Is(err, objstore.ErrInvalidChecksum):
+		return ErrInvalidRequest.withMessage("Checksum algorithm or type mismatch: %v", err)
 	case errors.Is(err, context.Canceled), errors.Is(err, io.ErrUnexpectedEOF):
 		return ErrIncompleteBody
 	}

@@ -4,6 +4,7 @@ import (
 	"encoding/xml"
 	"net/http"
 	"strconv"
+	"strings"
 
 	"github.com/imagerec/imagerec/internal/objstore"
 	"github.com/imagerec/imagerec/internal/s3event"
@@ -44,12 +45,21 @@ func (h *Handler) createUpload(req *request, mp objstore.Multiparter) error {
 		return aerr
 	}
 	opts.ContentMD5 = nil
+	if opts.Conditions != (objstore.Conditions{}) {
+		return ErrNotImplemented.withMessage("Conditional headers go on CompleteMultipartUpload, not CreateMultipartUpload.")
+	}
+	alg, typ, err := objstore.CheckChecksumOptions(req.r.Header.Get("X-Amz-Checksum-Algorithm"), req.r.Header.Get("X-Amz-Checksum-Type"))
+	if err != nil {
+		return ErrInvalidRequest.withMessage("Invalid x-amz-checksum-algorithm or x-amz-checksum-type: %v", err)
+	}
+	opts.ChecksumAlgorithm, opts.ChecksumType = alg, typ
 	id, err := mp.CreateMultipartUpload(req.r.Context(), req.bucket, req.key, opts)
 	if err != nil {
 		return err
 	}
-	if alg := req.r.Header.Get("X-Amz-Checksum-Algorithm"); alg != "" {
+	if alg != "" {
 		req.w.Header().Set("X-Amz-Checksum-Algorithm", alg)
+		req.w.Header().Set("X-Amz-Checksum-Type", typ)
 	}
 	h.writeXML(req, http.StatusOK, initiateResult{NS: xmlNS, Bucket: req.bucket, Key: req.key, UploadID: id})
 	return nil
@@ -77,9 +87,12 @@ func (h *Handler) uploadPart(req *request, mp objstore.Multiparter) error {
 		return aerr
 	}
 	defer body.Close()
-	p, err := mp.UploadPart(req.r.Context(), req.bucket, req.key, req.uploadID(), n, body, md5want)
+	p, err := mp.UploadPart(req.r.Context(), req.bucket, req.key, req.uploadID(), n, body, objstore.PartOptions{ContentMD5: md5want, Checksum: body.checksum})
 	if err != nil {
 		return err
+	}
+	if c := body.checksum(); c.Algorithm != "" {
+		req.w.Header().Set("X-Amz-Checksum-"+strings.ToLower(c.Algorithm), c.Value)
 	}
 	writeETag(req, p.ETag)
 	return nil
@@ -104,12 +117,9 @@ func (h *Handler) uploadPartCopy(req *request, mp objstore.Multiparter) error {
 	}
 	off, length := int64(0), int64(-1)
 	if v := req.r.Header.Get("X-Amz-Copy-Source-Range"); v != "" {
-		rng, ok, aerr := parseRange(v, src.Size)
+		rng, aerr := parseCopyRange(v, src.Size)
 		if aerr != nil {
 			return aerr
-		}
-		if !ok {
-			return ErrInvalidArgument.withMessage("The x-amz-copy-source-range value must be of the form bytes=first-last where first and last are the zero-based offsets of the first and last bytes to copy")
 		}
 		off, length = rng.Start, rng.Length
 	}
@@ -118,12 +128,34 @@ func (h *Handler) uploadPartCopy(req *request, mp objstore.Multiparter) error {
 		return err
 	}
 	defer rc.Close()
-	p, err := mp.UploadPart(ctx, req.bucket, req.key, req.uploadID(), n, rc, nil)
+	p, err := mp.UploadPart(ctx, req.bucket, req.key, req.uploadID(), n, rc, objstore.PartOptions{})
 	if err != nil {
 		return err
 	}
 	h.writeXML(req, http.StatusOK, newCopyResult("CopyPartResult", p.LastModified, p.ETag))
 	return nil
+}
+
+// parseCopyRange reads x-amz-copy-source-range: exactly bytes=first-last,
+// inside the source. S3 refuses a range past the source's end rather than
+// clipping it as a GET would; see
+// https://docs.aws.amazon.com/AmazonS3/latest/API/API_UploadPartCopy.html.
+func parseCopyRange(v string, size int64) (byteRange, *APIError) {
+	bad := ErrInvalidArgument.withMessage("The x-amz-copy-source-range value must be of the form bytes=first-last where first and last are the zero-based offsets of the first and last bytes to copy")
+	spec, ok := strings.CutPrefix(strings.TrimSpace(v), "bytes=")
+	first, last, ok2 := strings.Cut(spec, "-")
+	if !ok || !ok2 {
+		return byteRange{}, bad
+	}
+	a, err1 := strconv.ParseInt(first, 10, 64)
+	b, err2 := strconv.ParseInt(last, 10, 64)
+	if err1 != nil || err2 != nil || a < 0 || b < a || first[0] == '+' || last[0] == '+' {
+		return byteRange{}, bad
+	}
+	if b >= size {
+		return byteRange{}, ErrInvalidArgument.withMessage("Range specified is not valid for source object of size: %d", size)
+	}
+	return byteRange{Start: a, Length: b - a + 1}, nil
 }
 
 // completeRequest is the body of CompleteMultipartUpload.
@@ -132,6 +164,7 @@ type completeRequest struct {
 	Parts   []struct {
 		PartNumber int    `xml:"PartNumber"`
 		ETag       string `xml:"ETag"`
+		checksumElems
 	} `xml:"Part"`
 }
 
@@ -149,7 +182,8 @@ func parseCompleteRequest(body []byte) ([]objstore.Part, *APIError) {
 		if objstore.CheckPartNumber(p.PartNumber) != nil || p.ETag == "" {
 			return nil, ErrInvalidPart
 		}
-		parts[i] = objstore.Part{PartNumber: p.PartNumber, ETag: p.ETag}
+		_, sum := p.value()
+		parts[i] = objstore.Part{PartNumber: p.PartNumber, ETag: p.ETag, Checksum: sum}
 	}
 	return parts, nil
 }
@@ -161,6 +195,7 @@ type completeResult struct {
 	Bucket   string   `xml:"Bucket"`
 	Key      string   `xml:"Key"`
 	ETag     string   `xml:"ETag"`
+	checksumElems
 }
 
 func (h *Handler) completeUpload(req *request, mp objstore.Multiparter) error {
@@ -175,14 +210,20 @@ func (h *Handler) completeUpload(req *request, mp objstore.Multiparter) error {
 	if aerr != nil {
 		return aerr
 	}
-	info, err := mp.CompleteMultipartUpload(req.r.Context(), req.bucket, req.key, req.uploadID(), parts)
+	cond, aerr := writeConditions(req.r.Header)
+	if aerr != nil {
+		return aerr
+	}
+	info, err := mp.CompleteMultipartUpload(req.r.Context(), req.bucket, req.key, req.uploadID(), parts, objstore.CompleteOptions{Conditions: cond})
 	if err != nil {
 		return err
 	}
 	if err := h.emit(req, s3event.ObjectCreatedCompleteMultipartUpload, info); err != nil {
 		return err
 	}
-	h.writeXML(req, http.StatusOK, completeResult{NS: xmlNS, Location: objectURL(req.r, req.bucket, req.key), Bucket: req.bucket, Key: req.key, ETag: quoteETag(info.ETag)})
+	res := completeResult{NS: xmlNS, Location: objectURL(req.r, req.bucket, req.key), Bucket: req.bucket, Key: req.key, ETag: quoteETag(info.ETag)}
+	res.setChecksum(info.Checksum)
+	h.writeXML(req, http.StatusOK, res)
 	return nil
 }
 
@@ -215,6 +256,7 @@ type partElem struct {
 	LastModified string `xml:"LastModified"`
 	ETag         string `xml:"ETag"`
 	Size         int64  `xml:"Size"`
+	checksumElems
 }
 
 func (h *Handler) listParts(req *request, mp objstore.Multiparter) error {
@@ -238,6 +280,14 @@ func (h *Handler) listParts(req *request, mp objstore.Multiparter) error {
 	if err != nil {
 		return err
 	}
+	alg := ""
+	if ups, err := mp.ListMultipartUploads(req.r.Context(), req.bucket); err == nil {
+		for _, u := range ups {
+			if u.UploadID == q.Get("uploadId") {
+				alg = u.ChecksumAlgorithm
+			}
+		}
+	}
 	res := listPartsResult{NS: xmlNS, Bucket: req.bucket, Key: req.key, UploadID: q.Get("uploadId"),
 		PartNumberMarker: marker, MaxParts: maxParts, Initiator: h.ownerOf(req), Owner: h.ownerOf(req), StorageClass: "STANDARD"}
 	for _, p := range parts {
@@ -248,7 +298,11 @@ func (h *Handler) listParts(req *request, mp objstore.Multiparter) error {
 			res.IsTruncated = true
 			break
 		}
-		res.Parts = append(res.Parts, partElem{PartNumber: p.PartNumber, LastModified: s3Time(p.LastModified), ETag: quoteETag(p.ETag), Size: p.Size})
+		pe := partElem{PartNumber: p.PartNumber, LastModified: s3Time(p.LastModified), ETag: quoteETag(p.ETag), Size: p.Size}
+		if p.Checksum != "" {
+			*pe.field(alg) = p.Checksum
+		}
+		res.Parts = append(res.Parts, pe)
 		res.NextPartNumberMarker = p.PartNumber
 	}
 	h.writeXML(req, http.StatusOK, res)
@@ -266,12 +320,14 @@ type listUploadsResult struct {
 }
 
 type uploadElem struct {
-	Key          string `xml:"Key"`
-	UploadID     string `xml:"UploadId"`
-	Initiator    owner  `xml:"Initiator"`
-	Owner        owner  `xml:"Owner"`
-	StorageClass string `xml:"StorageClass"`
-	Initiated    string `xml:"Initiated"`
+	Key               string `xml:"Key"`
+	UploadID          string `xml:"UploadId"`
+	Initiator         owner  `xml:"Initiator"`
+	Owner             owner  `xml:"Owner"`
+	StorageClass      string `xml:"StorageClass"`
+	Initiated         string `xml:"Initiated"`
+	ChecksumAlgorithm string `xml:"ChecksumAlgorithm,omitempty"`
+	ChecksumType      string `xml:"ChecksumType,omitempty"`
 }
 
 func (h *Handler) listUploads(req *request, mp objstore.Multiparter) error {
@@ -288,7 +344,7 @@ func (h *Handler) listUploads(req *request, mp objstore.Multiparter) error {
 		}
 		if len(u.Key) >= len(prefix) && u.Key[:len(prefix)] == prefix {
 			res.Uploads = append(res.Uploads, uploadElem{Key: u.Key, UploadID: u.UploadID, Initiator: h.ownerOf(req), Owner: h.ownerOf(req),
-				StorageClass: "STANDARD", Initiated: s3Time(u.Initiated)})
+				StorageClass: "STANDARD", Initiated: s3Time(u.Initiated), ChecksumAlgorithm: u.ChecksumAlgorithm, ChecksumType: u.ChecksumType})
 		}
 	}
 	h.writeXML(req, http.StatusOK, res)

@@ -45,16 +45,65 @@ func writeETag(req *request, etag string) {
 	req.w.WriteHeader(http.StatusOK)
 }
 
-// putOptions reads Content-Type, Content-MD5 and x-amz-meta-* headers.
+// putOptions reads Content-Type, the content headers, Content-MD5,
+// x-amz-meta-* and the write conditions (If-Match, If-None-Match).
 func putOptions(r *http.Request) (objstore.PutOptions, *APIError) {
-	opts := objstore.PutOptions{ContentType: r.Header.Get("Content-Type")}
+	opts := objstore.PutOptions{ContentType: r.Header.Get("Content-Type"), Headers: contentHeaders(r.Header)}
 	md5want, aerr := contentMD5(r.Header)
 	if aerr != nil {
 		return opts, aerr
 	}
 	opts.ContentMD5 = md5want
 	opts.Metadata = userMetadata(r.Header)
-	return opts, nil
+	opts.Conditions, aerr = writeConditions(r.Header)
+	return opts, aerr
+}
+
+// contentHeaders are the content headers S3 stores with an object.
+func contentHeaders(hdr http.Header) objstore.ContentHeaders {
+	return objstore.ContentHeaders{
+		CacheControl:       hdr.Get("Cache-Control"),
+		ContentDisposition: hdr.Get("Content-Disposition"),
+		ContentEncoding:    contentEncoding(hdr),
+		ContentLanguage:    hdr.Get("Content-Language"),
+		Expires:            hdr.Get("Expires"),
+	}
+}
+
+// contentEncoding is the Content-Encoding to store: aws-chunked is the
+// transfer framing of the request, not the object's encoding, so S3 drops
+// it from the list.
+func contentEncoding(hdr http.Header) string {
+	var keep []string
+	for _, e := range strings.Split(hdr.Get("Content-Encoding"), ",") {
+		if e = strings.TrimSpace(e); e != "" && !strings.EqualFold(e, "aws-chunked") {
+			keep = append(keep, e)
+		}
+	}
+	return strings.Join(keep, ",")
+}
+
+// writeConditions reads If-Match and If-None-Match of a write
+// (PutObject, CopyObject, CompleteMultipartUpload). S3 takes only "*" in
+// If-None-Match on writes and answers anything else with 501; see
+// https://docs.aws.amazon.com/AmazonS3/latest/userguide/conditional-writes.html.
+func writeConditions(hdr http.Header) (objstore.Conditions, *APIError) {
+	c := objstore.Conditions{IfMatch: strings.TrimSpace(hdr.Get("If-Match")), IfNoneMatch: strings.TrimSpace(hdr.Get("If-None-Match"))}
+	if c.IfNoneMatch != "" && c.IfNoneMatch != "*" {
+		return c, ErrNotImplemented.withMessage("A header you provided implies functionality that is not implemented: If-None-Match takes only * on writes.")
+	}
+	return c, nil
+}
+
+// setChecksumHeaders answers a write or a read with a checksum.
+func setChecksumHeaders(hdr http.Header, c objstore.Checksum) {
+	if c.Algorithm == "" || c.Value == "" {
+		return
+	}
+	hdr.Set("X-Amz-Checksum-"+strings.ToLower(c.Algorithm), c.Value)
+	if c.Type != "" {
+		hdr.Set("X-Amz-Checksum-Type", c.Type)
+	}
 }
 
 func userMetadata(hdr http.Header) map[string]string {
@@ -101,6 +150,7 @@ func (h *Handler) putObject(req *request) error {
 		return aerr
 	}
 	defer body.Close()
+	opts.Checksum = body.checksum
 	info, err := h.store.PutObject(req.r.Context(), req.bucket, req.key, body, opts)
 	if err != nil {
 		return err
@@ -108,6 +158,7 @@ func (h *Handler) putObject(req *request) error {
 	if err := h.emit(req, s3event.ObjectCreatedPut, info); err != nil {
 		return err
 	}
+	setChecksumHeaders(req.w.Header(), info.Checksum)
 	writeETag(req, info.ETag)
 	return nil
 }
@@ -116,15 +167,7 @@ func (h *Handler) putObject(req *request) error {
 // If-Unmodified-Since. done reports that a 304 was written.
 func checkConditions(req *request, info objstore.ObjectInfo) (done bool, err error) {
 	r := req.r
-	match := func(list string) bool {
-		for _, e := range strings.Split(list, ",") {
-			e = strings.TrimSpace(e)
-			if e == "*" || etagIs(e, info.ETag) {
-				return true
-			}
-		}
-		return false
-	}
+	match := func(list string) bool { return objstore.ETagMatches(list, info.ETag) }
 	mod := info.LastModified.Truncate(time.Second)
 	if v := r.Header.Get("If-Match"); v != "" {
 		if !match(v) {
@@ -162,12 +205,30 @@ func setObjectHeaders(hdr http.Header, info objstore.ObjectInfo) {
 	hdr.Set("ETag", quoteETag(info.ETag))
 	hdr.Set("Last-Modified", info.LastModified.UTC().Format(http.TimeFormat))
 	hdr.Set("Accept-Ranges", "bytes")
+	for name, v := range map[string]string{
+		"Cache-Control": info.Headers.CacheControl, "Content-Disposition": info.Headers.ContentDisposition,
+		"Content-Encoding": info.Headers.ContentEncoding, "Content-Language": info.Headers.ContentLanguage,
+		"Expires": info.Headers.Expires,
+	} {
+		if v != "" {
+			hdr.Set(name, v)
+		}
+	}
 	for k, v := range info.Metadata {
-		hdr["X-Amz-Meta-"+k] = []string{v}
+		hdr["X-Amz-Meta-"+k] = []string{metadataValue(v)}
 	}
-	if i := strings.LastIndex(info.ETag, "-"); i >= 0 {
-		hdr.Set("X-Amz-Mp-Parts-Count", info.ETag[i+1:])
+}
+
+// metadataValue is a user metadata value as S3 returns it: as stored when
+// it is printable US-ASCII, else RFC 2047 encoded ("=?UTF-8?B?...?="); see
+// "User-defined object metadata" in the S3 user guide.
+func metadataValue(v string) string {
+	for i := 0; i < len(v); i++ {
+		if c := v[i]; c < 0x20 || c > 0x7e {
+			return mime.BEncoding.Encode("UTF-8", v)
+		}
 	}
+	return v
 }
 
 // activeContent reports whether a browser would run scripts in a response
@@ -204,19 +265,48 @@ func (h *Handler) getObject(req *request, head bool) error {
 	if err != nil {
 		return err
 	}
-	if q := req.r.URL.Query(); q.Has("partNumber") {
-		if n, err := strconv.Atoi(q.Get("partNumber")); err != nil || n != 1 {
-			return ErrInvalidArgument.withMessage("Only partNumber=1 is supported")
-		}
+	hdr := req.w.Header()
+	part, aerr := partRequest(req.r)
+	if aerr != nil {
+		return aerr
 	}
 	if done, err := checkConditions(req, info); done || err != nil {
 		return err
 	}
-	rng, partial, aerr := parseRange(req.r.Header.Get("Range"), info.Size)
-	hdr := req.w.Header()
-	if aerr != nil {
-		hdr.Set("Content-Range", "bytes */"+strconv.FormatInt(info.Size, 10))
-		return aerr
+	var rng byteRange
+	var partial bool
+	if part > 0 {
+		// A GET of one part is a ranged GET of the part's bytes; see
+		// https://docs.aws.amazon.com/AmazonS3/latest/API/API_GetObject.html
+		// (partNumber).
+		off, size, ok := objstore.PartRange(info, part)
+		if !ok {
+			return ErrInvalidPartNumber
+		}
+		rng, partial = byteRange{Start: off, Length: size}, true
+		if len(info.Parts) > 0 {
+			hdr.Set("X-Amz-Mp-Parts-Count", strconv.Itoa(len(info.Parts)))
+		}
+		if size == 0 {
+			partial = false
+		}
+	} else {
+		rng, partial, aerr = parseRange(req.r.Header.Get("Range"), info.Size)
+		if aerr != nil {
+			hdr.Set("Content-Range", "bytes */"+strconv.FormatInt(info.Size, 10))
+			return aerr
+		}
+	}
+	if strings.EqualFold(req.r.Header.Get("X-Amz-Checksum-Mode"), "ENABLED") {
+		switch {
+		case part > 0 && len(info.Parts) > 0:
+			if c := info.Parts[part-1].Checksum; c != "" && info.Checksum.Type == objstore.ChecksumComposite {
+				setChecksumHeaders(hdr, objstore.Checksum{Algorithm: info.Checksum.Algorithm, Value: c, Type: objstore.ChecksumComposite})
+			}
+		case !partial || rng.Length == info.Size:
+			// S3 returns no checksum for a ranged read.
+			setChecksumHeaders(hdr, info.Checksum)
+		}
 	}
 	var body io.ReadCloser
 	if !head {
@@ -246,7 +336,8 @@ func (h *Handler) getObject(req *request, head bool) error {
 	// The endpoint shares its origin with the web page: never let a stored
 	// object be sniffed or rendered as active content there.
 	hdr.Set("X-Content-Type-Options", "nosniff")
-	if activeContent(hdr.Get("Content-Type")) && q.Get("response-content-disposition") == "" {
+	if activeContent(hdr.Get("Content-Type")) && q.Get("response-content-disposition") == "" &&
+		!strings.HasPrefix(strings.ToLower(hdr.Get("Content-Disposition")), "attachment") {
 		hdr.Set("Content-Disposition", "attachment")
 	}
 	status := http.StatusOK
@@ -264,6 +355,23 @@ func (h *Handler) getObject(req *request, head bool) error {
 		h.log.Debug("get object: client write failed", "request_id", req.id, "error", err)
 	}
 	return nil
+}
+
+// partRequest reads the partNumber query parameter of GetObject and
+// HeadObject: 0 when absent.
+func partRequest(r *http.Request) (int, *APIError) {
+	q := r.URL.Query()
+	if !q.Has("partNumber") {
+		return 0, nil
+	}
+	n, err := strconv.Atoi(q.Get("partNumber"))
+	if err != nil || objstore.CheckPartNumber(n) != nil {
+		return 0, ErrInvalidArgument.withMessage("Part number must be an integer between 1 and 10000, inclusive")
+	}
+	if r.Header.Get("Range") != "" {
+		return 0, ErrInvalidRequest.withMessage("Cannot specify both Range header and partNumber query parameter")
+	}
+	return n, nil
 }
 
 func (h *Handler) deleteObject(req *request) error {
@@ -384,6 +492,51 @@ type copyResult struct {
 	NS           string `xml:"xmlns,attr"`
 	LastModified string `xml:"LastModified"`
 	ETag         string `xml:"ETag"`
+	checksumElems
+}
+
+// checksumElems are the Checksum* elements of S3's XML results.
+type checksumElems struct {
+	ChecksumCRC32     string `xml:"ChecksumCRC32,omitempty"`
+	ChecksumCRC32C    string `xml:"ChecksumCRC32C,omitempty"`
+	ChecksumCRC64NVME string `xml:"ChecksumCRC64NVME,omitempty"`
+	ChecksumSHA1      string `xml:"ChecksumSHA1,omitempty"`
+	ChecksumSHA256    string `xml:"ChecksumSHA256,omitempty"`
+	ChecksumType      string `xml:"ChecksumType,omitempty"`
+}
+
+func (c *checksumElems) setChecksum(sum objstore.Checksum) {
+	*c.field(sum.Algorithm) = sum.Value
+	if sum.Algorithm != "" {
+		c.ChecksumType = sum.Type
+	}
+}
+
+// field is the element of an algorithm (a throw-away for an unknown one).
+func (c *checksumElems) field(alg string) *string {
+	switch strings.ToUpper(alg) {
+	case "CRC32":
+		return &c.ChecksumCRC32
+	case "CRC32C":
+		return &c.ChecksumCRC32C
+	case "CRC64NVME":
+		return &c.ChecksumCRC64NVME
+	case "SHA1":
+		return &c.ChecksumSHA1
+	case "SHA256":
+		return &c.ChecksumSHA256
+	}
+	return new(string)
+}
+
+// value is the one checksum element set, with its algorithm.
+func (c checksumElems) value() (alg, v string) {
+	for _, a := range objstore.ChecksumAlgorithms {
+		if v := *c.field(a); v != "" {
+			return a, v
+		}
+	}
+	return "", ""
 }
 
 func newCopyResult(name string, lastModified time.Time, etag string) copyResult {
@@ -398,6 +551,10 @@ func (h *Handler) copyObject(req *request) error {
 	if aerr != nil {
 		return aerr
 	}
+	cond, aerr := writeConditions(req.r.Header)
+	if aerr != nil {
+		return aerr
+	}
 	ctx := req.r.Context()
 	rc, src, err := h.store.GetObject(ctx, srcBucket, srcKey)
 	if err != nil {
@@ -407,21 +564,39 @@ func (h *Handler) copyObject(req *request) error {
 	if err := copySourceConditions(req.r.Header, src); err != nil {
 		return err
 	}
-	opts := objstore.PutOptions{ContentType: src.ContentType, Metadata: src.Metadata}
+	opts := objstore.PutOptions{ContentType: src.ContentType, Metadata: src.Metadata, Headers: src.Headers, Conditions: cond}
 	if strings.EqualFold(req.r.Header.Get("X-Amz-Metadata-Directive"), "REPLACE") {
 		opts.ContentType = req.r.Header.Get("Content-Type")
 		opts.Metadata = userMetadata(req.r.Header)
+		opts.Headers = contentHeaders(req.r.Header)
 	} else if srcBucket == req.bucket && srcKey == req.key {
 		return ErrInvalidRequest.withMessage("This copy request is illegal because it is trying to copy an object to itself without changing the object's metadata, storage class, website redirect location or encryption attributes.")
 	}
-	info, err := h.store.PutObject(ctx, req.bucket, req.key, rc, opts)
+	// The copy is one object: its checksum is recomputed over the bytes
+	// with the algorithm the request names, else the source's.
+	alg := req.r.Header.Get("X-Amz-Checksum-Algorithm")
+	if alg == "" {
+		alg = src.Checksum.Algorithm
+	}
+	var body io.Reader = rc
+	if sum := objstore.NewChecksumHash(alg); sum != nil {
+		body = io.TeeReader(rc, sum)
+		opts.Checksum = func() objstore.Checksum {
+			return objstore.Checksum{Algorithm: strings.ToUpper(alg), Value: base64.StdEncoding.EncodeToString(sum.Sum(nil)), Type: objstore.ChecksumFullObject}
+		}
+	} else if alg != "" {
+		return ErrInvalidRequest.withMessage("Invalid x-amz-checksum-algorithm %q", alg)
+	}
+	info, err := h.store.PutObject(ctx, req.bucket, req.key, body, opts)
 	if err != nil {
 		return err
 	}
 	if err := h.emit(req, s3event.ObjectCreatedCopy, info); err != nil {
 		return err
 	}
-	h.writeXML(req, http.StatusOK, newCopyResult("CopyObjectResult", info.LastModified, info.ETag))
+	res := newCopyResult("CopyObjectResult", info.LastModified, info.ETag)
+	res.setChecksum(info.Checksum)
+	h.writeXML(req, http.StatusOK, res)
 	return nil
 }
 

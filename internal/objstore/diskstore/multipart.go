@@ -3,8 +3,10 @@ package diskstore
 import (
 	"context"
 	"crypto/rand"
+	"encoding/base64"
 	"encoding/hex"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"maps"
@@ -31,12 +33,17 @@ func (s *Store) CreateMultipartUpload(ctx context.Context, bucket, key string, o
 	if err := s.checkBucket(bucket); err != nil {
 		return "", err
 	}
+	alg, typ, err := objstore.CheckChecksumOptions(opts.ChecksumAlgorithm, opts.ChecksumType)
+	if err != nil {
+		return "", err
+	}
 	id := strings.ToLower(rand.Text())
-	opts.ContentMD5 = nil
+	opts.ContentMD5, opts.Checksum, opts.Conditions = nil, nil, objstore.Conditions{}
 	opts.Metadata = maps.Clone(opts.Metadata)
 	u := &upload{
-		Upload: objstore.Upload{Bucket: bucket, Key: key, UploadID: id, Initiated: time.Now().UTC().Truncate(time.Millisecond)},
-		Opts:   opts,
+		Upload: objstore.Upload{Bucket: bucket, Key: key, UploadID: id, Initiated: time.Now().UTC().Truncate(time.Millisecond),
+			ChecksumAlgorithm: alg, ChecksumType: typ},
+		Opts: opts,
 	}
 	raw, err := json.Marshal(u)
 	if err != nil {
@@ -73,19 +80,37 @@ func (s *Store) upload(bucket, key, id string) (*upload, error) {
 
 func partPrefix(n int) string { return fmt.Sprintf("%05d.", n) }
 
+// partName is a part's file name: NNNNN.MD5.part, or NNNNN.MD5.SUM.part
+// with SUM the hex of its checksum, so that the checksum is committed with
+// the part by the same rename.
+func partName(n int, etag, checksum string) (string, error) {
+	if checksum == "" {
+		return partPrefix(n) + etag + ".part", nil
+	}
+	raw, err := base64.StdEncoding.DecodeString(checksum)
+	if err != nil {
+		return "", fmt.Errorf("part checksum %q: %w", checksum, objstore.ErrInvalidChecksum)
+	}
+	return partPrefix(n) + etag + "." + hex.EncodeToString(raw) + ".part", nil
+}
+
 // UploadPart implements objstore.Multiparter.
-func (s *Store) UploadPart(ctx context.Context, bucket, key, id string, n int, body io.Reader, contentMD5 []byte) (objstore.Part, error) {
+func (s *Store) UploadPart(ctx context.Context, bucket, key, id string, n int, body io.Reader, opts objstore.PartOptions) (objstore.Part, error) {
 	if err := objstore.CheckPartNumber(n); err != nil {
 		return objstore.Part{}, err
 	}
 	s.mu.RLock()
-	_, err := s.upload(bucket, key, id)
+	u, err := s.upload(bucket, key, id)
+	var alg string
+	if err == nil {
+		alg = u.ChecksumAlgorithm
+	}
 	s.mu.RUnlock()
 	if err != nil {
 		return objstore.Part{}, err
 	}
 	dir := s.uploadDir(bucket, id)
-	tmp, size, sum, finish, err := s.writeData(dir, "tmp", body, contentMD5)
+	tmp, size, sum, finish, err := s.writeData(dir, "tmp", body, opts.ContentMD5)
 	if err == nil {
 		err = finish()
 	}
@@ -93,7 +118,15 @@ func (s *Store) UploadPart(ctx context.Context, bucket, key, id string, n int, b
 		return objstore.Part{}, fmt.Errorf("upload part %d: %w", n, err)
 	}
 	etag := hex.EncodeToString(sum)
-	name := partPrefix(n) + etag + ".part"
+	checksum, err := objstore.PartChecksum(alg, opts.Checksum)
+	var name string
+	if err == nil {
+		name, err = partName(n, etag, checksum)
+	}
+	if err != nil {
+		_ = os.Remove(filepath.Join(dir, tmp))
+		return objstore.Part{}, fmt.Errorf("upload part %d: %w", n, err)
+	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if _, err := s.upload(bucket, key, id); err != nil {
@@ -112,7 +145,7 @@ func (s *Store) UploadPart(ctx context.Context, bucket, key, id string, n int, b
 			_ = os.Remove(old)
 		}
 	}
-	return objstore.Part{PartNumber: n, ETag: etag, Size: size, LastModified: time.Now().UTC().Truncate(time.Millisecond)}, nil
+	return objstore.Part{PartNumber: n, ETag: etag, Size: size, LastModified: time.Now().UTC().Truncate(time.Millisecond), Checksum: checksum}, nil
 }
 
 // parts reads the part files of an upload directory.
@@ -124,18 +157,27 @@ func parts(dir string) (map[int]objstore.Part, error) {
 	out := map[int]objstore.Part{}
 	for _, de := range des {
 		f := strings.Split(de.Name(), ".")
-		if len(f) != 3 || f[2] != "part" {
+		if (len(f) != 3 && len(f) != 4) || f[len(f)-1] != "part" {
 			continue
 		}
 		n, err := strconv.Atoi(f[0])
 		if err != nil {
 			continue
 		}
+		var checksum string
+		if len(f) == 4 {
+			raw, err := hex.DecodeString(f[2])
+			if err != nil {
+				continue
+			}
+			checksum = base64.StdEncoding.EncodeToString(raw)
+		}
 		fi, err := de.Info()
 		if err != nil {
 			return nil, err
 		}
-		out[n] = objstore.Part{PartNumber: n, ETag: f[1], Size: fi.Size(), LastModified: fi.ModTime().UTC().Truncate(time.Millisecond)}
+		out[n] = objstore.Part{PartNumber: n, ETag: f[1], Size: fi.Size(), LastModified: fi.ModTime().UTC().Truncate(time.Millisecond),
+			Checksum: checksum}
 	}
 	return out, nil
 }
@@ -160,9 +202,18 @@ func (s *Store) ListParts(ctx context.Context, bucket, key, id string) ([]objsto
 }
 
 // CompleteMultipartUpload implements objstore.Multiparter.
-func (s *Store) CompleteMultipartUpload(ctx context.Context, bucket, key, id string, want []objstore.Part) (objstore.ObjectInfo, error) {
+func (s *Store) CompleteMultipartUpload(ctx context.Context, bucket, key, id string, want []objstore.Part, opts objstore.CompleteOptions) (objstore.ObjectInfo, error) {
 	s.mu.Lock()
 	u, err := s.upload(bucket, key, id)
+	if errors.Is(err, objstore.ErrNoSuchUpload) {
+		// A retried completion of the upload that made the object.
+		if e, ok := s.buckets[bucket].objects[key]; ok && e.info.UploadID == id {
+			info := e.info
+			info.Metadata = maps.Clone(info.Metadata)
+			s.mu.Unlock()
+			return info, nil
+		}
+	}
 	if err != nil {
 		s.mu.Unlock()
 		return objstore.ObjectInfo{}, err
@@ -183,7 +234,7 @@ func (s *Store) CompleteMultipartUpload(ctx context.Context, bucket, key, id str
 	}
 	u.completing = true
 	s.mu.Unlock()
-	info, err := s.assemble(bucket, key, dir, u, chosen, etag)
+	info, err := s.assemble(bucket, key, dir, u, chosen, etag, opts.Conditions)
 	s.mu.Lock()
 	if err != nil {
 		u.completing = false
@@ -198,7 +249,7 @@ func (s *Store) CompleteMultipartUpload(ctx context.Context, bucket, key, id str
 	return info, nil
 }
 
-func (s *Store) assemble(bucket, key, dir string, u *upload, chosen []objstore.Part, etag string) (objstore.ObjectInfo, error) {
+func (s *Store) assemble(bucket, key, dir string, u *upload, chosen []objstore.Part, etag string, c objstore.Conditions) (objstore.ObjectInfo, error) {
 	readers := make([]io.Reader, len(chosen))
 	var files []*os.File
 	defer func() {
@@ -207,7 +258,11 @@ func (s *Store) assemble(bucket, key, dir string, u *upload, chosen []objstore.P
 		}
 	}()
 	for i, p := range chosen {
-		f, err := os.Open(filepath.Join(dir, partPrefix(p.PartNumber)+p.ETag+".part"))
+		name, err := partName(p.PartNumber, p.ETag, p.Checksum)
+		if err != nil {
+			return objstore.ObjectInfo{}, err
+		}
+		f, err := os.Open(filepath.Join(dir, name))
 		if err != nil {
 			return objstore.ObjectInfo{}, err
 		}
@@ -215,13 +270,25 @@ func (s *Store) assemble(bucket, key, dir string, u *upload, chosen []objstore.P
 		readers[i] = f
 	}
 	hash := keyHash(key)
-	name, size, _, finish, err := s.writeData(s.hashDir(bucket, hash), hash, io.MultiReader(readers...), nil)
+	var body io.Reader = io.MultiReader(readers...)
+	full := objstore.NewChecksumHash(u.ChecksumAlgorithm)
+	if full != nil && u.ChecksumType == objstore.ChecksumFullObject {
+		body = io.TeeReader(body, full)
+	}
+	name, size, _, finish, err := s.writeData(s.hashDir(bucket, hash), hash, body, nil)
 	if err != nil {
 		return objstore.ObjectInfo{}, err
 	}
-	return s.commit(bucket, key, name, finish, objstore.ObjectInfo{
-		Size: size, ETag: etag, ContentType: u.Opts.ContentType, Metadata: u.Opts.Metadata,
-	})
+	info := objstore.ObjectInfo{
+		Size: size, ETag: etag, ContentType: u.Opts.ContentType, Metadata: u.Opts.Metadata, Headers: u.Opts.Headers,
+		Parts: objstore.PartTable(chosen), UploadID: u.UploadID,
+	}
+	var fullSum []byte
+	if full != nil {
+		fullSum = full.Sum(nil)
+	}
+	info.Checksum = objstore.MultipartChecksum(u.ChecksumAlgorithm, u.ChecksumType, info.Parts, fullSum)
+	return s.commit(bucket, key, name, finish, info, c)
 }
 
 // AbortMultipartUpload implements objstore.Multiparter.

@@ -74,6 +74,11 @@ type sidecar struct {
 	Metadata     map[string]string `json:"metadata,omitempty"`
 	LastModified time.Time         `json:"lastModified"`
 	Data         string            `json:"data"`
+	// Written with the object in the same sidecar, so never torn from it.
+	Headers  objstore.ContentHeaders `json:"headers,omitzero"`
+	Checksum objstore.Checksum       `json:"checksum,omitzero"`
+	Parts    []objstore.ObjectPart   `json:"parts,omitempty"`
+	UploadID string                  `json:"uploadId,omitempty"`
 }
 
 type bucketFile struct {
@@ -170,6 +175,7 @@ func (s *Store) loadBucket(name string) error {
 			idx.objects[sc.Key] = &entry{data: sc.Data, info: objstore.ObjectInfo{
 				Bucket: name, Key: sc.Key, Size: sc.Size, ETag: sc.ETag, ContentType: sc.ContentType,
 				LastModified: sc.LastModified, Metadata: sc.Metadata,
+				Headers: sc.Headers, Checksum: sc.Checksum, Parts: sc.Parts, UploadID: sc.UploadID,
 			}}
 		}
 		for _, f := range files {
@@ -300,8 +306,8 @@ func (s *Store) DeleteBucket(ctx context.Context, name string) error {
 		return fmt.Errorf("delete bucket %q: %w", name, objstore.ErrBucketNotEmpty)
 	}
 	for _, u := range s.uploads {
-		if u.Bucket == name {
-			return fmt.Errorf("delete bucket %q: uploads in progress: %w", name, objstore.ErrBucketNotEmpty)
+		if u.Bucket == name && u.completing {
+			return fmt.Errorf("delete bucket %q: an upload is completing: %w", name, objstore.ErrBucketNotEmpty)
 		}
 	}
 	gone := filepath.Join(s.root, "tmp", "deleted-"+rand.Text())
@@ -312,6 +318,12 @@ func (s *Store) DeleteBucket(ctx context.Context, name string) error {
 		return fmt.Errorf("delete bucket %q: %w", name, err)
 	}
 	delete(s.buckets, name)
+	// Unfinished uploads go with the bucket, as in S3.
+	for id, u := range s.uploads {
+		if u.Bucket == name {
+			delete(s.uploads, id)
+		}
+	}
 	if err := os.RemoveAll(gone); err != nil {
 		s.log.Warn("removing deleted bucket", "path", gone, "error", err)
 	}
@@ -451,9 +463,12 @@ func fill(r io.Reader, p []byte) (int, error) {
 
 // commit makes a written data file the object: it writes the sidecar to a
 // temporary file while the data file is fsynced (finishData), fsyncs the
-// sidecar, renames it into place (the commit point) and fsyncs the
-// directory, then removes the data file the object had before.
-func (s *Store) commit(bucket, key, dataName string, finishData func() error, info objstore.ObjectInfo) (objstore.ObjectInfo, error) {
+// sidecar, then, under the write lock, checks c against the current object
+// and renames the sidecar into place (the commit point), then fsyncs the
+// directory and removes the data file the object had before. Everything
+// known about the object (content headers, checksum, part table) is in the
+// one sidecar.
+func (s *Store) commit(bucket, key, dataName string, finishData func() error, info objstore.ObjectInfo, c objstore.Conditions) (objstore.ObjectInfo, error) {
 	hash := keyHash(key)
 	dir := s.hashDir(bucket, hash)
 	info.Bucket, info.Key = bucket, key
@@ -462,6 +477,7 @@ func (s *Store) commit(bucket, key, dataName string, finishData func() error, in
 	raw, err := json.Marshal(sidecar{
 		Key: key, Size: info.Size, ETag: info.ETag, ContentType: info.ContentType,
 		Metadata: info.Metadata, LastModified: info.LastModified, Data: dataName,
+		Headers: info.Headers, Checksum: info.Checksum, Parts: info.Parts, UploadID: info.UploadID,
 	})
 	if err != nil {
 		_ = finishData()
@@ -482,6 +498,13 @@ func (s *Store) commit(bucket, key, dataName string, finishData func() error, in
 	}
 	s.mu.Lock()
 	b, err := s.bucket(bucket)
+	if err == nil {
+		var cur *objstore.ObjectInfo
+		if e, ok := b.objects[key]; ok {
+			cur = &e.info
+		}
+		err = objstore.CheckConditions(key, c, cur)
+	}
 	if err == nil {
 		err = os.Rename(tmp, filepath.Join(dir, hash+".json"))
 	}
@@ -535,9 +558,13 @@ func (s *Store) PutObject(ctx context.Context, bucket, key string, body io.Reade
 	if err != nil {
 		return objstore.ObjectInfo{}, fmt.Errorf("put object %q: %w", key, err)
 	}
-	info, err := s.commit(bucket, key, name, finish, objstore.ObjectInfo{
-		Size: size, ETag: hex.EncodeToString(sum), ContentType: opts.ContentType, Metadata: opts.Metadata,
-	})
+	info := objstore.ObjectInfo{
+		Size: size, ETag: hex.EncodeToString(sum), ContentType: opts.ContentType, Metadata: opts.Metadata, Headers: opts.Headers,
+	}
+	if opts.Checksum != nil {
+		info.Checksum = opts.Checksum()
+	}
+	info, err = s.commit(bucket, key, name, finish, info, opts.Conditions)
 	if err != nil {
 		return objstore.ObjectInfo{}, fmt.Errorf("put object %q: %w", key, err)
 	}

@@ -48,7 +48,7 @@ func TestReopen(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := s.UploadPart(ctx, "bkt", "mp", id, 1, strings.NewReader("part"), nil); err != nil {
+	if _, err := s.UploadPart(ctx, "bkt", "mp", id, 1, strings.NewReader("part"), objstore.PartOptions{}); err != nil {
 		t.Fatal(err)
 	}
 	// Leftovers of a crash: a data file no sidecar names, a temp sidecar.
@@ -130,7 +130,7 @@ func TestFilesArePrivate(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := s.UploadPart(ctx, "bkt", "mp", id, 1, strings.NewReader("part"), nil); err != nil {
+	if _, err := s.UploadPart(ctx, "bkt", "mp", id, 1, strings.NewReader("part"), objstore.PartOptions{}); err != nil {
 		t.Fatal(err)
 	}
 	n := 0

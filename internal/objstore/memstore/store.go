@@ -6,6 +6,7 @@ import (
 	"crypto/md5"
 	"crypto/rand"
 	"encoding/hex"
+	"errors"
 	"fmt"
 	"io"
 	"maps"
@@ -89,9 +90,9 @@ func (s *Store) DeleteBucket(ctx context.Context, name string) error {
 	if len(b.objects) > 0 {
 		return fmt.Errorf("delete bucket %q: %w", name, objstore.ErrBucketNotEmpty)
 	}
-	for _, u := range s.uploads {
+	for id, u := range s.uploads {
 		if u.Bucket == name {
-			return fmt.Errorf("delete bucket %q: uploads in progress: %w", name, objstore.ErrBucketNotEmpty)
+			delete(s.uploads, id)
 		}
 	}
 	delete(s.buckets, name)
@@ -148,25 +149,41 @@ func (s *Store) PutObject(ctx context.Context, bucketName, key string, body io.R
 	if err != nil {
 		return objstore.ObjectInfo{}, fmt.Errorf("put object %q: %w", key, err)
 	}
-	return s.store(bucketName, key, data, etag, opts)
+	info := objstore.ObjectInfo{Size: int64(len(data)), ETag: etag}
+	if opts.Checksum != nil {
+		info.Checksum = opts.Checksum()
+	}
+	info, err = s.store(bucketName, key, data, info, opts, opts.Conditions)
+	if err != nil {
+		return objstore.ObjectInfo{}, fmt.Errorf("put object %q: %w", key, err)
+	}
+	return info, nil
 }
 
-func (s *Store) store(bucketName, key string, data []byte, etag string, opts objstore.PutOptions) (objstore.ObjectInfo, error) {
+// store commits an object (info has its size, ETag, checksum, part
+// table) after checking c against the current one, under the write lock.
+func (s *Store) store(bucketName, key string, data []byte, info objstore.ObjectInfo, opts objstore.PutOptions, c objstore.Conditions) (objstore.ObjectInfo, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	return s.storeLocked(bucketName, key, data, info, opts, c)
+}
+
+func (s *Store) storeLocked(bucketName, key string, data []byte, info objstore.ObjectInfo, opts objstore.PutOptions, c objstore.Conditions) (objstore.ObjectInfo, error) {
 	b, err := s.bucket(bucketName)
 	if err != nil {
 		return objstore.ObjectInfo{}, err
 	}
-	info := objstore.ObjectInfo{
-		Bucket:       bucketName,
-		Key:          key,
-		Size:         int64(len(data)),
-		ETag:         etag,
-		ContentType:  opts.ContentType,
-		LastModified: s.now().Truncate(time.Millisecond),
-		Metadata:     maps.Clone(opts.Metadata),
+	var cur *objstore.ObjectInfo
+	if o, ok := b.objects[key]; ok {
+		cur = &o.info
 	}
+	if err := objstore.CheckConditions(key, c, cur); err != nil {
+		return objstore.ObjectInfo{}, err
+	}
+	info.Bucket, info.Key = bucketName, key
+	info.ContentType, info.Headers = opts.ContentType, opts.Headers
+	info.LastModified = s.now().Truncate(time.Millisecond)
+	info.Metadata = maps.Clone(opts.Metadata)
 	b.objects[key] = &object{info: info, data: data}
 	return cloneInfo(info), nil
 }
@@ -252,12 +269,18 @@ func (s *Store) CreateMultipartUpload(ctx context.Context, bucketName, key strin
 	if _, err := s.bucket(bucketName); err != nil {
 		return "", err
 	}
+	alg, typ, err := objstore.CheckChecksumOptions(opts.ChecksumAlgorithm, opts.ChecksumType)
+	if err != nil {
+		return "", err
+	}
 	id := rand.Text()
 	opts.Metadata = maps.Clone(opts.Metadata)
+	opts.Checksum, opts.Conditions = nil, objstore.Conditions{}
 	s.uploads[id] = &upload{
-		Upload: objstore.Upload{Bucket: bucketName, Key: key, UploadID: id, Initiated: s.now().Truncate(time.Millisecond)},
-		opts:   opts,
-		parts:  map[int]*object{},
+		Upload: objstore.Upload{Bucket: bucketName, Key: key, UploadID: id, Initiated: s.now().Truncate(time.Millisecond),
+			ChecksumAlgorithm: alg, ChecksumType: typ},
+		opts:  opts,
+		parts: map[int]*object{},
 	}
 	return id, nil
 }
@@ -274,28 +297,36 @@ func (s *Store) upload(bucketName, key, id string) (*upload, error) {
 }
 
 // UploadPart implements objstore.Multiparter.
-func (s *Store) UploadPart(ctx context.Context, bucketName, key, id string, n int, body io.Reader, contentMD5 []byte) (objstore.Part, error) {
+func (s *Store) UploadPart(ctx context.Context, bucketName, key, id string, n int, body io.Reader, opts objstore.PartOptions) (objstore.Part, error) {
 	if err := objstore.CheckPartNumber(n); err != nil {
 		return objstore.Part{}, err
 	}
 	s.mu.RLock()
-	_, err := s.upload(bucketName, key, id)
+	u, err := s.upload(bucketName, key, id)
+	var alg string
+	if err == nil {
+		alg = u.ChecksumAlgorithm
+	}
 	s.mu.RUnlock()
 	if err != nil {
 		return objstore.Part{}, err
 	}
-	data, etag, err := readAll(body, contentMD5)
+	data, etag, err := readAll(body, opts.ContentMD5)
+	if err != nil {
+		return objstore.Part{}, fmt.Errorf("upload part %d: %w", n, err)
+	}
+	sum, err := objstore.PartChecksum(alg, opts.Checksum)
 	if err != nil {
 		return objstore.Part{}, fmt.Errorf("upload part %d: %w", n, err)
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	u, err := s.upload(bucketName, key, id)
+	u, err = s.upload(bucketName, key, id)
 	if err != nil {
 		return objstore.Part{}, err
 	}
-	p := objstore.Part{PartNumber: n, ETag: etag, Size: int64(len(data)), LastModified: s.now().Truncate(time.Millisecond)}
-	u.parts[n] = &object{info: objstore.ObjectInfo{ETag: etag, Size: p.Size, LastModified: p.LastModified}, data: data}
+	p := objstore.Part{PartNumber: n, ETag: etag, Size: int64(len(data)), LastModified: s.now().Truncate(time.Millisecond), Checksum: sum}
+	u.parts[n] = &object{info: objstore.ObjectInfo{ETag: etag, Size: p.Size, LastModified: p.LastModified, Checksum: objstore.Checksum{Value: sum}}, data: data}
 	return p, nil
 }
 
@@ -310,15 +341,22 @@ func (s *Store) ListParts(ctx context.Context, bucketName, key, id string) ([]ob
 	out := []objstore.Part{}
 	for _, n := range slices.Sorted(maps.Keys(u.parts)) {
 		p := u.parts[n]
-		out = append(out, objstore.Part{PartNumber: n, ETag: p.info.ETag, Size: p.info.Size, LastModified: p.info.LastModified})
+		out = append(out, objstore.Part{PartNumber: n, ETag: p.info.ETag, Size: p.info.Size, LastModified: p.info.LastModified, Checksum: p.info.Checksum.Value})
 	}
 	return out, nil
 }
 
 // CompleteMultipartUpload implements objstore.Multiparter.
-func (s *Store) CompleteMultipartUpload(ctx context.Context, bucketName, key, id string, parts []objstore.Part) (objstore.ObjectInfo, error) {
+func (s *Store) CompleteMultipartUpload(ctx context.Context, bucketName, key, id string, parts []objstore.Part, opts objstore.CompleteOptions) (objstore.ObjectInfo, error) {
 	s.mu.Lock()
 	u, err := s.upload(bucketName, key, id)
+	if errors.Is(err, objstore.ErrNoSuchUpload) {
+		// A retried completion of the upload that made the object.
+		if o, ok := s.buckets[bucketName].objects[key]; ok && o.info.UploadID == id {
+			s.mu.Unlock()
+			return cloneInfo(o.info), nil
+		}
+	}
 	if err != nil {
 		s.mu.Unlock()
 		return objstore.ObjectInfo{}, err
@@ -328,7 +366,7 @@ func (s *Store) CompleteMultipartUpload(ctx context.Context, bucketName, key, id
 		if !ok {
 			return objstore.Part{}, false
 		}
-		return objstore.Part{PartNumber: n, ETag: p.info.ETag, Size: p.info.Size}, true
+		return objstore.Part{PartNumber: n, ETag: p.info.ETag, Size: p.info.Size, Checksum: p.info.Checksum.Value}, true
 	})
 	if err != nil {
 		s.mu.Unlock()
@@ -338,9 +376,20 @@ func (s *Store) CompleteMultipartUpload(ctx context.Context, bucketName, key, id
 	for _, p := range chosen {
 		data = append(data, u.parts[p.PartNumber].data...)
 	}
+	defer s.mu.Unlock()
+	info := objstore.ObjectInfo{Size: int64(len(data)), ETag: etag, Parts: objstore.PartTable(chosen), UploadID: id}
+	var full []byte
+	if h := objstore.NewChecksumHash(u.ChecksumAlgorithm); h != nil {
+		h.Write(data)
+		full = h.Sum(nil)
+	}
+	info.Checksum = objstore.MultipartChecksum(u.ChecksumAlgorithm, u.ChecksumType, info.Parts, full)
+	info, err = s.storeLocked(bucketName, key, data, info, u.opts, opts.Conditions)
+	if err != nil {
+		return objstore.ObjectInfo{}, fmt.Errorf("complete upload %q: %w", id, err)
+	}
 	delete(s.uploads, id)
-	s.mu.Unlock()
-	return s.store(bucketName, key, data, etag, u.opts)
+	return info, nil
 }
 
 // AbortMultipartUpload implements objstore.Multiparter.

@@ -38,6 +38,10 @@ func Run(t *testing.T, newStore func(t *testing.T) objstore.Store) {
 		{"Multipart", testMultipart},
 		{"MultipartErrors", testMultipartErrors},
 		{"Concurrent", testConcurrent},
+		{"Attributes", testAttributes},
+		{"Conditions", testConditions},
+		{"ConditionalRace", testConditionalRace},
+		{"MultipartDetails", testMultipartDetails},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -499,7 +503,7 @@ func testMultipart(t *testing.T, s objstore.Store) {
 	for i, body := range [][]byte{p1, []byte("stale"), p2, p3} {
 		n := []int{1, 2, 2, 3}[i]
 		sum := md5.Sum(body)
-		p, err := mp.UploadPart(ctx, "bkt", "big key", id, n, bytes.NewReader(body), sum[:])
+		p, err := mp.UploadPart(ctx, "bkt", "big key", id, n, bytes.NewReader(body), objstore.PartOptions{ContentMD5: sum[:]})
 		if err != nil {
 			t.Fatalf("UploadPart(%d): %v", n, err)
 		}
@@ -521,15 +525,12 @@ func testMultipart(t *testing.T, s objstore.Store) {
 	if err != nil || len(ups) != 1 || ups[0].UploadID != id || ups[0].Key != "big key" {
 		t.Errorf("ListMultipartUploads = %+v, %v", ups, err)
 	}
-	if err := s.DeleteBucket(ctx, "bkt"); !errors.Is(err, objstore.ErrBucketNotEmpty) {
-		t.Errorf("DeleteBucket with upload in progress = %v, want ErrBucketNotEmpty", err)
-	}
 	// Quoted ETags are accepted, as clients send them.
 	quoted := append([]objstore.Part(nil), parts...)
 	for i := range quoted {
 		quoted[i].ETag = `"` + quoted[i].ETag + `"`
 	}
-	info, err := mp.CompleteMultipartUpload(ctx, "bkt", "big key", id, quoted)
+	info, err := mp.CompleteMultipartUpload(ctx, "bkt", "big key", id, quoted, objstore.CompleteOptions{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -556,13 +557,13 @@ func testMultipart(t *testing.T, s objstore.Store) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := mp.UploadPart(ctx, "bkt", "other", id2, 1, strings.NewReader("x"), nil); err != nil {
+	if _, err := mp.UploadPart(ctx, "bkt", "other", id2, 1, strings.NewReader("x"), objstore.PartOptions{}); err != nil {
 		t.Fatal(err)
 	}
 	if err := mp.AbortMultipartUpload(ctx, "bkt", "other", id2); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := mp.UploadPart(ctx, "bkt", "other", id2, 2, strings.NewReader("x"), nil); !errors.Is(err, objstore.ErrNoSuchUpload) {
+	if _, err := mp.UploadPart(ctx, "bkt", "other", id2, 2, strings.NewReader("x"), objstore.PartOptions{}); !errors.Is(err, objstore.ErrNoSuchUpload) {
 		t.Errorf("UploadPart after abort = %v, want ErrNoSuchUpload", err)
 	}
 	if _, err := s.HeadObject(ctx, "bkt", "other"); !errors.Is(err, objstore.ErrNoSuchKey) {
@@ -578,8 +579,8 @@ func testMultipartErrors(t *testing.T, s objstore.Store) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	small1, _ := mp.UploadPart(ctx, "bkt", "k", id, 1, strings.NewReader("small"), nil)
-	small2, _ := mp.UploadPart(ctx, "bkt", "k", id, 2, strings.NewReader("small2"), nil)
+	small1, _ := mp.UploadPart(ctx, "bkt", "k", id, 1, strings.NewReader("small"), objstore.PartOptions{})
+	small2, _ := mp.UploadPart(ctx, "bkt", "k", id, 2, strings.NewReader("small2"), objstore.PartOptions{})
 	wrong := md5.Sum([]byte("zzz"))
 	tests := []struct {
 		name string
@@ -587,7 +588,7 @@ func testMultipartErrors(t *testing.T, s objstore.Store) {
 		want error
 	}{
 		{"unknown upload", func() error {
-			_, err := mp.UploadPart(ctx, "bkt", "k", "nope", 1, strings.NewReader("x"), nil)
+			_, err := mp.UploadPart(ctx, "bkt", "k", "nope", 1, strings.NewReader("x"), objstore.PartOptions{})
 			return err
 		}, objstore.ErrNoSuchUpload},
 		{"wrong key", func() error {
@@ -595,31 +596,31 @@ func testMultipartErrors(t *testing.T, s objstore.Store) {
 			return err
 		}, objstore.ErrNoSuchUpload},
 		{"part number 0", func() error {
-			_, err := mp.UploadPart(ctx, "bkt", "k", id, 0, strings.NewReader("x"), nil)
+			_, err := mp.UploadPart(ctx, "bkt", "k", id, 0, strings.NewReader("x"), objstore.PartOptions{})
 			return err
 		}, objstore.ErrInvalidPart},
 		{"part bad digest", func() error {
-			_, err := mp.UploadPart(ctx, "bkt", "k", id, 3, strings.NewReader("x"), wrong[:])
+			_, err := mp.UploadPart(ctx, "bkt", "k", id, 3, strings.NewReader("x"), objstore.PartOptions{ContentMD5: wrong[:]})
 			return err
 		}, objstore.ErrBadDigest},
 		{"complete no parts", func() error {
-			_, err := mp.CompleteMultipartUpload(ctx, "bkt", "k", id, nil)
+			_, err := mp.CompleteMultipartUpload(ctx, "bkt", "k", id, nil, objstore.CompleteOptions{})
 			return err
 		}, objstore.ErrInvalidPart},
 		{"complete wrong etag", func() error {
-			_, err := mp.CompleteMultipartUpload(ctx, "bkt", "k", id, []objstore.Part{{PartNumber: 1, ETag: md5hex("x")}})
+			_, err := mp.CompleteMultipartUpload(ctx, "bkt", "k", id, []objstore.Part{{PartNumber: 1, ETag: md5hex("x")}}, objstore.CompleteOptions{})
 			return err
 		}, objstore.ErrInvalidPart},
 		{"complete missing part", func() error {
-			_, err := mp.CompleteMultipartUpload(ctx, "bkt", "k", id, []objstore.Part{{PartNumber: 7, ETag: small1.ETag}})
+			_, err := mp.CompleteMultipartUpload(ctx, "bkt", "k", id, []objstore.Part{{PartNumber: 7, ETag: small1.ETag}}, objstore.CompleteOptions{})
 			return err
 		}, objstore.ErrInvalidPart},
 		{"complete order", func() error {
-			_, err := mp.CompleteMultipartUpload(ctx, "bkt", "k", id, []objstore.Part{small2, small1})
+			_, err := mp.CompleteMultipartUpload(ctx, "bkt", "k", id, []objstore.Part{small2, small1}, objstore.CompleteOptions{})
 			return err
 		}, objstore.ErrInvalidPartOrder},
 		{"complete too small", func() error {
-			_, err := mp.CompleteMultipartUpload(ctx, "bkt", "k", id, []objstore.Part{small1, small2})
+			_, err := mp.CompleteMultipartUpload(ctx, "bkt", "k", id, []objstore.Part{small1, small2}, objstore.CompleteOptions{})
 			return err
 		}, objstore.ErrEntityTooSmall},
 		{"no such bucket", func() error {
@@ -635,7 +636,7 @@ func testMultipartErrors(t *testing.T, s objstore.Store) {
 		})
 	}
 	// A single small part is a valid upload.
-	info, err := mp.CompleteMultipartUpload(ctx, "bkt", "k", id, []objstore.Part{small1})
+	info, err := mp.CompleteMultipartUpload(ctx, "bkt", "k", id, []objstore.Part{small1}, objstore.CompleteOptions{})
 	if err != nil {
 		t.Fatalf("complete single small part: %v", err)
 	}

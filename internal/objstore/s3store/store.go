@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"maps"
+	"net/http"
 	"os"
 	"sort"
 	"strconv"
@@ -71,6 +72,14 @@ func translate(err error, notFound error) error {
 			sentinel = objstore.ErrInvalidPartOrder
 		case "EntityTooSmall":
 			sentinel = objstore.ErrEntityTooSmall
+		case "PreconditionFailed", "ConditionalRequestConflict":
+			sentinel = objstore.ErrPreconditionFailed
+		case "InvalidChecksum":
+			sentinel = objstore.ErrInvalidChecksum
+		case "InvalidRequest":
+			if strings.Contains(strings.ToLower(ae.ErrorMessage()), "checksum") {
+				sentinel = objstore.ErrInvalidChecksum
+			}
 		}
 		if sentinel != nil {
 			return fmt.Errorf("%w: %w", sentinel, err)
@@ -142,9 +151,10 @@ func (s *Store) ListBuckets(ctx context.Context) ([]objstore.BucketInfo, error) 
 }
 
 // seekable returns body as a sized io.ReadSeeker, spooling it to a
-// temporary file when it is not one; cleanup removes the file.
-func seekable(body io.Reader) (io.ReadSeeker, int64, func(), error) {
-	if rs, ok := body.(io.ReadSeeker); ok {
+// temporary file when it is not one (or when spool is set: the body must
+// then have been read to its end on return); cleanup removes the file.
+func seekable(body io.Reader, spool bool) (io.ReadSeeker, int64, func(), error) {
+	if rs, ok := body.(io.ReadSeeker); ok && !spool {
 		cur, err := rs.Seek(0, io.SeekCurrent)
 		if err == nil {
 			end, err := rs.Seek(0, io.SeekEnd)
@@ -177,17 +187,23 @@ func (s *Store) PutObject(ctx context.Context, bucket, key string, body io.Reade
 	if err := objstore.CheckKey(key); err != nil {
 		return objstore.ObjectInfo{}, err
 	}
-	rs, n, cleanup, err := seekable(body)
+	rs, n, cleanup, err := seekable(body, opts.Checksum != nil)
 	if err != nil {
 		return objstore.ObjectInfo{}, fmt.Errorf("put object %q: %w", key, err)
 	}
 	defer cleanup()
-	in := &s3.PutObjectInput{Bucket: aws.String(bucket), Key: aws.String(key), Body: rs, ContentLength: aws.Int64(n), Metadata: opts.Metadata}
-	if opts.ContentType != "" {
-		in.ContentType = aws.String(opts.ContentType)
+	in := &s3.PutObjectInput{Bucket: aws.String(bucket), Key: aws.String(key), Body: rs, ContentLength: aws.Int64(n), Metadata: opts.Metadata,
+		CacheControl: optional(opts.Headers.CacheControl), ContentDisposition: optional(opts.Headers.ContentDisposition),
+		ContentEncoding: optional(opts.Headers.ContentEncoding), ContentLanguage: optional(opts.Headers.ContentLanguage),
+		ContentType: optional(opts.ContentType), IfMatch: optional(opts.IfMatch), IfNoneMatch: optional(opts.IfNoneMatch)}
+	if t, err := http.ParseTime(opts.Headers.Expires); err == nil {
+		in.Expires = aws.Time(t)
 	}
 	if len(opts.ContentMD5) > 0 {
 		in.ContentMD5 = aws.String(base64.StdEncoding.EncodeToString(opts.ContentMD5))
+	}
+	if opts.Checksum != nil {
+		setChecksum(opts.Checksum(), &in.ChecksumCRC32, &in.ChecksumCRC32C, &in.ChecksumCRC64NVME, &in.ChecksumSHA1, &in.ChecksumSHA256)
 	}
 	if _, err := s.c.PutObject(ctx, in); err != nil {
 		return objstore.ObjectInfo{}, fmt.Errorf("put object %q: %w", key, translate(err, objstore.ErrNoSuchBucket))
@@ -195,11 +211,57 @@ func (s *Store) PutObject(ctx context.Context, bucket, key string, body io.Reade
 	return s.HeadObject(ctx, bucket, key)
 }
 
+func optional(v string) *string {
+	if v == "" {
+		return nil
+	}
+	return aws.String(v)
+}
+
+// setChecksum sets the one of the SDK's checksum fields that c's
+// algorithm names.
+func setChecksum(c objstore.Checksum, crc32, crc32c, crc64, sha1, sha256 **string) {
+	if c.Value == "" {
+		return
+	}
+	v := aws.String(strings.TrimSuffix(c.Value, "-"))
+	switch strings.ToUpper(c.Algorithm) {
+	case "CRC32":
+		*crc32 = v
+	case "CRC32C":
+		*crc32c = v
+	case "CRC64NVME":
+		*crc64 = v
+	case "SHA1":
+		*sha1 = v
+	case "SHA256":
+		*sha256 = v
+	}
+}
+
+// checksumOf reads the SDK's checksum fields back.
+func checksumOf(typ types.ChecksumType, crc32, crc32c, crc64, sha1, sha256 *string) objstore.Checksum {
+	for _, c := range []struct {
+		alg string
+		v   *string
+	}{{"CRC32", crc32}, {"CRC32C", crc32c}, {"CRC64NVME", crc64}, {"SHA1", sha1}, {"SHA256", sha256}} {
+		if v := aws.ToString(c.v); v != "" {
+			return objstore.Checksum{Algorithm: c.alg, Value: v, Type: string(typ)}
+		}
+	}
+	return objstore.Checksum{}
+}
+
 func infoFromHeaders(bucket, key string, size int64, etag, ct *string, lm *time.Time, meta map[string]string, version *string) objstore.ObjectInfo {
 	return objstore.ObjectInfo{
 		Bucket: bucket, Key: key, Size: size, ETag: strings.Trim(aws.ToString(etag), `"`),
 		ContentType: aws.ToString(ct), LastModified: aws.ToTime(lm), Metadata: maps.Clone(meta), VersionID: aws.ToString(version),
 	}
+}
+
+func headersOf(cc, cd, ce, cl, expires *string) objstore.ContentHeaders {
+	return objstore.ContentHeaders{CacheControl: aws.ToString(cc), ContentDisposition: aws.ToString(cd),
+		ContentEncoding: aws.ToString(ce), ContentLanguage: aws.ToString(cl), Expires: aws.ToString(expires)}
 }
 
 // GetObject implements objstore.Store.
@@ -232,16 +294,35 @@ func (s *Store) GetObjectRange(ctx context.Context, bucket, key string, offset, 
 			}
 		}
 	}
-	return out.Body, infoFromHeaders(bucket, key, size, out.ETag, out.ContentType, out.LastModified, out.Metadata, out.VersionId), nil
+	info := infoFromHeaders(bucket, key, size, out.ETag, out.ContentType, out.LastModified, out.Metadata, out.VersionId)
+	info.Headers = headersOf(out.CacheControl, out.ContentDisposition, out.ContentEncoding, out.ContentLanguage, out.ExpiresString)
+	return out.Body, info, nil
 }
 
-// HeadObject implements objstore.Store.
+// HeadObject implements objstore.Store. The checksum is asked for
+// (ChecksumMode ENABLED); the part table of a multipart object costs one
+// HEAD with partNumber per part.
 func (s *Store) HeadObject(ctx context.Context, bucket, key string) (objstore.ObjectInfo, error) {
-	out, err := s.c.HeadObject(ctx, &s3.HeadObjectInput{Bucket: aws.String(bucket), Key: aws.String(key)})
+	out, err := s.c.HeadObject(ctx, &s3.HeadObjectInput{Bucket: aws.String(bucket), Key: aws.String(key), ChecksumMode: types.ChecksumModeEnabled})
 	if err != nil {
 		return objstore.ObjectInfo{}, fmt.Errorf("head object %q: %w", key, translate(err, objstore.ErrNoSuchKey))
 	}
-	return infoFromHeaders(bucket, key, aws.ToInt64(out.ContentLength), out.ETag, out.ContentType, out.LastModified, out.Metadata, out.VersionId), nil
+	info := infoFromHeaders(bucket, key, aws.ToInt64(out.ContentLength), out.ETag, out.ContentType, out.LastModified, out.Metadata, out.VersionId)
+	info.Headers = headersOf(out.CacheControl, out.ContentDisposition, out.ContentEncoding, out.ContentLanguage, out.ExpiresString)
+	info.Checksum = checksumOf(out.ChecksumType, out.ChecksumCRC32, out.ChecksumCRC32C, out.ChecksumCRC64NVME, out.ChecksumSHA1, out.ChecksumSHA256)
+	if i := strings.LastIndex(info.ETag, "-"); i >= 0 {
+		n, _ := strconv.Atoi(info.ETag[i+1:])
+		for p := 1; p <= n; p++ {
+			po, err := s.c.HeadObject(ctx, &s3.HeadObjectInput{Bucket: aws.String(bucket), Key: aws.String(key), PartNumber: aws.Int32(int32(p)),
+				ChecksumMode: types.ChecksumModeEnabled, IfMatch: out.ETag})
+			if err != nil {
+				return objstore.ObjectInfo{}, fmt.Errorf("head object %q part %d: %w", key, p, translate(err, objstore.ErrNoSuchKey))
+			}
+			c := checksumOf(po.ChecksumType, po.ChecksumCRC32, po.ChecksumCRC32C, po.ChecksumCRC64NVME, po.ChecksumSHA1, po.ChecksumSHA256)
+			info.Parts = append(info.Parts, objstore.ObjectPart{Number: p, Size: aws.ToInt64(po.ContentLength), Checksum: c.Value})
+		}
+	}
+	return info, nil
 }
 
 // DeleteObject implements objstore.Store.
@@ -299,9 +380,13 @@ func (s *Store) CreateMultipartUpload(ctx context.Context, bucket, key string, o
 	if err := objstore.CheckKey(key); err != nil {
 		return "", err
 	}
-	in := &s3.CreateMultipartUploadInput{Bucket: aws.String(bucket), Key: aws.String(key), Metadata: opts.Metadata}
-	if opts.ContentType != "" {
-		in.ContentType = aws.String(opts.ContentType)
+	in := &s3.CreateMultipartUploadInput{Bucket: aws.String(bucket), Key: aws.String(key), Metadata: opts.Metadata,
+		CacheControl: optional(opts.Headers.CacheControl), ContentDisposition: optional(opts.Headers.ContentDisposition),
+		ContentEncoding: optional(opts.Headers.ContentEncoding), ContentLanguage: optional(opts.Headers.ContentLanguage),
+		ContentType: optional(opts.ContentType), ChecksumAlgorithm: types.ChecksumAlgorithm(strings.ToUpper(opts.ChecksumAlgorithm)),
+		ChecksumType: types.ChecksumType(strings.ToUpper(opts.ChecksumType))}
+	if t, err := http.ParseTime(opts.Headers.Expires); err == nil {
+		in.Expires = aws.Time(t)
 	}
 	out, err := s.c.CreateMultipartUpload(ctx, in)
 	if err != nil {
@@ -311,25 +396,29 @@ func (s *Store) CreateMultipartUpload(ctx context.Context, bucket, key string, o
 }
 
 // UploadPart implements objstore.Multiparter.
-func (s *Store) UploadPart(ctx context.Context, bucket, key, uploadID string, n int, body io.Reader, contentMD5 []byte) (objstore.Part, error) {
+func (s *Store) UploadPart(ctx context.Context, bucket, key, uploadID string, n int, body io.Reader, opts objstore.PartOptions) (objstore.Part, error) {
 	if err := objstore.CheckPartNumber(n); err != nil {
 		return objstore.Part{}, err
 	}
-	rs, size, cleanup, err := seekable(body)
+	rs, size, cleanup, err := seekable(body, opts.Checksum != nil)
 	if err != nil {
 		return objstore.Part{}, fmt.Errorf("upload part %d: %w", n, err)
 	}
 	defer cleanup()
 	in := &s3.UploadPartInput{Bucket: aws.String(bucket), Key: aws.String(key), UploadId: aws.String(uploadID),
 		PartNumber: aws.Int32(int32(n)), Body: rs, ContentLength: aws.Int64(size)}
-	if len(contentMD5) > 0 {
-		in.ContentMD5 = aws.String(base64.StdEncoding.EncodeToString(contentMD5))
+	if len(opts.ContentMD5) > 0 {
+		in.ContentMD5 = aws.String(base64.StdEncoding.EncodeToString(opts.ContentMD5))
+	}
+	if opts.Checksum != nil {
+		setChecksum(opts.Checksum(), &in.ChecksumCRC32, &in.ChecksumCRC32C, &in.ChecksumCRC64NVME, &in.ChecksumSHA1, &in.ChecksumSHA256)
 	}
 	out, err := s.c.UploadPart(ctx, in)
 	if err != nil {
 		return objstore.Part{}, fmt.Errorf("upload part %d: %w", n, translate(err, objstore.ErrNoSuchUpload))
 	}
-	return objstore.Part{PartNumber: n, ETag: strings.Trim(aws.ToString(out.ETag), `"`), Size: size, LastModified: time.Now().UTC()}, nil
+	c := checksumOf("", out.ChecksumCRC32, out.ChecksumCRC32C, out.ChecksumCRC64NVME, out.ChecksumSHA1, out.ChecksumSHA256)
+	return objstore.Part{PartNumber: n, ETag: strings.Trim(aws.ToString(out.ETag), `"`), Size: size, LastModified: time.Now().UTC(), Checksum: c.Value}, nil
 }
 
 // ListParts implements objstore.Multiparter.
@@ -342,29 +431,55 @@ func (s *Store) ListParts(ctx context.Context, bucket, key, uploadID string) ([]
 			return nil, fmt.Errorf("list parts: %w", translate(err, objstore.ErrNoSuchUpload))
 		}
 		for _, pt := range page.Parts {
+			c := checksumOf("", pt.ChecksumCRC32, pt.ChecksumCRC32C, pt.ChecksumCRC64NVME, pt.ChecksumSHA1, pt.ChecksumSHA256)
 			out = append(out, objstore.Part{PartNumber: int(aws.ToInt32(pt.PartNumber)), ETag: strings.Trim(aws.ToString(pt.ETag), `"`),
-				Size: aws.ToInt64(pt.Size), LastModified: aws.ToTime(pt.LastModified)})
+				Size: aws.ToInt64(pt.Size), LastModified: aws.ToTime(pt.LastModified), Checksum: c.Value})
 		}
 	}
 	return out, nil
 }
 
 // CompleteMultipartUpload implements objstore.Multiparter.
-func (s *Store) CompleteMultipartUpload(ctx context.Context, bucket, key, uploadID string, parts []objstore.Part) (objstore.ObjectInfo, error) {
+func (s *Store) CompleteMultipartUpload(ctx context.Context, bucket, key, uploadID string, parts []objstore.Part, opts objstore.CompleteOptions) (objstore.ObjectInfo, error) {
 	if len(parts) == 0 {
 		return objstore.ObjectInfo{}, fmt.Errorf("complete upload %q: no parts: %w", uploadID, objstore.ErrInvalidPart)
+	}
+	alg := ""
+	for _, p := range parts {
+		if p.Checksum != "" {
+			alg = s.uploadAlgorithm(ctx, bucket, uploadID)
+			break
+		}
 	}
 	var cps []types.CompletedPart
 	for _, p := range parts {
 		etag := strings.Trim(p.ETag, `"`)
-		cps = append(cps, types.CompletedPart{PartNumber: aws.Int32(int32(p.PartNumber)), ETag: aws.String(`"` + etag + `"`)})
+		cp := types.CompletedPart{PartNumber: aws.Int32(int32(p.PartNumber)), ETag: aws.String(`"` + etag + `"`)}
+		setChecksum(objstore.Checksum{Algorithm: alg, Value: p.Checksum}, &cp.ChecksumCRC32, &cp.ChecksumCRC32C, &cp.ChecksumCRC64NVME, &cp.ChecksumSHA1, &cp.ChecksumSHA256)
+		cps = append(cps, cp)
 	}
 	_, err := s.c.CompleteMultipartUpload(ctx, &s3.CompleteMultipartUploadInput{Bucket: aws.String(bucket), Key: aws.String(key),
-		UploadId: aws.String(uploadID), MultipartUpload: &types.CompletedMultipartUpload{Parts: cps}})
+		UploadId: aws.String(uploadID), MultipartUpload: &types.CompletedMultipartUpload{Parts: cps},
+		IfMatch: optional(opts.IfMatch), IfNoneMatch: optional(opts.IfNoneMatch)})
 	if err != nil {
 		return objstore.ObjectInfo{}, fmt.Errorf("complete upload %q: %w", uploadID, translate(err, objstore.ErrNoSuchUpload))
 	}
 	return s.HeadObject(ctx, bucket, key)
+}
+
+// uploadAlgorithm is the checksum algorithm an upload was created with
+// ("" when unknown).
+func (s *Store) uploadAlgorithm(ctx context.Context, bucket, uploadID string) string {
+	out, err := s.c.ListMultipartUploads(ctx, &s3.ListMultipartUploadsInput{Bucket: aws.String(bucket)})
+	if err != nil {
+		return ""
+	}
+	for _, u := range out.Uploads {
+		if aws.ToString(u.UploadId) == uploadID {
+			return string(u.ChecksumAlgorithm)
+		}
+	}
+	return ""
 }
 
 // AbortMultipartUpload implements objstore.Multiparter.
@@ -384,7 +499,8 @@ func (s *Store) ListMultipartUploads(ctx context.Context, bucket string) ([]objs
 	}
 	ups := []objstore.Upload{}
 	for _, u := range out.Uploads {
-		ups = append(ups, objstore.Upload{Bucket: bucket, Key: aws.ToString(u.Key), UploadID: aws.ToString(u.UploadId), Initiated: aws.ToTime(u.Initiated)})
+		ups = append(ups, objstore.Upload{Bucket: bucket, Key: aws.ToString(u.Key), UploadID: aws.ToString(u.UploadId), Initiated: aws.ToTime(u.Initiated),
+			ChecksumAlgorithm: string(u.ChecksumAlgorithm), ChecksumType: string(u.ChecksumType)})
 	}
 	return ups, nil
 }
