@@ -18,10 +18,16 @@
 //     a partial one. A read error from the body (including one a verifying
 //     reader returns at EOF) aborts the write and leaves the old object.
 //   - A successful PutObject or CompleteMultipartUpload is durable.
+//   - A write's Conditions (If-Match, If-None-Match) are checked atomically
+//     with its commit (CheckConditions under the driver's lock).
+//   - Content headers, the checksum and the part table of an object are
+//     committed with it, in one step.
 //
 // The S3 rules that every driver with an index of its own must apply the
 // same way are functions here, not copies in each driver: CheckBucketName,
-// CheckKey, CheckPartNumber, CheckDigest (Content-MD5), RangeLength
+// CheckKey, CheckPartNumber, CheckDigest (Content-MD5), CheckConditions,
+// CheckChecksumOptions, PartChecksum, CompositeChecksum and
+// MultipartChecksum, PartTable and PartRange, RangeLength
 // (GetObjectRange), CompleteParts with MultipartETag (part checks and the
 // md5-of-md5s ETag), Candidates with Page (prefix, delimiter, start-after,
 // max-keys) and SortUploads. s3store leaves most of them to the server it

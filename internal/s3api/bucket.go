@@ -2,6 +2,7 @@ package s3api
 
 import (
 	"encoding/xml"
+	"errors"
 	"io"
 	"net/http"
 
@@ -59,7 +60,13 @@ func (h *Handler) createBucket(req *request) error {
 		}
 	}
 	if err := h.store.CreateBucket(req.r.Context(), req.bucket); err != nil {
-		return err
+		// us-east-1, S3's legacy region, answers 200 to CreateBucket of a
+		// bucket the caller already owns; every other region 409. See the
+		// BucketAlreadyOwnedByYou entry of
+		// https://docs.aws.amazon.com/AmazonS3/latest/API/ErrorResponses.html.
+		if !errors.Is(err, objstore.ErrBucketExists) || h.opts.Region != "us-east-1" {
+			return err
+		}
 	}
 	req.w.Header().Set("Location", "/"+req.bucket)
 	req.w.WriteHeader(http.StatusOK)
@@ -212,10 +219,90 @@ func (h *Handler) listObjectsV1(req *request) error {
 	}
 	var out listBucketResult
 	h.fillList(req, lq, res, &out)
+	// ListObjects (v1) encodes keys, Marker, NextMarker and Delimiter,
+	// but answers with the Prefix as sent, as S3 does.
+	out.Prefix = lq.Prefix
 	m := listEncode(lq.Marker, lq.EncodingURL)
 	out.Marker = &m
 	if res.IsTruncated {
 		out.NextMarker = listEncode(res.NextStartAfter, lq.EncodingURL)
+	}
+	h.writeXML(req, http.StatusOK, out)
+	return nil
+}
+
+type listVersionsResult struct {
+	XMLName             xml.Name      `xml:"ListVersionsResult"`
+	NS                  string        `xml:"xmlns,attr"`
+	Name                string        `xml:"Name"`
+	Prefix              string        `xml:"Prefix"`
+	KeyMarker           string        `xml:"KeyMarker"`
+	VersionIDMarker     string        `xml:"VersionIdMarker"`
+	NextKeyMarker       string        `xml:"NextKeyMarker,omitempty"`
+	NextVersionIDMarker string        `xml:"NextVersionIdMarker,omitempty"`
+	MaxKeys             int           `xml:"MaxKeys"`
+	Delimiter           string        `xml:"Delimiter,omitempty"`
+	EncodingType        string        `xml:"EncodingType,omitempty"`
+	IsTruncated         bool          `xml:"IsTruncated"`
+	Versions            []versionElem `xml:"Version"`
+	CommonPrefixes      []prefixElem  `xml:"CommonPrefixes"`
+}
+
+type versionElem struct {
+	Key          string `xml:"Key"`
+	VersionID    string `xml:"VersionId"`
+	IsLatest     bool   `xml:"IsLatest"`
+	LastModified string `xml:"LastModified"`
+	ETag         string `xml:"ETag"`
+	Size         int64  `xml:"Size"`
+	Owner        owner  `xml:"Owner"`
+	StorageClass string `xml:"StorageClass"`
+}
+
+// listVersions is ListObjectVersions of a bucket that has never had
+// versioning: every object is its only version, with VersionId "null", as
+// S3 lists objects written while versioning was off; see
+// https://docs.aws.amazon.com/AmazonS3/latest/userguide/AddingObjectstoVersionSuspendedBuckets.html.
+// Tools that clean buckets up (the aws CLI, rclone, s3cmd) use it.
+func (h *Handler) listVersions(req *request) error {
+	q := req.r.URL.Query()
+	lq, aerr := parseListQuery(q)
+	if aerr != nil {
+		return aerr
+	}
+	keyMarker, vidMarker := q.Get("key-marker"), q.Get("version-id-marker")
+	if vidMarker != "" && keyMarker == "" {
+		return ErrInvalidArgument.withMessage("A version-id marker cannot be specified without a key marker.")
+	}
+	if vidMarker != "" && vidMarker != "null" {
+		return ErrInvalidArgument.withMessage("Invalid version id specified")
+	}
+	res := objstore.ListResult{}
+	if lq.MaxKeys > 0 {
+		var err error
+		if res, err = h.store.ListObjects(req.r.Context(), req.bucket, objstore.ListOptions{
+			Prefix: lq.Prefix, Delimiter: lq.Delimiter, StartAfter: keyMarker, MaxKeys: lq.MaxKeys,
+		}); err != nil {
+			return err
+		}
+	} else if _, err := h.store.HeadBucket(req.r.Context(), req.bucket); err != nil {
+		return err
+	}
+	enc := lq.EncodingURL
+	out := listVersionsResult{NS: xmlNS, Name: req.bucket, Prefix: listEncode(lq.Prefix, enc), KeyMarker: listEncode(keyMarker, enc),
+		VersionIDMarker: vidMarker, MaxKeys: lq.MaxKeys, Delimiter: listEncode(lq.Delimiter, enc), IsTruncated: res.IsTruncated}
+	if enc {
+		out.EncodingType = "url"
+	}
+	for _, o := range res.Objects {
+		out.Versions = append(out.Versions, versionElem{Key: listEncode(o.Key, enc), VersionID: "null", IsLatest: true,
+			LastModified: s3Time(o.LastModified), ETag: quoteETag(o.ETag), Size: o.Size, Owner: h.ownerOf(req), StorageClass: "STANDARD"})
+	}
+	for _, p := range res.CommonPrefixes {
+		out.CommonPrefixes = append(out.CommonPrefixes, prefixElem{Prefix: listEncode(p, enc)})
+	}
+	if res.IsTruncated {
+		out.NextKeyMarker, out.NextVersionIDMarker = listEncode(res.NextStartAfter, enc), "null"
 	}
 	h.writeXML(req, http.StatusOK, out)
 	return nil

@@ -187,15 +187,21 @@ func (h *Handler) route(req *request) error {
 				return h.multipart(req, h.listUploads)
 			case q.Has("versioning"):
 				return h.getVersioning(req)
+			case q.Has("versions"):
+				return h.listVersions(req)
 			case q.Get("list-type") == "2":
 				return h.listObjectsV2(req)
 			case q.Has("acl"), q.Has("policy"), q.Has("cors"), q.Has("lifecycle"), q.Has("tagging"),
-				q.Has("website"), q.Has("replication"), q.Has("encryption"), q.Has("object-lock"), q.Has("versions"):
+				q.Has("website"), q.Has("replication"), q.Has("encryption"), q.Has("object-lock"):
 				return notImplemented(q)
 			}
 			return h.listObjectsV1(req)
 		}
 		return ErrMethodNotAllowed
+	}
+	// Versioning is never on: the only version of an object is "null".
+	if v := q.Get("versionId"); q.Has("versionId") && v != "null" {
+		return ErrInvalidArgument.withMessage("Invalid version id specified")
 	}
 	switch r.Method {
 	case http.MethodPut:

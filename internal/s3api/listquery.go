@@ -52,9 +52,10 @@ func parseListQuery(q url.Values) (listQuery, *APIError) {
 	default:
 		return lq, ErrInvalidArgument.withMessage("Invalid Encoding Method specified in Request")
 	}
-	if q.Has("continuation-token") {
+	// An empty continuation-token is no token, as S3 takes it.
+	if q.Get("continuation-token") != "" {
 		lq.ContinuationToken = q.Get("continuation-token")
-		if _, ok := decodeToken(lq.ContinuationToken); !ok || lq.ContinuationToken == "" {
+		if _, ok := decodeToken(lq.ContinuationToken); !ok {
 			return lq, ErrInvalidArgument.withMessage("The continuation token provided is incorrect")
 		}
 	}

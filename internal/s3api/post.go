@@ -78,15 +78,30 @@ func policyDenied(format string, args ...any) *APIError {
 // against the form fields; fields no condition covers are refused, as S3
 // does.
 func (h *Handler) checkPostPolicy(bucket string, fields map[string]string) (sigv4.Credential, *APIError) {
-	if fields["x-amz-algorithm"] != sigv4.Algorithm {
-		return sigv4.Credential{}, ErrInvalidArgument.withMessage("POST uploads need x-amz-algorithm AWS4-HMAC-SHA256 (Signature Version 4).")
-	}
-	a, ok := sigv4.ParseCredential(fields["x-amz-credential"])
-	if !ok {
-		return a, ErrInvalidArgument.withMessage("Invalid x-amz-credential.")
-	}
-	if err := h.auth.VerifyPolicy(a, fields["policy"], fields["x-amz-signature"], s3Service); err != nil {
-		return a, toAPIError(err)
+	var a sigv4.Credential
+	covered := map[string]bool{"policy": true, "x-amz-signature": true, "file": true}
+	switch {
+	case fields["x-amz-algorithm"] == sigv4.Algorithm:
+		var ok bool
+		if a, ok = sigv4.ParseCredential(fields["x-amz-credential"]); !ok {
+			return a, ErrInvalidArgument.withMessage("Invalid x-amz-credential.")
+		}
+		if err := h.auth.VerifyPolicy(a, fields["policy"], fields["x-amz-signature"], s3Service); err != nil {
+			return a, toAPIError(err)
+		}
+	case fields["x-amz-algorithm"] == "" && fields["awsaccesskeyid"] != "":
+		// Signature Version 2: AWSAccessKeyId, policy, signature; see
+		// https://docs.aws.amazon.com/AmazonS3/latest/userguide/HTTPPOSTForms.html.
+		if fields["policy"] == "" || fields["signature"] == "" {
+			return a, ErrInvalidArgument.withMessage("Bucket POST must contain a field named 'policy' and 'signature' with AWSAccessKeyId.")
+		}
+		a.AccessKeyID = fields["awsaccesskeyid"]
+		if err := h.auth.VerifyPolicyV2(a.AccessKeyID, fields["policy"], fields["signature"]); err != nil {
+			return a, toAPIError(err)
+		}
+		covered["awsaccesskeyid"], covered["signature"] = true, true
+	default:
+		return a, ErrInvalidArgument.withMessage("POST uploads need x-amz-algorithm AWS4-HMAC-SHA256 (Signature Version 4) or AWSAccessKeyId and signature (Signature Version 2).")
 	}
 	raw, err := base64.StdEncoding.DecodeString(fields["policy"])
 	if err != nil {
@@ -103,7 +118,6 @@ func (h *Handler) checkPostPolicy(bucket string, fields map[string]string) (sigv
 	if h.opts.Now().After(exp) {
 		return a, policyDenied("Policy expired.")
 	}
-	covered := map[string]bool{"policy": true, "x-amz-signature": true, "file": true}
 	vals := func(name string) string {
 		if name == "bucket" {
 			return bucket

@@ -74,8 +74,15 @@ type env struct {
 
 func newEnv(t *testing.T, mutate ...func(*s3api.Options)) *env {
 	t.Helper()
+	return newDiskEnv(t, diskstore.Options{}, mutate...)
+}
+
+// newDiskEnv is newEnv with diskstore options (NoSync for tests whose
+// subject is not durability).
+func newDiskEnv(t *testing.T, dopts diskstore.Options, mutate ...func(*s3api.Options)) *env {
+	t.Helper()
 	root := t.TempDir()
-	store, err := diskstore.Open(filepath.Join(root, "data"), diskstore.Options{})
+	store, err := diskstore.Open(filepath.Join(root, "data"), dopts)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -168,8 +175,12 @@ func TestBuckets(t *testing.T) {
 	ctx := t.Context()
 	e.mkbucket(t, "zeta")
 	e.mkbucket(t, upload)
+	// us-east-1 answers 200 to CreateBucket of one's own bucket (see
+	// TestSmallDifferences for other regions).
 	_, err := e.client.CreateBucket(ctx, &s3.CreateBucketInput{Bucket: aws.String("zeta")})
-	wantCode(t, err, "BucketAlreadyOwnedByYou", 409)
+	if err != nil {
+		t.Errorf("CreateBucket(own) = %v, want 200 in us-east-1", err)
+	}
 	_, err = e.client.CreateBucket(ctx, &s3.CreateBucketInput{Bucket: aws.String("Bad_Name")})
 	wantCode(t, err, "InvalidBucketName", 400)
 

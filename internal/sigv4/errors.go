@@ -10,7 +10,8 @@ var (
 	// ErrAmbiguous: both an Authorization header and presigned query
 	// parameters.
 	ErrAmbiguous = errors.New("more than one authentication mechanism")
-	// ErrUnsupportedVersion: a Signature Version 2 Authorization header.
+	// ErrUnsupportedVersion: a Signature Version 2 Authorization header sent
+	// to an API that takes SigV4 only (VerifyBody).
 	ErrUnsupportedVersion = errors.New("signature version not supported")
 	// ErrMalformedHeader: an unreadable Authorization header.
 	ErrMalformedHeader = errors.New("malformed authorization header")

@@ -11,14 +11,20 @@ import (
 )
 
 // Verify authenticates r as S3 does: by its SigV4 Authorization header, its
-// SigV4 presigned query parameters, or its SigV2 presigned query
-// parameters. It does not read the body: Verified.PayloadHash says how the
+// SigV4 presigned query parameters, its SigV2 Authorization header or its
+// SigV2 presigned query parameters. It does not read the body: Verified.PayloadHash says how the
 // caller must check it. Refusals are *Error, worded as S3 words them.
 func (v *Verifier) Verify(r *http.Request, s Service) (Verified, error) {
 	q := r.URL.Query()
 	if h := r.Header.Get("Authorization"); h != "" {
 		if q.Has("X-Amz-Algorithm") {
 			return Verified{}, refuse(ErrAmbiguous, "Only one auth mechanism allowed; only the X-Amz-Algorithm query parameter or the Authorization header should be specified.")
+		}
+		if strings.HasPrefix(h, "AWS ") {
+			if q.Has("AWSAccessKeyId") || q.Has("Signature") {
+				return Verified{}, refuse(ErrAmbiguous, "Only one auth mechanism allowed; only the Signature query parameter or the Authorization header should be specified.")
+			}
+			return v.verifyHeaderV2(r, h)
 		}
 		return v.verifyHeader(r, h, s)
 	}
@@ -28,7 +34,7 @@ func (v *Verifier) Verify(r *http.Request, s Service) (Verified, error) {
 	if q.Has("AWSAccessKeyId") && q.Has("Signature") && q.Has("Expires") {
 		return v.verifyPresignedV2(r, q)
 	}
-	return Verified{}, refuse(ErrMissing, "Anonymous access is not allowed; sign requests with AWS Signature Version 4.")
+	return Verified{}, refuse(ErrMissing, "Anonymous access is not allowed; sign requests with AWS Signature Version 4 (or 2).")
 }
 
 // Messages of S3 that more than one check sends.
@@ -129,8 +135,9 @@ func (v *Verifier) verifyPresigned(r *http.Request, q url.Values, s Service) (Ve
 	if err != nil || exp < 0 {
 		return Verified{}, refuse(ErrMalformedQuery, "X-Amz-Expires should be a number")
 	}
+	// Out of range is 403 AccessDenied at S3, not a malformed query.
 	if time.Duration(exp)*time.Second > maxPresignExpiry {
-		return Verified{}, refuse(ErrMalformedQuery, "X-Amz-Expires must be less than a week (in seconds) that is 604800")
+		return Verified{}, refuse(ErrExpired, "X-Amz-Expires must be less than a week (in seconds) that is 604800")
 	}
 	now := v.now()
 	if now.Before(t.Add(-maxClockSkew)) {

@@ -62,7 +62,7 @@ func TestVerifyAWSExamples(t *testing.T) {
 			r.Header.Set("Authorization", strings.Replace(r.Header.Get("Authorization"), "SignedHeaders=host;", "SignedHeaders=", 1))
 			return r
 		}, ErrHostNotSigned},
-		{"get sigv2 header", func() *http.Request { r := sigv4test.Get(); r.Header.Set("Authorization", "AWS AKID:sig"); return r }, ErrUnsupportedVersion},
+		{"get sigv2 header, malformed", func() *http.Request { r := sigv4test.Get(); r.Header.Set("Authorization", "AWS AKID:sig"); return r }, ErrMalformedHeader},
 		{"get header and query", func() *http.Request { r := sigv4test.Get(); r.URL.RawQuery = "X-Amz-Algorithm=x"; return r }, ErrAmbiguous},
 		{"anonymous", func() *http.Request { r := sigv4test.Get(); r.Header.Del("Authorization"); return r }, ErrMissing},
 		{"presigned", func() *http.Request { return httptest.NewRequest(http.MethodGet, sigv4test.PresignedURL, nil) }, nil},

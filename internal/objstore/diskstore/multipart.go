@@ -270,7 +270,7 @@ func (s *Store) assemble(bucket, key, dir string, u *upload, chosen []objstore.P
 		readers[i] = f
 	}
 	hash := keyHash(key)
-	var body io.Reader = io.MultiReader(readers...)
+	body := io.MultiReader(readers...)
 	full := objstore.NewChecksumHash(u.ChecksumAlgorithm)
 	if full != nil && u.ChecksumType == objstore.ChecksumFullObject {
 		body = io.TeeReader(body, full)

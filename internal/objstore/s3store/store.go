@@ -88,10 +88,15 @@ func translate(err error, notFound error) error {
 	return err
 }
 
-// CreateBucket implements objstore.Store.
+// CreateBucket implements objstore.Store. S3 in us-east-1 answers 200 to
+// CreateBucket of a bucket the caller owns, so an existing bucket is
+// looked for first.
 func (s *Store) CreateBucket(ctx context.Context, bucket string) error {
 	if err := objstore.CheckBucketName(bucket); err != nil {
 		return err
+	}
+	if _, err := s.c.HeadBucket(ctx, &s3.HeadBucketInput{Bucket: aws.String(bucket)}); err == nil {
+		return fmt.Errorf("create bucket %q: %w", bucket, objstore.ErrBucketExists)
 	}
 	_, err := s.c.CreateBucket(ctx, &s3.CreateBucketInput{Bucket: aws.String(bucket)})
 	if err != nil {
