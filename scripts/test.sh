@@ -31,6 +31,14 @@ if ! dpkg-query -W -f='${Status}' qemu-user 2>/dev/null | grep -q "install ok in
   sudo=""; [ "$(id -u)" -eq 0 ] || sudo="sudo"
   DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends qemu-user >/dev/null
 fi
+# - s3cmd and rclone (Debian's, pinned) drive the S3 endpoint in
+#   internal/s3api's TestS3cmd (SigV4 and --signature-v2) and TestRclone.
+for pkg in s3cmd=2.3.0-1 rclone=1.60.1+dfsg-2+b5; do
+  if [ "$(dpkg-query -W -f='${Version}' "${pkg%%=*}" 2>/dev/null)" != "${pkg#*=}" ]; then
+    sudo=""; [ "$(id -u)" -eq 0 ] || sudo="sudo"
+    DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "$pkg" >/dev/null
+  fi
+done
 if [ ! -x "$cache/node/node_modules/.bin/asl-validator" ]; then
   npm install --silent --no-audit --no-fund --prefix "$cache/node" asl-validator@4.0.0 >/dev/null
 fi
