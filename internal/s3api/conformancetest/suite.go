@@ -146,7 +146,7 @@ func code(err error, wantCode string, wantStatus int) error {
 		status = re.HTTPStatusCode()
 	}
 	if (wantCode != "" && got != wantCode) || status != wantStatus {
-		return fmt.Errorf("got %s %d (%v); want %s %d", got, status, err, wantCode, wantStatus)
+		return fmt.Errorf("got %s %d (%w); want %s %d", got, status, err, wantCode, wantStatus)
 	}
 	return nil
 }
@@ -703,7 +703,7 @@ func Cases() []Case {
 			if err != nil {
 				return err
 			}
-			resp.Body.Close()
+			_ = resp.Body.Close()
 			got, _, err := e.get(ctx, "pp")
 			return errors.Join(err, expect(resp.StatusCode == 200 && got == "put by url", "PUT %d, then %q", resp.StatusCode, got))
 		}},
