@@ -41,11 +41,28 @@ func coralSource(name, path, notes string) Asset {
 // their final RESIZE_BILINEAR to the input size and ARG_MAX.
 const deeplabLogits = "logits/semantic/BiasAdd;logits/semantic/Conv2D;logits/semantic/biases1"
 
-// deeplabSide is the input size the DeepLab models are converted for
-// (513 in the files): at 257 the Cityscapes model costs about 24 ms of CPU
-// instead of 110, and PASCAL 20 instead of 80, but their class maps move
-// (see the Notes and internal/tfconv's TestTFLiteDeepLabSizes).
-const deeplabSide = 257
+// DeepLab input sizes (513 in the files). Cityscapes runs on the whole
+// image at 193: about 16 ms of CPU instead of 110 at 513 or 24 at 257. Its
+// class maps move at small sizes (see the Notes and internal/tfconv's
+// TestTFLiteDeepLabSizes), but the labels the engine takes from it (sky,
+// vegetation, terrain, streets) scored the same at 193 and 257 on the
+// development set (testdata/devset). PASCAL only looks at crops around
+// single objects the detector is unsure of, which fill its input: 161,
+// about 10 ms per crop.
+const (
+	cityscapesSide = 193
+	pascalSide     = 161
+)
+
+// deeplabOptions converts a DeepLab model for a side x side input, cut at
+// its logits.
+func deeplabOptions(side int) tfconv.TFLiteOptions {
+	return tfconv.TFLiteOptions{Outputs: []string{deeplabLogits}, InputHeight: side, InputWidth: side}
+}
+
+// deeplabGrid is the logits' grid side for an input side (output stride
+// 16, align_corners sizes).
+func deeplabGrid(side int) int64 { return int64((side-1)/16 + 1) }
 
 // coralConverted declares a model converted from a coral .tflite file.
 func coralConverted(name, path string, task Task, opts tfconv.TFLiteOptions, sum string, in Input, out Output, labels, notes string) Asset {
@@ -64,8 +81,7 @@ func rawRGB(name string, side int64, resize string) Input {
 }
 
 func coralModels() []Asset {
-	grid := int64((deeplabSide-1)/16 + 1) // output stride 16, align_corners sizes
-	seg := tfconv.TFLiteOptions{Outputs: []string{deeplabLogits}, InputHeight: deeplabSide, InputWidth: deeplabSide}
+	cg, pg := deeplabGrid(cityscapesSide), deeplabGrid(pascalSide)
 	return []Asset{
 		coralConverted("mnv2-imagenet", "mobilenet_v2_1.0_224_quant.tflite", TaskClassify, tfconv.TFLiteOptions{},
 			"50f2b03727b1559967c776e84493701f554e841517a5c8a614f57eb013c1e59c",
@@ -82,16 +98,16 @@ func coralModels() []Asset {
 			rawRGB("map/TensorArrayStack/TensorArrayGatherV3", 224, "stretch"),
 			Output{Name: "prediction", Shape: []int64{1, 1022}, Meaning: "P(species), steps of 1/256; class 1021 is background"},
 			"inat-insect-labels", "MobileNetV2 iNaturalist insects, 1021 species; about 12 ms CPU per run"),
-		coralConverted("deeplab-cityscapes", "deeplab_mobilenet_edgetpu_slim_cityscapes_quant.tflite", TaskSegment, seg,
-			"51548b408778177c2c281a449d57806d42a9ebf344612e4ce694d953d3f2f62d",
-			rawRGB("MobilenetEdgeTPU/MobilenetEdgeTPU/input", deeplabSide, "stretch"),
-			Output{Name: deeplabLogits, Shape: []int64{1, grid, grid, 19}, Meaning: "class logits per cell (NHWC); the cell's class is the argmax: Cityscapes train ids 0 road .. 18 bicycle"},
-			"cityscapes-labels", "DeepLab MobileNet-EdgeTPU slim, Cityscapes, converted for a 257x257 input (the file's is 513) and cut before its upsampling and ARG_MAX; labels: train id k is line k+1 of cityscapes-labels. At 257 about 24 ms CPU per run (110 at 513); against the model's own 513 class map, 46% of pixels change class on average over six photos (things become truck), at 321 30%, 385 22%, 449 10%"),
-		coralConverted("deeplab-pascal", "deeplabv3_mnv2_pascal_quant.tflite", TaskSegment, seg,
-			"6f6c4782fecf7231b0ad889ec2559d435fa210132abdf54b6ec2706929eed0f5",
-			rawRGB("MobilenetV2/MobilenetV2/input", deeplabSide, "stretch"),
-			Output{Name: deeplabLogits, Shape: []int64{1, grid, grid, 21}, Meaning: "class logits per cell (NHWC); the cell's class is the argmax: 0 background, 1..20 PASCAL VOC classes"},
-			"pascal-labels", "DeepLabV3 MobileNetV2, PASCAL VOC, converted for a 257x257 input (the file's is 513) and cut before its upsampling and ARG_MAX. At 257 about 20 ms CPU per run (80 at 513); against the model's own 513 class map, 17% of pixels change class on average over six photos (dining table spreads on coffee.jpg), at 321 11%"),
+		coralConverted("deeplab-cityscapes", "deeplab_mobilenet_edgetpu_slim_cityscapes_quant.tflite", TaskSegment, deeplabOptions(cityscapesSide),
+			"3f0cd16ae2fe945fb84763c92bf6055e246b462d2e4c0bb639c5b0c759593c9d",
+			rawRGB("MobilenetEdgeTPU/MobilenetEdgeTPU/input", cityscapesSide, "stretch"),
+			Output{Name: deeplabLogits, Shape: []int64{1, cg, cg, 19}, Meaning: "class logits per cell (NHWC); the cell's class is the argmax: Cityscapes train ids 0 road .. 18 bicycle"},
+			"cityscapes-labels", "DeepLab MobileNet-EdgeTPU slim, Cityscapes, converted for a 193x193 input (the file's is 513) and cut before its upsampling and ARG_MAX; labels: train id k is line k+1 of cityscapes-labels. At 193 about 16 ms CPU per run (24 at 257, 110 at 513); against the model's own 513 class map, 46% of pixels change class on average over six photos (things become truck), at 321 30%, 385 22%, 449 10%"),
+		coralConverted("deeplab-pascal", "deeplabv3_mnv2_pascal_quant.tflite", TaskSegment, deeplabOptions(pascalSide),
+			"5cb69982b8614a2c293f8b2099c3e72f00df360c282d8a7115a2a3c4d39670ae",
+			rawRGB("MobilenetV2/MobilenetV2/input", pascalSide, "stretch (a crop around one object)"),
+			Output{Name: deeplabLogits, Shape: []int64{1, pg, pg, 21}, Meaning: "class logits per cell (NHWC); the cell's class is the argmax: 0 background, 1..20 PASCAL VOC classes"},
+			"pascal-labels", "DeepLabV3 MobileNetV2, PASCAL VOC, converted for a 161x161 input (the file's is 513) and cut before its upsampling and ARG_MAX; run on crops around single objects, which it then mostly fills. At 161 about 10 ms CPU per run (20 at 257, 80 at 513); on whole photos, against the model's own 513 class map, 17% of pixels change class at 257 (dining table spreads on coffee.jpg), 11% at 321"),
 	}
 }
 

@@ -88,21 +88,33 @@ func BenchmarkDecode(b *testing.B) {
 // input: the floor for the per-feature numbers below.
 func BenchmarkModelRun(b *testing.B) {
 	e := testEngine(b)
-	for _, m := range []struct {
+	models := []struct {
 		name string
 		s    *onnxrt.Session
 		spec tensorSpec
-	}{{"centernet", e.objects, centerNetSpec}, {"nsfw", e.nsfw, nsfwSpec}} {
+	}{{"centernet", e.objects, centerNetSpec}, {"nsfw", e.nsfw, nsfwSpec}}
+	for _, c := range []*convertedModel{e.labels.imagenet, e.labels.cityscapes, e.labels.pascal, e.labels.bird, e.labels.insect} {
+		if c != nil {
+			models = append(models, struct {
+				name string
+				s    *onnxrt.Session
+				spec tensorSpec
+			}{strings.TrimSuffix(c.file, ".onnx"), c.s, rawPixels(c.side)})
+		}
+	}
+	for _, m := range models {
 		if m.s == nil {
 			continue
 		}
 		b.Run(m.name, func(b *testing.B) {
 			in := []onnxrt.Tensor{{Shape: []int64{1, int64(m.spec.Height), int64(m.spec.Width), 3}, Data: make([]float32, m.spec.Width*m.spec.Height*3)}}
+			cpu0 := cpuTime()
 			for b.Loop() {
 				if _, err := m.s.Run(in); err != nil {
 					b.Fatal(err)
 				}
 			}
+			b.ReportMetric(float64((cpuTime()-cpu0).Microseconds())/1000/float64(b.N), "cpu-ms/run")
 		})
 	}
 }

@@ -126,3 +126,29 @@ func devsetLabels(t *testing.T, e *Engine, photos []devset.Photo, dir string) (m
 	wg.Wait()
 	return out, errors.Join(errs...)
 }
+
+// devsetPhoto reads development-set photo id from the cache, checked
+// against the manifest.
+func devsetPhoto(tb testing.TB, id string) []byte {
+	tb.Helper()
+	m, err := devset.Load(devsetManifest)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	dir := filepath.Join(DefaultCacheRoot(os.Getenv), "devset")
+	for _, ph := range m.Photos {
+		if ph.ID != id {
+			continue
+		}
+		data, err := os.ReadFile(ph.Path(dir))
+		if err != nil {
+			if os.Getenv("CI") == "" && errors.Is(err, os.ErrNotExist) {
+				tb.Skipf("skipping: development-set photo %s missing (run scripts/devset.sh)", id)
+			}
+			tb.Fatalf("development-set photo %s: %v (run scripts/devset.sh)", id, err)
+		}
+		return data
+	}
+	tb.Fatalf("no development-set photo %q", id)
+	return nil
+}

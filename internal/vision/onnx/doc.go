@@ -4,22 +4,31 @@
 //
 // Features and models:
 //
-//   - labels (DetectLabels): CenterNet MobileNetV3 COCO-80 detector, decoded
-//     in Go (peak finding, boxes, per-class NMS), mapped through an embedded
-//     taxonomy (taxonomy.json, taxonomy_imagenet.json) to Rekognition-style
-//     names with Parents, Aliases and Categories; ancestors are reported as
-//     labels too. The taxonomy also maps the ImageNet classifier's classes
-//     (imagenetLabels), the Cityscapes and PASCAL segmenters' classes and
-//     pixel-share rules (scene, supported) and iNaturalist species lines
-//     (species, addSpecies) for the models of the coral source. Faces,
-//     text and the moderation classifier's Drawing class add implied labels
-//     (Person/Head/Face, Text, Drawing/Art); a face below 85 implies them
-//     only when it lies inside a detected person. Label confidence is
-//     100*sqrt(heatmap peak), which puts CenterNet's usual 0.3 threshold
-//     at Rekognition's default MinConfidence of 55. ImageProperties
-//     (quality and dominant colours, also per instance) are computed from
-//     pixels. The moderation classifier also runs for labels (it is cheap)
-//     so that drawings get the Drawing label.
+//   - labels (DetectLabels): evidence from five models, fused into one
+//     label per name (fuse.go, ADR 0010). The CenterNet MobileNetV3 COCO-80
+//     detector (labels.go) gives objects with instances (label confidence
+//     100*sqrt(heatmap peak), which puts CenterNet's usual 0.3 threshold at
+//     Rekognition's default MinConfidence of 55). The ImageNet MobileNetV2
+//     classifier (classify.go) gives, per label, the summed probability of
+//     the classes implying it (every dog breed counts for Dog). The
+//     Cityscapes DeepLab segmenter gives scene labels from pixel shares
+//     (Sky, Vegetation, Tree, Grass, City, Street). Where detector classes
+//     compete for one box or the classifier contradicts a detection, the
+//     PASCAL VOC DeepLab segmenter decides on a crop of the object
+//     (verify.go). Birds and insects get their species from the
+//     iNaturalist classifiers, and large faces their people labels (Adult,
+//     Man, Woman, Child…). Everything is named through the embedded
+//     taxonomy (taxonomy.json, taxonomy_imagenet.json: Rekognition-style
+//     names with Parents, Aliases and Categories; ancestors are labels too)
+//     and combined as independent witnesses (noisy-OR), then context rules
+//     add Outdoors, Nature or Indoors (which exclude each other). Faces,
+//     text and the moderation classifier's Drawing class add implied
+//     labels (Person/Head/Face, Text, Drawing/Art); a face below 85 implies
+//     them only when it lies inside a detected person. The converted TFLite
+//     models are optional: without one, its part of the labels is off.
+//     ImageProperties (quality and dominant colours, also per instance) are
+//     computed from pixels. The moderation classifier also runs for labels
+//     (it is cheap) so that drawings get the Drawing label.
 //   - faces (DetectFaces): BlazeFace + FaceRes + emotion (face*.go).
 //   - text (DetectText): PP-OCRv4 detection + recognition (ocr*.go).
 //   - moderation (DetectModerationLabels): nsfwjs MobileNetV2 mapped onto

@@ -113,6 +113,7 @@ type Engine struct {
 	tax      *taxonomy
 	objects  *onnxrt.Session // CenterNet
 	objOut   [2]int          // index of keypoints and wh among outputs
+	labels   *labelModels    // the optional label models beside CenterNet
 	nsfw     *onnxrt.Session // nil when not installed
 	faces    *FaceDetector   // nil when not installed
 	text     *TextDetector   // nil when not installed
@@ -186,6 +187,12 @@ func (e *Engine) load(ctx context.Context, want func(vision.Feature) bool) error
 		}
 		e.objOut = [2]int{0, 1}
 		e.models = append(e.models, e.version(centerNetFile))
+		if e.labels, err = loadLabelModels(e.rt, dir, e.tax, so, e.log); err != nil {
+			return err
+		}
+		for _, m := range e.labels.Models() {
+			e.models = append(e.models, e.version(m))
+		}
 	}
 	if err := ctx.Err(); err != nil {
 		return err
@@ -283,6 +290,9 @@ func (e *Engine) Close() error {
 		}
 		if e.text != nil {
 			errs = append(errs, e.text.Close())
+		}
+		if e.labels != nil {
+			errs = append(errs, e.labels.Close())
 		}
 		if e.rt != nil {
 			errs = append(errs, e.rt.Close())
@@ -448,6 +458,7 @@ type findings struct {
 	faces   []vision.FaceDetail
 	texts   []vision.TextDetection
 	scores  *nsfwScores
+	labels  labelFindings
 }
 
 // analyse runs the selected features on img concurrently and records
@@ -491,6 +502,16 @@ func (e *Engine) analyse(ctx context.Context, img *imageio.Image, opts vision.Op
 	}
 	if labels {
 		task("labels", func() (err error) { f.objects, err = e.detectObjects(f.small); return err })
+		if m := e.labels.imagenet; m != nil {
+			task("classifier", func() (err error) { f.labels.classes, err = m.classify(f.small); return err })
+		}
+		if m := e.labels.cityscapes; m != nil {
+			task("scene", func() error {
+				g, err := m.segment(f.small, len(e.tax.scene("cityscapes").Classes))
+				f.labels.scene = &g
+				return err
+			})
+		}
 		task("properties", func() error {
 			f.props = imageProperties(f.small.Pix, f.small.Width, f.small.Height, opts.MaxDominantColors)
 			return nil
@@ -514,6 +535,12 @@ func (e *Engine) analyse(ctx context.Context, img *imageio.Image, opts vision.Op
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
+	if labels {
+		var err error
+		if f.objects, err = e.refine(ctx, img, f.small, f.objects, &f.labels, faces, timings); err != nil {
+			return nil, fmt.Errorf("labels: %w", err)
+		}
+	}
 	return &f, nil
 }
 
@@ -534,9 +561,7 @@ func (e *Engine) assemble(res *vision.Result, f *findings, opts vision.Options) 
 	if !e.runs(opts, vision.FeatureLabels) {
 		return
 	}
-	all := append([]vision.Label(nil), f.objects...)
-	all = append(all, impliedLabels(f.objects, f.faces, f.texts, f.scores)...)
-	res.Labels = e.tax.expand(all, opts.MinConfidence, opts.MaxLabels)
+	res.Labels = e.tax.expand(e.fuseLabels(f), opts.MinConfidence, opts.MaxLabels)
 	small := f.small
 	instanceColors(res.Labels, small.Pix, small.Width, small.Height, opts.MaxDominantColors)
 	var boxes []vision.BoundingBox
@@ -547,7 +572,35 @@ func (e *Engine) assemble(res *vision.Result, f *findings, opts vision.Options) 
 	}
 	f.props.Foreground, f.props.Background = imageRegions(small.Pix, small.Width, small.Height, boxes, opts.MaxDominantColors)
 	res.ImageProperties = f.props
-	res.LabelModelVersion = e.version(centerNetFile)
+	versions := []string{e.version(centerNetFile)}
+	for _, m := range e.labels.Models() {
+		versions = append(versions, e.version(m))
+	}
+	res.LabelModelVersion = strings.Join(versions, "+")
+}
+
+// fuseLabels combines every label source's findings (fuse.go).
+func (e *Engine) fuseLabels(f *findings) []vision.Label {
+	faces := f.faces
+	if faces == nil {
+		faces = f.labels.faces
+	}
+	sources := []labelEvidence{
+		e.tax.labelsEvidence(f.objects),
+		e.tax.labelsEvidence(impliedLabels(f.objects, faces, f.texts, f.scores)),
+		e.tax.labelsEvidence(f.labels.species),
+	}
+	if f.labels.classes != nil {
+		sources = append(sources, e.tax.classifierEvidence(f.labels.classes, imagenetCalib))
+	}
+	if g := f.labels.scene; g != nil {
+		// The segmentation matches the taxonomy's class count (checked
+		// when the model was loaded), so supported cannot fail.
+		if sl, err := e.tax.scene("cityscapes").supported(g.shares()); err == nil {
+			sources = append(sources, e.tax.sceneEvidence(sl, sceneAtThreshold))
+		}
+	}
+	return e.tax.fuse(f.objects, sources...)
 }
 
 // detectObjects runs CenterNet on img and returns object labels with
@@ -624,6 +677,7 @@ func impliedLabels(objects []vision.Label, faces []vision.FaceDetail, texts []vi
 	}
 	if best > 0 {
 		out = append(out, vision.Label{Name: "Face", Confidence: round3(best)})
+		out = append(out, peopleLabels(faces, persons)...)
 	}
 	best = 0
 	for _, t := range texts {

@@ -57,6 +57,7 @@ type taxonomyDoc struct {
 	ImageNet []classEntry             `json:"imagenet"`
 	Scenes   map[string]*sceneSet     `json:"scenes"`
 	Species  map[string]*speciesRules `json:"species"`
+	Context  []contextRule            `json:"context"`
 }
 
 // taxonomy is the loaded, validated, transitively closed label hierarchy
@@ -70,6 +71,7 @@ type taxonomy struct {
 	speciesSets map[string]*speciesRules
 	// speciesKind records which species set registered a label (addSpecies).
 	speciesKind map[string]string
+	context     []contextRule
 }
 
 // defaultTaxonomy loads the embedded documents.
@@ -87,7 +89,7 @@ func loadTaxonomy(docs ...[]byte) (*taxonomy, error) {
 		scenes: map[string]*sceneSet{}, speciesSets: map[string]*speciesRules{}, speciesKind: map[string]string{},
 	}
 	var errs []error
-	var seen struct{ objects, imagenet, scenes, species bool }
+	var seen struct{ objects, imagenet, scenes, species, context bool }
 	section := func(present bool, done *bool, name string) bool {
 		if !present {
 			return false
@@ -127,12 +129,16 @@ func loadTaxonomy(docs ...[]byte) (*taxonomy, error) {
 		if section(doc.Species != nil, &seen.species, "species") {
 			t.speciesSets = doc.Species
 		}
+		if section(doc.Context != nil, &seen.context, "context") {
+			t.context = doc.Context
+		}
 	}
 	errs = append(errs, t.validateLabels()...)
 	errs = append(errs, t.validateObjects()...)
 	errs = append(errs, t.validateImageNet()...)
 	errs = append(errs, t.validateScenes()...)
 	errs = append(errs, t.validateSpecies()...)
+	errs = append(errs, t.validateContext()...)
 	if len(errs) > 0 {
 		return nil, errors.Join(errs...)
 	}
