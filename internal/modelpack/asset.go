@@ -241,7 +241,8 @@ func (a Asset) Origin() string {
 }
 
 // Version is the pinned origin's name@version, for result documents:
-// the npm package, or <remote>@<version> (e.g. coral@104342d…).
+// the npm package, or <remote>@<version> with a commit shortened to 12
+// hex digits (coral@104342d2d348), as git abbreviates it.
 func (a Asset) Version() string {
 	if a.Source.Remote == "" {
 		return a.Source.Package
@@ -250,7 +251,11 @@ func (a Asset) Version() string {
 	if err != nil {
 		return a.Source.Remote
 	}
-	return r.Name + "@" + r.Version
+	v := r.Version
+	if len(v) == 40 && strings.Trim(v, "0123456789abcdef") == "" {
+		v = v[:12]
+	}
+	return r.Name + "@" + v
 }
 
 // Lookup returns the asset named name for this machine's architecture.

