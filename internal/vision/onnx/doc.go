@@ -5,21 +5,21 @@
 // Features and models:
 //
 //   - labels (DetectLabels): evidence from five models, fused into one
-//     label per name (fuse.go, ADR 0010). The CenterNet MobileNetV3 COCO-80
-//     detector (labels.go) gives objects with instances (label confidence
+//     label per name (labels_fusion.go, ADR 0010). The CenterNet MobileNetV3 COCO-80
+//     detector (labels_detector.go) gives objects with instances (label confidence
 //     100*sqrt(heatmap peak), which puts CenterNet's usual 0.3 threshold at
 //     Rekognition's default MinConfidence of 55). The ImageNet MobileNetV2
-//     classifier (classify.go) gives, per label, the summed probability of
+//     classifier (labels_classifier.go) gives, per label, the summed probability of
 //     the classes implying it (every dog breed counts for Dog). The
 //     Cityscapes DeepLab segmenter gives scene labels from pixel shares
 //     (Sky, Vegetation, Tree, Grass, City, Street). Where detector classes
 //     compete for one box or the classifier contradicts a detection, the
 //     PASCAL VOC DeepLab segmenter decides on a crop of the object
-//     (verify.go). Birds and insects get their species from the
+//     (labels_verify.go). Birds and insects get their species from the
 //     iNaturalist classifiers, and large faces their people labels (Adult,
 //     Man, Woman, Child…). Everything is named through the embedded
-//     taxonomy (taxonomy.json, taxonomy_imagenet.json: Rekognition-style
-//     names with Parents, Aliases and Categories; ancestors are labels too)
+//     taxonomy (labels_taxonomy.go over taxonomy.json and
+//     taxonomy_imagenet.json: Rekognition-style names with Parents, Aliases and Categories; ancestors are labels too)
 //     and combined as independent witnesses (noisy-OR), then context rules
 //     add Outdoors, Nature or Indoors (which exclude each other). Faces,
 //     text and the moderation classifier's Drawing class add implied
@@ -29,10 +29,21 @@
 //     ImageProperties (quality and dominant colours, also per instance) are
 //     computed from pixels. The moderation classifier also runs for labels
 //     (it is cheap) so that drawings get the Drawing label.
-//   - faces (DetectFaces): BlazeFace + FaceRes + emotion (face*.go).
-//   - text (DetectText): PP-OCRv4 detection + recognition (ocr*.go).
+//   - faces (DetectFaces): BlazeFace + FaceRes + emotion (face.go,
+//     face_*.go).
+//   - text (DetectText): PP-OCRv4 detection + recognition (text.go,
+//     text_*.go).
 //   - moderation (DetectModerationLabels): nsfwjs MobileNetV2 mapped onto
-//     Rekognition's moderation taxonomy v7 (see docs/moderation.md).
+//     Rekognition's moderation taxonomy v7 (moderation.go, see
+//     docs/moderation.md).
+//
+// Files are named by feature: labels*.go (labels.go loads the optional
+// label models and refines the detections; labels_detector, _classifier
+// (classifier and segmenters), _fusion, _verify, _taxonomy, _context,
+// _scene, _species), face*.go, text*.go, moderation.go and properties.go.
+// Shared by the features: engine.go (New, Recognize, the decode and the
+// concurrent run), imagetensor.go (image to tensor), crop.go (rotated
+// crops for faces and text) and models.go (model file helpers).
 //
 // Invariants: an Engine creates every session once in New and shares them;
 // Recognize is safe for concurrent use. Each image is decoded once (at the

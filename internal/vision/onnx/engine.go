@@ -152,7 +152,7 @@ func New(ctx context.Context, cfg Config) (*Engine, error) {
 		return nil, err
 	}
 	lib := onnxrt.LibPath(cfg.CacheRoot)
-	if !haveFile(lib) {
+	if !fileExists(lib) {
 		return nil, fmt.Errorf("%w: %s is missing", ErrModelsMissing, lib)
 	}
 	rt, err := onnxrt.Open(lib)
@@ -171,14 +171,14 @@ func (e *Engine) load(ctx context.Context, want func(vision.Feature) bool) error
 	so := onnxrt.SessionOptions{IntraOpThreads: e.cfg.IntraOpThreads}
 	if want(vision.FeatureLabels) {
 		p := filepath.Join(dir, centerNetFile)
-		if !haveFile(p) {
+		if !fileExists(p) {
 			return fmt.Errorf("%w: %s is missing", ErrModelsMissing, p)
 		}
-		in, outs, err := e.sessionIO(p)
+		in, outs, err := modelIO(e.rt, p)
 		if err != nil {
 			return err
 		}
-		kp, wh := nameContaining(outs, "keypoints"), nameContaining(outs, "wh")
+		kp, wh := pickName(outs, "keypoints"), pickName(outs, "wh")
 		if len(in) != 1 || kp == "" || wh == "" {
 			return fmt.Errorf("load %s: unexpected inputs %v / outputs %v", centerNetFile, in, outs)
 		}
@@ -200,10 +200,10 @@ func (e *Engine) load(ctx context.Context, want func(vision.Feature) bool) error
 	if want(vision.FeatureModeration) || want(vision.FeatureLabels) {
 		p := filepath.Join(dir, nsfwFile)
 		switch {
-		case !haveFile(p):
+		case !fileExists(p):
 			e.log.Warn("moderation model not installed: moderation labels and the Drawing label are off (run: imagerec models install)", "path", p)
 		default:
-			in, outs, err := e.sessionIO(p)
+			in, outs, err := modelIO(e.rt, p)
 			if err != nil {
 				return err
 			}
@@ -225,7 +225,7 @@ func (e *Engine) load(ctx context.Context, want func(vision.Feature) bool) error
 			fo.Threads = e.cfg.IntraOpThreads
 		}
 		switch d, err := NewFaceDetector(e.rt, e.cfg.CacheRoot, fo); {
-		case !haveFile(filepath.Join(dir, blazeFaceFile)):
+		case !fileExists(filepath.Join(dir, blazeFaceFile)):
 			e.log.Warn("face model not installed: faces are off (run: imagerec models install)", "path", filepath.Join(dir, blazeFaceFile))
 		case err != nil:
 			return err
@@ -243,7 +243,7 @@ func (e *Engine) load(ctx context.Context, want func(vision.Feature) bool) error
 		}
 		var missing []string
 		for _, f := range []string{ocrDetFile, ocrRecFile, ocrKeysFile} {
-			if !haveFile(filepath.Join(dir, f)) {
+			if !fileExists(filepath.Join(dir, f)) {
 				missing = append(missing, f)
 			}
 		}
@@ -578,163 +578,6 @@ func (e *Engine) assemble(res *vision.Result, f *findings, opts vision.Options) 
 	}
 	res.LabelModelVersion = strings.Join(versions, "+")
 }
-
-// fuseLabels combines every label source's findings (fuse.go).
-func (e *Engine) fuseLabels(f *findings) []vision.Label {
-	faces := f.faces
-	if faces == nil {
-		faces = f.labels.faces
-	}
-	sources := []labelEvidence{
-		e.tax.labelsEvidence(f.objects),
-		e.tax.labelsEvidence(impliedLabels(f.objects, faces, f.texts, f.scores)),
-		e.tax.labelsEvidence(f.labels.species),
-	}
-	if f.labels.classes != nil {
-		sources = append(sources, e.tax.classifierEvidence(f.labels.classes, imagenetCalib))
-	}
-	if g := f.labels.scene; g != nil {
-		// The segmentation matches the taxonomy's class count (checked
-		// when the model was loaded), so supported cannot fail.
-		if sl, err := e.tax.scene("cityscapes").supported(g.shares()); err == nil {
-			sources = append(sources, e.tax.sceneEvidence(sl, sceneAtThreshold))
-		}
-	}
-	return e.tax.fuse(f.objects, sources...)
-}
-
-// detectObjects runs CenterNet on img and returns object labels with
-// instances (before the taxonomy).
-func (e *Engine) detectObjects(img *imageio.Image) ([]vision.Label, error) {
-	input := make([]float32, centerNetSpec.Width*centerNetSpec.Height*3)
-	pl := fillTensor(img.Pix, img.Width, img.Height, centerNetSpec, input)
-	outs, err := e.objects.Run([]onnxrt.Tensor{{Shape: []int64{1, int64(centerNetSpec.Height), int64(centerNetSpec.Width), 3}, Data: input}})
-	if err != nil {
-		return nil, fmt.Errorf("run %s: %w", centerNetFile, err)
-	}
-	if len(outs) != 2 {
-		return nil, fmt.Errorf("%s returned %d outputs, want 2", centerNetFile, len(outs))
-	}
-	kp, err := newHeatmap(outs[e.objOut[0]].Data, outs[e.objOut[0]].Shape, len(cocoNames))
-	if err != nil {
-		return nil, fmt.Errorf("%s keypoints: %w", centerNetFile, err)
-	}
-	wh, err := newHeatmap(outs[e.objOut[1]].Data, outs[e.objOut[1]].Shape, 4)
-	if err != nil {
-		return nil, fmt.Errorf("%s wh: %w", centerNetFile, err)
-	}
-	if kp.h != wh.h || kp.w != wh.w {
-		return nil, fmt.Errorf("%s: keypoints %dx%d and wh %dx%d differ", centerNetFile, kp.w, kp.h, wh.w, wh.h)
-	}
-	stride := float32(centerNetSpec.Width) / float32(kp.w)
-	dets := decodeCenterNet(kp, wh, stride, centerNetTopK, detectionFloor)
-	return objectLabels(dets, pl, e.tax), nil
-}
-
-// classifyNSFW runs the nsfwjs classifier on img.
-func (e *Engine) classifyNSFW(img *imageio.Image) (*nsfwScores, error) {
-	input := make([]float32, nsfwSpec.Width*nsfwSpec.Height*3)
-	fillTensor(img.Pix, img.Width, img.Height, nsfwSpec, input)
-	outs, err := e.nsfw.Run([]onnxrt.Tensor{{Shape: []int64{1, int64(nsfwSpec.Height), int64(nsfwSpec.Width), 3}, Data: input}})
-	if err != nil {
-		return nil, fmt.Errorf("run %s: %w", nsfwFile, err)
-	}
-	if len(outs) != 1 {
-		return nil, fmt.Errorf("%s returned %d outputs, want 1", nsfwFile, len(outs))
-	}
-	s, err := parseNSFW(outs[0].Data)
-	if err != nil {
-		return nil, err
-	}
-	return &s, nil
-}
-
-// faceLabelConfidence is the face confidence from which a face alone
-// implies the Face, Head and Person labels. Below it, a face counts only
-// when it lies inside a detected person: BlazeFace also fires, at lower
-// confidence, on animal faces and patterns.
-const faceLabelConfidence = 85
-
-// impliedLabels are the DetectLabels labels other features vouch for:
-// a face is a Face (and so a Head and a Person), text is Text, and the
-// moderation classifier's drawing classes are a Drawing (an Art). objects
-// are the detector's labels, used to corroborate weak faces.
-func impliedLabels(objects []vision.Label, faces []vision.FaceDetail, texts []vision.TextDetection, scores *nsfwScores) []vision.Label {
-	var out []vision.Label
-	var persons []vision.BoundingBox
-	for _, l := range objects {
-		if l.Name == "Person" {
-			for _, in := range l.Instances {
-				persons = append(persons, in.BoundingBox)
-			}
-		}
-	}
-	best := 0.0
-	for _, f := range faces {
-		if f.Confidence >= faceLabelConfidence || insideAny(f.BoundingBox, persons) {
-			best = max(best, f.Confidence)
-		}
-	}
-	if best > 0 {
-		out = append(out, vision.Label{Name: "Face", Confidence: round3(best)})
-		out = append(out, peopleLabels(faces, persons)...)
-	}
-	best = 0
-	for _, t := range texts {
-		if t.Type == vision.TextLine {
-			best = max(best, t.Confidence)
-		}
-	}
-	if best > 0 {
-		out = append(out, vision.Label{Name: "Text", Confidence: round3(best)})
-	}
-	if scores != nil {
-		out = append(out, impliedArtLabels(*scores)...)
-	}
-	return out
-}
-
-// insideAny reports whether b's centre lies in one of boxes.
-func insideAny(b vision.BoundingBox, boxes []vision.BoundingBox) bool {
-	cx, cy := b.Left+b.Width/2, b.Top+b.Height/2
-	for _, o := range boxes {
-		if cx >= o.Left && cx <= o.Left+o.Width && cy >= o.Top && cy <= o.Top+o.Height {
-			return true
-		}
-	}
-	return false
-}
-
-// sessionIO lists a model file's input and output names.
-func (e *Engine) sessionIO(path string) (in, out []string, err error) {
-	ins, outs, err := e.rt.Inspect(path)
-	if err != nil {
-		return nil, nil, err
-	}
-	for _, i := range ins {
-		in = append(in, i.Name)
-	}
-	for _, o := range outs {
-		out = append(out, o.Name)
-	}
-	return in, out, nil
-}
-
-// nameContaining returns the first name containing sub.
-func nameContaining(names []string, sub string) string {
-	for _, n := range names {
-		if strings.Contains(n, sub) {
-			return n
-		}
-	}
-	return ""
-}
-
-func haveFile(path string) bool {
-	fi, err := os.Stat(path)
-	return err == nil && fi.Mode().IsRegular()
-}
-
 func nonNil[T any](s []T) []T {
 	if s == nil {
 		return []T{}

@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"math"
-	"os"
 	"path/filepath"
 
 	"github.com/imagerec/imagerec/internal/imageio"
@@ -16,7 +15,7 @@ import (
 // Model files of the face detector, under <cacheRoot>/models/.
 const (
 	blazeFaceFile = "blazeface.onnx"
-	// blazeFrontFile is the optional verifier (see blazeface.go).
+	// blazeFrontFile is the optional verifier (see face_blazeface.go).
 	blazeFrontFile = "blazeface-front.onnx"
 	faceResFile    = "faceres.onnx"
 	emotionFile    = "emotion.onnx"
@@ -425,10 +424,4 @@ func sortFacesBySize(faces []faceBox) {
 			faces[j], faces[j-1] = faces[j-1], faces[j]
 		}
 	}
-}
-
-// fileExists reports whether path names a regular file.
-func fileExists(path string) bool {
-	st, err := os.Stat(path)
-	return err == nil && st.Mode().IsRegular()
 }

@@ -19,7 +19,7 @@ import (
 // This file runs the label models beside the COCO detector: the ImageNet
 // classifier and the Cityscapes segmenter on every image, and, when the
 // first results call for them, the PASCAL segmenter on doubtful objects
-// (verify.go) and the iNaturalist classifiers on birds and insects. The
+// (labels_verify.go) and the iNaturalist classifiers on birds and insects. The
 // models are TFLite files converted by internal/tfconv (modelpack
 // declares them); each one is optional: a missing file turns its part of
 // the labels off with a warning.
@@ -38,7 +38,7 @@ const (
 	insectLabels     = "inat_insect_labels.txt"
 )
 
-// Calibration of the label sources (see fuse.go), measured on the
+// Calibration of the label sources (see labels_fusion.go), measured on the
 // development set's dev split (testdata/devset).
 var imagenetCalib = classifierCalib{Top: 10, Floor: 0.01, Gamma: 0.5}
 
@@ -80,7 +80,7 @@ func loadLabelModels(rt *onnxrt.Runtime, dir string, tax *taxonomy, so onnxrt.Se
 		{insectFile, insectLabels, "insect", 0, &m.insect, &m.insectNames},
 	} {
 		p, lp := filepath.Join(dir, s.file), filepath.Join(dir, s.labels)
-		if !haveFile(p) || !haveFile(lp) {
+		if !fileExists(p) || !fileExists(lp) {
 			log.Warn("label model not installed: its labels are off (run: imagerec models install)", "path", p)
 			continue
 		}

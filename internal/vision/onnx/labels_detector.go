@@ -6,6 +6,8 @@ import (
 	"math"
 	"slices"
 
+	"github.com/imagerec/imagerec/internal/imageio"
+	"github.com/imagerec/imagerec/internal/onnxrt"
 	"github.com/imagerec/imagerec/internal/vision"
 )
 
@@ -237,3 +239,31 @@ func objectLabels(dets []detection, pl placement, tax *taxonomy) []vision.Label 
 
 func round3(v float64) float64 { return math.Round(v*1000) / 1000 }
 func round4(v float64) float64 { return math.Round(v*10000) / 10000 }
+
+// detectObjects runs CenterNet on img and returns object labels with
+// instances (before the taxonomy).
+func (e *Engine) detectObjects(img *imageio.Image) ([]vision.Label, error) {
+	input := make([]float32, centerNetSpec.Width*centerNetSpec.Height*3)
+	pl := fillTensor(img.Pix, img.Width, img.Height, centerNetSpec, input)
+	outs, err := e.objects.Run([]onnxrt.Tensor{{Shape: []int64{1, int64(centerNetSpec.Height), int64(centerNetSpec.Width), 3}, Data: input}})
+	if err != nil {
+		return nil, fmt.Errorf("run %s: %w", centerNetFile, err)
+	}
+	if len(outs) != 2 {
+		return nil, fmt.Errorf("%s returned %d outputs, want 2", centerNetFile, len(outs))
+	}
+	kp, err := newHeatmap(outs[e.objOut[0]].Data, outs[e.objOut[0]].Shape, len(cocoNames))
+	if err != nil {
+		return nil, fmt.Errorf("%s keypoints: %w", centerNetFile, err)
+	}
+	wh, err := newHeatmap(outs[e.objOut[1]].Data, outs[e.objOut[1]].Shape, 4)
+	if err != nil {
+		return nil, fmt.Errorf("%s wh: %w", centerNetFile, err)
+	}
+	if kp.h != wh.h || kp.w != wh.w {
+		return nil, fmt.Errorf("%s: keypoints %dx%d and wh %dx%d differ", centerNetFile, kp.w, kp.h, wh.w, wh.h)
+	}
+	stride := float32(centerNetSpec.Width) / float32(kp.w)
+	dets := decodeCenterNet(kp, wh, stride, centerNetTopK, detectionFloor)
+	return objectLabels(dets, pl, e.tax), nil
+}

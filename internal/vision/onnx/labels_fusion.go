@@ -11,7 +11,7 @@ import (
 // This file fuses DetectLabels evidence from every source into one label
 // per name:
 //
-//   - the COCO detector's labels, with instances (labels.go);
+//   - the COCO detector's labels, with instances (labels_detector.go);
 //   - the ImageNet classifier: a label's classifier probability is the sum
 //     of the probabilities of the classes that imply it or one of its
 //     descendants (every dog breed counts for Dog), so a label is as
@@ -26,7 +26,7 @@ import (
 // two sources agreeing raise a label and a single weak one stays weak.
 // Where the detector's classes compete for one object, or the classifier
 // contradicts a detection, a PASCAL VOC segmenter looks at the object's
-// crop and decides (verify.go). Indoors and Outdoors exclude each other:
+// crop and decides (labels_verify.go). Indoors and Outdoors exclude each other:
 // the better supported one is kept.
 
 // labelEvidence is one source's probability (0-1) per label name.
@@ -234,4 +234,84 @@ func peopleLabels(faces []vision.FaceDetail, persons []vision.BoundingBox) []vis
 	}
 	slices.SortFunc(out, func(a, b vision.Label) int { return strings.Compare(a.Name, b.Name) })
 	return out
+}
+
+// fuseLabels combines every label source's findings (see fuse).
+func (e *Engine) fuseLabels(f *findings) []vision.Label {
+	faces := f.faces
+	if faces == nil {
+		faces = f.labels.faces
+	}
+	sources := []labelEvidence{
+		e.tax.labelsEvidence(f.objects),
+		e.tax.labelsEvidence(impliedLabels(f.objects, faces, f.texts, f.scores)),
+		e.tax.labelsEvidence(f.labels.species),
+	}
+	if f.labels.classes != nil {
+		sources = append(sources, e.tax.classifierEvidence(f.labels.classes, imagenetCalib))
+	}
+	if g := f.labels.scene; g != nil {
+		// The segmentation matches the taxonomy's class count (checked
+		// when the model was loaded), so supported cannot fail.
+		if sl, err := e.tax.scene("cityscapes").supported(g.shares()); err == nil {
+			sources = append(sources, e.tax.sceneEvidence(sl, sceneAtThreshold))
+		}
+	}
+	return e.tax.fuse(f.objects, sources...)
+}
+
+// faceLabelConfidence is the face confidence from which a face alone
+// implies the Face, Head and Person labels. Below it, a face counts only
+// when it lies inside a detected person: BlazeFace also fires, at lower
+// confidence, on animal faces and patterns.
+const faceLabelConfidence = 85
+
+// impliedLabels are the DetectLabels labels other features vouch for:
+// a face is a Face (and so a Head and a Person), text is Text, and the
+// moderation classifier's drawing classes are a Drawing (an Art). objects
+// are the detector's labels, used to corroborate weak faces.
+func impliedLabels(objects []vision.Label, faces []vision.FaceDetail, texts []vision.TextDetection, scores *nsfwScores) []vision.Label {
+	var out []vision.Label
+	var persons []vision.BoundingBox
+	for _, l := range objects {
+		if l.Name == "Person" {
+			for _, in := range l.Instances {
+				persons = append(persons, in.BoundingBox)
+			}
+		}
+	}
+	best := 0.0
+	for _, f := range faces {
+		if f.Confidence >= faceLabelConfidence || insideAny(f.BoundingBox, persons) {
+			best = max(best, f.Confidence)
+		}
+	}
+	if best > 0 {
+		out = append(out, vision.Label{Name: "Face", Confidence: round3(best)})
+		out = append(out, peopleLabels(faces, persons)...)
+	}
+	best = 0
+	for _, t := range texts {
+		if t.Type == vision.TextLine {
+			best = max(best, t.Confidence)
+		}
+	}
+	if best > 0 {
+		out = append(out, vision.Label{Name: "Text", Confidence: round3(best)})
+	}
+	if scores != nil {
+		out = append(out, impliedArtLabels(*scores)...)
+	}
+	return out
+}
+
+// insideAny reports whether b's centre lies in one of boxes.
+func insideAny(b vision.BoundingBox, boxes []vision.BoundingBox) bool {
+	cx, cy := b.Left+b.Width/2, b.Top+b.Height/2
+	for _, o := range boxes {
+		if cx >= o.Left && cx <= o.Left+o.Width && cy >= o.Top && cy <= o.Top+o.Height {
+			return true
+		}
+	}
+	return false
 }

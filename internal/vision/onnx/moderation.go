@@ -6,6 +6,8 @@ import (
 	"slices"
 	"strings"
 
+	"github.com/imagerec/imagerec/internal/imageio"
+	"github.com/imagerec/imagerec/internal/onnxrt"
 	"github.com/imagerec/imagerec/internal/vision"
 )
 
@@ -123,4 +125,22 @@ func (s nsfwScores) String() string {
 		fmt.Fprintf(&b, "%s=%.3f", nsfwClasses[i], v)
 	}
 	return b.String()
+}
+
+// classifyNSFW runs the nsfwjs classifier on img.
+func (e *Engine) classifyNSFW(img *imageio.Image) (*nsfwScores, error) {
+	input := make([]float32, nsfwSpec.Width*nsfwSpec.Height*3)
+	fillTensor(img.Pix, img.Width, img.Height, nsfwSpec, input)
+	outs, err := e.nsfw.Run([]onnxrt.Tensor{{Shape: []int64{1, int64(nsfwSpec.Height), int64(nsfwSpec.Width), 3}, Data: input}})
+	if err != nil {
+		return nil, fmt.Errorf("run %s: %w", nsfwFile, err)
+	}
+	if len(outs) != 1 {
+		return nil, fmt.Errorf("%s returned %d outputs, want 1", nsfwFile, len(outs))
+	}
+	s, err := parseNSFW(outs[0].Data)
+	if err != nil {
+		return nil, err
+	}
+	return &s, nil
 }

@@ -22,7 +22,7 @@ import (
 //  1. Detection (DBNet): the image is resized so that its longer side is at
 //     most TextOptions.MaxSide and both sides are multiples of 32, in BGR
 //     order normalised with PaddleOCR's ImageNet mean and std, NCHW. The
-//     output is a text probability map of the same size; dbnet.go turns it
+//     output is a text probability map of the same size; text_dbnet.go turns it
 //     into rotated rectangles.
 //  2. Each rectangle is cut out of the full-resolution image as a rotated
 //     crop 48 pixels high (the text's own baseline becomes horizontal, so
@@ -35,7 +35,7 @@ import (
 //     When the direction classifier (ppocr-cls.onnx) is installed, a line
 //     it finds upside down (P > 0.9) is also read turned by 180 degrees,
 //     and the more confident reading is kept.
-//  3. The recogniser's per-step softmax is CTC-decoded (ctc.go). A LINE's
+//  3. The recogniser's per-step softmax is CTC-decoded (text_ctc.go). A LINE's
 //     confidence is the mean probability of its characters, x100.
 //  4. Lines are split at spaces into WORDs; a word's box is the part of the
 //     line's rectangle between its first and last character's time steps

@@ -113,7 +113,7 @@ func findTextRegions(prob []float32, w, h int) []textRegion {
 // to 45 degrees read left to right; a box at least dbVerticalRatio times
 // taller than wide is vertical text, read top to bottom (turned by +90
 // degrees, PaddleOCR's rot90). Lines tilted further, or upside down, come
-// out turned by 180 degrees; the optional direction classifier (ocr.go)
+// out turned by 180 degrees; the optional direction classifier (text.go)
 // turns them back.
 func textOriented(r rotatedRect) rotatedRect {
 	for r.Angle > math.Pi/4 {
