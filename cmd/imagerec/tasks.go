@@ -30,22 +30,25 @@ func registerTasks(reg *sfn.Registry, get func(context.Context) (*pipeline.Tasks
 	reg.RegisterFunction(deploy.FunctionNotify, task(get, observe, "notify", (*pipeline.Tasks).Notify))
 }
 
-// task adapts a pipeline task method to the executor's JSON interface.
+// task puts a pipeline task method behind the task boundary
+// (pipeline.Handle) as an executor task: the tasks are built on first use
+// and the method's run time goes to observe.
 func task[I, O any](get func(context.Context) (*pipeline.Tasks, error), observe func(string, time.Duration), name string, f func(*pipeline.Tasks, context.Context, I) (O, error)) sfn.Task {
-	return sfn.TaskFunc(func(ctx context.Context, raw json.RawMessage) (json.RawMessage, error) {
-		var in I
-		if err := json.Unmarshal(raw, &in); err != nil {
-			return nil, &pipeline.Error{Name: pipeline.ErrNameInvalidInput, Message: "decode " + name + " input", Err: err}
-		}
+	h := pipeline.Handle(name, func(ctx context.Context, in I) (O, error) {
 		tasks, err := get(ctx)
 		if err != nil {
-			return nil, err
+			var zero O
+			return zero, err
 		}
 		start := time.Now()
 		out, err := f(tasks, ctx, in)
 		if observe != nil {
 			observe(name, time.Since(start))
 		}
+		return out, err
+	})
+	return sfn.TaskFunc(func(ctx context.Context, raw json.RawMessage) (json.RawMessage, error) {
+		out, err := h.Invoke(ctx, raw)
 		if err != nil {
 			return nil, err
 		}

@@ -5,11 +5,11 @@
 // the error names the local executor sees.
 //
 // Error names: aws-lambda-go reports an error's Go type name as the Lambda
-// errorType, and Step Functions matches Retry/Catch on that. Handlers here
-// return messages.InvokeResponse_Error whose Type is the name the local
-// executor uses (sfn.TaskErrorName: the ErrorName() of the first error in
-// the chain that has one, States.Timeout for a deadline, else
-// States.TaskFailed). A table test checks that both paths agree.
+// errorType, and Step Functions matches Retry/Catch on that. Handler wraps
+// a task behind pipeline's task boundary (pipeline.Handle: decoding, the
+// call and the one naming rule, pipeline.ErrorName, that the local executor
+// sees too) and returns a failure as messages.InvokeResponse_Error whose
+// Type is that name.
 //
 // It also holds the AWS drivers the tasks need behind their small
 // interfaces: S3 objects (pipeline.Objects), SNS (notify.Notifier), the

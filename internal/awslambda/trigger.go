@@ -6,7 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/sfn"
@@ -46,14 +45,9 @@ type TriggerResult struct {
 // that Lambda's asynchronous retries (and then the dead-letter queue) get
 // it. Retrying is safe: executions already started are duplicates.
 func (t *Trigger) Handle(ctx context.Context, payload json.RawMessage) (TriggerResult, error) {
-	start := time.Now()
-	res, err := t.handle(ctx, payload)
-	errName := ""
-	if err != nil {
-		errName = ErrorName(err)
-	}
-	t.Metrics.Record(ctx, "trigger", time.Since(start), errName)
-	return res, InvokeError(err)
+	out, err := Handler(pipeline.Handle("trigger", t.handle), t.Logger, t.Metrics)(ctx, payload)
+	res, _ := out.(TriggerResult)
+	return res, err
 }
 
 func (t *Trigger) handle(ctx context.Context, payload json.RawMessage) (TriggerResult, error) {

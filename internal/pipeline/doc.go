@@ -1,9 +1,11 @@
 // Package pipeline holds the state machine's task functions — Inspect,
 // Recognize, Store and Notify — their JSON inputs and outputs, the trigger
 // that turns an S3 event record into an execution, and the error names that
-// Retry and Catch in deploy/statemachine.asl.json match. The local executor
-// (internal/sfn, wired by cmd/imagerec) and the Lambda mains (cmd/lambda/*)
-// call the same functions, so both shells behave alike.
+// Retry and Catch in deploy/statemachine.asl.json match. The task boundary
+// (Handle) decodes a task's input, calls it and names every error by one
+// rule (ErrorName); the local executor (internal/sfn, wired by
+// cmd/imagerec) and the Lambda handlers (internal/awslambda, cmd/lambda/*)
+// are thin wrappers over it, so both shells behave alike.
 //
 // The Reconciler is the safety net under the queue: it walks the upload and
 // result buckets and starts again the work of every upload that has no

@@ -1,15 +1,17 @@
 package pipeline
 
 import (
+	"context"
 	"errors"
 	"fmt"
 
 	"github.com/imagerec/imagerec/internal/vision"
 )
 
-// Error names the state machine's Retry and Catch match on. The local
-// executor reads them through ErrorName; on AWS, internal/awslambda reports
-// them as the Lambda errorType. Both must agree: the names are the contract.
+// Error names the state machine's Retry and Catch match on. Invoke names
+// every task error by ErrorName; the local executor reads the name from the
+// error, and on AWS internal/awslambda reports it as the Lambda errorType.
+// The names are the contract.
 const (
 	// ErrNameTransient marks failures worth retrying (I/O, timeouts, a busy
 	// engine). The state machine retries it with back-off.
@@ -22,6 +24,10 @@ const (
 	// ErrNameInvalidInput means the task input itself is malformed: a bug
 	// in the definition or a hand-made execution, not a bad image.
 	ErrNameInvalidInput = "InvalidTaskInput"
+	// The generic names, as the Amazon States Language spells them: an
+	// error nobody named, and a deadline.
+	ErrNameTaskFailed = "States.TaskFailed"
+	ErrNameTimeout    = "States.Timeout"
 )
 
 // Error is a task failure with a Step Functions error name.
@@ -70,16 +76,20 @@ func classify(err error, what string) *Error {
 	return transient(err, "%s", what)
 }
 
-// ErrorName returns the Step Functions error name of err: the name of a
-// pipeline or vision error, else "" (the shells then use their generic
-// name, States.TaskFailed locally).
+// ErrorName is the one rule that names a task error for Step Functions:
+// the ErrorName() of the first error in the chain that has one (a pipeline
+// *Error), else the Rekognition code of a vision error, else States.Timeout
+// for a deadline, else States.TaskFailed.
 func ErrorName(err error) string {
-	var pe *Error
-	if errors.As(err, &pe) {
-		return pe.Name
+	var named interface{ ErrorName() string }
+	if errors.As(err, &named) && named.ErrorName() != "" {
+		return named.ErrorName()
 	}
 	if code := vision.CodeOf(err); code != "" {
 		return code
 	}
-	return ""
+	if errors.Is(err, context.DeadlineExceeded) {
+		return ErrNameTimeout
+	}
+	return ErrNameTaskFailed
 }

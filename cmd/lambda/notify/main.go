@@ -23,5 +23,5 @@ func main() {
 		os.Exit(1)
 	}
 	tasks := &pipeline.Tasks{Notifier: awslambda.SNSNotifier{Client: sns.NewFromConfig(cfg), TopicARN: env.TopicARN}, Logger: log}
-	lambda.Start(awslambda.Task("notify", tasks.Notify, log, &awslambda.Metrics{W: os.Stdout}))
+	lambda.Start(awslambda.Handler(pipeline.Handle("notify", tasks.Notify), log, &awslambda.Metrics{W: os.Stdout}))
 }

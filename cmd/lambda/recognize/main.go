@@ -43,5 +43,5 @@ func main() {
 		Logger:     log,
 		Options:    vision.Options{Features: features},
 	}
-	lambda.Start(awslambda.Task("recognize", tasks.Recognize, log, &awslambda.Metrics{W: os.Stdout}))
+	lambda.Start(awslambda.Handler(pipeline.Handle("recognize", tasks.Recognize), log, &awslambda.Metrics{W: os.Stdout}))
 }

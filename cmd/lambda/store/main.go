@@ -23,5 +23,5 @@ func main() {
 		os.Exit(1)
 	}
 	tasks := &pipeline.Tasks{Objects: awslambda.S3Objects{Client: s3.NewFromConfig(cfg, env.S3Options)}, Logger: log}
-	lambda.Start(awslambda.Task("store", tasks.Store, log, &awslambda.Metrics{W: os.Stdout}))
+	lambda.Start(awslambda.Handler(pipeline.Handle("store", tasks.Store), log, &awslambda.Metrics{W: os.Stdout}))
 }
