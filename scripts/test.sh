@@ -26,7 +26,9 @@ cache="${IMAGEREC_CACHE:-$HOME/.cache/imagerec}"
 # - asl-validator checks deploy/statemachine.asl.json (npm);
 # - the AWS Lambda Runtime Interface Emulator drives the Lambda binaries (Go);
 # - the TFLite reference (Debian chromium + pinned npm packages from
-#   tools/tfliteref/package-lock.json) for internal/tfconv/tflitetest.
+#   tools/tfliteref/package-lock.json) for internal/tfconv/tflitetest;
+# - the browser harness (Debian chromium + playwright-core pinned by
+#   tools/browser/package-lock.json) for the console's TestConsole.
 if ! dpkg-query -W -f='${Status}' qemu-user 2>/dev/null | grep -q "install ok installed"; then
   sudo=""; [ "$(id -u)" -eq 0 ] || sudo="sudo"
   DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends qemu-user >/dev/null
@@ -46,6 +48,7 @@ if [ ! -x "$cache/bin/aws-lambda-rie" ]; then
   GOBIN="$cache/bin" go install github.com/aws/aws-lambda-runtime-interface-emulator/cmd/aws-lambda-rie@v0.0.0-20261030222936-bef5c4ba774d
 fi
 ./tools/tfliteref/install.sh
+./tools/browser/install.sh
 
 cp go.mod /tmp/imagerec-go.mod.before && cp go.sum /tmp/imagerec-go.sum.before
 go mod tidy

@@ -1,4 +1,7 @@
-// Package web embeds the static files of the page served by internal/ui.
+// Package web embeds the static files of the web console served by
+// internal/ui: index.html, style.css and the ES modules (app.js and the
+// views it imports). There is no build step: the files are served as they
+// are in static/.
 package web
 
 import (
@@ -9,7 +12,7 @@ import (
 //go:embed static
 var files embed.FS
 
-// Static returns the page's files (index.html, app.js, style.css) at the root.
+// Static returns the console's files at the root.
 func Static() fs.FS {
 	sub, err := fs.Sub(files, "static")
 	if err != nil {

@@ -10,6 +10,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/url"
 	"os"
 	"path/filepath"
 	"strings"
@@ -41,7 +42,6 @@ import (
 	"github.com/imagerec/imagerec/internal/ui"
 	"github.com/imagerec/imagerec/internal/vision"
 	"github.com/imagerec/imagerec/internal/vision/onnx"
-	"github.com/imagerec/imagerec/web"
 )
 
 // uiPrefix is where the web page, metrics and health live on the endpoint.
@@ -84,6 +84,12 @@ type server struct {
 	listener   net.Listener
 	http       *http.Server
 	closers    []func()
+	// public is the base of every URL handed out (--public-url).
+	public *url.URL
+	// console is the web console; watched is the store as the endpoint
+	// and the pipeline write it, which tells the console.
+	console *console
+	watched *watchedStore
 }
 
 func newServer(ctx context.Context, cfg config.Config, log *slog.Logger) (_ *server, err error) {
@@ -109,11 +115,18 @@ func newServer(ctx context.Context, cfg config.Config, log *slog.Logger) (_ *ser
 	if s.listener, err = net.Listen("tcp", cfg.Listen); err != nil {
 		return nil, fmt.Errorf("listen on %s: %w (choose another address with --listen HOST:PORT or IMAGEREC_LISTEN)", cfg.Listen, err)
 	}
-	if !cfg.ListenIsLoopback() {
-		log.Warn("listening on a non-loopback address: the S3 endpoint, the Rekognition API and the web page (which has no sign-in) are reachable from the network, protected only by the access key; keep --listen on 127.0.0.1 or put a proxy with TLS and sign-in in front",
-			"listen", cfg.Listen)
-	}
 	s.closers = append(s.closers, func() { _ = s.listener.Close() })
+	if s.public, err = publicURL(cfg, s.listener.Addr()); err != nil {
+		return nil, err
+	}
+	if !cfg.ListenIsLoopback() {
+		log.Warn("listening on a non-loopback address: the S3 endpoint, the Rekognition API and the console (sign-in with the access key) are reachable from the network over plain HTTP; keep --listen on 127.0.0.1 or put a proxy with TLS in front and set --public-url",
+			"listen", cfg.Listen, "public_url", s.public.String())
+		if cfg.PublicURL == "" {
+			log.Warn("no --public-url: the URLs serve prints use 127.0.0.1 and the console answers to loopback names only; set --public-url to the address clients use",
+				"public_url", s.public.String())
+		}
+	}
 	if s.store, err = diskstore.Open(filepath.Join(cfg.DataDir, "objects"), diskstore.Options{}); err != nil {
 		return nil, fmt.Errorf("open object store: %w", err)
 	}
@@ -149,6 +162,10 @@ func newServer(ctx context.Context, cfg config.Config, log *slog.Logger) (_ *ser
 		s.metrics.GaugeFunc(g.name, g.help, func() float64 { return float64(g.v(s.budget.Stats())) })
 	}
 	log.Info("memory budget for analysing images", "budget", humanize.IBytes(uint64(size)), "reason", why)
+	if s.console, err = newConsole(s); err != nil {
+		return nil, err
+	}
+	s.watched = s.console.watch(s.store)
 
 	start := time.Now()
 	if s.engine, err = onnx.New(ctx, onnx.Config{CacheRoot: cfg.CacheDir, Features: cfg.Features, Logger: log, Budget: s.budget}); err != nil {
@@ -158,7 +175,7 @@ func newServer(ctx context.Context, cfg config.Config, log *slog.Logger) (_ *ser
 	log.Info("recognition engine ready", "features", cfg.Features, "load_ms", time.Since(start).Milliseconds())
 
 	tasks := &pipeline.Tasks{
-		Objects:    pipeline.StoreObjects{Store: s.store},
+		Objects:    pipeline.StoreObjects{Store: s.watched},
 		Recognizer: s.engine,
 		Notifier:   s.notifier(),
 		Logger:     log.With("component", "pipeline"),
@@ -185,6 +202,7 @@ func newServer(ctx context.Context, cfg config.Config, log *slog.Logger) (_ *ser
 		Region:           cfg.Region,
 		Account:          deploy.LocalAccount,
 		OnComplete:       s.completed,
+		OnEvent:          s.console.executionEvent,
 		// A clean stop finishes the executions in flight, so their
 		// notifications are not sent again by a re-run after the restart.
 		CloseGrace: 10 * time.Second,
@@ -198,7 +216,7 @@ func newServer(ctx context.Context, cfg config.Config, log *slog.Logger) (_ *ser
 
 // dataEntries are what serve keeps under --data. Only these are made
 // private at start: --data may name a directory that holds other things.
-var dataEntries = []string{"objects", "queue", "queue.state", "executions", "deadletter", "imagerec.lock"}
+var dataEntries = []string{"objects", "queue", "queue.state", "executions", "deadletter", "thumbnails", "imagerec.lock"}
 
 // tightenDataDir makes the data directory and serve's entries in it
 // private (directories 0700, files 0600), for a directory written by a
@@ -260,12 +278,15 @@ func (s *server) completed(ex sfn.Execution) {
 		s.metrics.ExecutionSeconds.Observe(d.Seconds())
 	}
 	s.log.Info("execution finished", "execution", ex.Name, "status", ex.Status, "error", ex.Error, "duration_ms", d.Milliseconds())
+	s.console.executionDone(ex)
 }
 
 // run serves until ctx is done.
 func (s *server) run(ctx context.Context, stdout io.Writer) error {
-	endpoint := "http://" + s.listener.Addr().String()
-	s.http = &http.Server{Handler: s.handler(endpoint), ReadHeaderTimeout: 30 * time.Second}
+	endpoint := s.public.String()
+	s.http = &http.Server{Handler: s.handler(), ReadHeaderTimeout: 30 * time.Second}
+	// Open event streams would hold a graceful shutdown for its timeout.
+	s.http.RegisterOnShutdown(s.console.page.Close)
 
 	started := time.Now()
 	recovered, err := s.exec.Recover(ctx)
@@ -280,7 +301,9 @@ func (s *server) run(ctx context.Context, stdout io.Writer) error {
 	fmt.Fprintf(stdout, "  credentials: AWS_ACCESS_KEY_ID=%s, secret access key from %s (region %s)\n", s.cfg.AccessKeyID, s.cfg.SecretSource, s.cfg.Region)
 	fmt.Fprintf(stdout, "  upload:      aws --endpoint-url %s s3 cp photo.jpg s3://%s/\n", endpoint, s.cfg.UploadBucket)
 	fmt.Fprintf(stdout, "  results:     aws --endpoint-url %s s3 ls s3://%s/\n", endpoint, s.cfg.ResultBucket)
-	fmt.Fprintf(stdout, "  web page:    %s%s/   metrics: %s%s/metrics\n", endpoint, uiPrefix, endpoint, uiPrefix)
+	fmt.Fprintf(stdout, "  console:     %s\n", s.console.signInURL())
+	fmt.Fprintf(stdout, "               (sign-in link: single use, valid for %.0f minutes; or sign in with the access key and secret)\n", ui.DefaultTokenTTL.Minutes())
+	fmt.Fprintf(stdout, "  metrics:     %s%s/metrics   health: %s%s/healthz\n", endpoint, uiPrefix, endpoint, uiPrefix)
 	if f, ok := stdout.(interface{ Sync() error }); ok {
 		_ = f.Sync()
 	}
@@ -290,6 +313,7 @@ func (s *server) run(ctx context.Context, stdout io.Writer) error {
 	if s.cfg.ReconcileInterval > 0 {
 		wg.Go(func() { s.reconcileLoop(ctx, started) })
 	}
+	wg.Go(func() { s.console.run(ctx) })
 	wg.Add(2)
 	go func() {
 		defer wg.Done()
@@ -368,10 +392,10 @@ func (s *server) rules() s3event.Rules {
 	return s3event.Rules{{ID: "imagerec-recognize", Bucket: s.cfg.UploadBucket, Prefix: s.cfg.Prefix, Suffix: s.cfg.Suffix, Events: []string{"s3:ObjectCreated:*"}}}
 }
 
-func (s *server) handler(endpoint string) http.Handler {
+func (s *server) handler() http.Handler {
 	rules := s.rules()
 	creds := []s3api.Credentials{{AccessKeyID: s.cfg.AccessKeyID, SecretAccessKey: s.cfg.SecretAccessKey}}
-	s3h := s3api.New(s.store, s3api.Options{
+	s3h := s3api.New(s.watched, s3api.Options{
 		Credentials: creds,
 		Region:      s.cfg.Region,
 		Rules:       rules,
@@ -381,21 +405,7 @@ func (s *server) handler(endpoint string) http.Handler {
 		KeyLimit: func(_, key string) error { return pipeline.CheckKey(key) },
 		Logger:   s.log.With("component", "s3api"),
 	})
-	page := ui.New(ui.Config{
-		Status:       s.status,
-		Executions:   uiExecutions{s.exec},
-		Objects:      uiObjects{s.store},
-		Presigner:    newPresigner(endpoint, s.cfg),
-		UploadBucket: s.cfg.UploadBucket,
-		ResultBucket: s.cfg.ResultBucket,
-		Static:       web.Static(),
-		Logger:       s.log,
-	})
-	mux := http.NewServeMux()
-	mux.Handle(uiPrefix+"/metrics", s.metrics.Handler())
-	mux.Handle(uiPrefix+"/healthz", page.Health())
-	mux.Handle(uiPrefix+"/", s.metrics.Instrument("ui", http.StripPrefix(uiPrefix, page)))
-	mux.Handle(uiPrefix, http.RedirectHandler(uiPrefix+"/", http.StatusFound))
+	mux := s.console.routes()
 	s3i := s.metrics.Instrument("s3", s3h)
 	// Rekognition's JSON 1.1 API on the same port, told apart by X-Amz-Target.
 	rek := s.metrics.Instrument("rekognition", rekapi.New(s.engine, s.store, rekapi.Options{

@@ -11,6 +11,7 @@ import (
 	"io"
 	"log/slog"
 	"net"
+	"net/url"
 	"os"
 	"path/filepath"
 	"runtime"
@@ -93,6 +94,20 @@ type Config struct {
 	// --reconcile-interval, env IMAGEREC_RECONCILE_INTERVAL. Default 5m;
 	// 0 turns it off.
 	ReconcileInterval time.Duration
+	// PublicURL is the base of every URL the server hands out (the
+	// start-up banner, the console's sign-in link) and, with the loopback
+	// names, the only host the console answers to (a DNS rebinding guard):
+	// set it when the server is reached under another name, e.g. through a
+	// TLS proxy. Scheme and host only (http or https, no path). Flag
+	// --public-url, env IMAGEREC_PUBLIC_URL. Default: http:// and the
+	// listening address, 127.0.0.1 in place of an unspecified one (0.0.0.0
+	// or ::).
+	PublicURL string
+	// PublicMetrics serves /_imagerec/metrics and /_imagerec/healthz to
+	// clients that are not on loopback too (a Prometheus on another host).
+	// Flag --public-metrics, env IMAGEREC_PUBLIC_METRICS=true. Default
+	// false: loopback clients only.
+	PublicMetrics bool
 }
 
 // Load builds a Config from defaults, the environment and args (flags
@@ -135,6 +150,9 @@ func Load(getenv func(string) string, args []string, out io.Writer) (Config, err
 		"how often uploads without a document and with nothing queued are queued again (also at start; 0 turns it off)")
 	fs.Func("memory-budget", "memory the images analysed at once may need, e.g. 2GiB (default: a quarter of the machine's memory)", func(s string) error { budget = s; return nil })
 	fs.StringVar(&c.WebhookURL, "webhook", getenv("IMAGEREC_WEBHOOK_URL"), "`URL` that receives a signed POST per finished image")
+	fs.StringVar(&c.PublicURL, "public-url", getenv("IMAGEREC_PUBLIC_URL"), "base `URL` users reach the server at (scheme://host[:port]), for the URLs it hands out and the console's host check (default: the listening address)")
+	publicMetrics := env("IMAGEREC_PUBLIC_METRICS", "false")
+	fs.BoolFunc("public-metrics", "serve metrics and healthz to non-loopback clients too (default false)", func(s string) error { publicMetrics = s; return nil })
 	fs.Usage = func() {
 		fmt.Fprintf(out, "Usage: imagerec serve [flags]\n\nRuns the S3-compatible endpoint, the event queue, the local state machine\nexecutor and the recognition engine in one process.\n\nFlags:\n")
 		fs.PrintDefaults()
@@ -154,6 +172,9 @@ func Load(getenv func(string) string, args []string, out io.Writer) (Config, err
 	c.Workers = n
 	if c.Features, err = vision.ParseFeatures(features); err != nil {
 		errs = append(errs, fmt.Errorf("features: %w", err))
+	}
+	if c.PublicMetrics, err = strconv.ParseBool(publicMetrics); err != nil {
+		errs = append(errs, fmt.Errorf("public-metrics: %q is not true or false", publicMetrics))
 	}
 	if budget != "" {
 		if c.MemoryBudget, err = membudget.ParseSize(budget); err != nil {
@@ -201,6 +222,30 @@ func (c Config) ListenIsLoopback() bool {
 	return ip != nil && ip.IsLoopback()
 }
 
+// ParsePublicURL parses a --public-url: an absolute http or https URL with
+// a host and nothing after it (no user, path, query or fragment). The
+// result has no trailing slash.
+func ParsePublicURL(s string) (*url.URL, error) {
+	u, err := url.Parse(s)
+	if err != nil {
+		return nil, fmt.Errorf("%q is not a URL", s)
+	}
+	switch {
+	case u.Scheme != "http" && u.Scheme != "https":
+		return nil, fmt.Errorf("%q: want an http:// or https:// URL", s)
+	case u.Host == "" || u.Hostname() == "":
+		return nil, fmt.Errorf("%q has no host", s)
+	case u.User != nil:
+		return nil, fmt.Errorf("%q: no user name or password in the URL", s)
+	case (u.Path != "" && u.Path != "/") || u.RawQuery != "" || u.Fragment != "" || u.Opaque != "":
+		return nil, fmt.Errorf("%q: scheme and host only (the S3 API needs the root path)", s)
+	}
+	if ip := net.ParseIP(u.Hostname()); ip != nil && ip.IsUnspecified() {
+		return nil, fmt.Errorf("%q: %s is not an address clients can reach", s, u.Hostname())
+	}
+	return &url.URL{Scheme: u.Scheme, Host: u.Host}, nil
+}
+
 // Validate reports every invalid field.
 func (c Config) Validate() error {
 	var errs []error
@@ -231,6 +276,11 @@ func (c Config) Validate() error {
 	if c.MaxBytes < 1 {
 		errs = append(errs, fmt.Errorf("max-bytes: %d, want at least 1", c.MaxBytes))
 	}
+	if c.PublicURL != "" {
+		if _, err := ParsePublicURL(c.PublicURL); err != nil {
+			errs = append(errs, fmt.Errorf("public-url: %w", err))
+		}
+	}
 	if c.AccessKeyID == "" || c.SecretAccessKey == "" {
 		errs = append(errs, errors.New("credentials: access key id and secret must not be empty"))
 	}
@@ -253,5 +303,7 @@ func (c Config) LogValue() slog.Value {
 		slog.String("secret_source", c.SecretSource),
 		slog.Bool("webhook", c.WebhookURL != ""),
 		slog.Duration("reconcile_interval", c.ReconcileInterval),
+		slog.String("public_url", c.PublicURL),
+		slog.Bool("public_metrics", c.PublicMetrics),
 	)
 }

@@ -69,6 +69,20 @@ func TestLoad(t *testing.T) {
 				t.Errorf("SecretSource = %q, secret %q", c.SecretSource, c.SecretAccessKey)
 			}
 		}},
+		{name: "public url and metrics", args: []string{"--public-url", "https://imagerec.example.org/", "--public-metrics"},
+			check: func(t *testing.T, c config.Config) {
+				if c.PublicURL != "https://imagerec.example.org/" || !c.PublicMetrics {
+					t.Errorf("PublicURL %q PublicMetrics %v", c.PublicURL, c.PublicMetrics)
+				}
+			}},
+		{name: "public metrics env", env: map[string]string{"IMAGEREC_PUBLIC_METRICS": "true", "IMAGEREC_PUBLIC_URL": "http://10.0.0.5:9000"},
+			check: func(t *testing.T, c config.Config) {
+				if !c.PublicMetrics || c.PublicURL != "http://10.0.0.5:9000" {
+					t.Errorf("PublicURL %q PublicMetrics %v", c.PublicURL, c.PublicMetrics)
+				}
+			}},
+		{name: "bad public url", args: []string{"--public-url", "ftp://x", "--workers", "0"}, wantErr: `public-url: "ftp://x": want an http|workers: 0`},
+		{name: "bad public metrics", args: []string{"--public-metrics=maybe"}, wantErr: `public-metrics: "maybe"`},
 		{name: "bad feature", args: []string{"--features", "labels,colour"}, wantErr: `unknown feature "colour"`},
 		{name: "stray argument", args: []string{"extra"}, wantErr: "unexpected arguments"},
 	}
@@ -124,5 +138,39 @@ func TestListenIsLoopback(t *testing.T) {
 		if got := (config.Config{Listen: listen}).ListenIsLoopback(); got != want {
 			t.Errorf("ListenIsLoopback(%q) = %v, want %v", listen, got, want)
 		}
+	}
+}
+
+func TestParsePublicURL(t *testing.T) {
+	t.Parallel()
+	tests := []struct{ in, want, wantErr string }{
+		{in: "http://127.0.0.1:9000", want: "http://127.0.0.1:9000"},
+		{in: "https://imagerec.example.org/", want: "https://imagerec.example.org"},
+		{in: "http://[::1]:9000", want: "http://[::1]:9000"},
+		{in: "imagerec.example.org", wantErr: "want an http"},
+		{in: "http://", wantErr: "no host"},
+		{in: "http://:9000", wantErr: "no host"},
+		{in: "http://u:p@host", wantErr: "no user name"},
+		{in: "http://host/prefix", wantErr: "scheme and host only"},
+		{in: "http://host/?a=b", wantErr: "scheme and host only"},
+		{in: "http://host#x", wantErr: "scheme and host only"},
+		{in: "http://0.0.0.0:9000", wantErr: "not an address clients can reach"},
+		{in: "http://[::]:9000", wantErr: "not an address clients can reach"},
+		{in: "http://host:9000\x00", wantErr: "not a URL"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.in, func(t *testing.T) {
+			t.Parallel()
+			u, err := config.ParsePublicURL(tc.in)
+			if tc.wantErr != "" {
+				if err == nil || !strings.Contains(err.Error(), tc.wantErr) {
+					t.Fatalf("ParsePublicURL(%q) = %v, %v; want error %q", tc.in, u, err, tc.wantErr)
+				}
+				return
+			}
+			if err != nil || u.String() != tc.want {
+				t.Fatalf("ParsePublicURL(%q) = %v, %v; want %s", tc.in, u, err, tc.want)
+			}
+		})
 	}
 }

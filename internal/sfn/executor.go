@@ -71,6 +71,13 @@ type Options struct {
 	// OnComplete, if set, is called after an execution (started by Start,
 	// RunSync or Recover) ends and is stored.
 	OnComplete func(Execution)
+	// OnEvent, if set, is called with each history event as it is
+	// recorded (ExecutionStarted, each state entered and exited, task
+	// events, the execution's end), in the goroutine that records it:
+	// it must be quick and safe for concurrent use (Map and Parallel
+	// branches record at once). Details may hold values not yet encoded:
+	// read Type, ID, Timestamp and the "name" detail of state events.
+	OnEvent func(arn string, e Event)
 	// CloseGrace is how long Close lets running executions finish before
 	// it cancels them (default 0: at once). A cancelled execution stays
 	// RUNNING and Recover re-runs it from the start, repeating the side
@@ -264,6 +271,10 @@ func (x *Executor) existing(ex Execution, stored json.RawMessage) (string, error
 // begin registers a running execution; x.mu must be held.
 func (x *Executor) begin(ex Execution) *active {
 	a := &active{done: make(chan struct{}), hist: &history{clock: x.opts.Clock}, exec: ex}
+	if f := x.opts.OnEvent; f != nil {
+		arn := ex.ExecutionArn
+		a.hist.onAdd = func(e Event) { f(arn, e) }
+	}
 	x.running[ex.ExecutionArn] = a
 	return a
 }

@@ -613,3 +613,48 @@ func TestRerun(t *testing.T) {
 		t.Errorf("Rerun of an unknown execution: %v", err)
 	}
 }
+
+// TestOnEvent checks that OnEvent sees every history event, in order, as
+// History reports them, with the execution's ARN.
+func TestOnEvent(t *testing.T) {
+	t.Parallel()
+	reg := sfn.NewRegistry()
+	reg.Register(taskARN, &flaky{})
+	def := taskDef("", "")
+	var mu sync.Mutex
+	var seen []string
+	x, err := sfn.New([]byte(def), reg, sfn.Options{OnEvent: func(arn string, e sfn.Event) {
+		mu.Lock()
+		defer mu.Unlock()
+		name, _ := e.Details["name"].(string)
+		seen = append(seen, fmt.Sprintf("%s %d %s %s", arn[strings.LastIndex(arn, ":")+1:], e.ID, e.Type, name))
+	}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { x.Close() })
+	arn, err := x.Start(t.Context(), "ev1", json.RawMessage(`{}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if ex, err := x.Wait(t.Context(), arn); err != nil || ex.Status != sfn.StatusSucceeded {
+		t.Fatalf("wait: %+v %v", ex, err)
+	}
+	hist, err := x.History(t.Context(), arn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var want []string
+	for _, e := range hist {
+		name, _ := e.Details["name"].(string)
+		want = append(want, fmt.Sprintf("ev1 %d %s %s", e.ID, e.Type, name))
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	if diff := cmp.Diff(want, seen); diff != "" {
+		t.Errorf("OnEvent saw (-history +seen):\n%s", diff)
+	}
+	if len(seen) < 6 || !strings.Contains(seen[1], "TaskStateEntered T") {
+		t.Errorf("seen = %v", seen)
+	}
+}

@@ -113,6 +113,8 @@ type history struct {
 	mu     sync.Mutex
 	clock  Clock
 	events []Event
+	// onAdd, when set, sees each event after it is added.
+	onAdd func(Event)
 }
 
 // add appends an event and returns its id.
@@ -122,8 +124,12 @@ func (h *history) add(prev int64, typ string, details map[string]any) int64 {
 	if prev < 0 {
 		prev = id - 1
 	}
-	h.events = append(h.events, Event{Timestamp: h.clock.Now(), Type: typ, ID: id, PreviousEventID: prev, Details: details})
+	e := Event{Timestamp: h.clock.Now(), Type: typ, ID: id, PreviousEventID: prev, Details: details}
+	h.events = append(h.events, e)
 	h.mu.Unlock()
+	if h.onAdd != nil {
+		h.onAdd(e)
+	}
 	return id
 }
 

@@ -280,3 +280,27 @@ func TestURIEncode(t *testing.T) {
 		}
 	}
 }
+
+func TestCheckSecret(t *testing.T) {
+	t.Parallel()
+	v := New([]Credentials{{AccessKeyID: "AK", SecretAccessKey: "s3cret"}, {AccessKeyID: "EMPTY"}}, nil)
+	tests := []struct {
+		name, key, secret string
+		want              bool
+	}{
+		{"right pair", "AK", "s3cret", true},
+		{"wrong secret", "AK", "s3cre", false},
+		{"secret of another length", "AK", "s3cret-and-more", false},
+		{"unknown key", "BK", "s3cret", false},
+		{"empty configured secret never matches", "EMPTY", "", false},
+		{"empty key", "", "", false},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			if got := v.CheckSecret(tc.key, tc.secret); got != tc.want {
+				t.Errorf("CheckSecret(%q, %q) = %v, want %v", tc.key, tc.secret, got, tc.want)
+			}
+		})
+	}
+}

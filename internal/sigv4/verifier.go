@@ -1,6 +1,9 @@
 package sigv4
 
-import "time"
+import (
+	"crypto/subtle"
+	"time"
+)
 
 // Payload hash values a client may sign instead of the body's SHA-256.
 const (
@@ -51,6 +54,18 @@ func New(creds []Credentials, now func() time.Time) *Verifier {
 		v.secrets[c.AccessKeyID] = c.SecretAccessKey
 	}
 	return v
+}
+
+// CheckSecret reports whether secret is the secret of accessKeyID, in
+// constant time for a known key: for a sign-in form that takes the key pair
+// itself (the web console), against the same credentials that signatures
+// are checked with.
+func (v *Verifier) CheckSecret(accessKeyID, secret string) bool {
+	want, ok := v.secrets[accessKeyID]
+	if !ok || want == "" {
+		return false
+	}
+	return subtle.ConstantTimeCompare([]byte(want), []byte(secret)) == 1
 }
 
 // Verified is what verification established about a request.

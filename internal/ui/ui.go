@@ -1,253 +1,335 @@
-// Package ui serves the web page that shows the pipeline at work: upload an
-// image, watch its execution, see the result drawn over the image (boxes for
-// labels, faces and text). It is a read-mostly view over small interfaces;
-// uploads go from the browser straight to the S3 endpoint with a presigned
-// URL, so they take exactly the path `aws s3 cp` takes and raise the same
-// event.
-//
-// The page has no login: it is meant for the loopback address `imagerec
-// serve` listens on by default.
 package ui
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"io"
 	"io/fs"
 	"log/slog"
 	"net/http"
-	"sort"
-	"strconv"
+	"net/url"
+	"path"
 	"strings"
+	"sync"
 	"time"
+
+	"github.com/imagerec/imagerec/internal/gallery"
+	"github.com/imagerec/imagerec/internal/thumbnail"
 )
 
-// Execution is one execution as the page shows it.
-type Execution struct {
-	ARN       string    `json:"executionArn"`
-	Name      string    `json:"name"`
-	Status    string    `json:"status"`
-	StartDate time.Time `json:"startDate"`
-	StopDate  time.Time `json:"stopDate,omitzero"`
-	Input     string    `json:"input,omitempty"`
-	Output    string    `json:"output,omitempty"`
-	Error     string    `json:"error,omitempty"`
-	Cause     string    `json:"cause,omitempty"`
-}
-
-// Event is one history event.
-type Event struct {
-	ID        int64     `json:"id"`
-	Type      string    `json:"type"`
-	Timestamp time.Time `json:"timestamp"`
-	Details   string    `json:"details,omitempty"`
-}
-
-// Executions lists and describes executions.
-type Executions interface {
-	ListExecutions(ctx context.Context, limit int) ([]Execution, error)
-	History(ctx context.Context, arn string) ([]Event, error)
-}
-
-// Object is a stored object.
-type Object struct {
-	Key          string    `json:"key"`
-	Size         int64     `json:"size"`
-	LastModified time.Time `json:"lastModified"`
-}
-
-// Objects lists a bucket.
+// Objects reads the buckets for the console.
 type Objects interface {
-	List(ctx context.Context, bucket, prefix string, limit int) ([]Object, error)
+	// Open streams an object; the error wraps ErrNotFound when it does
+	// not exist.
+	Open(ctx context.Context, bucket, key string) (io.ReadCloser, ObjectInfo, error)
+	// Exists reports whether an object exists.
+	Exists(ctx context.Context, bucket, key string) (bool, error)
 }
 
-// Presigner makes time-limited URLs to the S3 endpoint.
-type Presigner interface {
-	PresignGet(ctx context.Context, bucket, key string) (string, error)
-	PresignPut(ctx context.Context, bucket, key, contentType string) (string, error)
+// ObjectInfo describes an object the console serves.
+type ObjectInfo struct {
+	Size        int64
+	ETag        string
+	ContentType string
+	Modified    time.Time
 }
 
-// Status is the server's health as the page and /healthz show it.
-type Status struct {
-	// Degraded is set while something found damaged needs an operator's
-	// look: Problems says what, one line each.
-	Degraded bool     `json:"degraded"`
-	Problems []string `json:"problems"`
-	// QuarantinedExecutions counts unreadable execution files moved aside.
-	QuarantinedExecutions int `json:"quarantinedExecutions"`
-	// Reconciled counts uploads queued again because they had no document
-	// and nothing pending (since the server started).
-	Reconciled int64 `json:"reconciled"`
+// ErrNotFound is what Objects, Renditions and Executions wrap for
+// something that does not exist.
+var ErrNotFound = errors.New("not found")
+
+// Renditions makes the gallery's images (package thumbnail).
+type Renditions interface {
+	Get(ctx context.Context, bucket, key, etag string, size thumbnail.Size) (thumbnail.Rendition, error)
+}
+
+// Uploads presigns the page's uploads.
+type Uploads interface {
+	// PresignPut returns a URL that PUTs key into the upload bucket with
+	// that Content-Type, signed for the given host (the one the browser
+	// reached the console at).
+	PresignPut(ctx context.Context, host, key, contentType string) (string, error)
 }
 
 // Config wires the handler.
 type Config struct {
+	// Prefix is the path the handler is mounted at (default /_imagerec);
+	// the caller strips it (http.StripPrefix).
+	Prefix string
+	// PublicURL is the server's base URL: its host is accepted in Host
+	// headers beside the loopback names, and a session cookie is Secure
+	// when it is https.
+	PublicURL *url.URL
+	// PublicMetrics lets Guard serve non-loopback clients.
+	PublicMetrics bool
+	// CheckSecret reports whether a key pair is one the endpoint accepts
+	// (sigv4.Verifier.CheckSecret); nil refuses every sign-in form.
+	CheckSecret func(accessKeyID, secret string) bool
 	// Status reports health; nil means always healthy.
-	Status       func(ctx context.Context) Status
-	Executions   Executions
-	Objects      Objects
-	Presigner    Presigner
-	UploadBucket string
-	ResultBucket string
+	Status func(ctx context.Context) Status
+	// QueueDepth reports the events waiting (nil: not shown).
+	QueueDepth func() int
+	Executions Executions
+	Gallery    *gallery.Index
+	// Indexing reports whether the gallery is still being loaded.
+	Indexing   func() bool
+	Objects    Objects
+	Renditions Renditions
+	Uploads    Uploads
+	// UploadBucket and ResultBucket are the pipeline's buckets.
+	UploadBucket, ResultBucket string
+	// KeyCheck refuses keys the pipeline cannot give a document
+	// (pipeline.CheckKey); nil accepts any valid S3 key.
+	KeyCheck func(key string) error
+	// StateMachine is the definition the executions run, for the graph.
+	StateMachine json.RawMessage
 	// Static holds index.html and its assets (package web).
 	Static fs.FS
 	Logger *slog.Logger
+	// Now is the clock (default time.Now); TokenTTL and SessionTTL the
+	// sign-in lifetimes (defaults DefaultTokenTTL, DefaultSessionTTL).
+	Now                  func() time.Time
+	TokenTTL, SessionTTL time.Duration
 }
 
-// Handler serves the page under a prefix stripped by the caller.
+// Handler serves the console under a prefix stripped by the caller.
 type Handler struct {
-	cfg Config
-	mux *http.ServeMux
+	cfg      Config
+	log      *slog.Logger
+	sessions *sessions
+	hub      *hub
+	xorigin  *http.CrossOriginProtection
+	static   http.Handler
+	etags    map[string]string
+	api      map[string]apiRoute
+	execs    *execIndex
+	stats    *stats
+	closeMu  sync.Once
 }
 
-// New returns the page's handler. Mount it with http.StripPrefix.
+// apiRoute is one /api/ endpoint: its method and whether it changes
+// state (CSRF-protected).
+type apiRoute struct {
+	method string
+	serve  func(w http.ResponseWriter, r *http.Request, ss *session)
+}
+
+// New returns the console's handler. Mount it with http.StripPrefix.
 func New(cfg Config) *Handler {
 	if cfg.Logger == nil {
 		cfg.Logger = slog.New(slog.DiscardHandler)
 	}
-	cfg.Logger = cfg.Logger.With("component", "ui")
-	h := &Handler{cfg: cfg, mux: http.NewServeMux()}
-	h.mux.Handle("GET /", http.FileServerFS(cfg.Static))
-	h.mux.HandleFunc("GET /api/config", h.config)
-	h.mux.HandleFunc("GET /api/results", h.results)
-	h.mux.HandleFunc("GET /api/executions", h.executions)
-	h.mux.HandleFunc("GET /api/history", h.history)
-	h.mux.HandleFunc("GET /api/status", h.status)
-	h.mux.HandleFunc("POST /api/upload-url", h.uploadURL)
+	if cfg.Prefix == "" {
+		cfg.Prefix = "/_imagerec"
+	}
+	if cfg.Now == nil {
+		cfg.Now = time.Now
+	}
+	if cfg.TokenTTL <= 0 {
+		cfg.TokenTTL = DefaultTokenTTL
+	}
+	if cfg.SessionTTL <= 0 {
+		cfg.SessionTTL = DefaultSessionTTL
+	}
+	if cfg.Gallery == nil {
+		cfg.Gallery = gallery.New()
+	}
+	h := &Handler{
+		cfg: cfg, log: cfg.Logger.With("component", "ui"),
+		sessions: newSessions(cfg.Now, cfg.TokenTTL, cfg.SessionTTL),
+		hub:      newHub(),
+		xorigin:  http.NewCrossOriginProtection(),
+		static:   http.FileServerFS(cfg.Static),
+		etags:    staticETags(cfg.Static),
+		stats:    newStats(cfg.Now),
+	}
+	h.execs = newExecIndex(cfg.Executions)
+	h.api = map[string]apiRoute{
+		"session":      {http.MethodGet, h.session},
+		"signout":      {http.MethodPost, h.signout},
+		"results":      {http.MethodGet, h.results},
+		"result":       {http.MethodGet, h.result},
+		"thumb":        {http.MethodGet, h.rendition(thumbnail.Thumb)},
+		"preview":      {http.MethodGet, h.rendition(thumbnail.Preview)},
+		"original":     {http.MethodGet, h.original},
+		"uploads":      {http.MethodPost, h.uploads},
+		"executions":   {http.MethodGet, h.executions},
+		"execution":    {http.MethodGet, h.execution},
+		"statemachine": {http.MethodGet, h.stateMachine},
+		"health":       {http.MethodGet, h.health},
+		"events":       {http.MethodGet, h.events},
+	}
 	return h
 }
 
-func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	h.mux.ServeHTTP(w, r)
-}
+// NewStartToken returns a single-use sign-in token for the start-up
+// banner's link (…/_imagerec/?token=T), valid for Config.TokenTTL.
+func (h *Handler) NewStartToken() string { return h.sessions.newToken() }
 
-func (h *Handler) writeJSON(w http.ResponseWriter, r *http.Request, v any, err error) {
-	if err != nil {
-		h.cfg.Logger.ErrorContext(r.Context(), "ui request failed", "path", r.URL.Path, "err", err)
-		http.Error(w, err.Error(), http.StatusInternalServerError)
-		return
-	}
-	w.Header().Set("Content-Type", "application/json")
-	w.Header().Set("Cache-Control", "no-store")
-	_ = json.NewEncoder(w).Encode(v)
-}
-
-func (h *Handler) config(w http.ResponseWriter, r *http.Request) {
-	h.writeJSON(w, r, map[string]string{"uploadBucket": h.cfg.UploadBucket, "resultBucket": h.cfg.ResultBucket}, nil)
-}
-
-// resultItem pairs an uploaded image with its document.
-type resultItem struct {
-	Key          string    `json:"key"`
-	Document     string    `json:"document"`
-	Failed       bool      `json:"failed"`
-	LastModified time.Time `json:"lastModified"`
-	DocumentURL  string    `json:"documentUrl"`
-	ImageURL     string    `json:"imageUrl"`
-}
-
-func limitParam(r *http.Request, def int) int {
-	if n, err := strconv.Atoi(r.URL.Query().Get("limit")); err == nil && n > 0 && n <= 1000 {
-		return n
-	}
-	return def
-}
-
-func (h *Handler) results(w http.ResponseWriter, r *http.Request) {
-	ctx := r.Context()
-	objs, err := h.cfg.Objects.List(ctx, h.cfg.ResultBucket, "", 1000)
-	if err != nil {
-		h.writeJSON(w, r, nil, err)
-		return
-	}
-	sort.Slice(objs, func(i, j int) bool { return objs[i].LastModified.After(objs[j].LastModified) })
-	items := []resultItem{}
-	for _, o := range objs {
-		if len(items) == limitParam(r, 48) {
-			break
-		}
-		it := resultItem{Document: o.Key, LastModified: o.LastModified}
-		switch {
-		case strings.HasPrefix(o.Key, "_imagerec/"):
-			continue
-		case strings.HasSuffix(o.Key, ".error.json"):
-			it.Key, it.Failed = strings.TrimSuffix(o.Key, ".error.json"), true
-		case strings.HasSuffix(o.Key, ".json"):
-			it.Key = strings.TrimSuffix(o.Key, ".json")
-		default:
-			continue
-		}
-		if it.DocumentURL, err = h.cfg.Presigner.PresignGet(ctx, h.cfg.ResultBucket, o.Key); err != nil {
-			h.writeJSON(w, r, nil, err)
-			return
-		}
-		if it.ImageURL, err = h.cfg.Presigner.PresignGet(ctx, h.cfg.UploadBucket, it.Key); err != nil {
-			h.writeJSON(w, r, nil, err)
-			return
-		}
-		items = append(items, it)
-	}
-	h.writeJSON(w, r, items, nil)
-}
-
-func (h *Handler) executions(w http.ResponseWriter, r *http.Request) {
-	execs, err := h.cfg.Executions.ListExecutions(r.Context(), limitParam(r, 50))
-	if execs == nil {
-		execs = []Execution{}
-	}
-	h.writeJSON(w, r, execs, err)
-}
-
-func (h *Handler) currentStatus(ctx context.Context) Status {
-	st := Status{}
-	if h.cfg.Status != nil {
-		st = h.cfg.Status(ctx)
-	}
-	if st.Problems == nil {
-		st.Problems = []string{}
-	}
-	return st
-}
-
-func (h *Handler) status(w http.ResponseWriter, r *http.Request) {
-	h.writeJSON(w, r, h.currentStatus(r.Context()), nil)
-}
-
-// Health is the plain-text health check: "ok", or "degraded" and one line
-// per problem. Both are 200: the server works, something needs a look.
-func (h *Handler) Health() http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
-		w.Header().Set("Cache-Control", "no-store")
-		st := h.currentStatus(r.Context())
-		if !st.Degraded {
-			_, _ = io.WriteString(w, "ok\n")
-			return
-		}
-		_, _ = io.WriteString(w, "degraded\n")
-		for _, p := range st.Problems {
-			_, _ = io.WriteString(w, p+"\n")
+// Close ends the event streams, so a server shutting down does not wait
+// for them. Register it with http.Server.RegisterOnShutdown.
+func (h *Handler) Close() {
+	h.closeMu.Do(func() {
+		h.hub.close()
+		h.stats.mu.Lock()
+		defer h.stats.mu.Unlock()
+		for _, t := range []*time.Timer{h.stats.soon, h.stats.decay} {
+			if t != nil {
+				t.Stop()
+			}
 		}
 	})
 }
 
-func (h *Handler) history(w http.ResponseWriter, r *http.Request) {
-	arn := r.URL.Query().Get("arn")
-	if arn == "" {
-		http.Error(w, "missing arn", http.StatusBadRequest)
-		return
+// misdirected refuses a request whose Host is not this server's.
+func (h *Handler) misdirected(w http.ResponseWriter, r *http.Request) bool {
+	if hostAllowed(r.Host, h.cfg.PublicURL) {
+		return false
 	}
-	events, err := h.cfg.Executions.History(r.Context(), arn)
-	h.writeJSON(w, r, events, err)
+	h.log.WarnContext(r.Context(), "console request with a foreign Host header refused (DNS rebinding?); set --public-url to the name users reach the server at",
+		"host", r.Host, "path", r.URL.Path)
+	http.Error(w, "421 misdirected request: this server answers to loopback names and its --public-url only", http.StatusMisdirectedRequest)
+	return true
 }
 
-func (h *Handler) uploadURL(w http.ResponseWriter, r *http.Request) {
-	key := r.URL.Query().Get("key")
-	if key == "" || len(key) > 1024 {
-		h.writeJSON(w, r, nil, errors.New("key must be 1-1024 bytes"))
+// Guard serves next (metrics, health) to loopback clients, or to anyone
+// with Config.PublicMetrics, after the Host check.
+func (h *Handler) Guard(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if h.misdirected(w, r) {
+			return
+		}
+		if !h.cfg.PublicMetrics && !loopbackClient(r) {
+			http.Error(w, "403 forbidden: metrics and health are served to loopback clients (serve --public-metrics opens them)", http.StatusForbidden)
+			return
+		}
+		next.ServeHTTP(w, r)
+	})
+}
+
+func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	if h.misdirected(w, r) {
 		return
 	}
-	url, err := h.cfg.Presigner.PresignPut(r.Context(), h.cfg.UploadBucket, key, r.URL.Query().Get("type"))
-	h.writeJSON(w, r, map[string]string{"url": url}, err)
+	setSecurityHeaders(w)
+	if name, ok := strings.CutPrefix(r.URL.Path, "/api/"); ok {
+		h.serveAPI(w, r, name)
+		return
+	}
+	if r.Method != http.MethodGet && r.Method != http.MethodHead {
+		http.Error(w, "method not allowed", http.StatusMethodNotAllowed)
+		return
+	}
+	if r.URL.Path == "/" && r.URL.Query().Has("token") {
+		h.redeem(w, r)
+		return
+	}
+	name := strings.TrimPrefix(path.Clean(r.URL.Path), "/")
+	if name == "" {
+		name = "index.html"
+	}
+	if tag, ok := h.etags[name]; ok {
+		w.Header().Set("ETag", tag)
+		w.Header().Set("Cache-Control", "no-cache")
+	}
+	h.static.ServeHTTP(w, r)
+}
+
+func setSecurityHeaders(w http.ResponseWriter) {
+	hd := w.Header()
+	hd.Set("Content-Security-Policy", "default-src 'self'; img-src 'self' data: blob:; script-src 'self'; style-src 'self'; connect-src 'self'; object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'")
+	hd.Set("X-Content-Type-Options", "nosniff")
+	hd.Set("X-Frame-Options", "DENY")
+	hd.Set("Referrer-Policy", "no-referrer")
+}
+
+// staticETags hashes each static file once, so reloads are 304s.
+func staticETags(fsys fs.FS) map[string]string {
+	tags := map[string]string{}
+	if fsys == nil {
+		return tags
+	}
+	_ = fs.WalkDir(fsys, ".", func(p string, d fs.DirEntry, err error) error {
+		if err != nil || d.IsDir() {
+			return nil //nolint:nilerr // a file that cannot be read is served without an ETag
+		}
+		b, err := fs.ReadFile(fsys, p)
+		if err != nil {
+			return nil //nolint:nilerr // as above
+		}
+		sum := sha256.Sum256(b)
+		tags[p] = `"` + hex.EncodeToString(sum[:8]) + `"`
+		return nil
+	})
+	return tags
+}
+
+// serveAPI authenticates and dispatches an /api/ call.
+func (h *Handler) serveAPI(w http.ResponseWriter, r *http.Request, name string) {
+	if name == "signin" {
+		h.signin(w, r)
+		return
+	}
+	ss, ok := h.sessions.get(r)
+	if !ok {
+		h.errorJSON(w, http.StatusUnauthorized, "SignInRequired", "sign in with the access key and secret, or open the link serve printed")
+		return
+	}
+	rt, ok := h.api[name]
+	if !ok {
+		h.errorJSON(w, http.StatusNotFound, "NotFound", "no such API call")
+		return
+	}
+	if r.Method != rt.method && (rt.method != http.MethodGet || r.Method != http.MethodHead) {
+		w.Header().Set("Allow", rt.method)
+		h.errorJSON(w, http.StatusMethodNotAllowed, "MethodNotAllowed", "use "+rt.method)
+		return
+	}
+	if rt.method != http.MethodGet {
+		if err := h.xorigin.Check(r); err != nil {
+			h.errorJSON(w, http.StatusForbidden, "CrossOriginRequest", err.Error())
+			return
+		}
+		if !ss.checkCSRF(r) {
+			h.errorJSON(w, http.StatusForbidden, "InvalidCSRFToken", "the "+csrfHeader+" header is missing or does not match the session")
+			return
+		}
+	}
+	rt.serve(w, r, ss)
+}
+
+// apiError is the JSON body of an error.
+type apiError struct {
+	Code    string `json:"code"`
+	Message string `json:"message"`
+}
+
+func (h *Handler) errorJSON(w http.ResponseWriter, status int, code, msg string) {
+	w.Header().Set("Content-Type", "application/json")
+	w.Header().Set("Cache-Control", "no-store")
+	w.WriteHeader(status)
+	_ = json.NewEncoder(w).Encode(apiError{Code: code, Message: msg})
+}
+
+// fail answers err: a not-found as 404, anything else as a 500 that is
+// logged.
+func (h *Handler) fail(w http.ResponseWriter, r *http.Request, err error) {
+	if errors.Is(err, ErrNotFound) || errors.Is(err, thumbnail.ErrNotFound) {
+		h.errorJSON(w, http.StatusNotFound, "NotFound", err.Error())
+		return
+	}
+	if errors.Is(err, context.Canceled) {
+		return
+	}
+	h.log.ErrorContext(r.Context(), "console request failed", "path", r.URL.Path, "err", err)
+	h.errorJSON(w, http.StatusInternalServerError, "InternalError", err.Error())
+}
+
+func (h *Handler) writeJSON(w http.ResponseWriter, v any) {
+	w.Header().Set("Content-Type", "application/json")
+	w.Header().Set("Cache-Control", "no-store")
+	_ = json.NewEncoder(w).Encode(v)
 }

@@ -28,14 +28,8 @@ const { narrowArgOutputs } = require('./int64');
 const DTYPE_BYTES = {
   bool: 1, int8: 1, uint8: 1, int16: 2, int32: 4, uint32: 4, float32: 4, float64: 8, int64: 8, uint64: 8,
 };
-// Flags this closed network needs (see the machine notes): no background
-// connections, no QUIC, no updates. playwright adds --headless and a fresh
-// temporary --user-data-dir itself, and --no-sandbox with chromiumSandbox
-// false (its default).
-const CHROMIUM_ARGS = [
-  '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
-  '--disable-background-networking', '--disable-component-update', '--disable-sync',
-];
+// Chromium's flags for this closed network live with the shared launcher.
+const { ARGS: CHROMIUM_ARGS } = require('../browser/chromium');
 
 class JobError extends Error {}
 

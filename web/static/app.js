@@ -1,104 +1,132 @@
-// imagerec page: uploads through presigned PUT URLs, polls results and
-// executions, draws Rekognition-shaped boxes (fractions of the upright
-// image) over each picture.
-"use strict";
+// app.js: the console's shell: session, router, live event stream.
+// Views live in their own modules and get a context with the bus.
+import { api, setCSRF, APIError, el } from "./api.js";
+import { galleryView } from "./gallery.js";
+import { detailView } from "./detail.js";
+import { executionsView, executionView } from "./executions.js";
+import { healthView, healthDot } from "./health.js";
+
 const $ = (id) => document.getElementById(id);
-const api = async (path, opts) => {
-  const r = await fetch("api/" + path, opts);
-  if (!r.ok) throw new Error(path + ": " + r.status + " " + (await r.text()));
-  return r.json();
+const view = $("view");
+
+// bus dispatches the server's events to whoever listens.
+const listeners = new Map();
+export const bus = {
+  on(type, f) {
+    if (!listeners.has(type)) listeners.set(type, new Set());
+    listeners.get(type).add(f);
+    return () => listeners.get(type).delete(f);
+  },
+  emit(type, data) {
+    for (const f of listeners.get(type) || []) {
+      try { f(data); } catch (e) { console.error(e); }
+    }
+  },
 };
-const esc = (s) => String(s).replace(/[&<>"']/g, (c) => ({ "&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "'": "&#39;" }[c]));
 
-async function upload(file) {
-  const li = document.createElement("li");
-  li.textContent = file.name + ": uploading…";
-  $("uploads").prepend(li);
-  try {
-    const { url } = await api("upload-url?key=" + encodeURIComponent(file.name) + "&type=" + encodeURIComponent(file.type), { method: "POST" });
-    const r = await fetch(url, { method: "PUT", body: file, headers: file.type ? { "Content-Type": file.type } : {} });
-    if (!r.ok) throw new Error(r.status + " " + (await r.text()));
-    li.textContent = file.name + ": uploaded, recognising…";
-  } catch (e) {
-    li.innerHTML = esc(file.name) + ': <span class="err">' + esc(e.message) + "</span>";
+let source = null;
+function connect() {
+  if (source) source.close();
+  source = new EventSource("api/events");
+  const live = $("live");
+  let first = true;
+  source.addEventListener("hello", () => {
+    live.textContent = "live";
+    live.classList.add("on");
+    // After a break, what was missed is fetched again.
+    if (!first) bus.emit("reconnected");
+    first = false;
+  });
+  for (const type of ["document", "removed", "execution", "state", "health", "upload"]) {
+    source.addEventListener(type, (e) => bus.emit(type, JSON.parse(e.data)));
   }
+  source.onerror = async () => {
+    live.textContent = "offline";
+    live.classList.remove("on");
+    try { await api("session"); } catch (e) {
+      if (e instanceof APIError && e.status === 401) { source.close(); source = null; signIn(); }
+    }
+  };
 }
 
-function box(b, cls, label) {
-  const x = b.Left * 100, y = b.Top * 100, w = b.Width * 100, h = b.Height * 100;
-  return `<g class="${cls}"><rect x="${x}%" y="${y}%" width="${w}%" height="${h}%" fill="none" stroke-width="2"/>` +
-    (label ? `<text x="${x}%" y="${y}%" dy="-3" font-size="12">${esc(label)}</text>` : "") + "</g>";
+// The routes: #/ gallery, #/image/KEY, #/executions, #/executions/NAME,
+// #/health. Each view returns a cleanup function.
+let cleanup = null;
+function route() {
+  if (cleanup) cleanup();
+  cleanup = null;
+  const h = location.hash.replace(/^#/, "") || "/";
+  const [path, query] = h.split("?");
+  const params = new URLSearchParams(query || "");
+  const ctx = { bus, params, root: view };
+  view.replaceChildren();
+  let name = "gallery";
+  let m;
+  if ((m = path.match(/^\/image\/(.+)$/))) cleanup = detailView(ctx, decodeURIComponent(m[1]));
+  else if ((m = path.match(/^\/executions\/(.+)$/))) { name = "executions"; cleanup = executionView(ctx, decodeURIComponent(m[1])); }
+  else if (path === "/executions") { name = "executions"; cleanup = executionsView(ctx); }
+  else if (path === "/health") { name = "health"; cleanup = healthView(ctx); }
+  else cleanup = galleryView(ctx);
+  for (const a of document.querySelectorAll("[data-nav]")) a.classList.toggle("current", a.dataset.nav === name);
+  if (path.startsWith("/image/")) for (const a of document.querySelectorAll("[data-nav]")) a.classList.remove("current");
 }
 
-const colours = { labels: "#2ad", faces: "#fa3", text: "#3d6" };
-function overlay(doc) {
-  let s = "";
-  if ($("show-labels").checked) for (const l of doc.Labels || []) for (const i of l.Instances || []) s += box(i.BoundingBox, "labels", `${l.Name} ${i.Confidence.toFixed(0)}`);
-  if ($("show-faces").checked) for (const f of doc.FaceDetails || []) s += box(f.BoundingBox, "faces", f.AgeRange ? `${f.Gender ? f.Gender.Value : ""} ${f.AgeRange.Low}-${f.AgeRange.High}` : "face");
-  if ($("show-text").checked) for (const t of doc.TextDetections || []) if (t.Type === "LINE") s += box(t.Geometry.BoundingBox, "text", t.DetectedText);
-  return `<svg>${s}</svg>`.replace(/<g class="(\w+)"><rect/g, (m, c) => `<g><rect stroke="${colours[c]}"`).replace(/<text /g, '<text fill="#fff" stroke="#000" stroke-width=".3" ');
+function signIn(message) {
+  if (cleanup) cleanup();
+  cleanup = null;
+  $("signout").hidden = true;
+  const node = $("tpl-signin").content.cloneNode(true);
+  view.replaceChildren(node);
+  const msg = view.querySelector(".msg");
+  if (message) { msg.textContent = message; msg.hidden = false; }
+  const form = view.querySelector("form");
+  form.elements.accessKeyId.focus();
+  form.onsubmit = async (e) => {
+    e.preventDefault();
+    const button = form.querySelector("button");
+    button.disabled = true;
+    try {
+      // The secret is sent once, over this origin, and not kept.
+      const info = await api("signin", { method: "POST", body: { accessKeyId: form.elements.accessKeyId.value, secretAccessKey: form.elements.secretAccessKey.value } });
+      form.reset();
+      start(info);
+    } catch (err) {
+      msg.textContent = err.message;
+      msg.hidden = false;
+      button.disabled = false;
+    }
+  };
 }
 
-const docs = new Map();
-async function card(item) {
-  let doc = docs.get(item.document + item.lastModified);
-  if (!doc) {
-    doc = await (await fetch(item.documentUrl)).json();
-    docs.set(item.document + item.lastModified, doc);
+let started = false;
+function start(info) {
+  setCSRF(info.csrf);
+  $("signout").hidden = false;
+  connect();
+  healthDot(bus);
+  if (!started) {
+    started = true;
+    window.addEventListener("hashchange", route);
   }
-  const tags = (doc.Labels || []).slice(0, 12).map((l) => `<span class="tag">${esc(l.Name)} ${l.Confidence.toFixed(0)}</span>`).join("") +
-    (doc.ModerationLabels || []).map((l) => `<span class="tag mod">${esc(l.Name)} ${l.Confidence.toFixed(0)}</span>`).join("");
-  const text = (doc.TextDetections || []).filter((t) => t.Type === "LINE").map((t) => t.DetectedText).join(" / ");
-  const body = item.failed
-    ? `<div class="err">${esc(doc.Error)}: ${esc(doc.Message)}</div>`
-    : `${tags}${doc.FaceDetails ? `<div>${doc.FaceDetails.length} face(s)</div>` : ""}${text ? `<div>text: ${esc(text)}</div>` : ""}`;
-  const pic = item.failed ? "" : `<div class="pic"><img src="${item.imageUrl}" alt="">${overlay(doc)}</div>`;
-  return `<div class="card">${pic}<div class="meta"><div class="key">${esc(item.key)}</div>${body}<div><a href="${item.documentUrl}" target="_blank">${esc(item.document)}</a></div></div></div>`;
+  route();
 }
 
-async function refreshResults() {
-  const items = await api("results?limit=24");
-  const html = await Promise.all(items.map((it) => card(it).catch((e) => `<div class="card err">${esc(it.key)}: ${esc(e.message)}</div>`)));
-  $("gallery").innerHTML = html.join("") || "<p>No results yet: upload an image.</p>";
-}
-
-let selected = "";
-async function showHistory(arn) {
-  selected = arn;
-  const events = await api("history?arn=" + encodeURIComponent(arn));
-  $("history").textContent = events.map((e) => `${e.id}\t${e.timestamp}\t${e.type}\t${e.details || ""}`).join("\n");
-  refreshExecutions();
-}
-
-async function refreshExecutions() {
-  const execs = await api("executions?limit=30");
-  $("exec-rows").innerHTML = execs.map((e) => {
-    const start = new Date(e.startDate), stop = e.stopDate ? new Date(e.stopDate) : null;
-    const dur = stop ? ((stop - start) / 1000).toFixed(2) + " s" : "…";
-    return `<tr data-arn="${esc(e.executionArn)}" class="${e.executionArn === selected ? "sel" : ""}"><td>${esc(e.name)}</td><td class="${e.status}">${e.status}${e.error ? " " + esc(e.error) : ""}</td><td>${start.toLocaleTimeString()}</td><td>${dur}</td></tr>`;
-  }).join("");
-  for (const tr of $("exec-rows").querySelectorAll("tr")) tr.onclick = () => showHistory(tr.dataset.arn);
-}
-
-async function refreshStatus() {
-  const st = await api("status");
-  $("status").hidden = !st.degraded;
-  $("problems").innerHTML = st.problems.map((p) => `<li>${esc(p)}</li>`).join("");
-}
-
-async function tick() {
-  try { await Promise.all([refreshResults(), refreshExecutions(), refreshStatus()]); } catch (e) { console.error(e); }
-  setTimeout(tick, 2000);
-}
+$("signout").onclick = async () => {
+  try { await api("signout", { method: "POST" }); } catch { /* signed out anyway */ }
+  if (source) { source.close(); source = null; }
+  signIn("Signed out.");
+};
 
 (async function main() {
-  const cfg = await api("config");
-  $("buckets").textContent = `s3://${cfg.uploadBucket} → s3://${cfg.resultBucket}`;
-  $("file").onchange = (e) => [...e.target.files].forEach(upload);
-  const drop = $("drop");
-  drop.ondragover = (e) => { e.preventDefault(); drop.classList.add("over"); };
-  drop.ondragleave = () => drop.classList.remove("over");
-  drop.ondrop = (e) => { e.preventDefault(); drop.classList.remove("over"); [...e.dataTransfer.files].forEach(upload); };
-  for (const id of ["show-labels", "show-faces", "show-text"]) $(id).onchange = refreshResults;
-  tick();
+  let note = "";
+  if (location.hash === "#signin=link-used") {
+    note = "That sign-in link was used already or has expired: sign in with the access key and secret, or restart serve for a new link.";
+    history.replaceState(null, "", location.pathname);
+  }
+  try {
+    start(await api("session"));
+  } catch (e) {
+    if (e instanceof APIError && e.status === 401) signIn(note);
+    else view.replaceChildren(el("p", { class: "err" }, "The console cannot reach the server: " + e.message));
+  }
 })();
