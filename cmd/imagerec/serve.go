@@ -44,7 +44,7 @@ import (
 	"github.com/imagerec/imagerec/internal/vision/onnx"
 )
 
-// uiPrefix is where the web page, metrics and health live on the endpoint.
+// uiPrefix is where the web console, metrics and health live on the endpoint.
 // '_' cannot start a bucket name, so it never shadows an S3 path.
 const uiPrefix = "/_imagerec"
 

@@ -226,6 +226,8 @@ export function detailView({ bus, root }, key) {
     const ov = overlay(doc, W, H);
     const captions = el("div", { class: "captions", "aria-hidden": "true" });
     const stage = el("div", { class: "stage" }, img, ov.s, captions);
+    // As wide as the column, as tall as most of the window.
+    stage.style.maxWidth = `min(100%, calc(78vh * ${W / H}))`;
     const flagged = (doc.ModerationLabels || []).length > 0;
     if (flagged) {
       stage.classList.add("blurred");

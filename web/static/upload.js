@@ -102,6 +102,10 @@ async function upload(file, list) {
 // uploadPanel returns the drop zone and the list of uploads.
 // The list outlives the gallery view, so uploads keep their rows.
 let list = null;
+let clear = null;
+let observer = null;
+const FINISHED = 'li[data-state="done"], li[data-state="failed"]';
+const showClear = () => { if (clear) clear.hidden = !list.querySelector(FINISHED); };
 
 export function uploadPanel(bus) {
   wire(bus);
@@ -115,5 +119,12 @@ export function uploadPanel(bus) {
   zone.ondragover = (e) => { e.preventDefault(); zone.classList.add("over"); };
   zone.ondragleave = () => zone.classList.remove("over");
   zone.ondrop = (e) => { e.preventDefault(); zone.classList.remove("over"); files(e.dataTransfer.files); };
-  return el("section", { class: "card upload-panel", "aria-label": "Upload" }, input, zone, list);
+  clear = el("button", { type: "button", class: "clear" }, "Clear finished uploads");
+  clear.onclick = () => { for (const li of list.querySelectorAll(FINISHED)) li.remove(); showClear(); };
+  if (!observer) {
+    observer = new MutationObserver(showClear);
+    observer.observe(list, { subtree: true, attributes: true, childList: true, attributeFilter: ["data-state"] });
+  }
+  showClear();
+  return el("section", { class: "card upload-panel", "aria-label": "Upload" }, input, zone, list, clear);
 }
