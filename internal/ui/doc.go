@@ -5,7 +5,7 @@
 // the Step Functions console shows them (list, graph of the state
 // machine, event history) and a health panel.
 //
-// Security (ADR 0009):
+// Security (ADR 0011):
 //   - Every /api/* call needs a session: an HttpOnly, SameSite=Strict
 //     cookie made by signing in with the access key and secret the
 //     endpoint accepts (checked by Config.CheckSecret, never stored), or by
