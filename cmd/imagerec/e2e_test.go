@@ -107,10 +107,15 @@ func startServer(t testing.TB, dataDir string, extra ...string) *testServer {
 	go func() {
 		sc := bufio.NewScanner(stdout)
 		sent := false
+		endpoint := ""
 		for sc.Scan() {
 			fmt.Fprintln(s.logs, sc.Text())
-			if m := listenRE.FindStringSubmatch(sc.Text()); m != nil && !sent {
-				found <- m[1]
+			if m := listenRE.FindStringSubmatch(sc.Text()); m != nil && endpoint == "" {
+				endpoint = m[1]
+			}
+			// Ready once the whole banner is in the logs (its last line).
+			if endpoint != "" && !sent && strings.HasPrefix(sc.Text(), "  metrics:") {
+				found <- endpoint
 				sent = true
 			}
 		}

@@ -297,13 +297,16 @@ func (s *server) run(ctx context.Context, stdout io.Writer) error {
 		s.log.Info("re-running executions interrupted by a stop", "count", len(recovered))
 	}
 
-	fmt.Fprintf(stdout, "imagerec serve %s: endpoint: %s\n", version, endpoint)
-	fmt.Fprintf(stdout, "  credentials: AWS_ACCESS_KEY_ID=%s, secret access key from %s (region %s)\n", s.cfg.AccessKeyID, s.cfg.SecretSource, s.cfg.Region)
-	fmt.Fprintf(stdout, "  upload:      aws --endpoint-url %s s3 cp photo.jpg s3://%s/\n", endpoint, s.cfg.UploadBucket)
-	fmt.Fprintf(stdout, "  results:     aws --endpoint-url %s s3 ls s3://%s/\n", endpoint, s.cfg.ResultBucket)
-	fmt.Fprintf(stdout, "  console:     %s\n", s.console.signInURL())
-	fmt.Fprintf(stdout, "               (sign-in link: single use, valid for %.0f minutes; or sign in with the access key and secret)\n", ui.DefaultTokenTTL.Minutes())
-	fmt.Fprintf(stdout, "  metrics:     %s%s/metrics   health: %s%s/healthz\n", endpoint, uiPrefix, endpoint, uiPrefix)
+	// One write: a reader of the first line has the whole banner.
+	var banner strings.Builder
+	fmt.Fprintf(&banner, "imagerec serve %s: endpoint: %s\n", version, endpoint)
+	fmt.Fprintf(&banner, "  credentials: AWS_ACCESS_KEY_ID=%s, secret access key from %s (region %s)\n", s.cfg.AccessKeyID, s.cfg.SecretSource, s.cfg.Region)
+	fmt.Fprintf(&banner, "  upload:      aws --endpoint-url %s s3 cp photo.jpg s3://%s/\n", endpoint, s.cfg.UploadBucket)
+	fmt.Fprintf(&banner, "  results:     aws --endpoint-url %s s3 ls s3://%s/\n", endpoint, s.cfg.ResultBucket)
+	fmt.Fprintf(&banner, "  console:     %s\n", s.console.signInURL())
+	fmt.Fprintf(&banner, "               (sign-in link: single use, valid for %.0f minutes; or sign in with the access key and secret)\n", ui.DefaultTokenTTL.Minutes())
+	fmt.Fprintf(&banner, "  metrics:     %s%s/metrics   health: %s%s/healthz\n", endpoint, uiPrefix, endpoint, uiPrefix)
+	_, _ = io.WriteString(stdout, banner.String())
 	if f, ok := stdout.(interface{ Sync() error }); ok {
 		_ = f.Sync()
 	}
