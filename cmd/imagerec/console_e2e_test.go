@@ -110,8 +110,8 @@ var consoleRoutes = []struct{ method, path string }{
 }
 
 // TestConsole runs the web console in Debian's Chromium against the real
-// binary: sign-in with the start-up link, every API call refused without
-// a session, another Host refused, three photos and a corrupt file
+// binary: sign-in with the start-up link (single use) and with the form,
+// every API call refused without a session, another Host refused, three photos and a corrupt file
 // uploaded through the page to their final states, the gallery updated
 // live, a label search, the detail views' layers, an execution's graph
 // all green, no horizontal overflow at 1280 and 390 px on every view, and
@@ -176,6 +176,7 @@ func TestConsole(t *testing.T) {
 	start := time.Now()
 	report := runConsole(t, node, modules, "e2e", map[string]any{
 		"base": s.endpoint, "token": token, "uploads": uploads, "corrupt": corrupt,
+		"accessKeyId": "imagerec", "secretAccessKey": "imagerec-local-secret",
 		"screenshots": shots, "docs": docs, "idleSeconds": idleSeconds(), "timeoutSeconds": 240,
 		"search": map[string]string{"text": "bicycle", "key": "dog.jpg"},
 		"details": []map[string]any{

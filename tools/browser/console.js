@@ -6,7 +6,7 @@
 //   node console.js e2e JOB.json        sign in, upload, gallery, search, detail, executions, layout, idle traffic
 //   node console.js firstpaint JOB.json time to first paint of the gallery
 //
-// The job: {"base": "http://127.0.0.1:PORT", "token": "...", "uploads": ["/abs/dog.jpg", ...],
+// The job: {"base": "http://127.0.0.1:PORT", "token": "...", "accessKeyId": "...", "secretAccessKey": "...", "uploads": ["/abs/dog.jpg", ...],
 //   "corrupt": "/abs/corrupt.jpg", "screenshots": "/abs/dir", "docs": "/abs/dir or empty",
 //   "idleSeconds": 10, "timeoutSeconds": 300, "out": "/abs/report.json",
 //   "search": {"text": "bicycle", "key": "dog.jpg"}, "details": [{"key": "dog.jpg", "min": {"objects": 1}}],
@@ -95,8 +95,19 @@ async function e2e(browser, job, report) {
   }, API_PATHS);
   for (const [k, v] of Object.entries(report.anonymous)) check(v === 401, `${k} without a session: ${v}`);
   await shoot(ap, job, report, 'signin');
+  // The form: a wrong secret is refused, the right pair signs in.
+  await ap.fill('input[name=accessKeyId]', job.accessKeyId);
+  await ap.fill('input[name=secretAccessKey]', 'not-the-secret');
+  await ap.click('.signin button[type=submit]');
+  await ap.waitForFunction(() => /wrong/.test(document.querySelector('.signin .msg').innerText), null, { timeout: 15000 });
+  await ap.fill('input[name=secretAccessKey]', job.secretAccessKey);
+  await ap.click('.signin button[type=submit]');
+  await ap.waitForSelector('.gallery .toolbar', { timeout: 15000 });
+  report.formSignIn = await ap.evaluate(async () => (await fetch('api/session')).status);
+  check(report.formSignIn === 200, `session after the form: ${report.formSignIn}`);
+  check(await ap.evaluate(() => !document.cookie.includes('imagerec_session')), 'the session cookie is readable from JavaScript');
   await anon.close();
-  log('API refused without a session; a used link shows the sign-in form');
+  log('API refused without a session; a used link shows the sign-in form; the form signs in with the key pair');
 
   // 3. Upload through the page: each file reaches its final state.
   await page.evaluate(() => { window.__noReload = true; });
