@@ -14,6 +14,14 @@ import (
 //go:embed statemachine.asl.json
 var StateMachine []byte
 
+// Backfill is deploy/backfill.asl.json: a Distributed Map over the upload
+// bucket that runs the pipeline's inspect, recognise and store steps for
+// the objects that have no document yet. Its placeholders are filled like
+// StateMachine's (LocalSubstitutions has them too).
+//
+//go:embed backfill.asl.json
+var Backfill []byte
+
 // Function names of the tasks, as registered with the local executor and as
 // the Lambda functions are named by the SAM template.
 const (
@@ -22,6 +30,18 @@ const (
 	FunctionStore     = "imagerec-store"
 	FunctionNotify    = "imagerec-notify"
 )
+
+// LocalStateMachine and LocalBackfill are the pipeline's and the
+// backfill's state machine names in imagerec serve (ARNs
+// arn:aws:states:REGION:000000000000:stateMachine:NAME).
+const (
+	LocalStateMachine = "imagerec"
+	LocalBackfill     = "imagerec-backfill"
+)
+
+// BackfillResultPrefix is where the backfill's ResultWriter writes in the
+// result bucket.
+const BackfillResultPrefix = "_imagerec/backfill"
 
 // LocalRegion and LocalAccount make the ARNs of the local executor.
 const (
@@ -40,9 +60,15 @@ func TopicARN(name string) string {
 }
 
 // LocalSubstitutions returns the DefinitionSubstitutions the local executor
-// applies, mirroring the ones in template.yaml.
-func LocalSubstitutions(resultBucket string) map[string]string {
+// applies, mirroring the ones in template.yaml. uploadBucket is optional
+// (only the backfill uses it).
+func LocalSubstitutions(resultBucket string, uploadBucket ...string) map[string]string {
+	up := "image-upload-bucket"
+	if len(uploadBucket) > 0 {
+		up = uploadBucket[0]
+	}
 	return map[string]string{
+		"UploadBucket":         up,
 		"InspectFunctionArn":   FunctionARN(FunctionInspect),
 		"RecognizeFunctionArn": FunctionARN(FunctionRecognize),
 		"StoreFunctionArn":     FunctionARN(FunctionStore),

@@ -153,24 +153,40 @@ func TestStateMachineWiring(t *testing.T) {
 	if got := tpl.Transform; got == nil || got.String == nil || *got.String != "AWS::Serverless-2016-10-31" {
 		t.Errorf("Transform = %v, want AWS::Serverless-2016-10-31", got)
 	}
-	sm, err := tpl.GetServerlessStateMachineWithName("ImageStateMachine")
+	for _, m := range []struct {
+		resource, file string
+		embedded       []byte
+	}{
+		{"ImageStateMachine", "statemachine.asl.json", deploy.StateMachine},
+		{"BackfillStateMachine", "backfill.asl.json", deploy.Backfill},
+	} {
+		t.Run(m.resource, func(t *testing.T) {
+			checkWiring(t, tpl, m.resource, m.file, m.embedded)
+		})
+	}
+}
+
+// checkWiring checks one state machine of the template against the
+// definition file the local executor embeds: substitutions, the tasks'
+// functions and the role that may invoke them, logging.
+func checkWiring(t *testing.T, tpl *cloudformation.Template, resource, file string, embedded []byte) {
+	sm, err := tpl.GetServerlessStateMachineWithName(resource)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if sm.DefinitionUri == nil || sm.DefinitionUri.String == nil || *sm.DefinitionUri.String != "statemachine.asl.json" {
-		t.Fatalf("DefinitionUri = %v, want statemachine.asl.json (the file the local executor embeds)", sm.DefinitionUri)
+	if sm.DefinitionUri == nil || sm.DefinitionUri.String == nil || *sm.DefinitionUri.String != file {
+		t.Fatalf("DefinitionUri = %v, want %s (the file the local executor embeds)", sm.DefinitionUri, file)
 	}
 	if sm.Definition != nil {
 		t.Error("the state machine must come from DefinitionUri only, not an inline Definition")
 	}
-	def, err := os.ReadFile("statemachine.asl.json")
+	def, err := os.ReadFile(file)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if !bytes.Equal(def, deploy.StateMachine) {
-		t.Error("statemachine.asl.json differs from the embedded deploy.StateMachine")
+	if !bytes.Equal(def, embedded) {
+		t.Errorf("%s differs from the embedded definition", file)
 	}
-
 	// Every ${X} in the definition has a substitution and every
 	// substitution is used.
 	used := map[string]bool{}
@@ -179,12 +195,12 @@ func TestStateMachineWiring(t *testing.T) {
 	}
 	for name := range used {
 		if _, ok := sm.DefinitionSubstitutions[name]; !ok {
-			t.Errorf("${%s} in statemachine.asl.json has no DefinitionSubstitutions entry", name)
+			t.Errorf("${%s} in %s has no DefinitionSubstitutions entry", name, file)
 		}
 	}
 	for name := range sm.DefinitionSubstitutions {
 		if !used[name] {
-			t.Errorf("DefinitionSubstitutions.%s is not used by statemachine.asl.json", name)
+			t.Errorf("DefinitionSubstitutions.%s is not used by %s", name, file)
 		}
 	}
 	// The local executor substitutes the same names.
@@ -590,6 +606,97 @@ func TestRecognizeConcurrency(t *testing.T) {
 	}
 }
 
+// TestBackfillPermissions: the backfill's role may list exactly the
+// upload bucket its ItemReader reads, write exactly where its
+// ResultWriter writes, and start and stop its own child executions; its
+// functions time out before the states that call them.
+func TestBackfillPermissions(t *testing.T) {
+	t.Parallel()
+	tpl, _ := loadTemplate(t)
+	sm, err := tpl.GetServerlessStateMachineWithName("BackfillStateMachine")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var def struct {
+		States map[string]struct {
+			ItemReader struct {
+				Resource   string
+				Parameters map[string]string
+			}
+			ResultWriter struct {
+				Resource   string
+				Parameters map[string]string
+			}
+			ItemProcessor struct {
+				ProcessorConfig struct{ Mode string }
+				States          map[string]struct {
+					Type, Resource string
+					TimeoutSeconds int
+				}
+			}
+		}
+	}
+	if err := json.Unmarshal(deploy.Backfill, &def); err != nil {
+		t.Fatal(err)
+	}
+	m := def.States["Backfill"]
+	sub := func(v string) string { return fmt.Sprint(sm.DefinitionSubstitutions[strings.Trim(v, "${}")]) }
+	if m.ItemProcessor.ProcessorConfig.Mode != "DISTRIBUTED" || m.ItemReader.Resource != "arn:aws:states:::s3:listObjectsV2" ||
+		sub(m.ItemReader.Parameters["Bucket"]) != "example-uploads" {
+		t.Errorf("Backfill reads %s %s (mode %s), want a Distributed Map over the upload bucket", m.ItemReader.Resource, sub(m.ItemReader.Parameters["Bucket"]), m.ItemProcessor.ProcessorConfig.Mode)
+	}
+	if sub(m.ResultWriter.Parameters["Bucket"]) != "example-results" || m.ResultWriter.Parameters["Prefix"] != deploy.BackfillResultPrefix {
+		t.Errorf("ResultWriter writes to %s/%s", sub(m.ResultWriter.Parameters["Bucket"]), m.ResultWriter.Parameters["Prefix"])
+	}
+	role, err := tpl.GetIAMRoleWithName(strings.TrimSuffix(strings.TrimPrefix(deref(sm.Role), "getatt:"), ".Arn"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	grants := map[string][]string{}
+	for _, st := range statements(t, role.Policies) {
+		for _, a := range st.Action {
+			grants[a] = append(grants[a], st.Resource...)
+		}
+	}
+	want := map[string][]string{
+		"s3:ListBucket":           {"arn:aws:s3:::example-uploads"},
+		"s3:PutObject":            {"arn:aws:s3:::example-results/" + deploy.BackfillResultPrefix + "/*"},
+		"states:StartExecution":   {"arn:aws:states:us-east-1:123456789012:stateMachine:imagerec-backfill"},
+		"states:StopExecution":    {"arn:aws:states:us-east-1:123456789012:execution:imagerec-backfill/*"},
+		"lambda:InvokeFunction":   {"getatt:InspectFunction.Arn", "getatt:RecognizeFunction.Arn", "getatt:StoreFunction.Arn"},
+		"states:RedriveExecution": {"arn:aws:states:us-east-1:123456789012:mapRun:imagerec-backfill/*"},
+	}
+	for a, res := range want {
+		if !slices.Equal(grants[a], res) {
+			t.Errorf("backfill role: %s on %v, want %v", a, grants[a], res)
+		}
+	}
+	if deref(sm.Name) != "imagerec-backfill" {
+		t.Errorf("backfill state machine name %s: the role's own-ARN grants assume STACK-backfill", deref(sm.Name))
+	}
+	var globalTimeout struct{ Timeout int }
+	raw, _ := json.Marshal(tpl.Globals["Function"])
+	if err := json.Unmarshal(raw, &globalTimeout); err != nil {
+		t.Fatal(err)
+	}
+	for name, st := range m.ItemProcessor.States {
+		if st.Type != "Task" {
+			continue
+		}
+		fn, err := tpl.GetServerlessFunctionWithName(strings.TrimSuffix(strings.TrimPrefix(sub(st.Resource), "getatt:"), ".Arn"))
+		if err != nil {
+			t.Fatalf("%s: %v", name, err)
+		}
+		timeout := globalTimeout.Timeout
+		if fn.Timeout != nil {
+			timeout = *fn.Timeout
+		}
+		if st.TimeoutSeconds == 0 || timeout > st.TimeoutSeconds {
+			t.Errorf("%s: function times out after %ds, state after %ds", name, timeout, st.TimeoutSeconds)
+		}
+	}
+}
+
 // nodeModules is where the set-up installs asl-validator (outside git).
 func nodeModules() string {
 	if d := os.Getenv("IMAGEREC_NODE_MODULES"); d != "" {
@@ -622,8 +729,10 @@ func TestASLValidator(t *testing.T) {
 		out, err := exec.CommandContext(t.Context(), bin, "--json-path", path).CombinedOutput()
 		return string(out), err
 	}
-	if out, err := run("statemachine.asl.json"); err != nil {
-		t.Errorf("asl-validator rejects statemachine.asl.json: %v\n%s", err, out)
+	for _, f := range []string{"statemachine.asl.json", "backfill.asl.json"} {
+		if out, err := run(f); err != nil {
+			t.Errorf("asl-validator rejects %s: %v\n%s", f, err, out)
+		}
 	}
 	// The validator must be able to fail: break one Next.
 	broken := bytes.Replace(deploy.StateMachine, []byte(`"Next": "StoreResults"`), []byte(`"Next": "NoSuchState"`), 1)

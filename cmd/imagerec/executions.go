@@ -11,13 +11,14 @@ import (
 	"text/tabwriter"
 	"time"
 
+	"github.com/imagerec/imagerec/deploy"
 	"github.com/imagerec/imagerec/internal/sfn"
 )
 
 // cmdExecutions implements `imagerec executions list|describe ID|history ID
 // [--data DIR]` over the durable execution store of `imagerec serve`.
 func cmdExecutions(_ context.Context, env *Env, args []string) error {
-	usage := "executions list | describe ID | history ID [--data DIR] [--json]"
+	usage := "executions list | describe ID | history ID [--data DIR] [--state-machine NAME] [--json]"
 	if len(args) == 0 {
 		fmt.Fprintln(env.Stderr, "Usage: imagerec "+usage)
 		return &exitError{2}
@@ -27,18 +28,27 @@ func cmdExecutions(_ context.Context, env *Env, args []string) error {
 			"  list      executions started by imagerec serve, newest first\n"+
 			"  describe  one execution, like aws stepfunctions describe-execution\n"+
 			"  history   its events, like aws stepfunctions get-execution-history\n\n"+
-			"Flags:\n  --data DIR  data directory of imagerec serve (default ./data)\n  --json      print JSON (list)")
+			"Flags:\n  --data DIR             data directory of imagerec serve (default ./data)\n"+
+			"  --state-machine NAME   whose executions (default imagerec, the pipeline's; also imagerec-backfill\n"+
+			"                         and the machines created with aws stepfunctions create-state-machine)\n"+
+			"  --json                 print JSON (list)")
 		return nil
 	}
 	sub := args[0]
 	fs := newFlagSet(env, "executions "+sub, usage)
 	data := fs.String("data", "./data", "data `directory` of imagerec serve (executions are under DIR/executions)")
 	asJSON := fs.Bool("json", false, "print JSON (list)")
+	machine := fs.String("state-machine", deploy.LocalStateMachine, "state machine `NAME` whose executions to read")
 	pos, err := parseInterleaved(fs, args[1:])
 	if err != nil {
 		return err
 	}
+	// The same stores serve's sfn.Service keeps: the pipeline's in
+	// DATA/executions, every other machine's beside its definition.
 	dir := filepath.Join(*data, "executions")
+	if *machine != deploy.LocalStateMachine {
+		dir = filepath.Join(*data, "statemachines", *machine, "executions")
+	}
 	if _, err := os.Stat(dir); errors.Is(err, os.ErrNotExist) {
 		// Reading must not create the store: report that there is none.
 		fmt.Fprintf(env.Stderr, "imagerec executions: no executions under %s\n", dir)
@@ -93,7 +103,7 @@ func cmdExecutions(_ context.Context, env *Env, args []string) error {
 		}
 		rec, err := store.Get(pos[0])
 		if errors.Is(err, sfn.ErrExecutionDoesNotExist) {
-			fmt.Fprintf(env.Stderr, "imagerec executions: no execution %q in %s\n", pos[0], filepath.Join(*data, "executions"))
+			fmt.Fprintf(env.Stderr, "imagerec executions: no execution %q in %s\n", pos[0], dir)
 			return &exitError{1}
 		}
 		if err != nil {

@@ -48,6 +48,7 @@ func commands() map[string]command {
 		"states":     {"validate or run an Amazon States Language definition", cmdStates},
 		"executions": {"list, describe or show the history of stored executions", cmdExecutions},
 		"models":     {"install, list or verify the ONNX runtime and models", cmdModels},
+		"backfill":   {"recognise the images already in the upload bucket (on a running serve)", cmdBackfill},
 	}
 }
 

@@ -38,6 +38,7 @@ import (
 	"github.com/imagerec/imagerec/internal/s3api"
 	"github.com/imagerec/imagerec/internal/s3event"
 	"github.com/imagerec/imagerec/internal/sfn"
+	"github.com/imagerec/imagerec/internal/sfnapi"
 	"github.com/imagerec/imagerec/internal/sigv4"
 	"github.com/imagerec/imagerec/internal/ui"
 	"github.com/imagerec/imagerec/internal/vision"
@@ -77,6 +78,7 @@ type server struct {
 	budget    *membudget.Budget
 	exec      *sfn.Executor
 	execStore *sfn.DirStore
+	states    *sfn.Service
 	// reconciled counts uploads started again since the server started.
 	reconciled atomic.Int64
 	metrics    *metrics.Metrics
@@ -194,29 +196,39 @@ func newServer(ctx context.Context, cfg config.Config, log *slog.Logger) (_ *ser
 		n, _ := s.execStore.Quarantined()
 		return float64(n)
 	})
-	def := asl.Substitute(deploy.StateMachine, deploy.LocalSubstitutions(cfg.ResultBucket))
-	s.exec, err = sfn.New(def, reg, sfn.Options{
-		Store:            s.execStore,
-		Logger:           log,
-		StateMachineName: "imagerec",
-		Region:           cfg.Region,
-		Account:          deploy.LocalAccount,
-		OnComplete:       s.completed,
-		OnEvent:          s.console.executionEvent,
+	// Step Functions: the pipeline's and the backfill's state machines and
+	// the ones users create through the API (kept under
+	// DATA/statemachines).
+	s.states, err = sfn.NewService(sfn.ServiceOptions{
+		Dir:      filepath.Join(cfg.DataDir, "statemachines"),
+		Region:   cfg.Region,
+		Account:  deploy.LocalAccount,
+		Registry: reg,
+		Logger:   log,
+		Objects:  sfn.StoreObjects{Store: s.store},
 		// A clean stop finishes the executions in flight, so their
 		// notifications are not sent again by a re-run after the restart.
 		CloseGrace: 10 * time.Second,
 	})
 	if err != nil {
+		return nil, err
+	}
+	s.closers = append(s.closers, func() { _ = s.states.Close() })
+	def := asl.Substitute(deploy.StateMachine, deploy.LocalSubstitutions(cfg.ResultBucket))
+	s.exec, err = s.states.AddManaged(deploy.LocalStateMachine, def, sfn.ManagedOptions{Store: s.execStore, OnComplete: s.completed, OnEvent: s.console.executionEvent})
+	if err != nil {
 		return nil, fmt.Errorf("state machine %s: %w", "deploy/statemachine.asl.json", err)
 	}
-	s.closers = append(s.closers, func() { _ = s.exec.Close() })
+	backfill := asl.Substitute(deploy.Backfill, deploy.LocalSubstitutions(cfg.ResultBucket, cfg.UploadBucket))
+	if _, err := s.states.AddManaged(deploy.LocalBackfill, backfill, sfn.ManagedOptions{}); err != nil {
+		return nil, fmt.Errorf("state machine %s: %w", "deploy/backfill.asl.json", err)
+	}
 	return s, nil
 }
 
 // dataEntries are what serve keeps under --data. Only these are made
 // private at start: --data may name a directory that holds other things.
-var dataEntries = []string{"objects", "queue", "queue.state", "executions", "deadletter", "thumbnails", "imagerec.lock"}
+var dataEntries = []string{"objects", "queue", "queue.state", "executions", "statemachines", "deadletter", "thumbnails", "imagerec.lock"}
 
 // tightenDataDir makes the data directory and serve's entries in it
 // private (directories 0700, files 0600), for a directory written by a
@@ -289,7 +301,7 @@ func (s *server) run(ctx context.Context, stdout io.Writer) error {
 	s.http.RegisterOnShutdown(s.console.page.Close)
 
 	started := time.Now()
-	recovered, err := s.exec.Recover(ctx)
+	recovered, err := s.states.Recover(ctx)
 	if err != nil {
 		return err
 	}
@@ -410,14 +422,21 @@ func (s *server) handler() http.Handler {
 	})
 	mux := s.console.routes()
 	s3i := s.metrics.Instrument("s3", s3h)
-	// Rekognition's JSON 1.1 API on the same port, told apart by X-Amz-Target.
+	// Rekognition's JSON 1.1 API and Step Functions' JSON 1.0 API on the
+	// same port, told apart by X-Amz-Target.
+	verifier := sigv4.New(creds, nil)
 	rek := s.metrics.Instrument("rekognition", rekapi.New(s.engine, s.store, rekapi.Options{
-		Verifier: sigv4.New(creds, nil),
+		Verifier: verifier,
 		Logger:   s.log,
 	}))
+	states := s.metrics.Instrument("states", sfnapi.New(s.states, sfnapi.Options{Verifier: verifier, Logger: s.log}))
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if rekapi.IsRekognitionRequest(r) {
 			rek.ServeHTTP(w, r)
+			return
+		}
+		if sfnapi.IsStepFunctionsRequest(r) {
+			states.ServeHTTP(w, r)
 			return
 		}
 		if strings.HasPrefix(r.URL.Path, uiPrefix+"/") || r.URL.Path == uiPrefix {

@@ -17,6 +17,9 @@ type StateMachine struct {
 	TimeoutSeconds int64
 	Version        string
 	QueryLanguage  string
+	// Raw is the definition as parsed (a Map's ItemProcessor is the
+	// definition of its child executions).
+	Raw *Object
 }
 
 // Retrier is one Retry entry.
@@ -103,6 +106,15 @@ type State struct {
 	ToleratedFailurePercentageSet  bool
 	ToleratedFailureCountSet       bool
 	Label                          string
+	// Distributed is set for ProcessorConfig.Mode DISTRIBUTED: each
+	// iteration is a child execution of type ChildType (STANDARD or
+	// EXPRESS), items may come from ItemReader and be batched by
+	// ItemBatcher, and results may go to ResultWriter.
+	Distributed  bool
+	ChildType    string
+	ItemReader   *ItemReader
+	ItemBatcher  *ItemBatcher
+	ResultWriter *ResultWriter
 
 	// JSONata is set when the state's QueryLanguage is JSONata. Its fields
 	// are then in the J* fields and JExpr, and the JSONPath ones are unset.
@@ -204,7 +216,7 @@ var stateFields = map[string][]string{
 }
 
 func (p *parser) machine(o *Object, prefix string, top bool) *StateMachine {
-	sm := &StateMachine{States: map[string]*State{}, QueryLanguage: p.defaultLang()}
+	sm := &StateMachine{States: map[string]*State{}, QueryLanguage: p.defaultLang(), Raw: o}
 	if ql, ok := o.Val("QueryLanguage").(string); ok && ql != "" {
 		sm.QueryLanguage = ql
 	}

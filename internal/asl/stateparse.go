@@ -233,8 +233,8 @@ func (f *fieldReader) taskFields() {
 	if f.st.Resource == "" && f.st.JExpr["Resource"] == nil {
 		f.p.add(f.loc+".Resource", "missing")
 	}
-	if strings.HasSuffix(f.st.Resource, ".waitForTaskToken") {
-		f.p.add(f.loc+".Resource", "callback tasks (.waitForTaskToken) are not supported by the local executor")
+	if strings.HasSuffix(f.st.Resource, ".sync") || strings.Contains(f.st.Resource, ".sync:") {
+		f.p.add(f.loc+".Resource", "the run-a-job pattern (.sync) is not supported by the local executor")
 	}
 	f.st.TimeoutSeconds, _ = f.integer("TimeoutSeconds", 1)
 	f.st.HeartbeatSeconds, _ = f.integer("HeartbeatSeconds", 1)
@@ -346,15 +346,23 @@ func (f *fieldReader) mapFields() {
 	case hasIt:
 		proc, hasProc = it, true
 	}
+	distributed := false
 	if po, ok := proc.(*Object); ok && hasProc {
 		if pc, ok := po.Val("ProcessorConfig").(*Object); ok {
 			for _, k := range pc.keys {
 				switch k {
 				case "Mode":
-					if m, _ := pc.Val(k).(string); m != "INLINE" && m != "DISTRIBUTED" {
+					m, _ := pc.Val(k).(string)
+					if m != "INLINE" && m != "DISTRIBUTED" {
 						f.p.add(f.loc+".ItemProcessor.ProcessorConfig.Mode", "must be INLINE or DISTRIBUTED")
 					}
+					distributed = m == "DISTRIBUTED"
 				case "ExecutionType":
+					t, _ := pc.Val(k).(string)
+					if t != "STANDARD" && t != "EXPRESS" {
+						f.p.add(f.loc+".ItemProcessor.ProcessorConfig.ExecutionType", "must be STANDARD or EXPRESS")
+					}
+					f.st.ChildType = t
 				default:
 					f.p.add(f.loc+".ItemProcessor.ProcessorConfig", "unknown field %q", k)
 				}
@@ -364,11 +372,11 @@ func (f *fieldReader) mapFields() {
 	} else {
 		f.p.add(f.loc+".ItemProcessor", "missing or not an object")
 	}
-	for _, k := range []string{"ItemReader", "ResultWriter", "ItemBatcher"} {
-		if _, ok := f.o.Get(k); ok {
-			f.p.add(f.loc+"."+k, "not supported by the local executor (it needs S3 access from the engine)")
-		}
+	f.st.Distributed = distributed
+	if distributed && f.st.ChildType == "" {
+		f.st.ChildType = "STANDARD"
 	}
+	f.distributedFields(distributed)
 	f.st.ItemsPath, _, _ = f.ref("ItemsPath")
 	if f.st.JSONata {
 		if v, ok := f.o.Get("ItemSelector"); ok {

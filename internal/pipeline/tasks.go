@@ -99,6 +99,11 @@ func (t *Tasks) Inspect(ctx context.Context, in InspectInput) (InspectOutput, er
 	if err := in.Source.validate(); err != nil {
 		return InspectOutput{}, err
 	}
+	if in.ResultBucket != "" {
+		if out, done, err := t.existing(ctx, in); done || err != nil {
+			return out, err
+		}
+	}
 	body, meta, err := t.Objects.Open(ctx, in.Source.Bucket, in.Source.Key)
 	if errors.Is(err, ErrNotFound) {
 		return InspectOutput{}, imageError(ErrNameInvalidS3Object, "object s3://%s/%s does not exist (deleted before it was processed?)", in.Source.Bucket, in.Source.Key)
@@ -129,6 +134,32 @@ func (t *Tasks) Inspect(ctx context.Context, in InspectInput) (InspectOutput, er
 	return out, nil
 }
 
+// existing reports, for the backfill, an object that gets no document
+// (Ignored) or already has one (Document, unless Force): done is then
+// set and the object is not looked at.
+func (t *Tasks) existing(ctx context.Context, in InspectInput) (InspectOutput, bool, error) {
+	src := in.Source
+	if reason := ignored(src.Bucket, src.Key, src.Size, in.ResultBucket); reason != "" {
+		return InspectOutput{Size: src.Size, Ignored: reason}, true, nil
+	}
+	if err := CheckKey(src.Key); err != nil {
+		return InspectOutput{Size: src.Size, Ignored: err.Error()}, true, nil
+	}
+	if in.Force {
+		return InspectOutput{}, false, nil
+	}
+	for _, suffix := range []string{ResultSuffix, ErrorSuffix} {
+		_, err := t.Objects.Head(ctx, in.ResultBucket, src.Key+suffix)
+		switch {
+		case err == nil:
+			return InspectOutput{Size: src.Size, Document: &ObjectRef{Bucket: in.ResultBucket, Key: src.Key + suffix}}, true, nil
+		case !errors.Is(err, ErrNotFound):
+			return InspectOutput{}, true, transient(err, "look up s3://%s/%s", in.ResultBucket, src.Key+suffix)
+		}
+	}
+	return InspectOutput{}, false, nil
+}
+
 // Recognize downloads the object and runs the recognizer on it.
 func (t *Tasks) Recognize(ctx context.Context, in RecognizeInput) (RecognizeOutput, error) {
 	if err := in.Source.validate(); err != nil {
@@ -147,6 +178,7 @@ func (t *Tasks) Recognize(ctx context.Context, in RecognizeInput) (RecognizeOutp
 		src.ETag = meta.ETag
 	}
 	res.Source = &vision.Source{Bucket: src.Bucket, Key: src.Key, ETag: src.ETag, Size: int64(len(data)), VersionID: src.VersionID}
+	t.logger().DebugContext(ctx, "image recognised", "bucket", src.Bucket, "key", src.Key)
 	doc, err := json.Marshal(res)
 	if err != nil {
 		return RecognizeOutput{}, &Error{Name: ErrNameTransient, Message: "encode result", Err: err}

@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"image"
 	"image/color"
 	"image/png"
@@ -122,6 +123,56 @@ func TestInspect(t *testing.T) {
 			}
 			if out.Supported != tc.supported || !strings.Contains(out.Reason, tc.reason) {
 				t.Errorf("got %+v, want supported=%v reason~%q", out, tc.supported, tc.reason)
+			}
+		})
+	}
+}
+
+// TestInspectBackfill: with ResultBucket (the backfill), Inspect reports
+// an existing result or error document unless Force, and the objects
+// that get no document.
+func TestInspectBackfill(t *testing.T) {
+	t.Parallel()
+	tasks, objs := setup(t, nil)
+	for _, k := range []string{"done.png", "failed.png", "new.png"} {
+		put(t, objs, k, pngBytes(t))
+	}
+	if err := objs.Put(t.Context(), "results", "done.png.json", []byte(`{}`), ""); err != nil {
+		t.Fatal(err)
+	}
+	if err := objs.Put(t.Context(), "results", "failed.png.error.json", []byte(`{}`), ""); err != nil {
+		t.Fatal(err)
+	}
+	tests := []struct {
+		key      string
+		size     int64
+		force    bool
+		document string
+		ignored  string
+	}{
+		{key: "done.png", document: "done.png.json"},
+		{key: "failed.png", document: "failed.png.error.json"},
+		{key: "done.png", force: true},
+		{key: "new.png"},
+		{key: "folder/", ignored: "folder marker"},
+		{key: "_imagerec/pending/x.json", size: 3, ignored: "imagerec's own"},
+		{key: strings.Repeat("k", pipeline.MaxKeyLen+1), size: 3, ignored: "at most 1013 bytes"},
+	}
+	for _, tc := range tests {
+		t.Run(fmt.Sprintf("%.20s force=%v", tc.key, tc.force), func(t *testing.T) {
+			out, err := tasks.Inspect(t.Context(), pipeline.InspectInput{Source: pipeline.Source{Bucket: "uploads", Key: tc.key, Size: tc.size}, ResultBucket: "results", Force: tc.force})
+			if err != nil {
+				t.Fatal(err)
+			}
+			doc := ""
+			if out.Document != nil {
+				doc = out.Document.Key
+			}
+			if doc != tc.document || !strings.Contains(out.Ignored, tc.ignored) || (tc.ignored == "") != (out.Ignored == "") {
+				t.Errorf("got document %q ignored %q, want %q %q", doc, out.Ignored, tc.document, tc.ignored)
+			}
+			if tc.document == "" && tc.ignored == "" && !out.Supported {
+				t.Errorf("new image not inspected: %+v", out)
 			}
 		})
 	}

@@ -62,18 +62,11 @@ func (t Trigger) Plan(rec s3event.Record) (start Start, ok bool, reason string, 
 		return Start{}, false, "", err
 	}
 	bucket := rec.S3.Bucket.Name
-	if bucket != t.ResultBucket && !strings.HasPrefix(key, "_imagerec/") {
-		if err := CheckKey(key); err != nil {
-			return Start{}, false, "", err
-		}
+	if reason := ignored(bucket, key, rec.S3.Object.Size, t.ResultBucket); reason != "" {
+		return Start{}, false, reason, nil
 	}
-	switch {
-	case bucket == t.ResultBucket:
-		return Start{}, false, "object is in the result bucket", nil
-	case strings.HasPrefix(key, "_imagerec/"):
-		return Start{}, false, "object is imagerec's own", nil
-	case strings.HasSuffix(key, "/") && rec.S3.Object.Size == 0:
-		return Start{}, false, "object is a folder marker", nil
+	if err := CheckKey(key); err != nil {
+		return Start{}, false, "", err
 	}
 	src := Source{
 		Bucket:    bucket,
@@ -90,6 +83,21 @@ func (t Trigger) Plan(rec s3event.Record) (start Start, ok bool, reason string, 
 		return Start{}, false, "", fmt.Errorf("encode execution input: %w", err)
 	}
 	return Start{Name: ExecutionName(src), Input: input, Source: src}, true, "", nil
+}
+
+// ignored says why an object is not recognised ("" if it is): results
+// must not trigger recognition of themselves (the recursive-loop guard),
+// imagerec's own objects and folder markers are not images.
+func ignored(bucket, key string, size int64, resultBucket string) string {
+	switch {
+	case bucket == resultBucket:
+		return "object is in the result bucket"
+	case strings.HasPrefix(key, "_imagerec/"):
+		return "object is imagerec's own"
+	case strings.HasSuffix(key, "/") && size == 0:
+		return "object is a folder marker"
+	}
+	return ""
 }
 
 // ExecutionName is a readable, valid and deterministic Step Functions

@@ -26,6 +26,11 @@ type ExecutionInput struct {
 // InspectInput is the InspectImage task's input.
 type InspectInput struct {
 	Source Source `json:"Source"`
+	// ResultBucket, set by the backfill, makes Inspect report the
+	// object's existing document (Document) unless Force, and objects
+	// that get no document at all (Ignored).
+	ResultBucket string `json:"ResultBucket,omitempty"`
+	Force        bool   `json:"Force,omitempty"`
 }
 
 // InspectOutput says whether the object looks like an image the engine can
@@ -36,6 +41,11 @@ type InspectOutput struct {
 	Reason    string `json:"Reason,omitempty"`
 	Size      int64  `json:"Size"`
 	ETag      string `json:"ETag,omitempty"`
+	// Document is the object's result or error document, when it has one
+	// (backfill); Ignored says why an object gets none (a folder marker,
+	// imagerec's own, the result bucket, a key too long).
+	Document *ObjectRef `json:"Document,omitempty"`
+	Ignored  string     `json:"Ignored,omitempty"`
 }
 
 // RecognizeInput is the ImageRecognition task's input.

@@ -6,7 +6,7 @@ import (
 	"fmt"
 	"net/http"
 
-	"github.com/imagerec/imagerec/internal/sigv4"
+	"github.com/imagerec/imagerec/internal/awsjson"
 	"github.com/imagerec/imagerec/internal/vision"
 )
 
@@ -27,31 +27,12 @@ func invalidParameter(format string, args ...any) *vision.Error {
 	return vision.Errorf(vision.CodeInvalidParameter, format, args...)
 }
 
-// signatureCodes are the JSON protocol's codes of sigv4's refusals; any
-// other (wrong service or region, skew, payload hash, signature) is
-// InvalidSignatureException.
-var signatureCodes = map[error]string{
-	sigv4.ErrMissing:            "MissingAuthenticationTokenException",
-	sigv4.ErrUnknownKey:         "UnrecognizedClientException",
-	sigv4.ErrUnsupportedVersion: "IncompleteSignatureException",
-	sigv4.ErrMalformedHeader:    "IncompleteSignatureException",
-	sigv4.ErrNoDate:             "IncompleteSignatureException",
-	sigv4.ErrDateMismatch:       "IncompleteSignatureException",
-	sigv4.ErrHostNotSigned:      "IncompleteSignatureException",
-}
-
 // signatureError turns the Verifier's refusal into a 400 with the JSON
-// protocol's code and sigv4's message.
+// protocol's code and sigv4's message (the table awsjson shares with the
+// Step Functions API).
 func signatureError(err error) *APIError {
-	ae := &APIError{Code: "InvalidSignatureException", Status: http.StatusBadRequest, Message: err.Error()}
-	var se *sigv4.Error
-	if errors.As(err, &se) {
-		ae.Message = se.Message
-		if code, ok := signatureCodes[se.Kind]; ok {
-			ae.Code = code
-		}
-	}
-	return ae
+	e := awsjson.SignatureError(err)
+	return &APIError{Code: e.Code, Status: e.Status, Message: e.Message}
 }
 
 // errorBody is the JSON 1.1 error document.

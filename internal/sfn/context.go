@@ -55,7 +55,7 @@ func (r *runner) buildContext() {
 	ex.Set("Name", r.name)
 	ex.Set("RoleArn", r.roleArn)
 	if !r.express {
-		ex.Set("RedriveCount", json.Number("0"))
+		ex.Set("RedriveCount", json.Number(strconv.Itoa(r.redriveCount)))
 	}
 	sm := asl.NewObject(2)
 	sm.Set("Id", r.smArn)

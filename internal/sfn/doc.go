@@ -5,7 +5,7 @@
 // limit, JSONPath and JSONata states, and a durable store (one JSON file
 // per execution, written at start, between top-level states at most once a
 // second, and at the end) so that a restarted process can list past
-// executions and re-run from the start the ones a crash left RUNNING.
+// executions and go on with the ones a crash left RUNNING.
 //
 // Task states resolve their Resource through a Registry of Task values:
 // exact resource ARNs, arn:aws:states:::lambda:invoke with its FunctionName
@@ -25,7 +25,20 @@
 // fields). A new state feature is control flow in the interpreter plus,
 // where it reads data, one evaluator method per language.
 //
-// Time is read through a Clock (Wait states, retry back-off and the
-// checkpoint interval), so they can be tested without sleeping. Evaluation
-// of the language itself lives in the pure package internal/asl.
+// Time is read through a Clock (Wait states, retry back-off, task,
+// heartbeat and execution deadlines, and the checkpoint interval), so they
+// can be tested without sleeping. Evaluation of the language itself lives
+// in the pure package internal/asl.
+//
+// Around the interpreter: Service (service.go) holds the state machines of
+// an account, the managed ones imagerec serve deploys and the ones users
+// create (persisted); internal/sfnapi serves it as the Step Functions
+// API. Callback tasks (callback.go: .waitForTaskToken, SendTask*,
+// HeartbeatSeconds) have deterministic tokens whose outcomes are stored in
+// the execution record. Distributed Map (distributed.go, reader.go) runs
+// child executions under Map Runs, reading items with ItemReader, batching
+// with ItemBatcher and writing ResultWriter files through Objects.
+// Executions record the top-level state they are in (a ResumePoint): a
+// redrive starts there, and so does the recovery of an execution a stop
+// left RUNNING. See docs/adr/0012-step-functions-api.md.
 package sfn

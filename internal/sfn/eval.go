@@ -57,6 +57,10 @@ type step struct {
 	ctxObj    *asl.Object // the context object of the current attempt
 	entered   time.Time
 	enteredID int64
+	// occurrence counts this state's entries at its path (from 1);
+	// attempt is the retry attempt (from 0).
+	occurrence int
+	attempt    int
 	// rule is the Choice rule taken (nil: none, or the Default); its
 	// Assign and Output replace the state's.
 	rule *asl.ChoiceRule
@@ -97,6 +101,9 @@ type wake struct {
 type taskLimits struct {
 	// timeout is TimeoutSeconds as declared; 0: none.
 	timeout int64
+	// heartbeat is HeartbeatSeconds; 0: none. Only callback tasks
+	// (.waitForTaskToken) can send heartbeats, so only they enforce it.
+	heartbeat int64
 }
 
 // mapPlan is a Map state's iterations and their limits.
@@ -113,6 +120,88 @@ type mapPlan struct {
 	// tolCount and tolPct are the tolerated failures; negative: not set.
 	tolCount int64
 	tolPct   float64
+	// reader, batcher and writer are a Distributed Map's ItemReader (its
+	// items replace items), ItemBatcher and ResultWriter; nil: none.
+	reader  *readerPlan
+	batcher *batchPlan
+	writer  *writerPlan
+}
+
+// readerPlan is an ItemReader with its parameters evaluated.
+type readerPlan struct {
+	spec     *asl.ItemReader
+	params   *asl.Object
+	maxItems int64
+}
+
+// batchPlan is an ItemBatcher with its fields evaluated (0: no limit).
+type batchPlan struct {
+	maxItems, maxBytes int64
+	input              any
+	hasInput           bool
+}
+
+// writerPlan is where a ResultWriter writes.
+type writerPlan struct {
+	bucket, prefix string
+}
+
+// distributedPlan evaluates the Distributed Map fields with the
+// language's evaluation functions: params for Parameters/Arguments
+// objects, count for a literal-or-path integer, batchInput for
+// BatchInput.
+func distributedPlan(st *asl.State, p *mapPlan, params func(t *asl.Template, j *asl.JSONataValue, field string) (any, *asl.Error),
+	count func(lit int64, ref *asl.Ref, field string) (int64, *asl.Error)) *asl.Error {
+	if r := st.ItemReader; r != nil {
+		v, err := params(r.Parameters, r.JArguments, "ItemReader")
+		if err != nil {
+			return err
+		}
+		o, ok := v.(*asl.Object)
+		if !ok {
+			return runtimeError("The ItemReader parameters must be an object, got %s", jsonText(v))
+		}
+		n, err := count(r.MaxItems, r.MaxItemsPath, "MaxItems")
+		if err != nil {
+			return err
+		}
+		p.reader = &readerPlan{spec: r, params: o, maxItems: n}
+	}
+	if b := st.ItemBatcher; b != nil {
+		bp := &batchPlan{}
+		var err *asl.Error
+		if bp.maxItems, err = count(b.MaxItemsPerBatch, b.MaxItemsPerBatchPath, "MaxItemsPerBatch"); err != nil {
+			return err
+		}
+		if bp.maxBytes, err = count(b.MaxInputBytesPerBatch, b.MaxInputBytesPerBatchPath, "MaxInputBytesPerBatch"); err != nil {
+			return err
+		}
+		if bp.maxBytes > asl.MaxBatchBytes {
+			return runtimeError("MaxInputBytesPerBatch must be at most %d, got %d", asl.MaxBatchBytes, bp.maxBytes)
+		}
+		if b.BatchInput != nil || b.JBatchInput != nil {
+			v, err := params(b.BatchInput, b.JBatchInput, "BatchInput")
+			if err != nil {
+				return err
+			}
+			bp.input, bp.hasInput = v, true
+		}
+		p.batcher = bp
+	}
+	if w := st.ResultWriter; w != nil {
+		v, err := params(w.Parameters, w.JArguments, "ResultWriter")
+		if err != nil {
+			return err
+		}
+		o, _ := v.(*asl.Object)
+		bucket, _ := o.Val("Bucket").(string)
+		prefix, _ := o.Val("Prefix").(string)
+		if o == nil || bucket == "" {
+			return runtimeError("The ResultWriter parameters must name a Bucket, got %s", jsonText(v))
+		}
+		p.writer = &writerPlan{bucket: bucket, prefix: prefix}
+	}
+	return nil
 }
 
 // itemInputs are the iterations' inputs: sel (nil: none) applied to each

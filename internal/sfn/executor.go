@@ -38,6 +38,25 @@ type Execution struct {
 	Cause    string `json:"cause,omitempty"`
 	HasError bool   `json:"hasError,omitempty"`
 	HasCause bool   `json:"hasCause,omitempty"`
+	// MapRunArn is set for the child executions of a Distributed Map.
+	MapRunArn string `json:"mapRunArn,omitempty"`
+	// RedriveCount counts RedriveExecution calls; RedriveDate is the last.
+	RedriveCount int        `json:"redriveCount,omitempty"`
+	RedriveDate  *time.Time `json:"redriveDate,omitempty"`
+}
+
+// RedriveStatus is DescribeExecution's redriveStatus and its reason.
+func RedriveStatus(ex Execution) (string, string) {
+	switch ex.Status {
+	case StatusFailed, StatusAborted, StatusTimedOut:
+		if ex.MapRunArn != "" {
+			return "NOT_REDRIVABLE", "Execution is a child of a Map Run: redrive the parent execution"
+		}
+		return "REDRIVABLE", ""
+	case StatusRunning:
+		return "NOT_REDRIVABLE", "Execution is RUNNING and cannot be redriven"
+	}
+	return "NOT_REDRIVABLE", "Execution is " + ex.Status + " and cannot be redriven"
 }
 
 // ErrExecutionAlreadyExists is returned by Start for a name already used
@@ -78,6 +97,12 @@ type Options struct {
 	// branches record at once). Details may hold values not yet encoded:
 	// read Type, ID, Timestamp and the "name" detail of state events.
 	OnEvent func(arn string, e Event)
+	// Objects serves Distributed Map's ItemReader and ResultWriter.
+	Objects Objects
+	// checkpointAll persists after every top-level state instead of at
+	// most once a second (Distributed Map child executions, so a restart
+	// repeats no finished task).
+	checkpointAll bool
 	// CloseGrace is how long Close lets running executions finish before
 	// it cancels them (default 0: at once). A cancelled execution stays
 	// RUNNING and Recover re-runs it from the start, repeating the side
@@ -104,13 +129,45 @@ type Executor struct {
 	mu      sync.Mutex
 	running map[string]*active
 	closing bool
+	// mapRuns are the Map Runs of this process's executions (and those
+	// read back by Recover); children are the executors of Distributed
+	// Map child executions, by label.
+	mapRuns  map[string]*mapRun
+	children map[string]*Executor
+	// mrMu guards mapRuns and every active.mapRuns (persist, called with
+	// mu held, reads them).
+	mrMu sync.Mutex
 }
 
 type active struct {
 	done chan struct{}
 	hist *history
 	exec Execution
+	// sm and def are the definition the execution runs (a later
+	// UpdateStateMachine does not change it).
+	sm  *asl.StateMachine
+	def []byte
+	// stop ends the execution as ABORTED (StopExecution); set by run.
+	// stopReq is a Stop that came before run set stop.
+	stop    context.CancelCauseFunc
+	stopReq *stopError
+	// callbacks are its task tokens.
+	callbacks *callbacks
+	// mapRuns are the ARNs of the Map Runs it started.
+	mapRuns []string
+	// resume is the top-level state it is in (guarded by mrMu); from,
+	// set for a redrive, is where it starts again.
+	resume *resumeAt
+	from   *ResumePoint
+	// redrive tells a redrive (ExecutionRedriven) from a recovery, both
+	// of which start at from and go on with the stored history.
+	redrive bool
 }
+
+// stopError is the cause of an execution stopped by Stop.
+type stopError struct{ err, cause string }
+
+func (e *stopError) Error() string { return "execution stopped: " + e.err + ": " + e.cause }
 
 // New parses def and returns an executor for it.
 func New(def []byte, reg *Registry, opts Options) (*Executor, error) {
@@ -148,15 +205,37 @@ func New(def []byte, reg *Registry, opts Options) (*Executor, error) {
 	ctx, cancel := context.WithCancel(context.Background())
 	x := &Executor{
 		sm: sm, def: def, reg: reg, opts: opts, ctx: ctx, cancel: cancel,
-		log:     opts.Logger.With("component", "sfn"),
-		smArn:   fmt.Sprintf("arn:aws:states:%s:%s:stateMachine:%s", opts.Region, opts.Account, opts.StateMachineName),
-		running: map[string]*active{},
+		log:      opts.Logger.With("component", "sfn"),
+		smArn:    fmt.Sprintf("arn:aws:states:%s:%s:stateMachine:%s", opts.Region, opts.Account, opts.StateMachineName),
+		running:  map[string]*active{},
+		mapRuns:  map[string]*mapRun{},
+		children: map[string]*Executor{},
 	}
 	return x, nil
 }
 
 // StateMachineArn returns the ARN executions report.
 func (x *Executor) StateMachineArn() string { return x.smArn }
+
+// Definition returns the definition new executions run.
+func (x *Executor) Definition() []byte {
+	x.mu.Lock()
+	defer x.mu.Unlock()
+	return x.def
+}
+
+// SetDefinition replaces the definition of new executions (running ones
+// keep theirs), as UpdateStateMachine does.
+func (x *Executor) SetDefinition(def []byte) error {
+	sm, err := asl.Parse(def)
+	if err != nil {
+		return err
+	}
+	x.mu.Lock()
+	x.sm, x.def = sm, def
+	x.mu.Unlock()
+	return nil
+}
 
 // ExecutionArn returns the ARN of the execution with the given name.
 func (x *Executor) ExecutionArn(name string) string {
@@ -190,11 +269,11 @@ func (x *Executor) Close() error {
 
 func validName(name string) error {
 	if name == "" || len(name) > 80 {
-		return fmt.Errorf("invalid execution name %q: 1 to 80 characters", name)
+		return fmt.Errorf("%w: invalid execution name %q: 1 to 80 characters", ErrInvalidName, name)
 	}
 	for _, r := range name {
 		if r < 0x20 || r == 0x7f || bytes.ContainsRune([]byte(" <>{}[]?*\"#%\\^|~`$&,;:/"), r) {
-			return fmt.Errorf("invalid execution name %q: character %q is not allowed", name, r)
+			return fmt.Errorf("%w: invalid execution name %q: character %q is not allowed", ErrInvalidName, name, r)
 		}
 	}
 	return nil
@@ -265,22 +344,36 @@ func (x *Executor) existing(ex Execution, stored json.RawMessage) (string, error
 	if err1 == nil && err2 == nil && asl.Equal(a, b) {
 		return ex.ExecutionArn, nil
 	}
-	return "", fmt.Errorf("execution %q: %w", ex.Name, ErrExecutionAlreadyExists)
+	return "", fmt.Errorf("%w: Execution Already Exists: '%s'", ErrExecutionAlreadyExists, ex.ExecutionArn)
 }
 
 // begin registers a running execution; x.mu must be held.
 func (x *Executor) begin(ex Execution) *active {
-	a := &active{done: make(chan struct{}), hist: &history{clock: x.opts.Clock}, exec: ex}
+	a := &active{done: make(chan struct{}), hist: &history{clock: x.opts.Clock}, exec: ex, sm: x.sm, def: x.def}
 	if f := x.opts.OnEvent; f != nil {
 		arn := ex.ExecutionArn
 		a.hist.onAdd = func(e Event) { f(arn, e) }
 	}
+	a.callbacks = newCallbacks(nil, func() error { return x.persist(a) })
 	x.running[ex.ExecutionArn] = a
 	return a
 }
 
 func (x *Executor) persist(a *active) error {
-	return x.opts.Store.Put(&Record{Execution: a.exec, Definition: string(x.def), History: a.hist.snapshot()})
+	rec := &Record{Execution: a.exec, Definition: string(a.def), History: a.hist.snapshot(), Callbacks: a.callbacks.snapshot()}
+	x.mrMu.Lock()
+	arns := append([]string(nil), a.mapRuns...)
+	rec.Resume = a.resume.point()
+	if rec.Resume == nil {
+		rec.Resume = a.from
+	}
+	x.mrMu.Unlock()
+	for _, arn := range arns {
+		if mr, ok := x.describeMapRun(arn); ok {
+			rec.MapRuns = append(rec.MapRuns, mr)
+		}
+	}
+	return x.opts.Store.Put(rec)
 }
 
 // RunSync runs an execution to its end in the calling goroutine, like
@@ -293,7 +386,7 @@ func (x *Executor) RunSync(ctx context.Context, name string, input json.RawMessa
 	x.mu.Lock()
 	if _, ok := x.running[ex.ExecutionArn]; ok {
 		x.mu.Unlock()
-		return Execution{}, fmt.Errorf("execution %q: %w", name, ErrExecutionAlreadyExists)
+		return Execution{}, fmt.Errorf("%w: Execution Already Exists: '%s'", ErrExecutionAlreadyExists, ex.ExecutionArn)
 	}
 	a := x.begin(ex)
 	x.mu.Unlock()
@@ -306,15 +399,56 @@ func (x *Executor) run(ctx context.Context, a *active, input any) {
 	ex := a.exec
 	log := x.log.With("execution", ex.Name)
 	log.Debug("execution started")
+	ctxInput := input
+	if a.from != nil {
+		// A redrive: the machine restarts at a.from with its input;
+		// $$.Execution.Input stays the execution's.
+		ctxInput, _ = asl.Decode(ex.Input)
+		input, _ = asl.Decode(a.from.Input)
+	}
 	r := &runner{
 		reg: x.reg, clock: x.opts.Clock, hist: a.hist, limit: payloadLimit(x.opts.MaxPayloadBytes),
 		arn: ex.ExecutionArn, name: ex.Name, smArn: x.smArn, smName: x.opts.StateMachineName,
-		roleArn: x.opts.RoleArn, start: ex.StartDate, input: input, express: x.opts.Type == "EXPRESS",
+		roleArn: x.opts.RoleArn, start: ex.StartDate, input: ctxInput, express: x.opts.Type == "EXPRESS",
+		callbacks: a.callbacks, x: x, resume: a.from, redriveCount: ex.RedriveCount,
+		topState: func(p *resumeAt) {
+			x.mrMu.Lock()
+			a.resume = p
+			x.mrMu.Unlock()
+		},
+		mapRunStarted: func(arn string) {
+			x.mrMu.Lock()
+			defer x.mrMu.Unlock()
+			for _, m := range a.mapRuns {
+				if m == arn {
+					return
+				}
+			}
+			a.mapRuns = append(a.mapRuns, arn)
+		},
 	}
-	a.hist.add(0, "ExecutionStarted", map[string]any{"input": string(ex.Input), "inputDetails": map[string]any{"truncated": false}, "roleArn": x.opts.RoleArn})
-	if x.sm.TimeoutSeconds > 0 {
+	switch {
+	case a.redrive:
+		a.hist.add(-1, "ExecutionRedriven", map[string]any{"redriveCount": ex.RedriveCount})
+	case a.from != nil: // recovered: it goes on where it was
+	default:
+		a.hist.add(0, "ExecutionStarted", map[string]any{"input": string(ex.Input), "inputDetails": map[string]any{"truncated": false}, "roleArn": x.opts.RoleArn})
+	}
+	ctx, abort := context.WithCancelCause(ctx)
+	defer abort(nil)
+	x.mu.Lock()
+	a.stop = abort
+	if a.stopReq != nil {
+		abort(a.stopReq)
+	}
+	x.mu.Unlock()
+	limit := time.Duration(a.sm.TimeoutSeconds) * time.Second
+	if x.opts.Type == TypeExpress && (limit == 0 || limit > maxExpressDuration) {
+		limit = maxExpressDuration
+	}
+	if limit > 0 {
 		var cancel context.CancelFunc
-		ctx, cancel = context.WithTimeout(ctx, time.Duration(x.sm.TimeoutSeconds)*time.Second)
+		ctx, cancel = withDeadline(ctx, x.opts.Clock, limit)
 		defer cancel()
 	}
 	last := x.opts.Clock.Now()
@@ -323,7 +457,7 @@ func (x *Executor) run(ctx context.Context, a *active, input any) {
 		// clock), so the history of a running execution can be read by
 		// another process.
 		now := x.opts.Clock.Now()
-		if now.Sub(last) < time.Second {
+		if now.Sub(last) < time.Second && !x.opts.checkpointAll {
 			return
 		}
 		last = now
@@ -331,9 +465,13 @@ func (x *Executor) run(ctx context.Context, a *active, input any) {
 			log.Warn("checkpoint execution", "err", err)
 		}
 	}
-	out, err := r.runMachine(ctx, x.sm, input, &frame{scope: newScope(nil), top: true})
+	out, err := r.runMachine(ctx, a.sm, input, &frame{scope: newScope(nil), top: true})
 	if err == errCanceled && x.ctx.Err() != nil {
-		// Executor closing: leave the execution RUNNING for Recover.
+		// Executor closing: leave the execution RUNNING for Recover,
+		// with its latest resume point and history.
+		if perr := x.persist(a); perr != nil {
+			log.Warn("checkpoint execution", "err", perr)
+		}
 		x.mu.Lock()
 		delete(x.running, ex.ExecutionArn)
 		x.mu.Unlock()
@@ -343,7 +481,9 @@ func (x *Executor) run(ctx context.Context, a *active, input any) {
 	}
 	stop := x.opts.Clock.Now().UTC()
 	ex.StopDate = &stop
-	recordEnd(&ex, a.hist, out, err, ctx.Err() != nil)
+	var stopped *stopError
+	errors.As(context.Cause(ctx), &stopped)
+	recordEnd(&ex, a.hist, out, err, ctx.Err() != nil, stopped)
 	a.exec = ex
 	if perr := x.persist(a); perr != nil {
 		log.Error("store execution", "err", perr)
@@ -361,7 +501,7 @@ func (x *Executor) run(ctx context.Context, a *active, input any) {
 // recordEnd sets an execution's final status, output or error from the
 // run's outcome, and adds the history's last event. ctxDone tells a
 // States.Timeout of the execution's own deadline from a task's.
-func recordEnd(ex *Execution, hist *history, out any, err *asl.Error, ctxDone bool) {
+func recordEnd(ex *Execution, hist *history, out any, err *asl.Error, ctxDone bool, stopped *stopError) {
 	switch {
 	case err == nil:
 		ex.Status = StatusSucceeded
@@ -374,7 +514,19 @@ func recordEnd(ex *Execution, hist *history, out any, err *asl.Error, ctxDone bo
 		hist.add(-1, "ExecutionTimedOut", map[string]any{"error": err.Name, "cause": err.Cause})
 	case err == errCanceled:
 		ex.Status = StatusAborted
-		hist.add(-1, "ExecutionAborted", nil)
+		var d map[string]any
+		if stopped != nil {
+			d = map[string]any{}
+			if stopped.err != "" {
+				d["error"] = stopped.err
+				ex.Error, ex.HasError = stopped.err, true
+			}
+			if stopped.cause != "" {
+				d["cause"] = stopped.cause
+				ex.Cause, ex.HasCause = stopped.cause, true
+			}
+		}
+		hist.add(-1, "ExecutionAborted", d)
 	default:
 		ex.Status = StatusFailed
 		d := map[string]any{}
@@ -388,6 +540,159 @@ func recordEnd(ex *Execution, hist *history, out any, err *asl.Error, ctxDone bo
 		}
 		hist.add(-1, "ExecutionFailed", d)
 	}
+}
+
+// loadResume returns a record's resume point with its variables decoded
+// (nil: none, or one that cannot be read).
+func loadResume(rec *Record) *ResumePoint {
+	if rec.Resume == nil || rec.Resume.State == "" {
+		return nil
+	}
+	from := *rec.Resume
+	if len(from.Vars) > 0 {
+		v, err := asl.Decode(from.Vars)
+		o, ok := v.(*asl.Object)
+		if err != nil || !ok {
+			return nil
+		}
+		from.vars = map[string]any{}
+		for _, k := range o.Keys() {
+			from.vars[k] = o.Val(k)
+		}
+	}
+	return &from
+}
+
+// maxExpressDuration is how long an EXPRESS execution may run, as on AWS.
+const maxExpressDuration = 5 * time.Minute
+
+// redriveWindow is how long after its end an execution can be redriven.
+const redriveWindow = 14 * 24 * time.Hour
+
+// Redrive restarts a FAILED, ABORTED or TIMED_OUT execution from the
+// top-level state it ended in, with that state's input and the variables
+// then, as RedriveExecution does: states that had succeeded are not run
+// again, nor are the child executions of a Distributed Map that
+// succeeded. It returns the redrive date.
+func (x *Executor) Redrive(_ context.Context, arn string) (time.Time, error) {
+	x.mu.Lock()
+	defer x.mu.Unlock()
+	if x.closing {
+		return time.Time{}, fmt.Errorf("redrive execution: %w", ErrExecutorClosed)
+	}
+	if _, ok := x.running[arn]; ok {
+		return time.Time{}, fmt.Errorf("%w: Execution is RUNNING and cannot be redriven", ErrExecutionNotRedrivable)
+	}
+	rec, err := x.opts.Store.Get(arn)
+	if err != nil {
+		return time.Time{}, err
+	}
+	ex := rec.Execution
+	now := x.opts.Clock.Now().UTC()
+	status, reason := RedriveStatus(ex)
+	switch {
+	case status != "REDRIVABLE":
+		return time.Time{}, fmt.Errorf("%w: %s", ErrExecutionNotRedrivable, reason)
+	case x.opts.Type == TypeExpress:
+		return time.Time{}, fmt.Errorf("%w: Express executions cannot be redriven", ErrExecutionNotRedrivable)
+	case ex.StopDate != nil && now.Sub(*ex.StopDate) > redriveWindow:
+		return time.Time{}, fmt.Errorf("%w: the execution ended more than 14 days ago", ErrExecutionNotRedrivable)
+	}
+	from := loadResume(rec)
+	if from == nil {
+		// It ended before its first state: start again from the start.
+		from = &ResumePoint{Input: ex.Input}
+	}
+	ex.Status, ex.StopDate, ex.Output = StatusRunning, nil, nil
+	ex.Error, ex.Cause, ex.HasError, ex.HasCause = "", "", false, false
+	ex.RedriveCount++
+	ex.RedriveDate = &now
+	a := x.begin(ex)
+	if rec.Definition != "" && rec.Definition != string(a.def) {
+		if sm, perr := asl.Parse([]byte(rec.Definition)); perr == nil {
+			a.sm, a.def = sm, []byte(rec.Definition)
+		}
+	}
+	if from.State == "" {
+		from.State = a.sm.StartAt
+	}
+	a.from, a.redrive = from, true
+	a.hist.events = append(a.hist.events, rec.History...)
+	// Answered tokens are kept; the failed and timed-out ones may be
+	// waited for again.
+	kept := map[string]*CallbackOutcome{}
+	for k, o := range rec.Callbacks {
+		if o.Status == StatusSucceeded {
+			kept[k] = o
+		}
+	}
+	a.callbacks = newCallbacks(kept, a.callbacks.persist)
+	x.mrMu.Lock()
+	for _, m := range rec.MapRuns {
+		if _, ok := x.mapRuns[m.MapRunArn]; !ok {
+			x.mapRuns[m.MapRunArn] = &mapRun{info: m}
+		}
+		a.mapRuns = append(a.mapRuns, m.MapRunArn)
+	}
+	x.mrMu.Unlock()
+	if err := x.persist(a); err != nil {
+		delete(x.running, arn)
+		return time.Time{}, fmt.Errorf("redrive execution: %w", err)
+	}
+	x.wg.Add(1)
+	go func() {
+		defer x.wg.Done()
+		x.run(x.ctx, a, nil)
+	}()
+	return now, nil
+}
+
+// Stop aborts a running execution, as StopExecution does, recording
+// errName and cause (either may be empty) on its ExecutionAborted event. It
+// waits for the execution to end and returns it; an execution that had
+// already ended is returned as it is.
+func (x *Executor) Stop(ctx context.Context, arn, errName, cause string) (Execution, error) {
+	x.mu.Lock()
+	if a, ok := x.running[arn]; ok {
+		a.stopReq = &stopError{err: errName, cause: cause}
+		if a.stop != nil {
+			a.stop(a.stopReq)
+		}
+	}
+	x.mu.Unlock()
+	return x.Wait(ctx, arn)
+}
+
+// RoleArn is $$.Execution.RoleArn of this machine's executions.
+func (x *Executor) RoleArn() string { return x.opts.RoleArn }
+
+// ExecutionDefinition returns the definition an execution runs.
+func (x *Executor) ExecutionDefinition(_ context.Context, arn string) ([]byte, error) {
+	x.mu.Lock()
+	if a, ok := x.running[arn]; ok {
+		x.mu.Unlock()
+		return a.def, nil
+	}
+	x.mu.Unlock()
+	rec, err := x.opts.Store.Get(arn)
+	if err != nil {
+		return nil, err
+	}
+	if rec.Definition == "" {
+		return x.Definition(), nil
+	}
+	return []byte(rec.Definition), nil
+}
+
+// runningArns returns the ARNs of the executions running now.
+func (x *Executor) runningArns() []string {
+	x.mu.Lock()
+	defer x.mu.Unlock()
+	out := make([]string, 0, len(x.running))
+	for arn := range x.running {
+		out = append(out, arn)
+	}
+	return out
 }
 
 // Describe returns an execution, running or finished.
@@ -488,8 +793,10 @@ func (x *Executor) Rerun(_ context.Context, name string) (string, error) {
 	return arn, nil
 }
 
-// Recover re-runs, from the start, the stored executions left RUNNING by a
-// process that stopped (tasks are idempotent). It returns their ARNs.
+// Recover runs again the stored executions left RUNNING by a process that
+// stopped: each goes on at the last top-level state it checkpointed, with
+// its history (from the start when it had none; tasks are idempotent).
+// It returns their ARNs.
 func (x *Executor) Recover(_ context.Context) ([]string, error) {
 	recs, err := x.opts.Store.List()
 	if err != nil {
@@ -517,6 +824,28 @@ func (x *Executor) Recover(_ context.Context) ([]string, error) {
 			continue
 		}
 		a := x.begin(ex)
+		// It goes on at the last top-level state it checkpointed, with
+		// its history; task tokens answered before the stop are replayed;
+		// its Map Runs are taken up again.
+		if from := loadResume(rec); from != nil {
+			a.from = from
+			a.hist.events = append(a.hist.events, rec.History...)
+		}
+		a.callbacks = newCallbacks(rec.Callbacks, a.callbacks.persist)
+		x.mrMu.Lock()
+		for _, m := range rec.MapRuns {
+			if _, ok := x.mapRuns[m.MapRunArn]; !ok {
+				x.mapRuns[m.MapRunArn] = &mapRun{info: m}
+			}
+			a.mapRuns = append(a.mapRuns, m.MapRunArn)
+		}
+		x.mrMu.Unlock()
+		// Re-run the definition it started with.
+		if rec.Definition != "" && rec.Definition != string(a.def) {
+			if sm, perr := asl.Parse([]byte(rec.Definition)); perr == nil {
+				a.sm, a.def = sm, []byte(rec.Definition)
+			}
+		}
 		x.mu.Unlock()
 		x.log.Info("re-running execution left running", "execution", ex.Name)
 		x.wg.Add(1)

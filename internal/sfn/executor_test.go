@@ -198,7 +198,9 @@ func TestTaskTimeout(t *testing.T) {
 	def := `{"StartAt":"T","States":{"T":{"Type":"Task","Resource":"arn:aws:states:::local:block","TimeoutSeconds":1,
 	  "Catch":[{"ErrorEquals":["States.TaskFailed"],"Next":"Wrong"},{"ErrorEquals":["States.Timeout"],"Next":"Right"}],"End":true},
 	  "Wrong":{"Type":"Pass","Result":"wrong","End":true},"Right":{"Type":"Pass","Result":"right","End":true}}}`
-	ex := run(t, def, reg, sfn.RealClock{}, `{}`)
+	clock := sfn.NewFakeClock(time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC))
+	go advanceOnceWaiting(clock, 1, time.Second)
+	ex := run(t, def, reg, clock, `{}`)
 	if string(ex.Output) != `"right"` {
 		t.Errorf("output %s (status %s %s), want \"right\": States.TaskFailed must not match States.Timeout", ex.Output, ex.Status, ex.Error)
 	}
@@ -477,10 +479,22 @@ func TestExecutionTimeout(t *testing.T) {
 	}))
 	def := `{"TimeoutSeconds":1,"StartAt":"T","States":{"T":{"Type":"Task","Resource":"arn:aws:states:::local:block",
 	  "Catch":[{"ErrorEquals":["States.ALL"],"Next":"Never"}],"End":true},"Never":{"Type":"Succeed"}}}`
-	ex := run(t, def, reg, sfn.RealClock{}, `{}`)
+	clock := sfn.NewFakeClock(time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC))
+	// The execution's deadline and the task's (none declared: 99999999 s).
+	go advanceOnceWaiting(clock, 2, time.Second)
+	ex := run(t, def, reg, clock, `{}`)
 	if ex.Status != sfn.StatusTimedOut || ex.Error != asl.ErrNameTimeout {
 		t.Errorf("got %s %s, want TIMED_OUT States.Timeout", ex.Status, ex.Error)
 	}
+}
+
+// advanceOnceWaiting advances clock by d once n timers are pending: the
+// code under test has set the deadlines it waits for.
+func advanceOnceWaiting(clock *sfn.FakeClock, n int, d time.Duration) {
+	for clock.Timers() < n {
+		time.Sleep(time.Millisecond)
+	}
+	clock.Advance(d)
 }
 
 func TestJSONataTask(t *testing.T) {
@@ -656,5 +670,66 @@ func TestOnEvent(t *testing.T) {
 	}
 	if len(seen) < 6 || !strings.Contains(seen[1], "TaskStateEntered T") {
 		t.Errorf("seen = %v", seen)
+	}
+}
+
+// TestRecoverGoesOnAtCheckpoint: an execution a stop left RUNNING goes on
+// at the last top-level state it checkpointed, with its history and
+// variables; the states before it do not run again.
+func TestRecoverGoesOnAtCheckpoint(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	clock := sfn.NewFakeClock(time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC))
+	var firstCalls atomic.Int32
+	blocked := make(chan struct{}, 1)
+	reg := sfn.NewRegistry()
+	reg.Register("arn:aws:states:::local:first", sfn.TaskFunc(func(ctx context.Context, _ json.RawMessage) (json.RawMessage, error) {
+		firstCalls.Add(1)
+		// 1.1 s of the executor's clock: the next state is checkpointed.
+		return json.RawMessage(`{"n":1}`), clock.Sleep(ctx, 1100*time.Millisecond)
+	}))
+	var release atomic.Bool
+	reg.Register("arn:aws:states:::local:second", sfn.TaskFunc(func(ctx context.Context, in json.RawMessage) (json.RawMessage, error) {
+		if release.Load() {
+			return in, nil
+		}
+		blocked <- struct{}{}
+		<-ctx.Done()
+		return nil, ctx.Err()
+	}))
+	def := []byte(`{"StartAt":"First","States":{
+	  "First":{"Type":"Task","Resource":"arn:aws:states:::local:first","Assign":{"v.$":"$.n"},"Next":"Second"},
+	  "Second":{"Type":"Task","Resource":"arn:aws:states:::local:second","Parameters":{"v.$":"$v"},"End":true}}}`)
+	store, _ := sfn.NewDirStore(dir, sfn.DirOptions{})
+	x1, err := sfn.New(def, reg, sfn.Options{Store: store, Clock: clock})
+	if err != nil {
+		t.Fatal(err)
+	}
+	arn, err := x1.Start(t.Context(), "e", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	<-blocked
+	_ = x1.Close() // the stop, in the second state
+	release.Store(true)
+	store2, _ := sfn.NewDirStore(dir, sfn.DirOptions{})
+	x2, err := sfn.New(def, reg, sfn.Options{Store: store2, Clock: clock})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer x2.Close()
+	if _, err := x2.Recover(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	ex, err := x2.Wait(t.Context(), arn)
+	if err != nil || ex.Status != sfn.StatusSucceeded || string(ex.Output) != `{"v":1}` {
+		t.Fatalf("recovered: %+v %v", ex, err)
+	}
+	if n := firstCalls.Load(); n != 1 {
+		t.Errorf("the first state ran %d times", n)
+	}
+	hist, _ := x2.History(t.Context(), arn)
+	if hist[0].Type != "ExecutionStarted" || hist[len(hist)-1].Type != "ExecutionSucceeded" {
+		t.Errorf("history %v", hist)
 	}
 }

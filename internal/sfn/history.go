@@ -20,9 +20,9 @@ type Event struct {
 	Details         map[string]any
 }
 
-// detailsKey is the JSON key Step Functions uses for an event type's
+// DetailsKey is the JSON key Step Functions uses for an event type's
 // details.
-func detailsKey(typ string) string {
+func DetailsKey(typ string) string {
 	switch {
 	case strings.HasSuffix(typ, "StateEntered"):
 		return "stateEnteredEventDetails"
@@ -41,7 +41,7 @@ func (e Event) MarshalJSON() ([]byte, error) {
 		"previousEventId": e.PreviousEventID,
 	}
 	if e.Details != nil {
-		m[detailsKey(e.Type)] = e.Details
+		m[DetailsKey(e.Type)] = e.Details
 	}
 	return json.Marshal(m)
 }

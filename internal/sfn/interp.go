@@ -2,6 +2,7 @@ package sfn
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"math"
@@ -35,6 +36,23 @@ type runner struct {
 	// checkpoint, if set, is called between top-level states to persist
 	// progress.
 	checkpoint func()
+	// callbacks holds the execution's task tokens (.waitForTaskToken).
+	callbacks *callbacks
+	// x is the executor running the execution (Distributed Map child
+	// executions, object access); mapRunStarted records a Map Run it
+	// starts.
+	x             *Executor
+	mapRunStarted func(arn string)
+	// topState records each top-level state as it starts (the resume
+	// point of a redrive); resume, set for a redrive, is where to start.
+	topState func(*resumeAt)
+	resume   *ResumePoint
+	// redriveCount is $$.Execution.RedriveCount.
+	redriveCount int
+	// occ counts how often each state (by path) was entered, so that a
+	// re-run after a restart gives each task the same token.
+	occMu sync.Mutex
+	occ   map[string]int
 
 	ctxOnce sync.Once
 	ctxExec *asl.Object
@@ -46,6 +64,9 @@ type runner struct {
 type frame struct {
 	scope *scope
 	item  *mapItem
+	// path locates the frame in the execution: "" at the top,
+	// "/Map[3]" in iteration 3 of Map, "/P{1}" in branch 1 of P.
+	path string
 	// top is set for the execution's own states (not branches or
 	// iterations); checkpoints happen between them.
 	top bool
@@ -62,8 +83,27 @@ func (r *runner) evaluator(st *asl.State) evaluator {
 // runMachine runs a state machine (or branch, or iteration) to its end.
 func (r *runner) runMachine(ctx context.Context, sm *asl.StateMachine, input any, f *frame) (any, *asl.Error) {
 	name := sm.StartAt
+	if f.top && r.resume != nil {
+		// A redrive: start at the state that failed, with its input and
+		// the variables and entry counts it had.
+		name = r.resume.State
+		for k, v := range r.resume.vars {
+			f.scope.set(k, v)
+		}
+		r.occ = map[string]int{"/" + name: r.resume.Previous}
+		r.resume = nil
+	}
+	enter := func() {
+		if f.top && r.topState != nil {
+			r.occMu.Lock()
+			prev := r.occ["/"+name]
+			r.occMu.Unlock()
+			r.topState(&resumeAt{state: name, input: input, scope: f.scope, previous: prev})
+		}
+	}
+	enter()
 	for {
-		if err := ctx.Err(); err != nil {
+		if err := cause(ctx); err != nil {
 			return nil, ctxError(err)
 		}
 		st := sm.States[name]
@@ -74,11 +114,50 @@ func (r *runner) runMachine(ctx context.Context, sm *asl.StateMachine, input any
 		if next == "" {
 			return out, nil
 		}
+		input, name = out, next
+		// The resume point moves to the next state before the checkpoint
+		// writes it: a re-run after a restart starts there.
+		enter()
 		if f.top && r.checkpoint != nil {
 			r.checkpoint()
 		}
-		input, name = out, next
 	}
+}
+
+// ResumePoint is where a redrive starts: the top-level state last
+// entered, its input, the variables then, and how often it had been
+// entered before (so its Map Run and task tokens are found again).
+type ResumePoint struct {
+	State    string          `json:"state"`
+	Input    json.RawMessage `json:"input"`
+	Vars     json.RawMessage `json:"vars,omitempty"`
+	Previous int             `json:"previousEntries,omitempty"`
+
+	vars map[string]any
+}
+
+// resumeAt is a resume point as the run holds it: marshalled only when the
+// record is written.
+type resumeAt struct {
+	state    string
+	input    any
+	scope    *scope
+	previous int
+}
+
+func (p *resumeAt) point() *ResumePoint {
+	if p == nil {
+		return nil
+	}
+	rp := &ResumePoint{State: p.state, Input: json.RawMessage(asl.Marshal(p.input)), Previous: p.previous}
+	if vars := p.scope.all(); len(vars) > 0 {
+		o := asl.NewObject(len(vars))
+		for k, v := range vars {
+			o.Set(k, v)
+		}
+		rp.Vars = json.RawMessage(asl.Marshal(o))
+	}
+	return rp
 }
 
 // errCanceled marks a run stopped because its context ended (another
@@ -106,7 +185,7 @@ func stateError(st *asl.State, entered int64, e *asl.Error) *asl.Error {
 // the end).
 func (r *runner) runState(ctx context.Context, st *asl.State, raw any, f *frame) (any, string, *asl.Error) {
 	entered := r.clock.Now()
-	s := &step{st: st, ev: r.evaluator(st), f: f, raw: raw, entered: entered}
+	s := &step{st: st, ev: r.evaluator(st), f: f, raw: raw, entered: entered, occurrence: r.occurrence(f.path + "/" + st.Name)}
 	s.enteredID = r.hist.add(-1, st.Type+"StateEntered", map[string]any{"name": st.Name, "input": lazyJSON{raw}, "inputDetails": map[string]any{"truncated": false}})
 	s.ctxObj = r.contextObject(st, entered, f, 0)
 	if st.Type == "Fail" {
@@ -143,6 +222,17 @@ func (r *runner) runState(ctx context.Context, st *asl.State, raw any, f *frame)
 	}
 	r.exited(st, out)
 	return out, next, nil
+}
+
+// occurrence counts the entries of the state at path.
+func (r *runner) occurrence(path string) int {
+	r.occMu.Lock()
+	defer r.occMu.Unlock()
+	if r.occ == nil {
+		r.occ = map[string]int{}
+	}
+	r.occ[path]++
+	return r.occ[path]
 }
 
 func (r *runner) exited(st *asl.State, out any) {
@@ -216,6 +306,7 @@ func (r *runner) runWithRetry(ctx context.Context, s *step, input any) (any, str
 	counts := make([]int, len(st.Retry))
 	for attempt := 0; ; attempt++ {
 		s.ctxObj = r.contextObject(st, s.entered, s.f, attempt)
+		s.attempt = attempt
 		out, err := r.attempt(ctx, s, input)
 		if err == nil {
 			r.exited(st, out)

@@ -178,19 +178,26 @@ func (jsonataEval) wait(s *step, _ any) (wake, *asl.Error) {
 }
 
 func (jsonataEval) taskLimits(s *step, _ any) (taskLimits, *asl.Error) {
-	x := s.st.JExpr["TimeoutSeconds"]
-	if x == nil {
-		return taskLimits{timeout: s.st.TimeoutSeconds}, nil
+	lim := taskLimits{timeout: s.st.TimeoutSeconds, heartbeat: s.st.HeartbeatSeconds}
+	for _, f := range []struct {
+		name string
+		dst  *int64
+	}{{"TimeoutSeconds", &lim.timeout}, {"HeartbeatSeconds", &lim.heartbeat}} {
+		x := s.st.JExpr[f.name]
+		if x == nil {
+			continue
+		}
+		v, err := x.Eval(jenv(s), f.name)
+		if err != nil {
+			return taskLimits{}, err
+		}
+		n, ok := integerOf(v)
+		if !ok || n <= 0 {
+			return taskLimits{}, queryError("The %s field must be a positive integer, but was: %s", f.name, jsonText(v))
+		}
+		*f.dst = n
 	}
-	v, err := x.Eval(jenv(s), "TimeoutSeconds")
-	if err != nil {
-		return taskLimits{}, err
-	}
-	n, ok := integerOf(v)
-	if !ok || n <= 0 {
-		return taskLimits{}, queryError("The TimeoutSeconds field must be a positive integer, but was: %s", jsonText(v))
-	}
-	return taskLimits{timeout: n}, nil
+	return lim, nil
 }
 
 // jnumber evaluates a numeric Map field given as a literal or expression.
@@ -239,8 +246,23 @@ func jsonataMapLimits(st *asl.State, env *asl.JSONataEnv) (mapPlan, *asl.Error) 
 func (jsonataEval) mapPlan(s *step, _ any) (mapPlan, *asl.Error) {
 	st := s.st
 	env := jenv(s)
+	p, err := jsonataMapLimits(st, env)
+	if err != nil {
+		return mapPlan{}, err
+	}
+	err = distributedPlan(st, &p, func(_ *asl.Template, j *asl.JSONataValue, field string) (any, *asl.Error) {
+		if j == nil {
+			return asl.NewObject(0), nil
+		}
+		return j.Eval(env, field)
+	}, func(lit int64, _ *asl.Ref, _ string) (int64, *asl.Error) { return lit, nil })
+	if err != nil {
+		return mapPlan{}, err
+	}
 	var arr []any
-	if st.JItems != nil {
+	switch {
+	case p.reader != nil:
+	case st.JItems != nil:
 		v, err := st.JItems.Eval(env, "Items")
 		if err != nil {
 			return mapPlan{}, err
@@ -250,16 +272,12 @@ func (jsonataEval) mapPlan(s *step, _ any) (mapPlan, *asl.Error) {
 			return mapPlan{}, queryError("The JSONata expression '%s' specified for the field 'Items' returned an unexpected result type. Expected 'array', but was '%s' for value: %s", st.JItems.Expression(), jsonType(v), jsonText(v))
 		}
 		arr = a
-	} else {
+	default:
 		a, ok := s.raw.([]any)
 		if !ok {
 			return mapPlan{}, queryError("Map state input must be an array but was: %s", jsonText(s.raw))
 		}
 		arr = a
-	}
-	p, err := jsonataMapLimits(st, env)
-	if err != nil {
-		return mapPlan{}, err
 	}
 	p.items = arr
 	if st.JItemSelector != nil {

@@ -201,37 +201,61 @@ func (jsonPathEval) wait(s *step, input any) (wake, *asl.Error) {
 
 func (jsonPathEval) taskLimits(s *step, input any) (taskLimits, *asl.Error) {
 	st := s.st
-	if st.TimeoutSecondsPath == nil {
-		return taskLimits{timeout: st.TimeoutSeconds}, nil
+	lim := taskLimits{timeout: st.TimeoutSeconds, heartbeat: st.HeartbeatSeconds}
+	for _, f := range []struct {
+		name string
+		ref  *asl.Ref
+		dst  *int64
+	}{{"TimeoutSecondsPath", st.TimeoutSecondsPath, &lim.timeout}, {"HeartbeatSecondsPath", st.HeartbeatSecsPath, &lim.heartbeat}} {
+		if f.ref == nil {
+			continue
+		}
+		v, ok := f.ref.Eval(pathEnv(s, input))
+		n, isInt := integerOf(v)
+		if !ok || !isInt || n <= 0 {
+			return taskLimits{}, runtimeError("The %s parameter does not reference a positive integer: %s", f.name, f.ref)
+		}
+		*f.dst = n
 	}
-	v, ok := st.TimeoutSecondsPath.Eval(pathEnv(s, input))
-	n, isInt := integerOf(v)
-	if !ok || !isInt || n <= 0 {
-		return taskLimits{}, runtimeError("The TimeoutSecondsPath parameter does not reference a positive integer: %s", st.TimeoutSecondsPath)
-	}
-	return taskLimits{timeout: n}, nil
+	return lim, nil
 }
 
 func (jsonPathEval) mapPlan(s *step, input any) (mapPlan, *asl.Error) {
 	st := s.st
 	env := pathEnv(s, input)
-	items := input
-	if st.ItemsPath != nil {
-		v, err := st.ItemsPath.EvalPath(env)
-		if err != nil {
-			return mapPlan{}, err
-		}
-		items = v
-	}
-	arr, ok := items.([]any)
-	if !ok {
-		return mapPlan{}, runtimeError("Item selector must reference a JSON array, got %s at %s", jsonText(items), itemsPathText(st))
-	}
 	p, err := pathMapLimits(st, env)
 	if err != nil {
 		return mapPlan{}, err
 	}
-	p.items = arr
+	err = distributedPlan(st, &p, func(t *asl.Template, _ *asl.JSONataValue, _ string) (any, *asl.Error) {
+		if t == nil {
+			return asl.NewObject(0), nil
+		}
+		return t.Eval(env)
+	}, func(lit int64, ref *asl.Ref, field string) (int64, *asl.Error) {
+		if ref == nil {
+			return lit, nil
+		}
+		return pathCount(field, ref, env)
+	})
+	if err != nil {
+		return mapPlan{}, err
+	}
+	if p.reader == nil {
+		items := input
+		if st.ItemsPath != nil {
+			v, err := st.ItemsPath.EvalPath(env)
+			if err != nil {
+				return mapPlan{}, err
+			}
+			items = v
+		}
+		arr, ok := items.([]any)
+		if !ok {
+			return mapPlan{}, runtimeError("Item selector must reference a JSON array, got %s at %s", jsonText(items), itemsPathText(st))
+		}
+		p.items = arr
+	}
 	if st.ItemSelector != nil {
 		p.selector = func(ic *asl.Object) (any, *asl.Error) {
 			env := pathEnv(s, input)

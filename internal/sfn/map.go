@@ -2,6 +2,7 @@ package sfn
 
 import (
 	"context"
+	"fmt"
 	"sync"
 	"sync/atomic"
 
@@ -20,9 +21,25 @@ func (r *runner) mapState(ctx context.Context, s *step, input any) (any, *asl.Er
 	if err != nil {
 		return nil, s.fail(err)
 	}
+	if p.reader != nil {
+		items, err := r.readItems(ctx, p.reader)
+		if err != nil {
+			return nil, err
+		}
+		p.items = items
+	}
 	inputs, err := s.itemInputs(p.items, p.selector)
 	if err != nil {
 		return nil, s.fail(err)
+	}
+	var groups [][]int
+	if p.batcher != nil {
+		if groups, inputs, err = batch(inputs, p.batcher); err != nil {
+			return nil, s.fail(err)
+		}
+	}
+	if s.st.Distributed {
+		return r.distributedMap(ctx, s, p, inputs, groups)
 	}
 	return r.runIterations(ctx, s.st, p, inputs, s.f)
 }
@@ -59,7 +76,7 @@ func (r *runner) runIterations(ctx context.Context, st *asl.State, p mapPlan, in
 	)
 	iterate := func(i int) {
 		r.hist.add(-1, "MapIterationStarted", map[string]any{"name": st.Name, "index": i})
-		out, err := r.runMachine(ctx, st.ItemProcessor, inputs[i], &frame{scope: newScope(f.scope), item: &mapItem{index: i, value: p.items[i]}})
+		out, err := r.runMachine(ctx, st.ItemProcessor, inputs[i], &frame{scope: newScope(f.scope), item: &mapItem{index: i, value: p.items[i]}, path: fmt.Sprintf("%s/%s[%d]", f.path, st.Name, i)})
 		if err != nil {
 			if err == errCanceled {
 				r.hist.add(-1, "MapIterationAborted", map[string]any{"name": st.Name, "index": i})
@@ -89,7 +106,7 @@ func (r *runner) runIterations(ctx context.Context, st *asl.State, p mapPlan, in
 		r.hist.add(-1, "MapStateFailed", nil)
 		return nil, e
 	}
-	if err := ctx.Err(); err != nil {
+	if err := cause(ctx); err != nil {
 		return nil, ctxError(err)
 	}
 	r.hist.add(-1, "MapStateSucceeded", nil)

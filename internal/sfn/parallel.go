@@ -2,6 +2,7 @@ package sfn
 
 import (
 	"context"
+	"fmt"
 	"sync"
 
 	"github.com/imagerec/imagerec/internal/asl"
@@ -28,7 +29,7 @@ func (r *runner) parallel(ctx context.Context, s *step, input any) (any, *asl.Er
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			out, err := r.runMachine(ctx, b, in, &frame{scope: newScope(s.f.scope)})
+			out, err := r.runMachine(ctx, b, in, &frame{scope: newScope(s.f.scope), path: fmt.Sprintf("%s/%s{%d}", s.f.path, st.Name, i)})
 			if err != nil {
 				mu.Lock()
 				if firstErr == nil || firstErr == errCanceled {

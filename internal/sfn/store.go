@@ -22,6 +22,54 @@ type Record struct {
 	Execution  Execution `json:"execution"`
 	Definition string    `json:"definition,omitempty"`
 	History    []Event   `json:"history"`
+	// Callbacks are the outcomes of its task tokens (.waitForTaskToken).
+	Callbacks map[string]*CallbackOutcome `json:"callbacks,omitempty"`
+	// MapRuns are the Map Runs it started (Distributed Map).
+	MapRuns []MapRun `json:"mapRuns,omitempty"`
+	// Resume is the top-level state it was last in: where a redrive
+	// starts.
+	Resume *ResumePoint `json:"resume,omitempty"`
+}
+
+// SubStorer is a Store that holds nested stores: the child executions of
+// a Distributed Map are kept in the sub-store named by its label.
+type SubStorer interface {
+	Sub(name string) (Store, error)
+}
+
+// subStore returns st's sub-store name, or st itself when it has none
+// (child ARNs differ from their parents', so they never collide).
+func subStore(st Store, name string) (Store, error) {
+	if ss, ok := st.(SubStorer); ok {
+		return ss.Sub(name)
+	}
+	return st, nil
+}
+
+// Sub implements SubStorer: a store in the directory mapruns/NAME.
+func (s *DirStore) Sub(name string) (Store, error) {
+	safe := strings.Map(func(r rune) rune {
+		if r == '/' || r == '\\' || r == 0 || r == ':' || r == '.' {
+			return '_'
+		}
+		return r
+	}, name)
+	return NewDirStore(filepath.Join(s.dir, "mapruns", safe), s.opts)
+}
+
+// Sub implements SubStorer.
+func (s *MemStore) Sub(name string) (Store, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.subs == nil {
+		s.subs = map[string]*MemStore{}
+	}
+	sub, ok := s.subs[name]
+	if !ok {
+		sub = NewMemStore()
+		s.subs[name] = sub
+	}
+	return sub, nil
 }
 
 // Store persists execution records.
@@ -38,6 +86,7 @@ var ErrExecutionDoesNotExist = errors.New("ExecutionDoesNotExist")
 type MemStore struct {
 	mu   sync.Mutex
 	recs map[string]*Record
+	subs map[string]*MemStore
 }
 
 // NewMemStore returns an empty in-memory store.
@@ -63,7 +112,7 @@ func (s *MemStore) Get(arn string) (*Record, error) {
 	defer s.mu.Unlock()
 	r, ok := s.recs[arn]
 	if !ok {
-		return nil, fmt.Errorf("execution %q: %w", arn, ErrExecutionDoesNotExist)
+		return nil, fmt.Errorf("%w: Execution Does Not Exist: '%s'", ErrExecutionDoesNotExist, arn)
 	}
 	return copyRecord(r), nil
 }
@@ -303,7 +352,7 @@ func salvage(b []byte) (Execution, bool) {
 func (s *DirStore) Get(arn string) (*Record, error) {
 	rec, err := s.read(s.fileName(arn))
 	if errors.Is(err, os.ErrNotExist) || (err == nil && rec == nil) {
-		return nil, fmt.Errorf("execution %q: %w", arn, ErrExecutionDoesNotExist)
+		return nil, fmt.Errorf("%w: Execution Does Not Exist: '%s'", ErrExecutionDoesNotExist, arn)
 	}
 	if err != nil {
 		return nil, fmt.Errorf("read execution %q: %w", arn, err)

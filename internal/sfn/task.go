@@ -28,6 +28,14 @@ func TaskErrorName(err error) string {
 // task runs a Task state's body: the arguments and time limits from the
 // evaluator, then the invocation.
 func (r *runner) task(ctx context.Context, s *step, input any) (any, *asl.Error) {
+	cb := callbackTask{}
+	if strings.HasSuffix(s.st.Resource, WaitForTaskToken) {
+		cb.key = callbackKey(s)
+		cb.token = taskToken(r.arn, cb.key)
+		t := asl.NewObject(1)
+		t.Set("Token", cb.token)
+		s.ctxObj.Set("Task", t)
+	}
 	params, err := s.ev.arguments(s, input)
 	if err != nil {
 		return nil, s.fail(err)
@@ -36,12 +44,16 @@ func (r *runner) task(ctx context.Context, s *step, input any) (any, *asl.Error)
 	if err != nil {
 		return nil, s.fail(err)
 	}
-	return r.invoke(ctx, s.st, params, lim)
+	return r.invoke(ctx, s.st, params, lim, cb)
 }
+
+// callbackTask is a .waitForTaskToken task's token and key (none for
+// other tasks).
+type callbackTask struct{ key, token string }
 
 // invoke calls the task behind st.Resource with params, recording the
 // Step Functions task (or Lambda) events.
-func (r *runner) invoke(ctx context.Context, st *asl.State, params any, lim taskLimits) (any, *asl.Error) {
+func (r *runner) invoke(ctx context.Context, st *asl.State, params any, lim taskLimits, cb callbackTask) (any, *asl.Error) {
 	timeout := lim.timeout
 	declared := timeout
 	if timeout == 0 {
@@ -51,26 +63,27 @@ func (r *runner) invoke(ctx context.Context, st *asl.State, params any, lim task
 	if o, ok := params.(*asl.Object); ok {
 		fnName, _ = o.Val("FunctionName").(string)
 	}
-	t, kind, rerr := r.reg.resolve(st.Resource, fnName)
+	resource := strings.TrimSuffix(st.Resource, WaitForTaskToken)
+	t, kind, rerr := r.reg.resolve(resource, fnName)
 	payload := params
 	if o, ok := params.(*asl.Object); ok && kind == kindLambdaInvoke {
 		payload = o.Val("Payload")
 	}
 	ev := newTaskEvents(r, st.Resource, kind == kindLambdaARN)
-	ev.scheduled(params, declared)
+	ev.scheduled(params, declared, lim.heartbeat, cb.key != "")
 	if rerr != nil {
 		return nil, ev.failed(&asl.Error{Name: asl.ErrNameTaskFailed, Cause: rerr.Error()})
 	}
 	ev.started()
-	tctx, cancel := context.WithTimeout(ctx, time.Duration(timeout)*time.Second)
+	tctx, cancel := withDeadline(ctx, r.clock, time.Duration(timeout)*time.Second)
+	defer cancel()
 	outRaw, err := t.Invoke(tctx, asl.Marshal(payload))
-	timedOut := errors.Is(tctx.Err(), context.DeadlineExceeded) && ctx.Err() == nil
-	cancel()
+	timedOut := errors.Is(cause(tctx), context.DeadlineExceeded) && ctx.Err() == nil
 	switch {
 	case ctx.Err() != nil && err != nil:
 		// Stopped: a task that finished anyway is recorded below (its
 		// side effects happened), one that failed is not blamed.
-		return nil, ctxError(ctx.Err())
+		return nil, ctxError(cause(ctx))
 	case timedOut:
 		return nil, ev.timedOut(&asl.Error{Name: asl.ErrNameTimeout, Cause: fmt.Sprintf("Task timed out after %d seconds", timeout)})
 	case err != nil:
@@ -86,6 +99,10 @@ func (r *runner) invoke(ctx context.Context, st *asl.State, params any, lim task
 	}
 	if kind == kindLambdaInvoke {
 		result = lambdaEnvelope(result)
+	}
+	if cb.key != "" {
+		ev.submitted(result)
+		return r.awaitCallback(ctx, tctx, cb.key, lim.heartbeat, ev)
 	}
 	ev.succeeded(result)
 	return result, nil
@@ -122,7 +139,7 @@ func (e taskEvents) base() map[string]any {
 	return map[string]any{"resourceType": e.resType, "resource": e.res}
 }
 
-func (e taskEvents) scheduled(params any, timeout int64) {
+func (e taskEvents) scheduled(params any, timeout, heartbeat int64, callback bool) {
 	var d map[string]any
 	typ := "TaskScheduled"
 	if e.lambda {
@@ -135,6 +152,9 @@ func (e taskEvents) scheduled(params any, timeout int64) {
 	}
 	if timeout > 0 {
 		d["timeoutInSeconds"] = timeout
+	}
+	if heartbeat > 0 && callback {
+		d["heartbeatInSeconds"] = heartbeat
 	}
 	e.r.hist.add(-1, typ, d)
 }
@@ -166,6 +186,12 @@ func (e taskEvents) failed(err *asl.Error) *asl.Error {
 func (e taskEvents) timedOut(err *asl.Error) *asl.Error {
 	e.end("TaskTimedOut", "LambdaFunctionTimedOut", map[string]any{"error": err.Name, "cause": err.Cause})
 	return err
+}
+
+// submitted records that a callback task's request went out (its
+// response), before it waits for the token.
+func (e taskEvents) submitted(result any) {
+	e.end("TaskSubmitted", "TaskSubmitted", map[string]any{"output": lazyJSON{result}, "outputDetails": map[string]any{"truncated": false}})
 }
 
 func (e taskEvents) succeeded(result any) {

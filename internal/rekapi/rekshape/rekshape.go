@@ -108,7 +108,15 @@ func (m *Model) check(path, name string, v any, probs *[]string) {
 		for i, e := range arr {
 			m.check(fmt.Sprintf("%s[%d]", path, i), s.Member.Shape, e, probs)
 		}
-	case "string", "blob", "timestamp":
+	case "timestamp":
+		// The JSON protocols send epoch seconds (ISO 8601 text is accepted
+		// too).
+		switch v.(type) {
+		case json.Number, string:
+		default:
+			fail("want a timestamp %s, got %T", name, v)
+		}
+	case "string", "blob":
 		str, ok := v.(string)
 		if !ok {
 			fail("want string %s, got %T", name, v)
