@@ -15,6 +15,7 @@ import (
 	"slices"
 	"sort"
 	"strings"
+	"sync"
 	"testing"
 
 	"github.com/awslabs/goformation/v7"
@@ -95,8 +96,14 @@ func symbolic(tpl map[string]any) *intrinsics.ProcessorOptions {
 	}}
 }
 
+// parseMu serialises goformation's parser, which registers its YAML tag
+// resolvers in a package map on every call (a data race under -race).
+var parseMu sync.Mutex
+
 func loadTemplate(t *testing.T) (*cloudformation.Template, []byte) {
 	t.Helper()
+	parseMu.Lock()
+	defer parseMu.Unlock()
 	data, err := os.ReadFile("template.yaml")
 	if err != nil {
 		t.Fatal(err)
