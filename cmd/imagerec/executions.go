@@ -47,7 +47,7 @@ func cmdExecutions(_ context.Context, env *Env, args []string) error {
 	// DATA/executions, every other machine's beside its definition.
 	dir := filepath.Join(*data, "executions")
 	if *machine != deploy.LocalStateMachine {
-		dir = filepath.Join(*data, "statemachines", *machine, "executions")
+		dir = sfn.MachineExecutionsDir(filepath.Join(*data, "statemachines"), *machine)
 	}
 	if _, err := os.Stat(dir); errors.Is(err, os.ErrNotExist) {
 		// Reading must not create the store: report that there is none.

@@ -163,6 +163,11 @@ func NewService(opts ServiceOptions) (*Service, error) {
 // Registry returns the task registry of every machine.
 func (s *Service) Registry() *Registry { return s.opts.Registry }
 
+// MachineExecutionsDir is where a Service whose Dir is dir keeps the
+// executions of the state machine name (read-only tools such as `imagerec
+// executions` open a DirStore there).
+func MachineExecutionsDir(dir, name string) string { return filepath.Join(dir, name, "executions") }
+
 // StateMachineArn returns the ARN of the named state machine.
 func (s *Service) StateMachineArn(name string) string {
 	return fmt.Sprintf("arn:aws:states:%s:%s:stateMachine:%s", s.opts.Region, s.opts.Account, name)
@@ -176,7 +181,7 @@ func (s *Service) open(info StateMachine, store Store, onComplete func(Execution
 		onComplete = s.opts.OnComplete
 	}
 	if store == nil && s.opts.Dir != "" {
-		ds, err := NewDirStore(filepath.Join(s.opts.Dir, info.Name, "executions"), DirOptions{Quarantine: true, Logger: s.opts.Logger})
+		ds, err := NewDirStore(MachineExecutionsDir(s.opts.Dir, info.Name), DirOptions{Quarantine: true, Logger: s.opts.Logger})
 		if err != nil {
 			return nil, err
 		}
