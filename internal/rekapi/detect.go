@@ -455,6 +455,7 @@ type DetectModerationLabelsRequest struct {
 type DetectModerationLabelsResponse struct {
 	ModerationLabels       []vision.ModerationLabel `json:"ModerationLabels"`
 	ModerationModelVersion string                   `json:"ModerationModelVersion,omitempty"`
+	ContentTypes           []vision.ContentType     `json:"ContentTypes"`
 }
 
 func (h *Handler) detectModerationLabels(ctx context.Context, body []byte) (any, error) {
@@ -473,10 +474,15 @@ func (h *Handler) detectModerationLabels(ctx context.Context, body []byte) (any,
 	if err != nil {
 		return nil, err
 	}
-	out := DetectModerationLabelsResponse{ModerationLabels: []vision.ModerationLabel{}, ModerationModelVersion: res.ModerationModelVersion}
+	out := DetectModerationLabelsResponse{ModerationLabels: []vision.ModerationLabel{}, ModerationModelVersion: res.ModerationModelVersion, ContentTypes: []vision.ContentType{}}
 	for _, m := range res.ModerationLabels {
 		if m.Confidence >= opts.ModerationMinConfidence {
 			out.ModerationLabels = append(out.ModerationLabels, m)
+		}
+	}
+	for _, c := range res.ContentTypes {
+		if c.Confidence >= opts.ModerationMinConfidence {
+			out.ContentTypes = append(out.ContentTypes, c)
 		}
 	}
 	return out, nil

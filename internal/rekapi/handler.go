@@ -3,6 +3,7 @@ package rekapi
 import (
 	"bytes"
 	"context"
+	"encoding/base64"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -10,6 +11,7 @@ import (
 	"log/slog"
 	"mime"
 	"net/http"
+	"reflect"
 	"strings"
 	"time"
 
@@ -152,16 +154,75 @@ func (h *Handler) serve(w http.ResponseWriter, r *http.Request, op, target strin
 	return nil
 }
 
-// decode parses a JSON 1.1 request body into v.
+// decode parses a JSON 1.1 request body into v. Its refusals are
+// SerializationExceptions worded as AWS's JSON protocol words them
+// ("STRING_VALUE can not be converted to an Integer"), naming the member
+// but nothing of this server's internals.
 func decode(body []byte, v any) error {
 	if err := json.Unmarshal(body, v); err != nil {
-		var ute *json.UnmarshalTypeError
-		if errors.As(err, &ute) {
-			return apiErrorf("SerializationException", http.StatusBadRequest, "%s: wrong type for %s", err, ute.Field)
-		}
-		return apiErrorf("SerializationException", http.StatusBadRequest, "%v", err)
+		return apiErrorf("SerializationException", http.StatusBadRequest, "%s", serializationMessage(err))
 	}
 	return nil
+}
+
+// serializationMessage words a JSON decoding error for the client.
+func serializationMessage(err error) string {
+	var ute *json.UnmarshalTypeError
+	var b64 base64.CorruptInputError
+	switch {
+	case errors.As(err, &ute):
+		var got string
+		switch {
+		case ute.Value == "string":
+			got = "STRING_VALUE"
+		case strings.HasPrefix(ute.Value, "number"):
+			got = "NUMBER_VALUE"
+		case ute.Value == "bool":
+			got = "BOOLEAN_VALUE"
+		case ute.Value == "array":
+			return "Start of list found where not expected"
+		case ute.Value == "object":
+			return "Start of structure or map found where not expected."
+		default:
+			got = strings.ToUpper(ute.Value) + "_VALUE"
+		}
+		msg := got + " can not be converted to " + wireType(ute.Type)
+		if ute.Field != "" {
+			msg += " (member " + ute.Field + ")"
+		}
+		return msg
+	case errors.As(err, &b64):
+		return "Base64 encoded value is not valid"
+	}
+	return "Unable to parse the request body as JSON"
+}
+
+// wireType names a Go type by its Smithy kind, with its article.
+func wireType(t reflect.Type) string {
+	for t.Kind() == reflect.Pointer {
+		t = t.Elem()
+	}
+	switch t.Kind() {
+	case reflect.Int, reflect.Int8, reflect.Int16, reflect.Int32, reflect.Uint, reflect.Uint8, reflect.Uint16, reflect.Uint32:
+		return "an Integer"
+	case reflect.Int64, reflect.Uint64:
+		return "a Long"
+	case reflect.Float32, reflect.Float64:
+		return "a Float"
+	case reflect.Bool:
+		return "a Boolean"
+	case reflect.String:
+		return "a String"
+	case reflect.Slice:
+		if t.Elem().Kind() == reflect.Uint8 {
+			return "a Blob"
+		}
+		return "a List"
+	case reflect.Map:
+		return "a Map"
+	default:
+		return "a Structure"
+	}
 }
 
 func requestID() string { return awsjson.RequestID() }

@@ -102,6 +102,7 @@ func sample() *vision.Result {
 			{Name: "Drinking", ParentName: "Alcohol", Confidence: 40, TaxonomyLevel: 2},
 		},
 		ModerationModelVersion: "imagerec-nsfw-1",
+		ContentTypes:           []vision.ContentType{{Name: "Illustrated", Confidence: 35}, {Name: "Animated", Confidence: 20}},
 		Image:                  &vision.ImageInfo{Width: 640, Height: 480, Format: "jpeg", OrientationCorrection: "ROTATE_0"},
 	}
 }
@@ -447,7 +448,7 @@ func TestProtocol(t *testing.T) {
 	tests := []struct {
 		name, method, target, ctype, body, wantCode string
 	}{
-		{"unknown operation", "POST", "RekognitionService.IndexFaces", rekapi.ContentType, `{}`, "UnknownOperationException"},
+		{"unknown operation", "POST", "RekognitionService.RecognizeCelebrities", rekapi.ContentType, `{}`, "UnknownOperationException"},
 		{"no target", "POST", "", rekapi.ContentType, `{}`, "UnknownOperationException"},
 		{"GET", "GET", "RekognitionService.DetectLabels", rekapi.ContentType, ``, "UnknownOperationException"},
 		{"wrong content type", "POST", "RekognitionService.DetectLabels", "application/json", `{}`, "SerializationException"},
@@ -497,5 +498,52 @@ func TestIsRekognitionRequest(t *testing.T) {
 	r.Header.Set("X-Amz-Target", "RekognitionService.DetectText")
 	if !rekapi.IsRekognitionRequest(r) {
 		t.Error("DetectText not recognised")
+	}
+}
+
+// TestSerializationMessages checks that a wrong JSON type is worded as
+// AWS words it, with no trace of the server's language.
+func TestSerializationMessages(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t)
+	tests := []struct{ name, op, body, want string }{
+		{"string for integer", "DetectLabels", `{"Image":{"Bytes":"/9j/"},"MaxLabels":"ten"}`, "STRING_VALUE can not be converted to an Integer (member MaxLabels)"},
+		{"number for string", "DetectFaces", `{"Image":{"Bytes":"/9j/"},"Attributes":[1]}`, "NUMBER_VALUE can not be converted to a String (member Attributes)"},
+		{"object for float", "DetectLabels", `{"Image":{"Bytes":"/9j/"},"MinConfidence":{}}`, "Start of structure or map found where not expected."},
+		{"list for structure", "DetectText", `{"Image":[]}`, "Start of list found where not expected"},
+		{"bad base64", "DetectText", `{"Image":{"Bytes":"!!"}}`, "Base64 encoded value is not valid"},
+		{"truncated", "DetectText", `{"Image":`, "Unable to parse the request body as JSON"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			req, err := http.NewRequestWithContext(t.Context(), "POST", f.srv.URL+"/", strings.NewReader(tt.body))
+			if err != nil {
+				t.Fatal(err)
+			}
+			req.Header.Set("X-Amz-Target", rekapi.TargetPrefix+tt.op)
+			req.Header.Set("Content-Type", rekapi.ContentType)
+			signRequest(t, req, tt.body)
+			resp, err := http.DefaultClient.Do(req)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer resp.Body.Close()
+			var doc struct {
+				Type    string `json:"__type"`
+				Message string
+			}
+			if err := json.NewDecoder(resp.Body).Decode(&doc); err != nil {
+				t.Fatal(err)
+			}
+			if doc.Type != "SerializationException" || doc.Message != tt.want {
+				t.Errorf("got %s %q, want SerializationException %q", doc.Type, doc.Message, tt.want)
+			}
+			for _, leak := range []string{"Go ", "struct field", "unmarshal", "rekapi"} {
+				if strings.Contains(doc.Message, leak) {
+					t.Errorf("message %q shows %q", doc.Message, leak)
+				}
+			}
+		})
 	}
 }

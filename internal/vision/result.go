@@ -15,6 +15,7 @@ type Result struct {
 	TextModelVersion       string             `json:"TextModelVersion,omitempty"`
 	ModerationLabels       []ModerationLabel  `json:"ModerationLabels,omitzero"`
 	ModerationModelVersion string             `json:"ModerationModelVersion,omitempty"`
+	ContentTypes           []ContentType      `json:"ContentTypes,omitzero"`
 	Source                 *Source            `json:"Source,omitempty"`
 	Image                  *ImageInfo         `json:"Image,omitempty"`
 	Engine                 *EngineInfo        `json:"Engine,omitempty"`
@@ -217,4 +218,17 @@ type ModerationLabel struct {
 	ParentName    string  `json:"ParentName"`
 	Confidence    float64 `json:"Confidence"`
 	TaxonomyLevel int     `json:"TaxonomyLevel"`
+}
+
+// Content types of DetectModerationLabels' ContentTypes.
+const (
+	ContentAnimated    = "Animated"    // video games, cartoons, comics, anime
+	ContentIllustrated = "Illustrated" // drawings, paintings, sketches
+)
+
+// ContentType is one DetectModerationLabels content type: what kind of
+// image it is rather than what it shows.
+type ContentType struct {
+	Name       string  `json:"Name"`
+	Confidence float64 `json:"Confidence"`
 }

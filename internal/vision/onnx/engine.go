@@ -550,6 +550,7 @@ func (e *Engine) assemble(res *vision.Result, f *findings, opts vision.Options) 
 	if e.runs(opts, vision.FeatureModeration) {
 		res.ModerationLabels = moderationLabels(*f.scores, opts.ModerationMinConfidence)
 		res.ModerationModelVersion = e.version(nsfwFile) + "/taxonomy-" + moderationTaxonomy
+		res.ContentTypes = contentTypes(*f.scores, opts.ModerationMinConfidence)
 	}
 	if e.runs(opts, vision.FeatureFaces) {
 		res.FaceDetails = nonNil(f.faces)

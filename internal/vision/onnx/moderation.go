@@ -115,6 +115,19 @@ func impliedArtLabels(s nsfwScores) []vision.Label {
 	return []vision.Label{{Name: "Drawing", Confidence: round3(c)}}
 }
 
+// contentTypes is DetectModerationLabels' ContentTypes: the classifier's
+// drawing classes (Drawing, Hentai: drawn and painted pictures, anime
+// included) give Illustrated. It cannot tell animation (cartoons, video
+// games) from illustration, so Animated is never reported. A type under
+// minConfidence is left out; the result is never nil.
+func contentTypes(s nsfwScores, minConfidence float64) []vision.ContentType {
+	out := []vision.ContentType{}
+	if c := round3((s.Drawing + s.Hentai) * 100); c >= minConfidence {
+		out = append(out, vision.ContentType{Name: vision.ContentIllustrated, Confidence: c})
+	}
+	return out
+}
+
 // String is used in debug logs.
 func (s nsfwScores) String() string {
 	var b strings.Builder

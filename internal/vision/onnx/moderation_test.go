@@ -67,3 +67,22 @@ func TestImpliedArtLabels(t *testing.T) {
 		t.Errorf("got %+v", got)
 	}
 }
+
+func TestContentTypes(t *testing.T) {
+	t.Parallel()
+	for _, tc := range []struct {
+		name string
+		s    nsfwScores
+		want []vision.ContentType
+	}{
+		{"photo", nsfwScores{Neutral: 0.9, Drawing: 0.1}, []vision.ContentType{}},
+		{"drawing", nsfwScores{Drawing: 0.7, Hentai: 0.1, Neutral: 0.2}, []vision.ContentType{{Name: "Illustrated", Confidence: 80}}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			if diff := cmp.Diff(tc.want, contentTypes(tc.s, 50)); diff != "" {
+				t.Errorf("(-want +got):\n%s", diff)
+			}
+		})
+	}
+}

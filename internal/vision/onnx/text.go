@@ -535,7 +535,14 @@ func wordRects(l textLine, words [][]ctcChar) []rotatedRect {
 }
 
 // rectGeometry is Rekognition's Geometry of a rectangle in a w x h image.
+// The polygon starts at the corner that is top-left in the image, then
+// goes clockwise (top-right, bottom-right, bottom-left), as Rekognition's
+// does, also for a line read upside down (whose own frame is turned by
+// 180 degrees).
 func rectGeometry(r rotatedRect, w, h int) vision.Geometry {
+	if math.Cos(r.Angle) < 0 {
+		r.Angle -= math.Pi
+	}
 	c := r.corners()
 	poly := make([]vision.Point, 4)
 	minX, minY, maxX, maxY := 1.0, 1.0, 0.0, 0.0

@@ -223,17 +223,22 @@ func TestTextDetectorTiltedLines(t *testing.T) {
 			}
 			// Each line's polygon follows the tilt: its top edge, in reading
 			// order, turns by angle (y grows downwards).
-			dir := [2]float64{}
+			// The polygon starts at the image's top-left corner of the
+			// rectangle (Rekognition's order), so for upside-down text its
+			// first edge runs against the reading direction.
+			edge := angle
+			if math.Cos(angle*math.Pi/180) < 0 {
+				edge -= 180
+			}
 			for _, d := range ts[:len(lines)] {
 				p := d.Geometry.Polygon
 				dx := (p[1].X - p[0].X) * float64(img.Width)
 				dy := (p[1].Y - p[0].Y) * float64(img.Height)
-				if got := -math.Atan2(dy, dx) * 180 / math.Pi; math.Abs(math.Remainder(got-angle, 360)) > 2 {
-					t.Errorf("line %q polygon is tilted %.1f degrees, want %.0f", d.DetectedText, got, angle)
+				if got := -math.Atan2(dy, dx) * 180 / math.Pi; math.Abs(math.Remainder(got-edge, 360)) > 2 {
+					t.Errorf("line %q polygon's first edge is tilted %.1f degrees, want %.0f", d.DetectedText, got, edge)
 				}
-				n := math.Hypot(dx, dy)
-				dir = [2]float64{dx / n, dy / n}
 			}
+			dir := [2]float64{math.Cos(angle * math.Pi / 180), -math.Sin(angle * math.Pi / 180)}
 			// Words follow one another along the reading direction.
 			var prev vision.TextDetection
 			for _, w := range ts {
@@ -422,4 +427,22 @@ func TestDetectorsConcurrent(t *testing.T) {
 		})
 	}
 	wg.Wait()
+}
+
+// TestRectGeometryOrder checks Rekognition's polygon order (top-left,
+// top-right, bottom-right, bottom-left in the image) for upright, tilted
+// and upside-down rectangles.
+func TestRectGeometryOrder(t *testing.T) {
+	t.Parallel()
+	for _, deg := range []float64{0, 10, -20, 180, 170, -175} {
+		t.Run(fmt.Sprint(deg), func(t *testing.T) {
+			t.Parallel()
+			r := rotatedRect{CX: 50, CY: 50, W: 60, H: 10, Angle: deg * math.Pi / 180}
+			p := rectGeometry(r, 100, 100).Polygon
+			// TL is left of TR and above BL; BR is right of BL.
+			if !(p[0].X < p[1].X && p[0].Y < p[3].Y && p[2].X > p[3].X && p[1].Y < p[2].Y) {
+				t.Errorf("polygon %v is not TL, TR, BR, BL", p)
+			}
+		})
+	}
 }

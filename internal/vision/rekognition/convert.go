@@ -186,3 +186,11 @@ func moderationLabels(in []types.ModerationLabel) []vision.ModerationLabel {
 	}
 	return out
 }
+
+func contentTypes(in []types.ContentType) []vision.ContentType {
+	out := make([]vision.ContentType, 0, len(in))
+	for _, c := range in {
+		out = append(out, vision.ContentType{Name: aws.ToString(c.Name), Confidence: f64(c.Confidence)})
+	}
+	return out
+}

@@ -177,6 +177,7 @@ func (e *Engine) Recognize(ctx context.Context, in vision.Input, opts vision.Opt
 			defer mu.Unlock()
 			res.ModerationLabels = moderationLabels(out.ModerationLabels)
 			res.ModerationModelVersion = aws.ToString(out.ModerationModelVersion)
+			res.ContentTypes = contentTypes(out.ContentTypes)
 			return nil
 		}})
 	}
