@@ -38,9 +38,23 @@ const (
 	insectLabels     = "inat_insect_labels.txt"
 )
 
-// Calibration of the label sources (see labels_fusion.go), measured on the
-// development set's dev split (testdata/devset).
-var imagenetCalib = classifierCalib{Top: 10, Floor: 0.01, Gamma: 0.5}
+// fusionCalib holds the fusion's calibrated numbers; the others (scene
+// thresholds and rules, context weights) are taxonomy data.
+type fusionCalib struct {
+	// Classifier turns ImageNet probabilities into label probabilities.
+	Classifier classifierCalib
+	// SceneAtThreshold is a scene label's probability when its evidence
+	// just reaches its threshold.
+	SceneAtThreshold float64
+}
+
+// defaultFusion was calibrated on the development set's dev split
+// (testdata/devset; go test -run TestDevSetCalibrate -devset.calibrate
+// repeats it).
+var defaultFusion = fusionCalib{
+	Classifier:       classifierCalib{Top: 10, Floor: 0.01, Gamma: 0.5},
+	SceneAtThreshold: 0.55,
+}
 
 const (
 	// speciesFloor is the least species probability for a species label.
@@ -48,9 +62,6 @@ const (
 	// speciesTrigger is the least Bird or Insect probability for which the
 	// species classifiers run.
 	speciesTrigger = 0.55
-	// sceneAtThreshold is a scene label's probability when its evidence
-	// just reaches its threshold.
-	sceneAtThreshold = 0.55
 )
 
 // labelModels are the optional label models. A nil model is not installed.
@@ -157,7 +168,7 @@ func (e *Engine) refine(ctx context.Context, img, small *imageio.Image, objects 
 	var cls labelEvidence
 	clsTop := 0.0
 	if lf.classes != nil {
-		cls = e.tax.classifierEvidence(lf.classes, imagenetCalib)
+		cls = e.tax.classifierEvidence(lf.classes, defaultFusion.Classifier)
 		if top := topClasses(lf.classes, 1, 0); len(top) > 0 {
 			clsTop = top[0].Prob
 		}

@@ -238,26 +238,31 @@ func peopleLabels(faces []vision.FaceDetail, persons []vision.BoundingBox) []vis
 
 // fuseLabels combines every label source's findings (see fuse).
 func (e *Engine) fuseLabels(f *findings) []vision.Label {
+	return e.tax.fuseFindings(f, defaultFusion)
+}
+
+// fuseFindings combines one image's findings with calibration c.
+func (t *taxonomy) fuseFindings(f *findings, c fusionCalib) []vision.Label {
 	faces := f.faces
 	if faces == nil {
 		faces = f.labels.faces
 	}
 	sources := []labelEvidence{
-		e.tax.labelsEvidence(f.objects),
-		e.tax.labelsEvidence(impliedLabels(f.objects, faces, f.texts, f.scores)),
-		e.tax.labelsEvidence(f.labels.species),
+		t.labelsEvidence(f.objects),
+		t.labelsEvidence(impliedLabels(f.objects, faces, f.texts, f.scores)),
+		t.labelsEvidence(f.labels.species),
 	}
 	if f.labels.classes != nil {
-		sources = append(sources, e.tax.classifierEvidence(f.labels.classes, imagenetCalib))
+		sources = append(sources, t.classifierEvidence(f.labels.classes, c.Classifier))
 	}
 	if g := f.labels.scene; g != nil {
-		// The segmentation matches the taxonomy's class count (checked
-		// when the model was loaded), so supported cannot fail.
-		if sl, err := e.tax.scene("cityscapes").supported(g.shares()); err == nil {
-			sources = append(sources, e.tax.sceneEvidence(sl, sceneAtThreshold))
+		// segment checked the class count against the taxonomy's, so
+		// supported cannot fail.
+		if sl, err := t.scene("cityscapes").supported(g.shares()); err == nil {
+			sources = append(sources, t.sceneEvidence(sl, c.SceneAtThreshold))
 		}
 	}
-	return e.tax.fuse(f.objects, sources...)
+	return t.fuse(f.objects, sources...)
 }
 
 // faceLabelConfidence is the face confidence from which a face alone
