@@ -12,6 +12,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/imagerec/imagerec/internal/cachedir"
 )
 
 // needBrowser returns node and the shared browser harness
@@ -19,13 +21,12 @@ import (
 // when they are missing, or failing under CI.
 func needBrowser(t testing.TB) (node, modules string) {
 	t.Helper()
-	cache := os.Getenv("IMAGEREC_CACHE")
-	if cache == "" {
-		home, _ := os.UserHomeDir()
-		cache = filepath.Join(home, ".cache", "imagerec")
+	cache, err := cachedir.Root(os.Getenv)
+	if err != nil {
+		t.Fatal(err)
 	}
 	modules = filepath.Join(cache, "browser", "node_modules")
-	node, err := exec.LookPath("node")
+	node, err = exec.LookPath("node")
 	var missing []string
 	if err != nil {
 		missing = append(missing, "node")

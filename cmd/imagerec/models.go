@@ -9,6 +9,7 @@ import (
 	"strings"
 	"text/tabwriter"
 
+	"github.com/imagerec/imagerec/internal/cachedir"
 	"github.com/imagerec/imagerec/internal/modelpack"
 	"github.com/imagerec/imagerec/internal/onnxrt"
 )
@@ -53,7 +54,7 @@ func cmdModels(ctx context.Context, env *Env, args []string) error {
 	root := *cache
 	if root == "" {
 		var err error
-		if root, err = modelpack.DefaultRoot(env.Getenv); err != nil {
+		if root, err = cachedir.Root(env.Getenv); err != nil {
 			return err
 		}
 	}

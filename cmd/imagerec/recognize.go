@@ -22,6 +22,7 @@ import (
 	"github.com/schollz/progressbar/v3"
 	"golang.org/x/term"
 
+	"github.com/imagerec/imagerec/internal/cachedir"
 	"github.com/imagerec/imagerec/internal/membudget"
 	"github.com/imagerec/imagerec/internal/vision"
 	"github.com/imagerec/imagerec/internal/vision/onnx"
@@ -86,8 +87,12 @@ func cmdRecognize(ctx context.Context, env *Env, args []string) error {
 
 	size, why := membudget.Choose(budgetSize, os.ReadFile)
 	env.Logger.Debug("memory budget for analysing images", "budget", humanize.IBytes(uint64(size)), "reason", why)
+	cache, err := cachedir.Root(env.Getenv)
+	if err != nil {
+		return err
+	}
 	eng, err := onnx.New(ctx, onnx.Config{
-		CacheRoot: onnx.DefaultCacheRoot(env.Getenv),
+		CacheRoot: cache,
 		Logger:    env.Logger,
 		Features:  feats,
 		Budget:    membudget.New(size),

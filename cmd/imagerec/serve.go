@@ -41,7 +41,6 @@ import (
 	"github.com/imagerec/imagerec/internal/sfnapi"
 	"github.com/imagerec/imagerec/internal/sigv4"
 	"github.com/imagerec/imagerec/internal/ui"
-	"github.com/imagerec/imagerec/internal/vision"
 	"github.com/imagerec/imagerec/internal/vision/onnx"
 )
 
@@ -176,14 +175,7 @@ func newServer(ctx context.Context, cfg config.Config, log *slog.Logger) (_ *ser
 	s.closers = append(s.closers, func() { _ = s.engine.Close() })
 	log.Info("recognition engine ready", "features", cfg.Features, "load_ms", time.Since(start).Milliseconds())
 
-	tasks := &pipeline.Tasks{
-		Objects:    pipeline.StoreObjects{Store: s.watched},
-		Recognizer: s.engine,
-		Notifier:   s.notifier(),
-		Logger:     log.With("component", "pipeline"),
-		Options:    vision.Options{Features: cfg.Features, MinConfidence: cfg.MinConfidence},
-		MaxBytes:   cfg.MaxBytes,
-	}
+	tasks := newTasks(cfg, s.watched, s.engine, s.notifier(), log)
 	reg := sfn.NewRegistry()
 	registerTasks(reg, func(context.Context) (*pipeline.Tasks, error) { return tasks, nil }, s.metrics.ObserveTask)
 
@@ -354,7 +346,8 @@ func (s *server) run(ctx context.Context, stdout io.Writer) error {
 	return err
 }
 
-// handleEvent runs one queued S3 event record to completion. Returning an
+// handleEvent runs one queued S3 event record through the trigger loop
+// (pipeline.Trigger.Records) and waits for its execution. Returning an
 // error leaves it in the queue for redelivery.
 func (s *server) handleEvent(ctx context.Context, data []byte) error {
 	var rec s3event.Record
@@ -362,44 +355,52 @@ func (s *server) handleEvent(ctx context.Context, data []byte) error {
 		s.log.ErrorContext(ctx, "dropping undecodable queued event", "err", err)
 		return nil
 	}
-	st, ok, reason, err := s.trigger.Plan(rec)
-	if err != nil {
+	var started []string
+	_, err := s.trigger.Records(ctx, []s3event.Record{rec}, func(ctx context.Context, st pipeline.Start) (string, error) {
+		arn, err := s.exec.Start(ctx, st.Name, st.Input)
+		if errors.Is(err, sfn.ErrExecutionAlreadyExists) {
+			return "", pipeline.ErrExecutionExists
+		}
+		if err == nil {
+			started = append(started, arn)
+		}
+		return arn, err
+	}, s.log)
+	var re *pipeline.RecordError
+	if errors.As(err, &re) && re.Execution == "" {
 		s.log.ErrorContext(ctx, "dropping event", "key", rec.S3.Object.Key, "err", err)
 		return nil
 	}
-	if !ok {
+	if err != nil {
+		return err
+	}
+	for _, arn := range started {
+		if _, err := s.exec.Wait(ctx, arn); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// publish is the S3 endpoint's synchronous event hook: a record the
+// trigger would start is on disk in the queue, under its execution's name
+// (pipeline.ExecutionName), before the client gets its 200. Records the
+// trigger ignores are not queued.
+func (s *server) publish(ctx context.Context, rec s3event.Record) error {
+	st, ok, reason, err := s.trigger.Plan(rec)
+	switch {
+	case err != nil:
+		s.log.ErrorContext(ctx, "dropping event", "key", rec.S3.Object.Key, "err", err)
+		return nil
+	case !ok:
 		s.log.DebugContext(ctx, "event ignored", "key", rec.S3.Object.Key, "reason", reason)
 		return nil
 	}
-	arn, err := s.exec.Start(ctx, st.Name, st.Input)
-	switch {
-	case errors.Is(err, sfn.ErrExecutionAlreadyExists):
-		s.log.InfoContext(ctx, "duplicate event: execution exists", "execution", st.Name)
-		return nil
-	case err != nil:
-		return fmt.Errorf("start execution %s: %w", st.Name, err)
-	}
-	_, err = s.exec.Wait(ctx, arn)
-	return err
-}
-
-// publish is the S3 endpoint's synchronous event hook: the record is on
-// disk in the queue before the client gets its 200.
-func (s *server) publish(ctx context.Context, rec s3event.Record) error {
 	data, err := json.Marshal(rec)
 	if err != nil {
 		return fmt.Errorf("encode event: %w", err)
 	}
-	return s.queue.Publish(ctx, s.eventID(rec), data)
-}
-
-// eventID names a record's object version in the queue: the execution
-// name it starts, so the reconciler can ask the queue about it.
-func (s *server) eventID(rec s3event.Record) string {
-	if st, ok, _, err := s.trigger.Plan(rec); err == nil && ok {
-		return st.Name
-	}
-	return rec.S3.Bucket.Name + "/" + rec.S3.Object.Key + "/" + rec.S3.Object.ETag + "/" + rec.S3.Object.VersionID
+	return s.queue.Publish(ctx, st.Name, data)
 }
 
 // rules are the upload bucket's notification rules.

@@ -5,27 +5,41 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"log/slog"
 	"os"
 	"strings"
 
+	"github.com/imagerec/imagerec/deploy"
 	"github.com/imagerec/imagerec/internal/asl"
+	"github.com/imagerec/imagerec/internal/config"
 	"github.com/imagerec/imagerec/internal/sfn"
 )
 
 // statesRegistry returns the task registry `states run` resolves Task
 // resources through: the pipeline tasks serve registers, built on first use
-// (object store under $IMAGEREC_DATA, default ./data; the ONNX engine).
-// Call the returned function when the run is over.
-func statesRegistry(env *Env) (*sfn.Registry, func()) {
+// from serve's configuration (config.Load: the object store under the data
+// directory, the ONNX engine from the cache). Call the returned function
+// when the run is over.
+func statesRegistry(cfg config.Config, log *slog.Logger) (*sfn.Registry, func()) {
 	reg := sfn.NewRegistry()
-	lazy := &lazyTasks{env: env}
+	lazy := &lazyTasks{cfg: cfg, log: log}
 	registerTasks(reg, lazy.get, nil)
 	return reg, lazy.Close
 }
 
+// statesConfig is serve's configuration from the environment (config.Load
+// with no flags): the buckets, data and cache directories `states` uses.
+func statesConfig(env *Env) (config.Config, error) {
+	cfg, err := config.Load(env.Getenv, nil, io.Discard)
+	if err != nil {
+		return cfg, fmt.Errorf("configuration: %w", err)
+	}
+	return cfg, nil
+}
+
 // withDefaults adds serve's substitutions for placeholders --sub left unset.
-func withDefaults(env *Env, subs subFlag) subFlag {
-	for k, v := range localSubstitutions(env.Getenv) {
+func withDefaults(cfg config.Config, subs subFlag) subFlag {
+	for k, v := range deploy.LocalSubstitutions(cfg.ResultBucket) {
 		if _, ok := subs[k]; !ok {
 			subs[k] = v
 		}
@@ -83,11 +97,15 @@ func statesValidate(env *Env, args []string) error {
 		fs.Usage()
 		return &exitError{2}
 	}
+	cfg, err := statesConfig(env)
+	if err != nil {
+		return err
+	}
 	def, err := os.ReadFile(fs.Arg(0))
 	if err != nil {
 		return fmt.Errorf("read definition: %w", err)
 	}
-	if _, err := asl.Parse(asl.Substitute(def, withDefaults(env, subs))); err != nil {
+	if _, err := asl.Parse(asl.Substitute(def, withDefaults(cfg, subs))); err != nil {
 		fmt.Fprintf(env.Stderr, "%s: %v\n", fs.Arg(0), err)
 		return &exitError{1}
 	}
@@ -110,6 +128,10 @@ func statesRun(ctx context.Context, env *Env, args []string) error {
 		fs.Usage()
 		return &exitError{2}
 	}
+	cfg, err := statesConfig(env)
+	if err != nil {
+		return err
+	}
 	def, err := os.ReadFile(*defPath)
 	if err != nil {
 		return fmt.Errorf("read definition: %w", err)
@@ -126,9 +148,9 @@ func statesRun(ctx context.Context, env *Env, args []string) error {
 			return fmt.Errorf("read input: %w", err)
 		}
 	}
-	reg, done := statesRegistry(env)
+	reg, done := statesRegistry(cfg, env.Logger)
 	defer done()
-	res, err := sfn.RunDefinition(ctx, asl.Substitute(def, withDefaults(env, subs)), input, reg,
+	res, err := sfn.RunDefinition(ctx, asl.Substitute(def, withDefaults(cfg, subs)), input, reg,
 		sfn.Options{Logger: env.Logger, StateMachineName: *smName, Type: strings.ToUpper(*smType)})
 	if err != nil {
 		fmt.Fprintf(env.Stderr, "%s: %v\n", *defPath, err)

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"log/slog"
 	"os"
 	"path/filepath"
 	"sync"
@@ -12,11 +13,13 @@ import (
 	"github.com/imagerec/imagerec/deploy"
 	"github.com/imagerec/imagerec/internal/config"
 	"github.com/imagerec/imagerec/internal/membudget"
+	"github.com/imagerec/imagerec/internal/notify"
 	"github.com/imagerec/imagerec/internal/notify/lognotify"
 	"github.com/imagerec/imagerec/internal/objstore"
 	"github.com/imagerec/imagerec/internal/objstore/diskstore"
 	"github.com/imagerec/imagerec/internal/pipeline"
 	"github.com/imagerec/imagerec/internal/sfn"
+	"github.com/imagerec/imagerec/internal/vision"
 	"github.com/imagerec/imagerec/internal/vision/onnx"
 )
 
@@ -56,11 +59,27 @@ func task[I, O any](get func(context.Context) (*pipeline.Tasks, error), observe 
 	})
 }
 
-// lazyTasks builds the pipeline tasks for `states run` on first use: the
-// object store under the data directory and the ONNX engine, so a
-// definition without pipeline Task states never loads models.
+// newTasks builds the pipeline tasks over store and rec with cfg's
+// options: serve and `states run` run the same tasks.
+func newTasks(cfg config.Config, store objstore.Store, rec vision.Recognizer, n notify.Notifier, log *slog.Logger) *pipeline.Tasks {
+	return &pipeline.Tasks{
+		Objects:    pipeline.StoreObjects{Store: store},
+		Recognizer: rec,
+		Notifier:   n,
+		Logger:     log.With("component", "pipeline"),
+		Options:    vision.Options{Features: cfg.Features, MinConfidence: cfg.MinConfidence},
+		MaxBytes:   cfg.MaxBytes,
+	}
+}
+
+// lazyTasks builds the pipeline tasks for `states run` on first use, as
+// serve would with the same configuration: the object store under the
+// data directory (with serve's buckets, so results have somewhere to go)
+// and the ONNX engine, so a definition without pipeline Task states never
+// loads models.
 type lazyTasks struct {
-	env   *Env
+	cfg   config.Config
+	log   *slog.Logger
 	once  sync.Once
 	tasks *pipeline.Tasks
 	err   error
@@ -69,32 +88,25 @@ type lazyTasks struct {
 
 func (l *lazyTasks) get(ctx context.Context) (*pipeline.Tasks, error) {
 	l.once.Do(func() {
-		data := envOr(l.env.Getenv, "IMAGEREC_DATA", "./data")
-		store, err := diskstore.Open(filepath.Join(data, "objects"), diskstore.Options{})
+		store, err := diskstore.Open(filepath.Join(l.cfg.DataDir, "objects"), diskstore.Options{})
 		if err != nil {
 			l.err = &pipeline.Error{Name: pipeline.ErrNameTransient, Message: "open object store", Err: err}
 			return
 		}
-		// The buckets serve creates, so results have somewhere to go.
-		for _, b := range []string{envOr(l.env.Getenv, "IMAGEREC_UPLOAD_BUCKET", "image-upload-bucket"), envOr(l.env.Getenv, "IMAGEREC_RESULT_BUCKET", "image-result-bucket")} {
+		for _, b := range []string{l.cfg.UploadBucket, l.cfg.ResultBucket} {
 			if err := store.CreateBucket(ctx, b); err != nil && !errors.Is(err, objstore.ErrBucketExists) {
 				l.err = &pipeline.Error{Name: pipeline.ErrNameTransient, Message: "create bucket " + b, Err: err}
 				return
 			}
 		}
-		size, _ := membudget.Choose(0, os.ReadFile)
-		engine, err := onnx.New(ctx, onnx.Config{CacheRoot: envOr(l.env.Getenv, "IMAGEREC_CACHE", config.DefaultCacheDir()), Logger: l.env.Logger, Budget: membudget.New(size)})
+		size, _ := membudget.Choose(l.cfg.MemoryBudget, os.ReadFile)
+		engine, err := onnx.New(ctx, onnx.Config{CacheRoot: l.cfg.CacheDir, Features: l.cfg.Features, Logger: l.log, Budget: membudget.New(size)})
 		if err != nil {
 			l.err = &pipeline.Error{Name: pipeline.ErrNameTransient, Message: "recognition engine (run `imagerec models install`)", Err: err}
 			return
 		}
 		l.close = append(l.close, func() { _ = engine.Close() })
-		l.tasks = &pipeline.Tasks{
-			Objects:    pipeline.StoreObjects{Store: store},
-			Recognizer: engine,
-			Notifier:   lognotify.New(l.env.Logger),
-			Logger:     l.env.Logger,
-		}
+		l.tasks = newTasks(l.cfg, store, engine, lognotify.New(l.log), l.log)
 	})
 	return l.tasks, l.err
 }
@@ -103,18 +115,4 @@ func (l *lazyTasks) Close() {
 	for _, c := range l.close {
 		c()
 	}
-}
-
-func envOr(getenv func(string) string, key, def string) string {
-	if v := getenv(key); v != "" {
-		return v
-	}
-	return def
-}
-
-// localSubstitutions are the defaults for ${...} placeholders in `states`
-// commands: the same values serve uses, so deploy/statemachine.asl.json
-// validates and runs as it is. --sub overrides them.
-func localSubstitutions(getenv func(string) string) map[string]string {
-	return deploy.LocalSubstitutions(envOr(getenv, "IMAGEREC_RESULT_BUCKET", "image-result-bucket"))
 }

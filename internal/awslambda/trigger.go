@@ -4,7 +4,6 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
-	"fmt"
 	"log/slog"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -22,8 +21,10 @@ type Starter interface {
 
 var _ Starter = (*sfn.Client)(nil)
 
-// Trigger handles S3 event notifications: one execution per new object,
-// named deterministically so that duplicate events start nothing new.
+// Trigger handles S3 event notifications with the core's trigger loop
+// (pipeline.Trigger.Records) over Step Functions' StartExecution: one
+// execution per new object, named by its identity so that duplicate
+// events start nothing new.
 type Trigger struct {
 	Plan            pipeline.Trigger
 	Starter         Starter
@@ -32,65 +33,38 @@ type Trigger struct {
 	Metrics         *Metrics
 }
 
-// TriggerResult summarises one invocation.
-type TriggerResult struct {
-	Started    int `json:"Started"`
-	Duplicates int `json:"Duplicates"`
-	Ignored    int `json:"Ignored"`
-}
-
 // Handle is the Lambda handler. A payload that is not an S3 event fails
 // with pipeline.ErrNameInvalidInput; a record whose execution could not be
-// started makes the invocation fail after the other records were tried, so
-// that Lambda's asynchronous retries (and then the dead-letter queue) get
-// it. Retrying is safe: executions already started are duplicates.
-func (t *Trigger) Handle(ctx context.Context, payload json.RawMessage) (TriggerResult, error) {
-	out, err := Handler(pipeline.Handle("trigger", t.handle), t.Logger, t.Metrics)(ctx, payload)
-	res, _ := out.(TriggerResult)
+// started makes the invocation fail (TransientError) after the other
+// records were tried, so that Lambda's asynchronous retries (and then the
+// dead-letter queue) get it.
+func (t *Trigger) Handle(ctx context.Context, payload json.RawMessage) (pipeline.TriggerResult, error) {
+	out, err := Handler(pipeline.Handle("trigger", t.event), t.Logger, t.Metrics)(ctx, payload)
+	res, _ := out.(pipeline.TriggerResult)
 	return res, err
 }
 
-func (t *Trigger) handle(ctx context.Context, payload json.RawMessage) (TriggerResult, error) {
-	log := t.Logger
-	if log == nil {
-		log = slog.New(slog.DiscardHandler)
-	}
-	var res TriggerResult
+func (t *Trigger) event(ctx context.Context, payload json.RawMessage) (pipeline.TriggerResult, error) {
 	ev, err := s3event.Parse(payload)
 	if err != nil {
-		return res, &pipeline.Error{Name: pipeline.ErrNameInvalidInput, Message: "not an S3 event notification", Err: err}
+		return pipeline.TriggerResult{}, &pipeline.Error{Name: pipeline.ErrNameInvalidInput, Message: "not an S3 event notification", Err: err}
 	}
-	var errs []error
-	for _, rec := range ev.Records {
-		st, ok, reason, err := t.Plan.Plan(rec)
-		if err != nil {
-			errs = append(errs, fmt.Errorf("plan %s/%s: %w", rec.S3.Bucket.Name, rec.S3.Object.Key, err))
-			continue
-		}
-		if !ok {
-			res.Ignored++
-			log.InfoContext(ctx, "record ignored", "bucket", rec.S3.Bucket.Name, "key", rec.S3.Object.Key, "reason", reason)
-			continue
-		}
-		out, err := t.Starter.StartExecution(ctx, &sfn.StartExecutionInput{
-			StateMachineArn: aws.String(t.StateMachineARN),
-			Name:            aws.String(st.Name),
-			Input:           aws.String(string(st.Input)),
-		})
-		var exists *sfntypes.ExecutionAlreadyExists
-		switch {
-		case errors.As(err, &exists):
-			res.Duplicates++
-			log.InfoContext(ctx, "duplicate event", "bucket", st.Source.Bucket, "key", st.Source.Key, "execution", st.Name)
-		case err != nil:
-			errs = append(errs, fmt.Errorf("start execution %s for %s/%s: %w", st.Name, st.Source.Bucket, st.Source.Key, err))
-		default:
-			res.Started++
-			log.InfoContext(ctx, "execution started", "bucket", st.Source.Bucket, "key", st.Source.Key, "execution", aws.ToString(out.ExecutionArn))
-		}
+	return t.Plan.Records(ctx, ev.Records, t.start, t.Logger)
+}
+
+// start is pipeline.StartFunc over StartExecution.
+func (t *Trigger) start(ctx context.Context, st pipeline.Start) (string, error) {
+	out, err := t.Starter.StartExecution(ctx, &sfn.StartExecutionInput{
+		StateMachineArn: aws.String(t.StateMachineARN),
+		Name:            aws.String(st.Name),
+		Input:           aws.String(string(st.Input)),
+	})
+	var exists *sfntypes.ExecutionAlreadyExists
+	switch {
+	case errors.As(err, &exists):
+		return "", pipeline.ErrExecutionExists
+	case err != nil:
+		return "", err
 	}
-	if len(errs) > 0 {
-		return res, &pipeline.Error{Name: pipeline.ErrNameTransient, Message: fmt.Sprintf("%d of %d records not started", len(errs), len(ev.Records)), Err: errors.Join(errs...)}
-	}
-	return res, nil
+	return aws.ToString(out.ExecutionArn), nil
 }

@@ -53,7 +53,7 @@ func TestTriggerSampleEvent(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if res != (awslambda.TriggerResult{Started: 1}) {
+	if res != (pipeline.TriggerResult{Started: 1}) {
 		t.Errorf("result = %+v", res)
 	}
 	for name, input := range sf.inputs() {
@@ -108,7 +108,7 @@ func TestTriggerBatch(t *testing.T) {
 		t.Fatal(err)
 	}
 	res, err = trig2.Handle(t.Context(), readEvent(t, "s3-put.json"))
-	if err != nil || res != (awslambda.TriggerResult{Duplicates: 1}) || sf2.starts != 2 {
+	if err != nil || res != (pipeline.TriggerResult{Duplicates: 1}) || sf2.starts != 2 {
 		t.Errorf("redelivery: result %+v err %v starts %d", res, err, sf2.starts)
 	}
 }
@@ -119,7 +119,7 @@ func TestTriggerTestEvent(t *testing.T) {
 	t.Parallel()
 	sf, srv := newStepFunctions(t, false)
 	res, err := newTrigger(t, srv.URL, nil).Handle(t.Context(), json.RawMessage(`{"Service":"Amazon S3","Event":"s3:TestEvent","Time":"2014-10-13T15:57:02.089Z","Bucket":"example-bucket","RequestId":"5582815E1AEA5ADF","HostId":"8cLeGAmw098X5cv4Zkwcmo8vvZa3eH3eKxsPzbB9wrR+YstdA6Knx4Ip8EXAMPLE"}`))
-	if err != nil || res != (awslambda.TriggerResult{}) || sf.starts != 0 {
+	if err != nil || res != (pipeline.TriggerResult{}) || sf.starts != 0 {
 		t.Errorf("test event: result %+v, err %v, starts %d", res, err, sf.starts)
 	}
 }

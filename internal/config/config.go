@@ -12,13 +12,12 @@ import (
 	"log/slog"
 	"net"
 	"net/url"
-	"os"
-	"path/filepath"
 	"runtime"
 	"strconv"
 	"strings"
 	"time"
 
+	"github.com/imagerec/imagerec/internal/cachedir"
 	"github.com/imagerec/imagerec/internal/membudget"
 	"github.com/imagerec/imagerec/internal/vision"
 )
@@ -41,7 +40,8 @@ type Config struct {
 	// IMAGEREC_DATA. Default ./data.
 	DataDir string
 	// CacheDir holds the ONNX runtime and models (see `imagerec models`).
-	// Flag --cache, env IMAGEREC_CACHE. Default <user cache dir>/imagerec.
+	// Flag --cache, env IMAGEREC_CACHE. Default cachedir.Root: <user cache
+	// dir>/imagerec.
 	CacheDir string
 	// AccessKeyID and SecretAccessKey are the credentials the endpoint
 	// accepts (SigV4). Env IMAGEREC_ACCESS_KEY_ID, IMAGEREC_SECRET_ACCESS_KEY.
@@ -134,7 +134,8 @@ func Load(getenv func(string) string, args []string, out io.Writer) (Config, err
 	fs.SetOutput(out)
 	fs.StringVar(&c.Listen, "listen", env("IMAGEREC_LISTEN", "127.0.0.1:9000"), "S3 endpoint `address` (host:port; port 0 picks a free one)")
 	fs.StringVar(&c.DataDir, "data", env("IMAGEREC_DATA", "./data"), "state `directory`: objects, queue, executions")
-	fs.StringVar(&c.CacheDir, "cache", env("IMAGEREC_CACHE", DefaultCacheDir()), "model and runtime cache `directory`")
+	cache, _ := cachedir.Root(getenv) // empty when there is none: reported below
+	fs.StringVar(&c.CacheDir, "cache", cache, "model and runtime cache `directory`")
 	fs.StringVar(&c.UploadBucket, "upload-bucket", env("IMAGEREC_UPLOAD_BUCKET", "image-upload-bucket"), "bucket whose uploads are recognised")
 	fs.StringVar(&c.ResultBucket, "result-bucket", env("IMAGEREC_RESULT_BUCKET", "image-result-bucket"), "bucket that receives result documents")
 	fs.StringVar(&c.Prefix, "prefix", "", "only keys with this prefix trigger recognition")
@@ -165,6 +166,9 @@ func Load(getenv func(string) string, args []string, out io.Writer) (Config, err
 		return c, fmt.Errorf("unexpected arguments: %s", strings.Join(fs.Args(), " "))
 	}
 	var errs []error
+	if c.CacheDir == "" {
+		errs = append(errs, fmt.Errorf("cache: %w; or pass --cache", cachedir.ErrNoCacheDir))
+	}
 	n, err := strconv.Atoi(workers)
 	if err != nil {
 		errs = append(errs, fmt.Errorf("workers: %q is not a number", workers))
@@ -195,16 +199,6 @@ func envDuration(getenv func(string) string, key string, def time.Duration) time
 		return d
 	}
 	return def
-}
-
-// DefaultCacheDir is <user cache dir>/imagerec, or ./.cache/imagerec when
-// the user has no cache directory.
-func DefaultCacheDir() string {
-	d, err := os.UserCacheDir()
-	if err != nil {
-		return filepath.Join(".cache", "imagerec")
-	}
-	return filepath.Join(d, "imagerec")
 }
 
 // ListenIsLoopback reports whether Listen binds only loopback addresses

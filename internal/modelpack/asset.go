@@ -3,7 +3,6 @@ package modelpack
 import (
 	"fmt"
 	"net/url"
-	"os"
 	"path/filepath"
 	"runtime"
 	"strings"
@@ -299,18 +298,6 @@ func Versions() map[string]string {
 		}
 	}
 	return m
-}
-
-// DefaultRoot is $IMAGEREC_CACHE, else <user cache dir>/imagerec.
-func DefaultRoot(getenv func(string) string) (string, error) {
-	if d := getenv("IMAGEREC_CACHE"); d != "" {
-		return d, nil
-	}
-	d, err := os.UserCacheDir()
-	if err != nil {
-		return "", fmt.Errorf("cache dir: %w (set IMAGEREC_CACHE)", err)
-	}
-	return filepath.Join(d, "imagerec"), nil
 }
 
 // Select returns the assets of Assets(goarch) with the given names, or all

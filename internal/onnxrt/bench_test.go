@@ -13,7 +13,7 @@ import (
 // same model (pre-allocated input and output tensors, one thread), to
 // measure the wrapper's overhead: per-run tensor creation and output copy.
 func BenchmarkRun(b *testing.B) {
-	root := cacheRootB(b)
+	root := cacheRoot(b)
 	lib := onnxrt.LibPath(root)
 	for _, m := range []struct {
 		file  string

@@ -9,33 +9,19 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 
+	"github.com/imagerec/imagerec/internal/cachedir"
 	"github.com/imagerec/imagerec/internal/onnxrt"
 )
 
 // cacheRoot is where `imagerec models install` put the runtime and
-// models: $IMAGEREC_CACHE, else the user cache dir.
-func cacheRoot(t *testing.T) string {
-	t.Helper()
-	if d := os.Getenv("IMAGEREC_CACHE"); d != "" {
-		return d
-	}
-	d, err := os.UserCacheDir()
+// models.
+func cacheRoot(tb testing.TB) string {
+	tb.Helper()
+	root, err := cachedir.Root(os.Getenv)
 	if err != nil {
-		t.Fatal(err)
+		tb.Fatal(err)
 	}
-	return filepath.Join(d, "imagerec")
-}
-
-func cacheRootB(b *testing.B) string {
-	b.Helper()
-	if d := os.Getenv("IMAGEREC_CACHE"); d != "" {
-		return d
-	}
-	d, err := os.UserCacheDir()
-	if err != nil {
-		b.Fatal(err)
-	}
-	return filepath.Join(d, "imagerec")
+	return root
 }
 
 func needB(b *testing.B, paths ...string) {

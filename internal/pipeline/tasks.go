@@ -2,11 +2,8 @@ package pipeline
 
 import (
 	"context"
-	"crypto/sha256"
-	"encoding/hex"
 	"encoding/json"
 	"errors"
-	"fmt"
 	"io"
 	"log/slog"
 	"strings"
@@ -347,17 +344,4 @@ func (s Source) validate() error {
 		return imageError(ErrNameInvalidInput, "Source needs Bucket and Key, got %+v", s)
 	}
 	return nil
-}
-
-// DeliveryID is the notification's stable id for one object version:
-// "imagerec-" and a hash of bucket, key, ETag and version id, the same for
-// every retry and re-run (and on AWS and locally alike).
-func DeliveryID(s Source) string { return "imagerec-" + idempotencyKey(s) }
-
-// idempotencyKey identifies one version of one object: bucket, key and
-// ETag (or version id). Duplicate events for it map to one execution.
-func idempotencyKey(s Source) string {
-	h := sha256.New()
-	fmt.Fprintf(h, "%s\x00%s\x00%s\x00%s", s.Bucket, s.Key, s.ETag, s.VersionID)
-	return hex.EncodeToString(h.Sum(nil))[:40]
 }

@@ -1,9 +1,11 @@
 package pipeline
 
 import (
+	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
-	"path"
+	"log/slog"
 	"strings"
 
 	"github.com/imagerec/imagerec/internal/s3event"
@@ -100,22 +102,76 @@ func ignored(bucket, key string, size int64, resultBucket string) string {
 	return ""
 }
 
-// ExecutionName is a readable, valid and deterministic Step Functions
-// execution name: up to 40 safe characters of the key's base name, then a
-// hash of bucket, key, ETag and version (80 characters at most, only
-// [A-Za-z0-9._-]).
-func ExecutionName(s Source) string {
-	var b strings.Builder
-	for _, r := range path.Base(s.Key) {
-		if b.Len() >= 40 {
-			break
+// ErrExecutionExists is what a StartFunc returns when an execution of
+// that name exists already: the record is a duplicate.
+var ErrExecutionExists = errors.New("execution already exists")
+
+// StartFunc starts the execution st (the local executor, or Step
+// Functions' StartExecution) and returns its ARN, or ErrExecutionExists.
+type StartFunc func(ctx context.Context, st Start) (arn string, err error)
+
+// TriggerResult sums up the records of one event.
+type TriggerResult struct {
+	Started    int `json:"Started"`
+	Duplicates int `json:"Duplicates"`
+	Ignored    int `json:"Ignored"`
+}
+
+// RecordError is a record whose execution was not started. Execution is
+// empty when the record itself could not be planned (its key is too
+// long): trying it again does not help.
+type RecordError struct {
+	Bucket, Key string
+	Execution   string
+	Err         error
+}
+
+func (e *RecordError) Error() string {
+	if e.Execution == "" {
+		return fmt.Sprintf("plan %s/%s: %v", e.Bucket, e.Key, e.Err)
+	}
+	return fmt.Sprintf("start execution %s for %s/%s: %v", e.Execution, e.Bucket, e.Key, e.Err)
+}
+
+func (e *RecordError) Unwrap() error { return e.Err }
+
+// Records is the trigger loop of both shells: it plans every record (Plan)
+// and starts the execution of each one accepted, through start; a
+// duplicate (ErrExecutionExists) does nothing. Every record is tried. When
+// some were not started, the error is a TransientError joining their
+// *RecordError, so that the event is delivered again; retrying is safe,
+// since the executions already started are duplicates then.
+func (t Trigger) Records(ctx context.Context, recs []s3event.Record, start StartFunc, log *slog.Logger) (TriggerResult, error) {
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	var res TriggerResult
+	var errs []error
+	for _, rec := range recs {
+		st, ok, reason, err := t.Plan(rec)
+		if err != nil {
+			errs = append(errs, &RecordError{Bucket: rec.S3.Bucket.Name, Key: rec.S3.Object.Key, Err: err})
+			continue
 		}
+		if !ok {
+			res.Ignored++
+			log.InfoContext(ctx, "record ignored", "bucket", rec.S3.Bucket.Name, "key", rec.S3.Object.Key, "reason", reason)
+			continue
+		}
+		arn, err := start(ctx, st)
 		switch {
-		case r >= 'a' && r <= 'z', r >= 'A' && r <= 'Z', r >= '0' && r <= '9', r == '.', r == '-', r == '_':
-			b.WriteRune(r)
+		case errors.Is(err, ErrExecutionExists):
+			res.Duplicates++
+			log.InfoContext(ctx, "duplicate event", "bucket", st.Source.Bucket, "key", st.Source.Key, "execution", st.Name)
+		case err != nil:
+			errs = append(errs, &RecordError{Bucket: st.Source.Bucket, Key: st.Source.Key, Execution: st.Name, Err: err})
 		default:
-			b.WriteByte('_')
+			res.Started++
+			log.InfoContext(ctx, "execution started", "bucket", st.Source.Bucket, "key", st.Source.Key, "execution", arn)
 		}
 	}
-	return b.String() + "-" + idempotencyKey(s)[:32]
+	if len(errs) > 0 {
+		return res, &Error{Name: ErrNameTransient, Message: fmt.Sprintf("%d of %d records not started", len(errs), len(recs)), Err: errors.Join(errs...)}
+	}
+	return res, nil
 }

@@ -1,6 +1,7 @@
 package pipeline_test
 
 import (
+	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -125,5 +126,65 @@ func TestAWSSampleEvent(t *testing.T) {
 	st, ok, _, err := pipeline.Trigger{ResultBucket: "results"}.Plan(ev.Records[0])
 	if err != nil || !ok || st.Source.Key == "" {
 		t.Fatalf("plan: %+v %v %v", st, ok, err)
+	}
+}
+
+// TestTriggerRecords runs the trigger loop both shells use over a batch:
+// every record is tried, duplicates and ignored records are counted, and
+// the records not started come back as *RecordError inside one
+// TransientError (Execution empty when the record itself is bad).
+func TestTriggerRecords(t *testing.T) {
+	t.Parallel()
+	tr := pipeline.Trigger{ResultBucket: "results"}
+	recs := []s3event.Record{
+		record("uploads", "new.jpg", "e1", "ObjectCreated:Put"),
+		record("uploads", "seen.jpg", "e1", "ObjectCreated:Put"),
+		record("results", "new.jpg.json", "e1", "ObjectCreated:Put"),
+		record("uploads", "down.jpg", "e1", "ObjectCreated:Put"),
+		record("uploads", strings.Repeat("k", pipeline.MaxKeyLen+1), "e1", "ObjectCreated:Put"),
+	}
+	var tried []string
+	start := func(_ context.Context, st pipeline.Start) (string, error) {
+		tried = append(tried, st.Source.Key)
+		switch st.Source.Key {
+		case "seen.jpg":
+			return "", pipeline.ErrExecutionExists
+		case "down.jpg":
+			return "", errors.New("executor unavailable")
+		}
+		if st.Name != pipeline.ExecutionName(st.Source) {
+			t.Errorf("start %q, want the identity %q", st.Name, pipeline.ExecutionName(st.Source))
+		}
+		return "arn:" + st.Name, nil
+	}
+	res, err := tr.Records(t.Context(), recs, start, nil)
+	if want := (pipeline.TriggerResult{Started: 1, Duplicates: 1, Ignored: 1}); res != want {
+		t.Errorf("result %+v, want %+v", res, want)
+	}
+	if want := []string{"new.jpg", "seen.jpg", "down.jpg"}; fmt.Sprint(tried) != fmt.Sprint(want) {
+		t.Errorf("started %v, want %v", tried, want)
+	}
+	if got := pipeline.ErrorName(err); got != pipeline.ErrNameTransient {
+		t.Fatalf("error %v named %q, want %s", err, got, pipeline.ErrNameTransient)
+	}
+	var bad, failed int
+	for _, e := range err.(*pipeline.Error).Err.(interface{ Unwrap() []error }).Unwrap() { //nolint:errorlint // the joined list itself
+		var re *pipeline.RecordError
+		if !errors.As(e, &re) {
+			t.Fatalf("joined error %T %v, want *pipeline.RecordError", e, e)
+		}
+		if re.Execution == "" {
+			bad++
+		} else {
+			failed++
+		}
+	}
+	if bad != 1 || failed != 1 || !strings.Contains(err.Error(), "2 of 5 records not started") {
+		t.Errorf("err = %v: %d bad and %d failed records, want 1 and 1", err, bad, failed)
+	}
+
+	// Nothing to start is no error.
+	if res, err := tr.Records(t.Context(), recs[:3], start, nil); err != nil || res.Started != 1 {
+		t.Errorf("without failures: %+v, %v", res, err)
 	}
 }

@@ -38,7 +38,7 @@ var (
 func localEngine(t *testing.T) *onnx.Engine {
 	t.Helper()
 	engineOnce.Do(func() {
-		engine, engineErr = onnx.New(context.Background(), onnx.Config{CacheRoot: onnx.DefaultCacheRoot(os.Getenv)})
+		engine, engineErr = onnx.New(context.Background(), onnx.Config{})
 	})
 	if engineErr != nil {
 		if os.Getenv("CI") == "" && errors.Is(engineErr, onnx.ErrModelsMissing) {

@@ -23,6 +23,8 @@ import (
 	"time"
 
 	ort "github.com/yalue/onnxruntime_go"
+
+	"github.com/imagerec/imagerec/internal/cachedir"
 )
 
 // These tests convert the real models from the npm tarballs that
@@ -81,14 +83,11 @@ type reference struct {
 }
 
 func cacheDir(t *testing.T) string {
-	if d := os.Getenv("IMAGEREC_CACHE"); d != "" {
-		return d
-	}
-	home, err := os.UserHomeDir()
+	root, err := cachedir.Root(os.Getenv)
 	if err != nil {
-		t.Fatalf("home dir: %v", err)
+		t.Fatal(err)
 	}
-	return filepath.Join(home, ".cache", "imagerec")
+	return root
 }
 
 // missing skips the test, or fails it under CI, when set-up is missing.

@@ -19,7 +19,7 @@ import (
 	"path/filepath"
 	"time"
 
-	"github.com/imagerec/imagerec/internal/modelpack"
+	"github.com/imagerec/imagerec/internal/cachedir"
 	"github.com/imagerec/imagerec/internal/vision/devset"
 )
 
@@ -40,7 +40,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		return 2
 	}
 	if *dir == "" {
-		root, err := modelpack.DefaultRoot(getenv)
+		root, err := cachedir.Root(getenv)
 		if err != nil {
 			fmt.Fprintln(stderr, "devset:", err)
 			return 1

@@ -11,6 +11,8 @@ import (
 	"strings"
 	"syscall"
 	"time"
+
+	"github.com/imagerec/imagerec/internal/cachedir"
 )
 
 // ErrNotInstalled is returned by Find when a part of the harness is
@@ -115,17 +117,6 @@ type Harness struct {
 	Chromium string // Debian's chromium
 }
 
-// CacheRoot is $IMAGEREC_CACHE, else <user cache dir>/imagerec.
-func CacheRoot(getenv func(string) string) string {
-	if d := getenv("IMAGEREC_CACHE"); d != "" {
-		return d
-	}
-	if d, err := os.UserCacheDir(); err == nil {
-		return filepath.Join(d, "imagerec")
-	}
-	return filepath.Join(os.TempDir(), "imagerec-cache")
-}
-
 // RepoRoot returns the first folder from dir upwards holding go.mod.
 func RepoRoot(dir string) (string, error) {
 	d, err := filepath.Abs(dir)
@@ -153,9 +144,13 @@ func Find(getenv func(string) string, dir string) (*Harness, error) {
 	if err != nil {
 		return nil, err
 	}
+	cache, err := cachedir.Root(getenv)
+	if err != nil {
+		return nil, fmt.Errorf("%w: %w", ErrNotInstalled, err)
+	}
 	h := &Harness{
 		Script:   filepath.Join(root, "tools", "tfliteref", "run.js"),
-		Modules:  filepath.Join(CacheRoot(getenv), "tfliteref", "node_modules"),
+		Modules:  filepath.Join(cache, "tfliteref", "node_modules"),
 		Chromium: "/usr/bin/chromium",
 	}
 	install := "run tools/tfliteref/install.sh (scripts/test.sh does)"

@@ -40,7 +40,7 @@ func TestDevSetLabels(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	dir := filepath.Join(DefaultCacheRoot(os.Getenv), "devset")
+	dir := filepath.Join(cacheRoot(t), "devset")
 	if problems := m.Check(dir); len(problems) > 0 {
 		msg := problems[0].Err.Error()
 		if len(problems) > 1 {
@@ -135,7 +135,7 @@ func devsetPhoto(tb testing.TB, id string) []byte {
 	if err != nil {
 		tb.Fatal(err)
 	}
-	dir := filepath.Join(DefaultCacheRoot(os.Getenv), "devset")
+	dir := filepath.Join(cacheRoot(tb), "devset")
 	for _, ph := range m.Photos {
 		if ph.ID != id {
 			continue

@@ -16,6 +16,7 @@ import (
 
 	"github.com/dustin/go-humanize"
 
+	"github.com/imagerec/imagerec/internal/cachedir"
 	"github.com/imagerec/imagerec/internal/imageio"
 	"github.com/imagerec/imagerec/internal/membudget"
 	"github.com/imagerec/imagerec/internal/modelpack"
@@ -54,7 +55,8 @@ var ErrModelsMissing = errors.New("ONNX runtime or models not installed (run: im
 // one intra-op thread per session.
 type Config struct {
 	// CacheRoot holds lib/ and models/ as installed by `imagerec models
-	// install`. Empty means $IMAGEREC_CACHE, else ~/.cache/imagerec.
+	// install`. Empty means cachedir.Root: $IMAGEREC_CACHE, else
+	// <user cache dir>/imagerec.
 	CacheRoot string
 	// IntraOpThreads is ONNX Runtime's thread count per session (default
 	// 1). Parallelism comes from running features and images concurrently.
@@ -94,17 +96,6 @@ func modelpackVersions() map[string]string {
 	return out
 }
 
-// DefaultCacheRoot is $IMAGEREC_CACHE, else <user cache dir>/imagerec.
-func DefaultCacheRoot(getenv func(string) string) string {
-	if d := getenv("IMAGEREC_CACHE"); d != "" {
-		return d
-	}
-	if d, err := os.UserCacheDir(); err == nil {
-		return filepath.Join(d, "imagerec")
-	}
-	return filepath.Join(os.TempDir(), "imagerec-cache")
-}
-
 // Engine is the local vision.Recognizer. It is safe for concurrent use.
 type Engine struct {
 	cfg      Config
@@ -130,7 +121,11 @@ var _ vision.Recognizer = (*Engine)(nil)
 // skipped and a warning is logged.
 func New(ctx context.Context, cfg Config) (*Engine, error) {
 	if cfg.CacheRoot == "" {
-		cfg.CacheRoot = DefaultCacheRoot(os.Getenv)
+		root, err := cachedir.Root(os.Getenv)
+		if err != nil {
+			return nil, fmt.Errorf("%w: %w", ErrModelsMissing, err)
+		}
+		cfg.CacheRoot = root
 	}
 	if cfg.IntraOpThreads <= 0 {
 		cfg.IntraOpThreads = 1

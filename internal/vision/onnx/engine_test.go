@@ -16,6 +16,7 @@ import (
 	"sync"
 	"testing"
 
+	"github.com/imagerec/imagerec/internal/cachedir"
 	"github.com/imagerec/imagerec/internal/modelpack"
 	"github.com/imagerec/imagerec/internal/vision"
 )
@@ -32,10 +33,20 @@ var (
 
 // testEngine returns one Engine shared by the package's tests, with every
 // installed model loaded. It stays open until the test binary exits.
+// cacheRoot is where `imagerec models install` put the runtime and models.
+func cacheRoot(tb testing.TB) string {
+	tb.Helper()
+	root, err := cachedir.Root(os.Getenv)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	return root
+}
+
 func testEngine(tb testing.TB) *Engine {
 	tb.Helper()
 	engineOnce.Do(func() {
-		sharedEng, engineErr = New(context.Background(), Config{CacheRoot: DefaultCacheRoot(os.Getenv)})
+		sharedEng, engineErr = New(context.Background(), Config{})
 	})
 	if engineErr != nil {
 		if os.Getenv("CI") == "" && errors.Is(engineErr, ErrModelsMissing) {

@@ -28,14 +28,7 @@ var (
 // or skips (fails under CI) when any of files is missing.
 func detectorCache(tb testing.TB, files ...string) (*onnxrt.Runtime, string) {
 	tb.Helper()
-	root := os.Getenv("IMAGEREC_CACHE")
-	if root == "" {
-		d, err := os.UserCacheDir()
-		if err != nil {
-			tb.Fatal(err)
-		}
-		root = filepath.Join(d, "imagerec")
-	}
+	root := cacheRoot(tb)
 	lib := filepath.Join(root, "lib", "libonnxruntime.so.1")
 	missing := func(what string) {
 		tb.Helper()

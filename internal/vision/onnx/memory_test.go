@@ -3,7 +3,6 @@ package onnx
 import (
 	"context"
 	"errors"
-	"os"
 	"runtime"
 	"runtime/debug"
 	"strings"
@@ -67,7 +66,7 @@ func TestCostBoundsAllocations(t *testing.T) {
 func labelsEngine(t *testing.T, b *membudget.Budget) *Engine {
 	t.Helper()
 	testEngine(t) // skips or fails when the models are missing
-	e, err := New(t.Context(), Config{CacheRoot: DefaultCacheRoot(os.Getenv), Features: []vision.Feature{vision.FeatureLabels}, Budget: b})
+	e, err := New(t.Context(), Config{Features: []vision.Feature{vision.FeatureLabels}, Budget: b})
 	if err != nil {
 		t.Fatal(err)
 	}
