@@ -111,8 +111,11 @@ func newAWSClients(ctx context.Context, env *Env, endpoint string) (*awsClients,
 	if id := env.Getenv("AWS_ACCESS_KEY_ID"); id != "" {
 		cfg.Credentials = credentials.NewStaticCredentialsProvider(id, env.Getenv("AWS_SECRET_ACCESS_KEY"), env.Getenv("AWS_SESSION_TOKEN"))
 	} else if _, err := cfg.Credentials.Retrieve(ctx); err != nil && isLoopback(endpoint) {
-		cfg.Credentials = credentials.NewStaticCredentialsProvider(envOr(env.Getenv, "IMAGEREC_ACCESS_KEY_ID", config.DefaultAccessKeyID),
-			envOr(env.Getenv, "IMAGEREC_SECRET_ACCESS_KEY", config.DefaultSecretAccessKey), "")
+		local, err := config.Load(env.Getenv, nil, io.Discard)
+		if err != nil {
+			return nil, fmt.Errorf("configuration: %w", err)
+		}
+		cfg.Credentials = credentials.NewStaticCredentialsProvider(local.AccessKeyID, local.SecretAccessKey, "")
 	}
 	if endpoint == "aws" {
 		return &awsClients{sfn: awssfn.NewFromConfig(cfg), s3: s3.NewFromConfig(cfg, func(o *s3.Options) { o.DisableLogOutputChecksumValidationSkipped = true })}, nil
