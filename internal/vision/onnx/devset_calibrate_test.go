@@ -34,7 +34,7 @@ func TestDevSetCalibrate(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	dir := filepath.Join(DefaultCacheRoot(os.Getenv), "devset")
+	dir := filepath.Join(cacheRoot(t), "devset")
 	e := testEngine(t)
 	found := devsetFindings(t, e, m.Photos, dir)
 	split := func(name string) []devset.Photo {
