@@ -179,6 +179,21 @@ type Source struct {
 	// input size, execution form); the pinned SHA256 is of the output
 	// with exactly these options.
 	TFLite tfconv.TFLiteOptions
+	// Quantize, when set, makes the asset the int8 form of a float model:
+	// the rest of Source makes that float model (checked against its
+	// asset's pinned sha256), which tfconv.Quantize then rewrites.
+	Quantize *Quantization
+}
+
+// Quantization says how an int8 (QDQ) model is made from a float one.
+type Quantization struct {
+	// Float is the name of the float model's asset. Its calibrated
+	// activation ranges are quant/<Float>.json in this package
+	// (internal/vision/onnx's TestQuantCalibrate writes them).
+	Float string
+	// ReduceRange stores the weights in 7 bits (see
+	// tfconv.QuantizeOptions), for a file exact on every CPU.
+	ReduceRange bool
 }
 
 // Asset is one installed file: the runtime library, a model or a
@@ -215,7 +230,7 @@ func (a Asset) Path(root string) string { return filepath.Join(root, filepath.Fr
 
 // Converted reports whether the file is produced by a converter (not
 // copied).
-func (a Asset) Converted() bool { return a.Source.Format != FormatCopy }
+func (a Asset) Converted() bool { return a.Source.Format != FormatCopy || a.Source.Quantize != nil }
 
 // SourceFile is where a remote-sourced asset's source file is kept under
 // the cache root (slash-separated), "" for npm sources.

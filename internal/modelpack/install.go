@@ -298,6 +298,9 @@ func sourceFiles(a Asset) []string {
 // source bytes in, the asset's bytes out; writeAsset then checks them
 // against the asset's pinned sha256.
 func produce(a Asset, files map[string][]byte) ([]byte, error) {
+	if a.Source.Quantize != nil {
+		return produceInt8(a, files)
+	}
 	get := func(p string) ([]byte, error) {
 		b, ok := files[p]
 		if !ok {

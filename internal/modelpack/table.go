@@ -109,5 +109,6 @@ func assets() []Asset {
 		emotion(),
 		nsfw(),
 	}
+	out = append(out, int8Models()...)
 	return append(out, coralAssets()...)
 }

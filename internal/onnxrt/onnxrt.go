@@ -45,6 +45,11 @@ const (
 type Options struct {
 	// LogLevel is ONNX Runtime's log threshold (default LogError).
 	LogLevel LogLevel
+	// OnRun, when set, is called by every Session of this Runtime
+	// (unlike LogLevel it applies per Runtime) with the model path and
+	// the inputs before each Run, e.g. to collect calibration inputs. It
+	// must not keep or modify the inputs' Data after returning.
+	OnRun func(modelPath string, inputs []Tensor)
 }
 
 // env is the process-global environment guard (see the package doc).
@@ -74,10 +79,11 @@ func release() error {
 
 // Runtime is a handle on the loaded ONNX Runtime. Close it when done.
 type Runtime struct {
-	lib  string
-	once sync.Once
-	mu   sync.Mutex
-	done bool
+	lib   string
+	onRun func(string, []Tensor)
+	once  sync.Once
+	mu    sync.Mutex
+	done  bool
 }
 
 // Open loads the library at libPath (see LibPath) and initialises the
@@ -105,14 +111,14 @@ func Open(libPath string, opts ...Options) (*Runtime, error) {
 			return nil, fmt.Errorf("open onnx runtime %s: environment already uses %s", abs, env.lib)
 		}
 		env.refs++
-		return &Runtime{lib: abs}, nil
+		return &Runtime{lib: abs, onRun: o.OnRun}, nil
 	}
 	ort.SetSharedLibraryPath(abs)
 	if err := ort.InitializeEnvironment(logOption(o.LogLevel)); err != nil {
 		return nil, fmt.Errorf("open onnx runtime %s: %w", abs, err)
 	}
 	env.refs, env.lib = 1, abs
-	return &Runtime{lib: abs}, nil
+	return &Runtime{lib: abs, onRun: o.OnRun}, nil
 }
 
 func logOption(l LogLevel) ort.EnvironmentOption {

@@ -36,12 +36,45 @@ type SessionOptions struct {
 	// buffers are freed after each Run instead of kept for the next one
 	// (lower resident memory, a little more allocation per Run).
 	NoArena bool
+	// Optimization limits ONNX Runtime's graph optimisation (default
+	// OptimizeAll).
+	Optimization Optimization
+	// Parallel runs independent branches of the graph concurrently
+	// (ONNX Runtime's parallel execution mode, with inter-op threads);
+	// the default runs nodes one after another.
+	Parallel bool
+}
+
+// Optimization is a graph optimisation level. The zero value is
+// OptimizeAll.
+type Optimization int
+
+// Graph optimisation levels.
+const (
+	OptimizeAll Optimization = iota
+	OptimizeExtended
+	OptimizeBasic
+	OptimizeNone
+)
+
+func (o Optimization) level() ort.GraphOptimizationLevel {
+	switch o {
+	case OptimizeExtended:
+		return ort.GraphOptimizationLevelEnableExtended
+	case OptimizeBasic:
+		return ort.GraphOptimizationLevelEnableBasic
+	case OptimizeNone:
+		return ort.GraphOptimizationLevelDisableAll
+	default:
+		return ort.GraphOptimizationLevelEnableAll
+	}
 }
 
 // Session runs one model. It is safe for concurrent use.
 type Session struct {
 	path    string
 	in, out []string
+	onRun   func(string, []Tensor)
 	mu      sync.RWMutex // Run holds R; Close holds W
 	s       *ort.DynamicAdvancedSession
 }
@@ -65,9 +98,15 @@ func (r *Runtime) NewSession(modelPath string, inputNames, outputNames []string,
 	if opts.AllowSpinning {
 		spin = "1"
 	}
+	mode, inter := ort.ExecutionMode(ort.ExecutionModeSequential), 1
+	if opts.Parallel {
+		mode, inter = ort.ExecutionModeParallel, threads
+	}
 	for _, err := range []error{
 		so.SetIntraOpNumThreads(threads),
-		so.SetInterOpNumThreads(1),
+		so.SetInterOpNumThreads(inter),
+		so.SetGraphOptimizationLevel(opts.Optimization.level()),
+		so.SetExecutionMode(mode),
 		so.AddSessionConfigEntry("session.intra_op.allow_spinning", spin),
 		so.AddSessionConfigEntry("session.inter_op.allow_spinning", "0"),
 		so.SetCpuMemArena(!opts.NoArena),
@@ -82,10 +121,11 @@ func (r *Runtime) NewSession(modelPath string, inputNames, outputNames []string,
 	}
 	acquire()
 	return &Session{
-		path: modelPath,
-		in:   append([]string(nil), inputNames...),
-		out:  append([]string(nil), outputNames...),
-		s:    s,
+		path:  modelPath,
+		onRun: r.onRun,
+		in:    append([]string(nil), inputNames...),
+		out:   append([]string(nil), outputNames...),
+		s:     s,
 	}, nil
 }
 
@@ -106,6 +146,9 @@ func (s *Session) Run(inputs []Tensor) ([]Tensor, error) {
 	}
 	if len(inputs) != len(s.in) {
 		return nil, fmt.Errorf("run %s: %d inputs given, model takes %d (%v)", s.path, len(inputs), len(s.in), s.in)
+	}
+	if s.onRun != nil {
+		s.onRun(s.path, inputs)
 	}
 	ins := make([]ort.Value, len(inputs))
 	defer func() {

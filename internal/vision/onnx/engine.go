@@ -79,6 +79,12 @@ type Config struct {
 	// Face and Text tune the face and text detectors.
 	Face FaceOptions
 	Text TextOptions
+	// Float loads the float32 models even where their int8 forms
+	// (<name>.int8.onnx) are installed, e.g. to compare the two.
+	Float bool
+	// onRun, when set, sees every model run's inputs (calibration and
+	// agreement tests).
+	onRun func(modelPath string, inputs []onnxrt.Tensor)
 	// Versions maps a model file name (centernet.onnx...) to the npm
 	// package@version it came from, for EngineInfo.Models and the
 	// *ModelVersion fields. Nil means the internal/modelpack declarations;
@@ -104,6 +110,8 @@ type Engine struct {
 	tax      *taxonomy
 	objects  *onnxrt.Session // CenterNet
 	objOut   [2]int          // index of keypoints and wh among outputs
+	objFile  string          // centernet.onnx or its int8 form
+	nsfwFile string
 	labels   *labelModels    // the optional label models beside CenterNet
 	nsfw     *onnxrt.Session // nil when not installed
 	faces    *FaceDetector   // nil when not installed
@@ -150,7 +158,7 @@ func New(ctx context.Context, cfg Config) (*Engine, error) {
 	if !fileExists(lib) {
 		return nil, fmt.Errorf("%w: %s is missing", ErrModelsMissing, lib)
 	}
-	rt, err := onnxrt.Open(lib)
+	rt, err := onnxrt.Open(lib, onnxrt.Options{OnRun: cfg.onRun})
 	if err != nil {
 		return nil, fmt.Errorf("open onnx runtime: %w", err)
 	}
@@ -165,7 +173,8 @@ func (e *Engine) load(ctx context.Context, want func(vision.Feature) bool) error
 	dir := filepath.Join(e.cfg.CacheRoot, "models")
 	so := onnxrt.SessionOptions{IntraOpThreads: e.cfg.IntraOpThreads}
 	if want(vision.FeatureLabels) {
-		p := filepath.Join(dir, centerNetFile)
+		e.objFile = pickModel(dir, centerNetFile, e.cfg.Float)
+		p := filepath.Join(dir, e.objFile)
 		if !fileExists(p) {
 			return fmt.Errorf("%w: %s is missing", ErrModelsMissing, p)
 		}
@@ -181,7 +190,7 @@ func (e *Engine) load(ctx context.Context, want func(vision.Feature) bool) error
 			return fmt.Errorf("load %s: %w", centerNetFile, err)
 		}
 		e.objOut = [2]int{0, 1}
-		e.models = append(e.models, e.version(centerNetFile))
+		e.models = append(e.models, e.version(e.objFile))
 		if e.labels, err = loadLabelModels(e.rt, dir, e.tax, so, e.log); err != nil {
 			return err
 		}
@@ -193,7 +202,8 @@ func (e *Engine) load(ctx context.Context, want func(vision.Feature) bool) error
 		return err
 	}
 	if want(vision.FeatureModeration) || want(vision.FeatureLabels) {
-		p := filepath.Join(dir, nsfwFile)
+		e.nsfwFile = pickModel(dir, nsfwFile, e.cfg.Float)
+		p := filepath.Join(dir, e.nsfwFile)
 		switch {
 		case !fileExists(p):
 			e.log.Warn("moderation model not installed: moderation labels and the Drawing label are off (run: imagerec models install)", "path", p)
@@ -208,7 +218,7 @@ func (e *Engine) load(ctx context.Context, want func(vision.Feature) bool) error
 			if e.nsfw, err = e.rt.NewSession(p, in, outs, so); err != nil {
 				return fmt.Errorf("load %s: %w", nsfwFile, err)
 			}
-			e.models = append(e.models, e.version(nsfwFile))
+			e.models = append(e.models, e.version(e.nsfwFile))
 		}
 	}
 	if err := ctx.Err(); err != nil {
@@ -216,6 +226,7 @@ func (e *Engine) load(ctx context.Context, want func(vision.Feature) bool) error
 	}
 	if want(vision.FeatureFaces) {
 		fo := e.cfg.Face
+		fo.Float = fo.Float || e.cfg.Float
 		if fo.Threads <= 0 {
 			fo.Threads = e.cfg.IntraOpThreads
 		}
@@ -233,6 +244,7 @@ func (e *Engine) load(ctx context.Context, want func(vision.Feature) bool) error
 	}
 	if want(vision.FeatureText) {
 		to := e.cfg.Text
+		to.Float = to.Float || e.cfg.Float
 		if to.Threads <= 0 {
 			to.Threads = e.cfg.IntraOpThreads
 		}
@@ -544,7 +556,7 @@ func (e *Engine) analyse(ctx context.Context, img *imageio.Image, opts vision.Op
 func (e *Engine) assemble(res *vision.Result, f *findings, opts vision.Options) {
 	if e.runs(opts, vision.FeatureModeration) {
 		res.ModerationLabels = moderationLabels(*f.scores, opts.ModerationMinConfidence)
-		res.ModerationModelVersion = e.version(nsfwFile) + "/taxonomy-" + moderationTaxonomy
+		res.ModerationModelVersion = e.version(e.nsfwFile) + "/taxonomy-" + moderationTaxonomy
 		res.ContentTypes = contentTypes(*f.scores, opts.ModerationMinConfidence)
 	}
 	if e.runs(opts, vision.FeatureFaces) {
@@ -568,7 +580,7 @@ func (e *Engine) assemble(res *vision.Result, f *findings, opts vision.Options) 
 	}
 	f.props.Foreground, f.props.Background = imageRegions(small.Pix, small.Width, small.Height, boxes, opts.MaxDominantColors)
 	res.ImageProperties = f.props
-	versions := []string{e.version(centerNetFile)}
+	versions := []string{e.version(e.objFile)}
 	for _, m := range e.labels.Models() {
 		versions = append(versions, e.version(m))
 	}

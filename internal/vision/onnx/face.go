@@ -45,6 +45,9 @@ type FaceOptions struct {
 	// NoVerifier skips the second-opinion model (blazeface-front.onnx)
 	// even when it is installed.
 	NoVerifier bool
+	// Float loads the float32 models even where their int8 forms are
+	// installed.
+	Float bool
 }
 
 func (o FaceOptions) withDefaults() FaceOptions {
@@ -72,6 +75,7 @@ type FaceDetector struct {
 	verify  *onnxrt.Session // nil when not installed
 	anchors []anchor
 	attrs   *faceAttributes // nil without faceres and emotion
+	files   []string        // the model files in use
 }
 
 // NewFaceDetector loads BlazeFace from <cacheRoot>/models/blazeface.onnx,
@@ -83,20 +87,22 @@ func NewFaceDetector(rt *onnxrt.Runtime, cacheRoot string, opts FaceOptions) (*F
 	opts = opts.withDefaults()
 	dir := filepath.Join(cacheRoot, "models")
 	so := onnxrt.SessionOptions{IntraOpThreads: opts.Threads}
-	det, err := rt.NewSession(filepath.Join(dir, blazeFaceFile),
+	detFile := pickModel(dir, blazeFaceFile, opts.Float)
+	det, err := rt.NewSession(filepath.Join(dir, detFile),
 		[]string{"input:0"}, []string{"Identity:0", "Identity_1:0", "Identity_2:0", "Identity_3:0"}, so)
 	if err != nil {
 		return nil, fmt.Errorf("load face detector: %w", err)
 	}
-	d := &FaceDetector{opts: opts, det: det, anchors: blazeAnchorGrid()}
-	if p := filepath.Join(dir, blazeFrontFile); !opts.NoVerifier && fileExists(p) {
-		d.verify, err = rt.NewSession(p, []string{"input:0"}, []string{"Identity:0", "Identity_1:0", "Identity_2:0", "Identity_3:0"}, so)
+	d := &FaceDetector{opts: opts, det: det, anchors: blazeAnchorGrid(), files: []string{detFile}}
+	if f := pickModel(dir, blazeFrontFile, opts.Float); !opts.NoVerifier && fileExists(filepath.Join(dir, f)) {
+		d.verify, err = rt.NewSession(filepath.Join(dir, f), []string{"input:0"}, []string{"Identity:0", "Identity_1:0", "Identity_2:0", "Identity_3:0"}, so)
 		if err != nil {
 			return nil, errors.Join(fmt.Errorf("load face verifier: %w", err), d.Close())
 		}
+		d.files = append(d.files, f)
 	}
 	if !opts.NoAttributes {
-		d.attrs, err = loadFaceAttributes(rt, dir, so)
+		d.attrs, err = loadFaceAttributes(rt, dir, so, opts.Float)
 		if err != nil {
 			return nil, errors.Join(err, d.Close())
 		}
@@ -106,10 +112,7 @@ func NewFaceDetector(rt *onnxrt.Runtime, cacheRoot string, opts FaceOptions) (*F
 
 // Models names the model files in use, for the engine's EngineInfo.
 func (d *FaceDetector) Models() []string {
-	m := []string{blazeFaceFile}
-	if d.verify != nil {
-		m = append(m, blazeFrontFile)
-	}
+	m := append([]string(nil), d.files...)
 	if d.attrs != nil {
 		m = append(m, d.attrs.models()...)
 	}

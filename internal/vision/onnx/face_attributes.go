@@ -57,15 +57,17 @@ var emotionTypes = [emotionClassCount]string{
 
 // faceAttributes holds the optional attribute models; either may be nil.
 type faceAttributes struct {
-	res *onnxrt.Session // outputs: gender, age
-	emo *onnxrt.Session
+	res   *onnxrt.Session // outputs: gender, age
+	emo   *onnxrt.Session
+	files []string
 }
 
 // loadFaceAttributes opens faceres.onnx and emotion.onnx in dir when
 // present. It returns nil, nil when neither is installed.
-func loadFaceAttributes(rt *onnxrt.Runtime, dir string, so onnxrt.SessionOptions) (*faceAttributes, error) {
+func loadFaceAttributes(rt *onnxrt.Runtime, dir string, so onnxrt.SessionOptions, float bool) (*faceAttributes, error) {
 	a := &faceAttributes{}
-	if p := filepath.Join(dir, faceResFile); fileExists(p) {
+	resFile, emoFile := pickModel(dir, faceResFile, float), pickModel(dir, emotionFile, float)
+	if p := filepath.Join(dir, resFile); fileExists(p) {
 		in, outs, err := modelIO(rt, p)
 		if err != nil {
 			return nil, err
@@ -79,8 +81,9 @@ func loadFaceAttributes(rt *onnxrt.Runtime, dir string, so onnxrt.SessionOptions
 		if err != nil {
 			return nil, fmt.Errorf("load %s: %w", faceResFile, err)
 		}
+		a.files = append(a.files, resFile)
 	}
-	if p := filepath.Join(dir, emotionFile); fileExists(p) {
+	if p := filepath.Join(dir, emoFile); fileExists(p) {
 		in, outs, err := modelIO(rt, p)
 		if err == nil && (len(in) != 1 || len(outs) != 1) {
 			err = fmt.Errorf("unexpected inputs %v / outputs %v", in, outs)
@@ -91,6 +94,7 @@ func loadFaceAttributes(rt *onnxrt.Runtime, dir string, so onnxrt.SessionOptions
 		if err != nil {
 			return nil, errors.Join(fmt.Errorf("load %s: %w", emotionFile, err), a.close())
 		}
+		a.files = append(a.files, emoFile)
 	}
 	if a.res == nil && a.emo == nil {
 		return nil, nil
@@ -98,16 +102,7 @@ func loadFaceAttributes(rt *onnxrt.Runtime, dir string, so onnxrt.SessionOptions
 	return a, nil
 }
 
-func (a *faceAttributes) models() []string {
-	var m []string
-	if a.res != nil {
-		m = append(m, faceResFile)
-	}
-	if a.emo != nil {
-		m = append(m, emotionFile)
-	}
-	return m
-}
+func (a *faceAttributes) models() []string { return append([]string(nil), a.files...) }
 
 func (a *faceAttributes) close() error {
 	var err error

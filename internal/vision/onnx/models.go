@@ -2,10 +2,29 @@ package onnx
 
 import (
 	"os"
+	"path/filepath"
 	"strings"
 
 	"github.com/imagerec/imagerec/internal/onnxrt"
 )
+
+// int8Suffix ends the file name of a model's int8 (QDQ) form, installed
+// beside its float one: centernet.onnx -> centernet.int8.onnx (see
+// internal/modelpack's quantised assets).
+const int8Suffix = ".int8.onnx"
+
+// pickModel returns the file name to load for float model file in dir:
+// its int8 form when that is installed and float is false, else file.
+func pickModel(dir, file string, float bool) string {
+	if float {
+		return file
+	}
+	q := strings.TrimSuffix(file, ".onnx") + int8Suffix
+	if fileExists(filepath.Join(dir, q)) {
+		return q
+	}
+	return file
+}
 
 // modelIO lists a model's input and output names.
 func modelIO(rt *onnxrt.Runtime, path string) (in, out []string, err error) {

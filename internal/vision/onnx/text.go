@@ -89,6 +89,9 @@ type TextOptions struct {
 	// Rekognition's DetectText (Latin-script languages, Russian, Arabic)
 	// does not read them; see ctcGreedy.
 	AllScripts bool
+	// Float loads the float32 models even where their int8 forms are
+	// installed.
+	Float bool
 	// SpaceFloor is the space-class probability in a gap between two
 	// characters above which a space is inserted there (see ctcGreedy;
 	// default 0.02; negative disables).
@@ -119,6 +122,8 @@ type TextDetector struct {
 	cls  *onnxrt.Session // nil when not installed
 	dict ctcDict
 	skip []bool // recogniser classes read as blanks (see TextOptions.AllScripts)
+	// files are the model files in use.
+	files []string
 }
 
 // NewTextDetector loads ppocr-det.onnx, ppocr-rec.onnx and
@@ -136,8 +141,10 @@ func NewTextDetector(rt *onnxrt.Runtime, cacheRoot string, opts TextOptions) (*T
 		return nil, fmt.Errorf("load %s: %w", ocrKeysFile, err)
 	}
 	so := onnxrt.SessionOptions{IntraOpThreads: opts.Threads}
+	var files []string
 	open := func(name string) (*onnxrt.Session, error) {
-		p := filepath.Join(dir, name)
+		file := pickModel(dir, name, opts.Float)
+		p := filepath.Join(dir, file)
 		in, out, err := modelIO(rt, p)
 		if err != nil {
 			return nil, err
@@ -149,6 +156,7 @@ func NewTextDetector(rt *onnxrt.Runtime, cacheRoot string, opts TextOptions) (*T
 		if err != nil {
 			return nil, fmt.Errorf("load %s: %w", name, err)
 		}
+		files = append(files, file)
 		return s, nil
 	}
 	det, err := open(ocrDetFile)
@@ -168,16 +176,12 @@ func NewTextDetector(rt *onnxrt.Runtime, cacheRoot string, opts TextOptions) (*T
 			return nil, errors.Join(err, d.Close())
 		}
 	}
+	d.files = files
 	return d, nil
 }
 
 // Models names the model files in use.
-func (d *TextDetector) Models() []string {
-	if d.cls != nil {
-		return []string{ocrDetFile, ocrRecFile, ocrClsFile}
-	}
-	return []string{ocrDetFile, ocrRecFile}
-}
+func (d *TextDetector) Models() []string { return append([]string(nil), d.files...) }
 
 // Close releases the ONNX Runtime sessions.
 func (d *TextDetector) Close() error {
