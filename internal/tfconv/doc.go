@@ -105,4 +105,30 @@
 // intermediate sums on x86 CPUs without VNNI (AVX2 or AVX-512 without
 // VNNI) and give wrong results there; the default (uint8 x uint8) is
 // exact on every CPU.
+//
+// # Int8 quantisation of float models
+//
+// Quantize rewrites a float32 ONNX model (the converter's output or a
+// copied ONNX file) into ONNX Runtime's QDQ form: QuantizeLinear and
+// DequantizeLinear around the activations entering and leaving every
+// Conv, MatMul and Gemm with a constant weight (uint8, asymmetric, from
+// calibrated ranges), int8 weights with one scale per output channel,
+// int32 biases. ONNX Runtime fuses each group into QLinearConv (or
+// QLinearMatMul, QLinearAdd, QLinearGlobalAveragePool where both sides
+// are quantised). A small ONNX reader (onnxread.go) keeps every field it
+// does not interpret as stored. Before quantising, Constant nodes become
+// initializers, BatchNormalization and Mul/Add by per-channel constants
+// after a Conv are folded into it (float64 arithmetic rounded once, so
+// the bytes are the same on every machine), and a ReduceMean over an
+// NHWC tensor's height and width becomes GlobalAveragePool. Models of
+// opset 11 or 12 are lifted to 13 when their operators do not change
+// meaning; opset 9 and 10 models are lifted to 10 (Slice's attributes
+// become inputs) and take com.microsoft's per-channel DequantizeLinear.
+// CalibrationModel exposes the activations Quantize needs ranges for as
+// extra outputs; the caller runs it on calibration inputs.
+//
+// QuantizeOptions.ReduceRange keeps the weights in 7 bits, which ONNX
+// Runtime's uint8 x int8 kernels cannot saturate on x86 CPUs without
+// VNNI (AVX2, AVX-512 without VNNI): such a file computes exactly on
+// every CPU, so no CPU-dependent choice of file is needed.
 package tfconv

@@ -85,6 +85,7 @@ func readONNX(data []byte) (*onnxModel, error) {
 				case 2:
 					v, _ := protowire.ConsumeVarint(g.val)
 					o.version = int64(v)
+				default:
 				}
 				return nil
 			})
@@ -249,6 +250,7 @@ func readAttr(b []byte) (attr, error) {
 				v, _ := protowire.ConsumeVarint(f.val)
 				a.ints = append(a.ints, int64(v))
 			}
+		default:
 		}
 		return nil
 	})
@@ -316,6 +318,7 @@ func readInit(b []byte) (onnxInit, error) {
 			}
 		case 13, 14:
 			extData = true
+		default:
 		}
 		return nil
 	})

@@ -868,4 +868,3 @@ func QuantizedTensors(model []byte) ([]string, error) {
 	}
 	return out, nil
 }
-

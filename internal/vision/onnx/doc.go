@@ -63,6 +63,19 @@
 // 256 px tile (12 tiles for a 12 MP photo). Model runs are about 90% of
 // the CPU; see bench_test.go.
 //
+// Int8: each model file <name>.onnx is replaced by <name>.int8.onnx
+// when that is installed (Config.Float keeps the float ones), but no
+// int8 model is declared yet: the QDQ forms internal/tfconv.Quantize
+// makes (7-bit weights, exact on every CPU) were at best 0.63-0.87x the
+// float CPU (emotion, text detection and recognition, FaceRes) and 1.0-
+// 1.5x for the rest, and missed their agreement gates
+// (internal/modelpack quant.go has the figures; quant_test.go calibrates
+// and scores them, BenchmarkQuantModels and BenchmarkQuantEngine compare
+// speeds). ONNX Runtime's session options were measured on the three
+// costliest models (BenchmarkSessionOptions): the defaults (one intra-op
+// thread, no spinning, the arena, full optimisation, sequential
+// execution) used the least CPU per run with 1 and 2 workers.
+//
 // Concurrency across images is the caller's: run a bounded pool of
 // goroutines calling Recognize (one per core measured best on CPU, with
 // Config.IntraOpThreads 1); more workers than cores only add latency.
