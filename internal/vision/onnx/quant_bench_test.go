@@ -35,7 +35,7 @@ var quantBenchShapes = map[string][]int64{
 //
 //	go test -run '^$' -bench QuantModels -benchtime 20x ./internal/vision/onnx/
 func BenchmarkQuantModels(b *testing.B) {
-	root := DefaultCacheRoot(os.Getenv)
+	root := cacheRoot(b)
 	dir := filepath.Join(root, "models")
 	rt, err := onnxrt.Open(onnxrt.LibPath(root))
 	if err != nil {
@@ -100,7 +100,7 @@ func BenchmarkQuantModels(b *testing.B) {
 //
 //	go test -run '^$' -bench QuantEngine -benchtime 10x ./internal/vision/onnx/
 func BenchmarkQuantEngine(b *testing.B) {
-	root := DefaultCacheRoot(os.Getenv)
+	root := cacheRoot(b)
 	var engines [2]*Engine
 	for i, float := range []bool{true, false} {
 		e, err := New(b.Context(), Config{CacheRoot: root, Float: float})
@@ -158,7 +158,7 @@ func BenchmarkQuantEngine(b *testing.B) {
 //
 //	go test -run '^$' -bench SessionOptions -benchtime 20x ./internal/vision/onnx/
 func BenchmarkSessionOptions(b *testing.B) {
-	root := DefaultCacheRoot(os.Getenv)
+	root := cacheRoot(b)
 	dir := filepath.Join(root, "models")
 	rt, err := onnxrt.Open(onnxrt.LibPath(root))
 	if err != nil {

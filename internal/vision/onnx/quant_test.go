@@ -60,7 +60,7 @@ func quantPhotos(tb testing.TB, all bool) (calib, held []devset.Photo, dir strin
 	if err != nil {
 		tb.Fatal(err)
 	}
-	dir = filepath.Join(DefaultCacheRoot(os.Getenv), "devset")
+	dir = filepath.Join(cacheRoot(tb), "devset")
 	if problems := m.Check(dir); len(problems) > 0 {
 		if os.Getenv("CI") == "" {
 			tb.Skipf("skipping: development-set photos missing in %s (run scripts/devset.sh)", dir)
@@ -129,7 +129,7 @@ func TestQuantCalibrate(t *testing.T) {
 		t.Skip("run with -quant.calibrate to recalibrate the int8 models")
 	}
 	calib, _, dir := quantPhotos(t, false)
-	root := DefaultCacheRoot(os.Getenv)
+	root := cacheRoot(t)
 	rt, err := onnxrt.Open(onnxrt.LibPath(root))
 	if err != nil {
 		t.Fatal(err)
@@ -465,7 +465,7 @@ func quantGates(e *Engine) map[string]quantScorer {
 // and fails when a model misses a gate. It logs every figure.
 func TestQuantAgreement(t *testing.T) {
 	_, held, dir := quantPhotos(t, *quantAll)
-	root := DefaultCacheRoot(os.Getenv)
+	root := cacheRoot(t)
 	mdir := filepath.Join(root, "models")
 	qdir := mdir // where the int8 files are
 	if *quantMake {
