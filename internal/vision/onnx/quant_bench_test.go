@@ -3,7 +3,6 @@ package onnx
 import (
 	"context"
 	"fmt"
-	"os"
 	"path/filepath"
 	"strings"
 	"sync"
