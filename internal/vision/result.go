@@ -136,6 +136,11 @@ type FaceDetail struct {
 	Pose        Pose         `json:"Pose"`
 	Quality     ImageQuality `json:"Quality"`
 	Confidence  float64      `json:"Confidence"`
+	// Descriptor is the face's identity embedding (unit length; the dot
+	// product of two is their cosine similarity), computed only when
+	// Options.FaceDescriptors asks for it, for face collections. It is
+	// never part of a result document.
+	Descriptor []float32 `json:"-"`
 }
 
 // AgeRange is an estimated age span in years.

@@ -92,6 +92,10 @@ type Options struct {
 	TextMinConfidence float64
 	// MaxDominantColors for ImageProperties (default 10).
 	MaxDominantColors int
+	// FaceDescriptors asks for each face's identity embedding
+	// (FaceDetail.Descriptor), which face collections compare. Engines
+	// that cannot compute one leave it nil.
+	FaceDescriptors bool
 }
 
 // Has reports whether f is selected.

@@ -530,7 +530,10 @@ func (e *Engine) analyse(ctx context.Context, img *imageio.Image, opts vision.Op
 		task("moderation", func() (err error) { f.scores, err = e.classifyNSFW(f.small); return err })
 	}
 	if faces {
-		task("faces", func() (err error) { f.faces, err = e.faces.detectScaled(ctx, img, scan); return err })
+		task("faces", func() (err error) {
+			f.faces, err = e.faces.detectScaled(ctx, img, scan, opts.FaceDescriptors)
+			return err
+		})
 	}
 	if text {
 		task("text", func() (err error) { f.texts, err = e.text.detectScaled(ctx, img, scan); return err })
@@ -594,3 +597,16 @@ func nonNil[T any](s []T) []T {
 }
 
 func ms(d time.Duration) float64 { return float64(d.Microseconds()) / 1000 }
+
+// FaceModelVersion names the identity model behind FaceDetail.Descriptor
+// (Rekognition's FaceModelVersion of face collections), "" when faces or
+// faceres.onnx are not loaded.
+func (e *Engine) FaceModelVersion() string {
+	if e.faces == nil || !e.faces.CanDescribe() {
+		return ""
+	}
+	return e.version(faceResFile) + "/descriptor-1"
+}
+
+// DescriptorLen is the length of FaceDetail.Descriptor.
+func (e *Engine) DescriptorLen() int { return faceDescriptorLen }

@@ -137,13 +137,18 @@ func (d *FaceDetector) Detect(ctx context.Context, img *imageio.Image) ([]vision
 	if img.Width <= 0 || img.Height <= 0 {
 		return []vision.FaceDetail{}, nil
 	}
-	return d.detectScaled(ctx, img, img)
+	return d.detectScaled(ctx, img, img, false)
 }
+
+// CanDescribe reports whether the identity model (faceres.onnx) is loaded,
+// so that faces can carry a Descriptor.
+func (d *FaceDetector) CanDescribe() bool { return d.attrs.hasDescriptor() }
 
 // detectScaled is Detect with the detector inputs resampled from scan, a
 // downscaled copy of img (or img itself) that other features share; the
-// verifier and attribute crops still come from img.
-func (d *FaceDetector) detectScaled(ctx context.Context, img, scan *imageio.Image) ([]vision.FaceDetail, error) {
+// verifier and attribute crops still come from img. With descriptors set,
+// each face also gets its Descriptor when the identity model is loaded.
+func (d *FaceDetector) detectScaled(ctx context.Context, img, scan *imageio.Image, descriptors bool) ([]vision.FaceDetail, error) {
 	if img.Width <= 0 || img.Height <= 0 {
 		return []vision.FaceDetail{}, nil
 	}
@@ -159,6 +164,12 @@ func (d *FaceDetector) detectScaled(ctx context.Context, img, scan *imageio.Imag
 		fd := faceDetail(img, b)
 		if d.attrs != nil {
 			if err := d.attrs.describe(img, b, &fd); err != nil {
+				return nil, err
+			}
+		}
+		if descriptors && d.attrs.hasDescriptor() {
+			var err error
+			if fd.Descriptor, err = d.attrs.descriptor(img, b); err != nil {
 				return nil, err
 			}
 		}

@@ -319,7 +319,7 @@ func TestFaceDetectorGroup(t *testing.T) {
 		{"1920x1080-scanned-at-half", img, img.Resize(img.Width/2, img.Height/2), want},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			faces, err := d.detectScaled(t.Context(), tc.img, tc.scan)
+			faces, err := d.detectScaled(t.Context(), tc.img, tc.scan, false)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -423,5 +423,64 @@ func BenchmarkFaceDetect(b *testing.B) {
 			}
 			reportDetectorCPU(b, start)
 		})
+	}
+}
+
+// TestFaceDescriptors: the same person in two photos of one evening is
+// more similar than two people of the same photo (bar55 and bar55-2 show
+// Jesper, left, and Anne Helene, right; see testdata/images/README.md).
+func TestFaceDescriptors(t *testing.T) {
+	rt, root := detectorCache(t, blazeFaceFile, faceResFile)
+	d, err := NewFaceDetector(rt, root, FaceOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = d.Close() })
+	if !d.CanDescribe() {
+		t.Fatal("faceres loaded but CanDescribe is false")
+	}
+	byX := func(name string) [2][]float32 {
+		img := testPhoto(t, name)
+		faces, err := d.detectScaled(t.Context(), img, img, true)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(faces) < 2 {
+			t.Fatalf("%s: %d faces, want the 2 people in front", name, len(faces))
+		}
+		faces = faces[:2] // largest first
+		if faces[0].BoundingBox.Left > faces[1].BoundingBox.Left {
+			faces[0], faces[1] = faces[1], faces[0]
+		}
+		for _, f := range faces {
+			var n float64
+			for _, v := range f.Descriptor {
+				n += float64(v) * float64(v)
+			}
+			if len(f.Descriptor) != faceDescriptorLen || math.Abs(n-1) > 1e-3 {
+				t.Fatalf("%s: descriptor of %d values, squared norm %v", name, len(f.Descriptor), n)
+			}
+		}
+		return [2][]float32{faces[0].Descriptor, faces[1].Descriptor}
+	}
+	a, b := byX("bar55.jpg"), byX("bar55-2.jpg")
+	cos := func(x, y []float32) float64 {
+		var s float64
+		for i := range x {
+			s += float64(x[i]) * float64(y[i])
+		}
+		return s
+	}
+	same := cos(a[0], b[0])
+	other := max(cos(a[0], a[1]), cos(b[0], b[1]), cos(a[0], b[1]))
+	t.Logf("Jesper/Jesper %.3f, Jesper/Anne Helene at most %.3f, Anne Helene/Anne Helene %.3f", same, other, cos(a[1], b[1]))
+	if same < 0.45 || other > 0.3 || same-other < 0.25 {
+		t.Errorf("same person %.3f, different people up to %.3f: want >= 0.45 and <= 0.3", same, other)
+	}
+	// Without the option no descriptor is computed.
+	img := testPhoto(t, "bar55.jpg")
+	faces, _ := d.detectScaled(t.Context(), img, img, false)
+	if len(faces) == 0 || faces[0].Descriptor != nil {
+		t.Error("descriptor computed without being asked for")
 	}
 }
