@@ -23,6 +23,7 @@ import (
 	"github.com/imagerec/imagerec/deploy"
 	"github.com/imagerec/imagerec/internal/asl"
 	"github.com/imagerec/imagerec/internal/config"
+	"github.com/imagerec/imagerec/internal/facecollection"
 	"github.com/imagerec/imagerec/internal/fsperm"
 	"github.com/imagerec/imagerec/internal/lockfile"
 	"github.com/imagerec/imagerec/internal/membudget"
@@ -74,6 +75,7 @@ type server struct {
 	store     *diskstore.Store
 	queue     *queue.Queue
 	engine    *onnx.Engine
+	faces     *facecollection.Store // nil without the face models
 	budget    *membudget.Budget
 	exec      *sfn.Executor
 	execStore *sfn.DirStore
@@ -174,6 +176,15 @@ func newServer(ctx context.Context, cfg config.Config, log *slog.Logger) (_ *ser
 	}
 	s.closers = append(s.closers, func() { _ = s.engine.Close() })
 	log.Info("recognition engine ready", "features", cfg.Features, "load_ms", time.Since(start).Milliseconds())
+	if v := s.engine.FaceModelVersion(); v != "" {
+		if s.faces, err = facecollection.Open(filepath.Join(cfg.DataDir, "collections"), facecollection.Options{
+			FaceModelVersion: v, Dim: s.engine.DescriptorLen(), Region: cfg.Region,
+		}); err != nil {
+			return nil, fmt.Errorf("face collections: %w", err)
+		}
+	} else {
+		log.Warn("face collections are off: the face models are not installed (run: imagerec models install)")
+	}
 
 	tasks := newTasks(cfg, s.watched, s.engine, s.notifier(), log)
 	reg := sfn.NewRegistry()
@@ -220,7 +231,7 @@ func newServer(ctx context.Context, cfg config.Config, log *slog.Logger) (_ *ser
 
 // dataEntries are what serve keeps under --data. Only these are made
 // private at start: --data may name a directory that holds other things.
-var dataEntries = []string{"objects", "queue", "queue.state", "executions", "statemachines", "deadletter", "thumbnails", "imagerec.lock"}
+var dataEntries = []string{"objects", "queue", "queue.state", "executions", "statemachines", "deadletter", "thumbnails", "collections", "imagerec.lock"}
 
 // tightenDataDir makes the data directory and serve's entries in it
 // private (directories 0700, files 0600), for a directory written by a
@@ -427,8 +438,9 @@ func (s *server) handler() http.Handler {
 	// same port, told apart by X-Amz-Target.
 	verifier := sigv4.New(creds, nil)
 	rek := s.metrics.Instrument("rekognition", rekapi.New(s.engine, s.store, rekapi.Options{
-		Verifier: verifier,
-		Logger:   s.log,
+		Verifier:    verifier,
+		Collections: s.faces,
+		Logger:      s.log,
 	}))
 	states := s.metrics.Instrument("states", sfnapi.New(s.states, sfnapi.Options{Verifier: verifier, Logger: s.log}))
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {

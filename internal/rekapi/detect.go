@@ -305,18 +305,9 @@ func (h *Handler) detectFaces(ctx context.Context, body []byte) (any, error) {
 	if err := decode(body, &req); err != nil {
 		return nil, err
 	}
-	want := map[string]bool{}
-	all := false
-	for _, a := range req.Attributes {
-		switch {
-		case a == "ALL":
-			all = true
-		case a == "DEFAULT":
-		case faceAttributes[a] != nil:
-			want[a] = true
-		default:
-			return nil, invalidParameter("Request has invalid parameters: Attributes: %q is not a face attribute", a)
-		}
+	keep, err := attributeFilter(req.Attributes)
+	if err != nil {
+		return nil, err
 	}
 	res, err := h.recognize(ctx, req.Image, vision.FeatureFaces, vision.Options{})
 	if err != nil {
@@ -324,22 +315,12 @@ func (h *Handler) detectFaces(ctx context.Context, body []byte) (any, error) {
 	}
 	out := DetectFacesResponse{FaceDetails: make([]vision.FaceDetail, 0, len(res.FaceDetails))}
 	for _, f := range res.FaceDetails {
-		if !all {
-			for name, clear := range faceAttributes {
-				if !want[name] {
-					clear(&f)
-				}
-			}
-		}
-		f.Landmarks = nonNil(f.Landmarks)
-		out.FaceDetails = append(out.FaceDetails, f)
+		out.FaceDetails = append(out.FaceDetails, keep(f))
 	}
 	// Rekognition leaves OrientationCorrection null when it used the EXIF
 	// orientation; the engines always do, so it is reported only for
 	// images that needed no rotation.
-	if res.Image != nil && res.Image.OrientationCorrection == "ROTATE_0" {
-		out.OrientationCorrection = "ROTATE_0"
-	}
+	out.OrientationCorrection = orientation(res)
 	return out, nil
 }
 

@@ -4,7 +4,11 @@
 //
 // The handler answers POST / with X-Amz-Target
 // RekognitionService.DetectLabels, DetectFaces, DetectText or
-// DetectModerationLabels and Content-Type application/x-amz-json-1.1. The
+// DetectModerationLabels, the face collection operations (CreateCollection,
+// DescribeCollection, ListCollections, DeleteCollection, IndexFaces,
+// ListFaces, DeleteFaces, SearchFaces, SearchFacesByImage; collections.go,
+// over a facecollection.Store given in Options) and CompareFaces, with
+// Content-Type application/x-amz-json-1.1. The
 // image comes as Image.Bytes (base64 in the JSON, at most 5 MiB) or as
 // Image.S3Object naming an object in the local store (at most 15 MiB).
 // Request parameters are honoured as Rekognition documents them: MaxLabels,
@@ -17,9 +21,12 @@
 // botocore's shapes). Errors are {"__type": code, "Message": text} with the
 // x-amzn-ErrorType header and Rekognition's HTTP status: 400 for client
 // errors (InvalidImageFormatException, ImageTooLargeException,
-// InvalidParameterException, InvalidS3ObjectException, and the protocol's
-// own UnknownOperationException, SerializationException and signature
-// errors), 500 for InternalServerError.
+// InvalidParameterException, InvalidS3ObjectException,
+// ResourceNotFoundException, ResourceAlreadyExistsException,
+// InvalidPaginationTokenException, ValidationException for constraint
+// violations, and the protocol's own UnknownOperationException,
+// SerializationException and signature errors), 500 for
+// InternalServerError.
 //
 // Requests are SigV4-checked by the sigv4.Verifier given in Options, for
 // the service "rekognition" in any region. One image is

@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/imagerec/imagerec/internal/awsjson"
+	"github.com/imagerec/imagerec/internal/facecollection"
 	"github.com/imagerec/imagerec/internal/objstore"
 	"github.com/imagerec/imagerec/internal/sigv4"
 	"github.com/imagerec/imagerec/internal/vision"
@@ -50,6 +51,10 @@ type Options struct {
 	MaxBytes int
 	// MaxS3Bytes limits Image.S3Object (default 15 MiB, Rekognition's limit).
 	MaxS3Bytes int64
+	// Collections holds the face collections; nil answers the collection
+	// operations with InvalidParameterException (CompareFaces works
+	// without it).
+	Collections *facecollection.Store
 }
 
 // Handler serves the Rekognition API.
@@ -91,10 +96,21 @@ var operations = map[string]operation{
 	"DetectFaces":            (*Handler).detectFaces,
 	"DetectText":             (*Handler).detectText,
 	"DetectModerationLabels": (*Handler).detectModerationLabels,
+	"CreateCollection":       (*Handler).createCollection,
+	"DescribeCollection":     (*Handler).describeCollection,
+	"ListCollections":        (*Handler).listCollections,
+	"DeleteCollection":       (*Handler).deleteCollection,
+	"IndexFaces":             (*Handler).indexFaces,
+	"ListFaces":              (*Handler).listFaces,
+	"DeleteFaces":            (*Handler).deleteFaces,
+	"SearchFaces":            (*Handler).searchFaces,
+	"SearchFacesByImage":     (*Handler).searchFacesByImage,
+	"CompareFaces":           (*Handler).compareFaces,
 }
 
-// maxBody bounds a request: 5 MiB of image is 6.7 MiB of base64.
-const maxBody = 8 << 20
+// maxBody bounds a request: 5 MiB of image is 6.7 MiB of base64, and
+// CompareFaces carries two.
+const maxBody = 16 << 20
 
 func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	start := time.Now()
