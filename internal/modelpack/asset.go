@@ -79,6 +79,8 @@ const (
 	TaskTextRecog   Task = "text-recognise"
 	TaskTextCharset Task = "text-dictionary"
 	TaskFaceVerify  Task = "face-verify"
+	TaskFaceMesh    Task = "face-mesh"
+	TaskIris        Task = "face-iris"
 	TaskTextAngle   Task = "text-direction"
 	// TaskSource is a model kept in the cache as a source for conversion
 	// (e.g. a .tflite file); the engine loads what is made from it.

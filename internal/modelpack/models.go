@@ -158,6 +158,45 @@ func faceres() Asset {
 	}
 }
 
+// facemesh is MediaPipe FaceMesh (468 points), for the 30 landmarks, pose
+// and MouthOpen (internal/vision/onnx face_mesh.go).
+func facemesh() Asset {
+	return Asset{
+		Name: "facemesh", File: "models/facemesh.onnx", Task: TaskFaceMesh,
+		SHA256:  "d93a737ba1bcba9bdb99902c9d5f9f267f5070ce7043f42e96e5e9a893382ce8",
+		Source:  Source{Package: pkgHuman, Path: "package/models/facemesh.json", Shards: []string{"facemesh.bin"}, Format: FormatTFJSGraph},
+		Licence: "Apache-2.0 (MediaPipe FaceMesh)",
+		Inputs: []Input{{
+			Name: "input_1", Shape: []int64{-1, 192, 192, 3}, Typical: []int64{1, 192, 192, 3}, Layout: NHWC, Colour: RGB, Norm: Range01,
+			Resize: "square of 1.5x the detector's box, rotated upright by the eye line",
+		}},
+		Outputs: []Output{
+			{Name: "Identity", Shape: []int64{-1, 266}, Meaning: "contour points (unused; included in the mesh)"},
+			{Name: "Identity_1", Shape: []int64{-1, 1}, Meaning: "face flag: P(the crop holds a face)"},
+			{Name: "Identity_2", Shape: []int64{-1, 1404}, Meaning: "468 points x, y (input pixels), z (relative depth)"},
+		},
+		Notes: "MediaPipe face mesh via @vladmandic/human (src/face/facemesh.ts)",
+	}
+}
+
+// iris is MediaPipe Iris, for the pupils, EyesOpen and EyeDirection.
+func iris() Asset {
+	return Asset{
+		Name: "iris", File: "models/iris.onnx", Task: TaskIris,
+		SHA256:  "ea07d9552672fc1b75a499da6cb74ce6d6aaa89e1ada4e865a5d22e37d4d48c3",
+		Source:  Source{Package: pkgHuman, Path: "package/models/iris.json", Shards: []string{"iris.bin"}, Format: FormatTFJSGraph},
+		Licence: "Apache-2.0 (MediaPipe Iris)",
+		Inputs: []Input{{
+			Name: "input_1", Shape: []int64{-1, 64, 64, 3}, Typical: []int64{1, 64, 64, 3}, Layout: NHWC, Colour: RGB, Norm: Range01,
+			Resize: "square of 2.3x the eye's corner-to-corner box, upright; the subject's right eye mirrored",
+		}},
+		Outputs: []Output{
+			{Name: "Identity", Shape: []int64{-1, 1, 1, 228}, Meaning: "71 eye-contour points then 5 iris points (centre first), x, y, z in input pixels"},
+		},
+		Notes: "MediaPipe iris landmark via @vladmandic/human (src/face/iris.ts)",
+	}
+}
+
 func emotion() Asset {
 	return Asset{
 		Name: "emotion", File: "models/emotion.onnx", Task: TaskEmotion,

@@ -106,6 +106,8 @@ func assets() []Asset {
 		ppocrCls(),
 		centernet(),
 		faceres(),
+		facemesh(),
+		iris(),
 		emotion(),
 		nsfw(),
 	}

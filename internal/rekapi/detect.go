@@ -296,8 +296,8 @@ var faceAttributes = map[string]func(*vision.FaceDetail){
 	"MUSTACHE":      func(f *vision.FaceDetail) { f.Mustache = nil },
 	"SMILE":         func(f *vision.FaceDetail) { f.Smile = nil },
 	"SUNGLASSES":    func(f *vision.FaceDetail) { f.Sunglasses = nil },
-	"EYE_DIRECTION": func(*vision.FaceDetail) {}, // not estimated by the engines
-	"FACE_OCCLUDED": func(*vision.FaceDetail) {}, // not estimated by the engines
+	"EYE_DIRECTION": func(f *vision.FaceDetail) { f.EyeDirection = nil },
+	"FACE_OCCLUDED": func(f *vision.FaceDetail) { f.FaceOccluded = nil },
 }
 
 func (h *Handler) detectFaces(ctx context.Context, body []byte) (any, error) {

@@ -121,21 +121,26 @@ type DominantColor struct {
 
 // FaceDetail is one DetectFaces face (Attributes ALL).
 type FaceDetail struct {
-	BoundingBox BoundingBox  `json:"BoundingBox"`
-	AgeRange    *AgeRange    `json:"AgeRange,omitempty"`
-	Smile       *BoolAttr    `json:"Smile,omitempty"`
-	Eyeglasses  *BoolAttr    `json:"Eyeglasses,omitempty"`
-	Sunglasses  *BoolAttr    `json:"Sunglasses,omitempty"`
-	Gender      *GenderAttr  `json:"Gender,omitempty"`
-	Beard       *BoolAttr    `json:"Beard,omitempty"`
-	Mustache    *BoolAttr    `json:"Mustache,omitempty"`
-	EyesOpen    *BoolAttr    `json:"EyesOpen,omitempty"`
-	MouthOpen   *BoolAttr    `json:"MouthOpen,omitempty"`
-	Emotions    []Emotion    `json:"Emotions,omitempty"`
-	Landmarks   []Landmark   `json:"Landmarks"`
-	Pose        Pose         `json:"Pose"`
-	Quality     ImageQuality `json:"Quality"`
-	Confidence  float64      `json:"Confidence"`
+	BoundingBox BoundingBox `json:"BoundingBox"`
+	AgeRange    *AgeRange   `json:"AgeRange,omitempty"`
+	Smile       *BoolAttr   `json:"Smile,omitempty"`
+	Eyeglasses  *BoolAttr   `json:"Eyeglasses,omitempty"`
+	Sunglasses  *BoolAttr   `json:"Sunglasses,omitempty"`
+	Gender      *GenderAttr `json:"Gender,omitempty"`
+	Beard       *BoolAttr   `json:"Beard,omitempty"`
+	Mustache    *BoolAttr   `json:"Mustache,omitempty"`
+	EyesOpen    *BoolAttr   `json:"EyesOpen,omitempty"`
+	MouthOpen   *BoolAttr   `json:"MouthOpen,omitempty"`
+	// EyeDirection is where the eyes look, relative to the head.
+	EyeDirection *EyeDirection `json:"EyeDirection,omitempty"`
+	Emotions     []Emotion     `json:"Emotions,omitempty"`
+	Landmarks    []Landmark    `json:"Landmarks"`
+	Pose         Pose          `json:"Pose"`
+	Quality      ImageQuality  `json:"Quality"`
+	Confidence   float64       `json:"Confidence"`
+	// FaceOccluded: no local model predicts it; the AWS engine passes
+	// Rekognition's through.
+	FaceOccluded *BoolAttr `json:"FaceOccluded,omitempty"`
 	// Descriptor is the face's identity embedding (unit length; the dot
 	// product of two is their cosine similarity), computed only when
 	// Options.FaceDescriptors asks for it, for face collections. It is
@@ -186,6 +191,13 @@ type Landmark struct {
 	Type string  `json:"Type"`
 	X    float64 `json:"X"`
 	Y    float64 `json:"Y"`
+}
+
+// EyeDirection is the gaze in degrees, relative to the head pose.
+type EyeDirection struct {
+	Yaw        float64 `json:"Yaw"`
+	Pitch      float64 `json:"Pitch"`
+	Confidence float64 `json:"Confidence"`
 }
 
 // Pose is head rotation in degrees.

@@ -45,6 +45,10 @@ type FaceOptions struct {
 	// NoVerifier skips the second-opinion model (blazeface-front.onnx)
 	// even when it is installed.
 	NoVerifier bool
+	// NoMesh skips the face mesh and iris models (facemesh.onnx,
+	// iris.onnx) even when they are installed: faces keep BlazeFace's
+	// five landmarks and lack EyesOpen, MouthOpen and EyeDirection.
+	NoMesh bool
 	// Float loads the float32 models even where their int8 forms are
 	// installed.
 	Float bool
@@ -75,6 +79,7 @@ type FaceDetector struct {
 	verify  *onnxrt.Session // nil when not installed
 	anchors []anchor
 	attrs   *faceAttributes // nil without faceres and emotion
+	mesh    *faceMesh       // nil without facemesh
 	files   []string        // the model files in use
 }
 
@@ -82,7 +87,8 @@ type FaceDetector struct {
 // and when they are installed the verifier blazeface-front.onnx (without
 // it, animal faces are more often taken for human ones), faceres.onnx and
 // emotion.onnx (without them, faces carry no AgeRange, Gender, Emotions or
-// Smile). Models says which models are in use.
+// Smile), facemesh.onnx and iris.onnx (face_mesh.go). Models says which
+// models are in use.
 func NewFaceDetector(rt *onnxrt.Runtime, cacheRoot string, opts FaceOptions) (*FaceDetector, error) {
 	opts = opts.withDefaults()
 	dir := filepath.Join(cacheRoot, "models")
@@ -107,6 +113,14 @@ func NewFaceDetector(rt *onnxrt.Runtime, cacheRoot string, opts FaceOptions) (*F
 			return nil, errors.Join(err, d.Close())
 		}
 	}
+	if !opts.NoMesh {
+		if d.mesh, err = loadFaceMesh(rt, dir, so); err != nil {
+			return nil, errors.Join(err, d.Close())
+		}
+		if d.mesh != nil {
+			d.files = append(d.files, d.mesh.files...)
+		}
+	}
 	return d, nil
 }
 
@@ -127,6 +141,9 @@ func (d *FaceDetector) Close() error {
 	}
 	if d.attrs != nil {
 		err = errors.Join(err, d.attrs.close())
+	}
+	if d.mesh != nil {
+		err = errors.Join(err, d.mesh.close())
 	}
 	return err
 }
@@ -162,6 +179,15 @@ func (d *FaceDetector) detectScaled(ctx context.Context, img, scan *imageio.Imag
 			return nil, err
 		}
 		fd := faceDetail(img, b)
+		if d.mesh != nil {
+			res, err := d.mesh.run(img, b)
+			if err != nil {
+				return nil, err
+			}
+			if res.flag >= meshMinFlag {
+				d.mesh.describe(img, res, &fd)
+			}
+		}
 		if d.attrs != nil {
 			if err := d.attrs.describe(img, b, &fd); err != nil {
 				return nil, err

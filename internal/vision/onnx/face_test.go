@@ -428,7 +428,7 @@ func BenchmarkFaceDetect(b *testing.B) {
 
 // TestFaceDescriptors: the same person in two photos of one evening is
 // more similar than two people of the same photo (bar55 and bar55-2 show
-// Jesper, left, and Anne Helene, right; see testdata/images/README.md).
+// Anne Helene, left, and Jesper, right; see testdata/images/README.md).
 func TestFaceDescriptors(t *testing.T) {
 	rt, root := detectorCache(t, blazeFaceFile, faceResFile)
 	d, err := NewFaceDetector(rt, root, FaceOptions{})
@@ -473,7 +473,7 @@ func TestFaceDescriptors(t *testing.T) {
 	}
 	same := cos(a[0], b[0])
 	other := max(cos(a[0], a[1]), cos(b[0], b[1]), cos(a[0], b[1]))
-	t.Logf("Jesper/Jesper %.3f, Jesper/Anne Helene at most %.3f, Anne Helene/Anne Helene %.3f", same, other, cos(a[1], b[1]))
+	t.Logf("left/left %.3f, left/right at most %.3f, right/right %.3f", same, other, cos(a[1], b[1]))
 	if same < 0.45 || other > 0.3 || same-other < 0.25 {
 		t.Errorf("same person %.3f, different people up to %.3f: want >= 0.45 and <= 0.3", same, other)
 	}
@@ -482,5 +482,114 @@ func TestFaceDescriptors(t *testing.T) {
 	faces, _ := d.detectScaled(t.Context(), img, img, false)
 	if len(faces) == 0 || faces[0].Descriptor != nil {
 		t.Error("descriptor computed without being asked for")
+	}
+}
+
+// mirrored returns img flipped left to right (a real photo of a face
+// turned the other way).
+func mirrored(img *imageio.Image) *imageio.Image {
+	out := *img
+	out.Pix = make([]uint8, len(img.Pix))
+	for y := range img.Height {
+		for x := range img.Width {
+			copy(out.Pix[(y*img.Width+img.Width-1-x)*3:][:3], img.Pix[(y*img.Width+x)*3:][:3])
+		}
+	}
+	return &out
+}
+
+// TestFaceMesh checks the mesh's known answers on real photos: all 30 of
+// Rekognition's landmarks on the viewer's sides, eyes open and mouth open
+// (the astronaut smiles with parted lips), eyes closed (Jesper, right in
+// bar55.jpg, looking down) beside a closed mouth (Anne Helene, left), and a head
+// turned to the viewer's right and, mirrored, to the left (camera.png).
+func TestFaceMesh(t *testing.T) {
+	rt, root := detectorCache(t, blazeFaceFile, faceMeshFile, irisFile)
+	d, err := NewFaceDetector(rt, root, FaceOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = d.Close() })
+	detect := func(img *imageio.Image) []vision.FaceDetail {
+		t.Helper()
+		faces, err := d.Detect(t.Context(), img)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(faces) == 0 {
+			t.Fatal("no face")
+		}
+		return faces
+	}
+	at := func(f vision.FaceDetail, name string) vision.Landmark {
+		t.Helper()
+		l, ok := landmark(f, name)
+		if !ok {
+			t.Fatalf("no %s landmark", name)
+		}
+		return l
+	}
+
+	astronaut := detect(testPhoto(t, "astronaut.jpg"))[0]
+	seen := map[string]bool{}
+	for _, l := range astronaut.Landmarks {
+		seen[l.Type] = true
+	}
+	if len(astronaut.Landmarks) != 30 || len(seen) != 30 {
+		t.Errorf("%d landmarks, %d types; want Rekognition's 30", len(astronaut.Landmarks), len(seen))
+	}
+	for _, pair := range [][2]string{
+		{"eyeLeft", "eyeRight"}, {"mouthLeft", "mouthRight"}, {"leftPupil", "rightPupil"}, {"noseLeft", "noseRight"},
+		{"leftEyeLeft", "leftEyeRight"}, {"leftEyeRight", "rightEyeLeft"}, {"rightEyeLeft", "rightEyeRight"},
+		{"leftEyeBrowLeft", "leftEyeBrowRight"}, {"rightEyeBrowLeft", "rightEyeBrowRight"},
+		{"upperJawlineLeft", "midJawlineLeft"}, {"midJawlineRight", "upperJawlineRight"},
+	} {
+		if a, b := at(astronaut, pair[0]), at(astronaut, pair[1]); a.X >= b.X {
+			t.Errorf("%s (x %.3f) is not left of %s (x %.3f)", pair[0], a.X, pair[1], b.X)
+		}
+	}
+	for _, col := range [][]string{{"leftEyeBrowUp", "leftEyeUp", "leftEyeDown", "noseLeft", "mouthLeft", "chinBottom"}, {"mouthUp", "mouthDown"}} {
+		for i := 1; i < len(col); i++ {
+			if a, b := at(astronaut, col[i-1]), at(astronaut, col[i]); a.Y >= b.Y {
+				t.Errorf("%s (y %.3f) is not above %s (y %.3f)", col[i-1], a.Y, col[i], b.Y)
+			}
+		}
+	}
+	if e := astronaut.EyesOpen; e == nil || !e.Value || e.Confidence < 70 {
+		t.Errorf("astronaut EyesOpen = %+v, want true", e)
+	}
+	if m := astronaut.MouthOpen; m == nil || !m.Value || m.Confidence < 60 {
+		t.Errorf("astronaut MouthOpen = %+v, want true (parted lips)", m)
+	}
+	if e := astronaut.EyeDirection; e == nil || math.Abs(e.Yaw) > 20 || math.Abs(e.Pitch) > 25 || e.Confidence < 50 {
+		t.Errorf("astronaut EyeDirection = %+v, want about straight ahead", e)
+	}
+	if p := astronaut.Pose; math.Abs(p.Yaw) > 15 || math.Abs(p.Pitch) > 20 || math.Abs(p.Roll) > 15 {
+		t.Errorf("astronaut Pose = %+v, want about frontal", p)
+	}
+
+	bar := detect(testPhoto(t, "bar55.jpg"))
+	jesper, anne := bar[0], bar[1] // largest first
+	if jesper.BoundingBox.Left < anne.BoundingBox.Left {
+		t.Fatalf("bar55.jpg: the largest face (Jesper) is not on the right: %+v", bar)
+	}
+	if e := jesper.EyesOpen; e == nil || e.Value {
+		t.Errorf("bar55.jpg Jesper EyesOpen = %+v, want false (eyes shut, looking down)", e)
+	}
+	if e := jesper.EyeDirection; e == nil || e.Confidence > 50 {
+		t.Errorf("bar55.jpg Jesper EyeDirection = %+v, want a low confidence for closed eyes", e)
+	}
+	if e, m := anne.EyesOpen, anne.MouthOpen; e == nil || !e.Value || m == nil || m.Value {
+		t.Errorf("bar55.jpg Anne Helene EyesOpen %+v MouthOpen %+v, want open eyes and a closed mouth", e, m)
+	}
+
+	camera := testPhoto(t, "faces/camera.png")
+	right, left := detect(camera)[0], detect(mirrored(camera))[0]
+	t.Logf("camera.png yaw %.1f, mirrored %.1f", right.Pose.Yaw, left.Pose.Yaw)
+	if right.Pose.Yaw < 25 || left.Pose.Yaw > -25 {
+		t.Errorf("turned head: yaw %.1f and mirrored %.1f, want > 25 and < -25", right.Pose.Yaw, left.Pose.Yaw)
+	}
+	if right.MouthOpen == nil || right.MouthOpen.Value {
+		t.Errorf("camera.png MouthOpen = %+v, want false", right.MouthOpen)
 	}
 }

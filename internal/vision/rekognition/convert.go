@@ -129,6 +129,12 @@ func faceDetails(in []types.FaceDetail) []vision.FaceDetail {
 		if f.MouthOpen != nil {
 			d.MouthOpen = boolAttr(f.MouthOpen.Value, f.MouthOpen.Confidence)
 		}
+		if f.FaceOccluded != nil {
+			d.FaceOccluded = boolAttr(f.FaceOccluded.Value, f.FaceOccluded.Confidence)
+		}
+		if e := f.EyeDirection; e != nil {
+			d.EyeDirection = &vision.EyeDirection{Yaw: f64(e.Yaw), Pitch: f64(e.Pitch), Confidence: f64(e.Confidence)}
+		}
 		if f.Gender != nil {
 			d.Gender = &vision.GenderAttr{Value: string(f.Gender.Value), Confidence: f64(f.Gender.Confidence)}
 		}
