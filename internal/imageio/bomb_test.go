@@ -9,7 +9,6 @@ import (
 	"runtime"
 	"testing"
 
-	"github.com/imagerec/imagerec/internal/vision"
 	"golang.org/x/image/bmp"
 	"golang.org/x/image/tiff"
 )
@@ -38,8 +37,8 @@ func TestBombsRefusedBeforeAllocation(t *testing.T) {
 			runtime.ReadMemStats(&before)
 			_, err := Decode(t.Context(), tt.data, Options{})
 			runtime.ReadMemStats(&after)
-			if code := vision.CodeOf(err); code != vision.CodeImageTooLarge {
-				t.Fatalf("err = %v, want %s", err, vision.CodeImageTooLarge)
+			if code := CodeOf(err); code != CodeTooLarge {
+				t.Fatalf("err = %v, want %s", err, CodeTooLarge)
 			}
 			if n := after.TotalAlloc - before.TotalAlloc; n > 1<<20 {
 				t.Errorf("allocated %d bytes before refusing", n)

@@ -12,8 +12,6 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
-
-	"github.com/imagerec/imagerec/internal/vision"
 )
 
 func TestDecodeFiles(t *testing.T) {
@@ -47,7 +45,7 @@ func TestDecodeFiles(t *testing.T) {
 			im, err := Decode(t.Context(), readFile(t, tt.file), Options{})
 			if err != nil {
 				if tt.format == "heic" || tt.format == "avif" {
-					if code := vision.CodeOf(err); code == vision.CodeInvalidImageFormat && strings.Contains(err.Error(), "needs libheif") {
+					if code := CodeOf(err); code == CodeInvalidFormat && strings.Contains(err.Error(), "needs libheif") {
 						t.Skipf("no libheif here: %v", err)
 					}
 				}
@@ -272,31 +270,31 @@ func TestDecodeErrors(t *testing.T) {
 		name string
 		data []byte
 		opt  Options
-		code string
+		code Code
 		msg  string // substring of the error message
 	}{
-		{"empty", nil, Options{}, vision.CodeInvalidImageFormat, "empty file"},
-		{"random bytes", random, Options{}, vision.CodeInvalidImageFormat, "not an image"},
-		{"pdf", []byte("%PDF-1.7\n%\xe2\xe3\xcf\xd3\n1 0 obj\n"), Options{}, vision.CodeInvalidImageFormat, "PDF document"},
-		{"text", []byte("Hello, this is a note.\nNot a picture.\n"), Options{}, vision.CodeInvalidImageFormat, "text"},
-		{"html", []byte("<!DOCTYPE html><html><body>404</body></html>"), Options{}, vision.CodeInvalidImageFormat, "HTML"},
-		{"svg", []byte(`<?xml version="1.0"?><svg xmlns="http://www.w3.org/2000/svg"/>`), Options{}, vision.CodeInvalidImageFormat, "SVG"},
-		{"zip", []byte("PK\x03\x04\x14\x00\x00\x00"), Options{}, vision.CodeInvalidImageFormat, "ZIP"},
-		{"mp4", append([]byte("\x00\x00\x00\x18ftypmp42\x00\x00\x00\x00mp42isom"), make([]byte, 64)...), Options{}, vision.CodeInvalidImageFormat, "video"},
-		{"jpeg signature only", []byte{0xFF, 0xD8, 0xFF}, Options{}, vision.CodeInvalidImageFormat, "corrupt JPEG"},
-		{"jpeg header only", dog[:600], Options{}, vision.CodeInvalidImageFormat, "JPEG"},
-		{"jpeg half", dog[:len(dog)/2], Options{}, vision.CodeInvalidImageFormat, "truncated JPEG"},
-		{"jpeg minus 100 bytes", dog[:len(dog)-100], Options{}, vision.CodeInvalidImageFormat, "truncated JPEG"},
-		{"progressive half", progressive[:len(progressive)/2], Options{}, vision.CodeInvalidImageFormat, "truncated JPEG"},
-		{"jpeg corrupt scan", corruptScan(dog), Options{}, vision.CodeInvalidImageFormat, "JPEG"},
-		{"png half", readFile(t, "testdata/video-001.png")[:10000], Options{}, vision.CodeInvalidImageFormat, "truncated PNG"},
-		{"gif header only", readFile(t, "testdata/video-001.gif")[:20], Options{}, vision.CodeInvalidImageFormat, "GIF"},
-		{"webp truncated", readFile(t, "testdata/video-001.lossy.webp")[:200], Options{}, vision.CodeInvalidImageFormat, "WebP"},
-		{"heic garbage", append([]byte("\x00\x00\x00\x18ftypheic\x00\x00\x00\x00mif1heic"), make([]byte, 64)...), Options{}, vision.CodeInvalidImageFormat, "HEIC"},
-		{"too many bytes", dog, Options{Limits: Limits{MaxBytes: 1000}}, vision.CodeImageTooLarge, "bytes"},
-		{"too many pixels", dog, Options{Limits: Limits{MaxPixels: 1000}}, vision.CodeImageTooLarge, "megapixels"},
-		{"side too long", dog, Options{Limits: Limits{MaxSide: 700}}, vision.CodeImageTooLarge, "largest side"},
-		{"side too short", small, Options{Limits: Limits{MinSide: 80}}, vision.CodeInvalidParameter, "at least 80"},
+		{"empty", nil, Options{}, CodeInvalidFormat, "empty file"},
+		{"random bytes", random, Options{}, CodeInvalidFormat, "not an image"},
+		{"pdf", []byte("%PDF-1.7\n%\xe2\xe3\xcf\xd3\n1 0 obj\n"), Options{}, CodeInvalidFormat, "PDF document"},
+		{"text", []byte("Hello, this is a note.\nNot a picture.\n"), Options{}, CodeInvalidFormat, "text"},
+		{"html", []byte("<!DOCTYPE html><html><body>404</body></html>"), Options{}, CodeInvalidFormat, "HTML"},
+		{"svg", []byte(`<?xml version="1.0"?><svg xmlns="http://www.w3.org/2000/svg"/>`), Options{}, CodeInvalidFormat, "SVG"},
+		{"zip", []byte("PK\x03\x04\x14\x00\x00\x00"), Options{}, CodeInvalidFormat, "ZIP"},
+		{"mp4", append([]byte("\x00\x00\x00\x18ftypmp42\x00\x00\x00\x00mp42isom"), make([]byte, 64)...), Options{}, CodeInvalidFormat, "video"},
+		{"jpeg signature only", []byte{0xFF, 0xD8, 0xFF}, Options{}, CodeInvalidFormat, "corrupt JPEG"},
+		{"jpeg header only", dog[:600], Options{}, CodeInvalidFormat, "JPEG"},
+		{"jpeg half", dog[:len(dog)/2], Options{}, CodeInvalidFormat, "truncated JPEG"},
+		{"jpeg minus 100 bytes", dog[:len(dog)-100], Options{}, CodeInvalidFormat, "truncated JPEG"},
+		{"progressive half", progressive[:len(progressive)/2], Options{}, CodeInvalidFormat, "truncated JPEG"},
+		{"jpeg corrupt scan", corruptScan(dog), Options{}, CodeInvalidFormat, "JPEG"},
+		{"png half", readFile(t, "testdata/video-001.png")[:10000], Options{}, CodeInvalidFormat, "truncated PNG"},
+		{"gif header only", readFile(t, "testdata/video-001.gif")[:20], Options{}, CodeInvalidFormat, "GIF"},
+		{"webp truncated", readFile(t, "testdata/video-001.lossy.webp")[:200], Options{}, CodeInvalidFormat, "WebP"},
+		{"heic garbage", append([]byte("\x00\x00\x00\x18ftypheic\x00\x00\x00\x00mif1heic"), make([]byte, 64)...), Options{}, CodeInvalidFormat, "HEIC"},
+		{"too many bytes", dog, Options{Limits: Limits{MaxBytes: 1000}}, CodeTooLarge, "bytes"},
+		{"too many pixels", dog, Options{Limits: Limits{MaxPixels: 1000}}, CodeTooLarge, "megapixels"},
+		{"side too long", dog, Options{Limits: Limits{MaxSide: 700}}, CodeTooLarge, "largest side"},
+		{"side too short", small, Options{Limits: Limits{MinSide: 80}}, CodeTooSmall, "at least 80"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -305,9 +303,9 @@ func TestDecodeErrors(t *testing.T) {
 			if err == nil {
 				t.Fatalf("decoded a %dx%d image, want error %s", im.Width, im.Height, tt.code)
 			}
-			var ve *vision.Error
+			var ve *Error
 			if !errors.As(err, &ve) {
-				t.Fatalf("error %v (%T) is not a *vision.Error", err, err)
+				t.Fatalf("error %v (%T) is not a *Error", err, err)
 			}
 			if ve.Code != tt.code || !strings.Contains(err.Error(), tt.msg) {
 				t.Errorf("error %q, want code %s containing %q", err, tt.code, tt.msg)

@@ -39,12 +39,14 @@
 // WebP EXIF chunk and the PNG eXIf chunk by a small parser that never
 // reads past its input (fuzzed by FuzzExifOrientation).
 //
-// Errors about the image itself are *vision.Error with a Rekognition code:
-// InvalidImageFormatException (empty, truncated, corrupt, not an image,
-// unsupported format; the message says what the bytes look like, e.g. "not
-// an image: the file is a PDF document"), ImageTooLargeException (bytes,
-// pixels or side over Limits) or InvalidParameterException (a side under
-// Limits.MinSide). A JPEG that libjpeg can only decode with a warning about
+// Errors about the image itself are *Error with a Code: CodeInvalidFormat
+// (empty, truncated, corrupt, not an image, unsupported format; the message
+// says what the bytes look like, e.g. "not an image: the file is a PDF
+// document"), CodeTooLarge (bytes, pixels or side over Limits) or
+// CodeTooSmall (a side under Limits.MinSide). The package knows nothing of
+// Rekognition: the engines translate the codes to Rekognition's
+// (InvalidImageFormatException, ImageTooLargeException,
+// InvalidParameterException) at their edge, with vision.ImageError. A JPEG that libjpeg can only decode with a warning about
 // damaged data (premature end, bad Huffman code...) is refused rather than
 // returned with a grey or garbled lower part: recognising half an image
 // silently gives wrong answers. Harmless warnings (stray bytes between

@@ -15,8 +15,6 @@ import (
 
 	"golang.org/x/image/bmp"
 	"golang.org/x/image/tiff"
-
-	"github.com/imagerec/imagerec/internal/vision"
 )
 
 // FuzzDecode feeds arbitrary bytes through the front door: sniffing,
@@ -30,9 +28,9 @@ func FuzzDecode(f *testing.F) {
 		for _, target := range []int{0, 16} {
 			im, err := Decode(t.Context(), data, Options{Limits: lim, TargetMaxSide: target})
 			if err != nil {
-				var ve *vision.Error
-				if !errors.As(err, &ve) || ve.Code == "" || ve.Message == "" {
-					t.Fatalf("error %v (%T) is not a *vision.Error with a code and message", err, err)
+				var ve *Error
+				if !errors.As(err, &ve) || ve.Code == 0 || ve.Message == "" {
+					t.Fatalf("error %v (%T) is not a *Error with a code and message", err, err)
 				}
 				continue
 			}

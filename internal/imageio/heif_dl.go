@@ -114,8 +114,6 @@ import (
 	"runtime"
 	"sync"
 	"unsafe"
-
-	"github.com/imagerec/imagerec/internal/vision"
 )
 
 // heifLib opens libheif.so.1 on first use. It is the package's only
@@ -150,7 +148,7 @@ func heifSize(data []byte, format string) (w, h int, err error) {
 }
 
 func heifMissing(format string, err error) error {
-	return &vision.Error{Code: vision.CodeInvalidImageFormat,
+	return &Error{Code: CodeInvalidFormat,
 		Message: formatName(format) + " needs libheif, which is not installed (apt-get install libheif1)", Err: err}
 }
 

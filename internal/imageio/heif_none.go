@@ -2,8 +2,6 @@
 
 package imageio
 
-import "github.com/imagerec/imagerec/internal/vision"
-
 func decodeHEIF(data []byte, format string, lim Limits) (*Image, error) {
 	return nil, heifMissing(format)
 }
@@ -13,6 +11,6 @@ func heifSize(data []byte, format string) (w, h int, err error) {
 }
 
 func heifMissing(format string) error {
-	return vision.Errorf(vision.CodeInvalidImageFormat,
+	return errorf(CodeInvalidFormat,
 		"%s needs libheif, and this binary was built without cgo", formatName(format))
 }

@@ -4,8 +4,6 @@ import (
 	"context"
 	"fmt"
 	"strings"
-
-	"github.com/imagerec/imagerec/internal/vision"
 )
 
 // Default limits, used where a Limits field is zero.
@@ -60,16 +58,16 @@ func (l Limits) withDefaults() Limits {
 // It is called with the header's dimensions, before decoding.
 func (l Limits) check(format string, w, h int) error {
 	if w <= 0 || h <= 0 {
-		return vision.Errorf(vision.CodeInvalidImageFormat, "corrupt %s: header gives a size of %dx%d", formatName(format), w, h)
+		return errorf(CodeInvalidFormat, "corrupt %s: header gives a size of %dx%d", formatName(format), w, h)
 	}
 	if l.MaxSide > 0 && (w > l.MaxSide || h > l.MaxSide) {
-		return vision.Errorf(vision.CodeImageTooLarge, "image is %dx%d pixels; the largest side allowed is %d", w, h, l.MaxSide)
+		return errorf(CodeTooLarge, "image is %dx%d pixels; the largest side allowed is %d", w, h, l.MaxSide)
 	}
 	if l.MaxPixels > 0 && int64(w)*int64(h) > l.MaxPixels {
-		return vision.Errorf(vision.CodeImageTooLarge, "image is %dx%d = %.1f megapixels; at most %.1f are allowed", w, h, float64(w)*float64(h)/1e6, float64(l.MaxPixels)/1e6)
+		return errorf(CodeTooLarge, "image is %dx%d = %.1f megapixels; at most %.1f are allowed", w, h, float64(w)*float64(h)/1e6, float64(l.MaxPixels)/1e6)
 	}
 	if l.MinSide > 0 && (w < l.MinSide || h < l.MinSide) {
-		return vision.Errorf(vision.CodeInvalidParameter, "image is %dx%d pixels; both sides must be at least %d", w, h, l.MinSide)
+		return errorf(CodeTooSmall, "image is %dx%d pixels; both sides must be at least %d", w, h, l.MinSide)
 	}
 	return nil
 }
@@ -111,9 +109,9 @@ type Image struct {
 }
 
 // Decode decodes data, checking opt.Limits before allocating pixels, and
-// returns the upright RGB image. Errors about the image are *vision.Error
-// with code InvalidImageFormatException, ImageTooLargeException or
-// InvalidParameterException; the only other error is ctx's.
+// returns the upright RGB image. Errors about the image are *Error with
+// code CodeInvalidFormat, CodeTooLarge or CodeTooSmall; the only other
+// error is ctx's.
 func Decode(ctx context.Context, data []byte, opt Options) (*Image, error) {
 	if err := ctx.Err(); err != nil {
 		return nil, err
@@ -188,5 +186,5 @@ func formatName(format string) string {
 }
 
 func corrupt(format string, err error) error {
-	return &vision.Error{Code: vision.CodeInvalidImageFormat, Message: fmt.Sprintf("corrupt or truncated %s", formatName(format)), Err: err}
+	return &Error{Code: CodeInvalidFormat, Message: fmt.Sprintf("corrupt or truncated %s", formatName(format)), Err: err}
 }

@@ -49,8 +49,6 @@ import "C"
 import (
 	"errors"
 	"unsafe"
-
-	"github.com/imagerec/imagerec/internal/vision"
 )
 
 // JPEGDecoder names the JPEG implementation compiled in.
@@ -71,7 +69,7 @@ func decodeJPEG(data []byte, lim Limits, target int) (*Image, error) {
 		return nil, corrupt("jpeg", errors.New(C.GoString(&msg[0])))
 	}
 	if int(w) != info.width || int(h) != info.height {
-		return nil, vision.Errorf(vision.CodeInvalidImageFormat, "corrupt JPEG: inconsistent frame headers")
+		return nil, errorf(CodeInvalidFormat, "corrupt JPEG: inconsistent frame headers")
 	}
 	d := dctScale(info.width, info.height, target)
 	sw, sh := scaled(info.width, d), scaled(info.height, d)

@@ -4,8 +4,6 @@ import (
 	"encoding/binary"
 	"errors"
 	"strings"
-
-	"github.com/imagerec/imagerec/internal/vision"
 )
 
 // jpegInfo is what the marker segments before the first scan say.
@@ -22,7 +20,7 @@ type jpegInfo struct {
 func scanJPEG(data []byte) (jpegInfo, error) {
 	info := jpegInfo{orientation: 1}
 	bad := func(msg string) (jpegInfo, error) {
-		return info, vision.Errorf(vision.CodeInvalidImageFormat, "corrupt JPEG: %s", msg)
+		return info, errorf(CodeInvalidFormat, "corrupt JPEG: %s", msg)
 	}
 	if len(data) < 4 || data[0] != 0xFF || data[1] != 0xD8 {
 		return bad("no start-of-image marker")
@@ -99,8 +97,8 @@ func jpegWarning(msg string) error {
 		}
 	}
 	if strings.Contains(msg, "Premature end of JPEG file") {
-		return &vision.Error{Code: vision.CodeInvalidImageFormat,
+		return &Error{Code: CodeInvalidFormat,
 			Message: "truncated JPEG: the data ends before the image is complete", Err: errors.New(msg)}
 	}
-	return &vision.Error{Code: vision.CodeInvalidImageFormat, Message: "corrupt JPEG data", Err: errors.New(msg)}
+	return &Error{Code: CodeInvalidFormat, Message: "corrupt JPEG data", Err: errors.New(msg)}
 }

@@ -4,8 +4,6 @@ import (
 	"bytes"
 	"context"
 	"image/color"
-
-	"github.com/imagerec/imagerec/internal/vision"
 )
 
 // Info is what an image's header says, read without decoding pixels.
@@ -76,14 +74,14 @@ func Probe(ctx context.Context, data []byte, lim Limits) (*Info, error) {
 // large, not a supported image.
 func sniffChecked(data []byte, lim Limits) (string, error) {
 	if len(data) == 0 {
-		return "", vision.Errorf(vision.CodeInvalidImageFormat, "empty file (0 bytes)")
+		return "", errorf(CodeInvalidFormat, "empty file (0 bytes)")
 	}
 	if lim.MaxBytes > 0 && int64(len(data)) > lim.MaxBytes {
-		return "", vision.Errorf(vision.CodeImageTooLarge, "image is %d bytes; at most %d are allowed", len(data), lim.MaxBytes)
+		return "", errorf(CodeTooLarge, "image is %d bytes; at most %d are allowed", len(data), lim.MaxBytes)
 	}
 	format, ok := Sniff(data)
 	if !ok {
-		return "", vision.Errorf(vision.CodeInvalidImageFormat, "%s", Describe(data))
+		return "", errorf(CodeInvalidFormat, "%s", Describe(data))
 	}
 	return format, nil
 }

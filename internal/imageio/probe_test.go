@@ -7,7 +7,6 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 	"github.com/google/go-cmp/cmp/cmpopts"
-	"github.com/imagerec/imagerec/internal/vision"
 )
 
 // TestProbeAgreesWithDecode checks that the header-only Probe reports what
@@ -53,16 +52,16 @@ func TestProbeRefuses(t *testing.T) {
 	t.Parallel()
 	for name, tc := range map[string]struct {
 		data []byte
-		code string
+		code Code
 	}{
-		"bomb":            {pngBomb(100000, 100000), vision.CodeImageTooLarge},
-		"empty":           {nil, vision.CodeInvalidImageFormat},
-		"pdf":             {[]byte("%PDF-1.4"), vision.CodeInvalidImageFormat},
-		"jpeg header cut": {readFile(t, sharedImages+"dog.jpg")[:300], vision.CodeInvalidImageFormat},
+		"bomb":            {pngBomb(100000, 100000), CodeTooLarge},
+		"empty":           {nil, CodeInvalidFormat},
+		"pdf":             {[]byte("%PDF-1.4"), CodeInvalidFormat},
+		"jpeg header cut": {readFile(t, sharedImages+"dog.jpg")[:300], CodeInvalidFormat},
 	} {
 		t.Run(name, func(t *testing.T) {
 			t.Parallel()
-			if _, err := Probe(t.Context(), tc.data, Limits{}); vision.CodeOf(err) != tc.code {
+			if _, err := Probe(t.Context(), tc.data, Limits{}); CodeOf(err) != tc.code {
 				t.Errorf("err = %v, want %s", err, tc.code)
 			}
 		})

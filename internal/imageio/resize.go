@@ -134,18 +134,39 @@ type contribution struct {
 	weights []int32
 }
 
-// contributions maps src samples to dst samples along one axis: area
-// averaging when shrinking, bilinear (pixel centres aligned) when enlarging.
+// contributions maps src samples to dst samples along one axis in fixed
+// point: Windows with weights summing to weightOne.
 func contributions(src, dst int) []contribution {
-	cs := make([]contribution, dst)
+	ws := Windows(src, dst)
+	cs := make([]contribution, len(ws))
+	for i, w := range ws {
+		cs[i] = contribution{start: w.First, weights: fixedWeights(w.Weights)}
+	}
+	return cs
+}
+
+// Window is one output sample's source window along one axis: Weights,
+// summing to 1, for the source samples First, First+1, ...
+type Window struct {
+	First   int
+	Weights []float64
+}
+
+// Windows is imagerec's one resampling filter, along one axis from src
+// samples to dst: area averaging when shrinking (every source pixel counts
+// once, like OpenCV's INTER_AREA, so large reductions do not alias) and
+// bilinear with pixel centres aligned when enlarging. Resize uses it in
+// fixed point; the engines resample straight into model tensors with it.
+func Windows(src, dst int) []Window {
+	ws := make([]Window, dst)
 	scale := float64(src) / float64(dst)
-	fw := make([]float64, 0, int(scale)+3)
-	for i := range cs {
-		fw = fw[:0]
+	for i := range ws {
+		var fw []float64
 		var start int
 		if scale > 1 {
 			a, b := float64(i)*scale, float64(i+1)*scale
 			start = int(a)
+			fw = make([]float64, 0, int(scale)+2)
 			for s := start; s < src && float64(s) < b; s++ {
 				fw = append(fw, (min(b, float64(s+1))-max(a, float64(s)))/scale)
 			}
@@ -154,16 +175,84 @@ func contributions(src, dst int) []contribution {
 			c = min(max(c, 0), float64(src-1))
 			start = int(c)
 			f := c - float64(start)
-			fw = append(fw, 1-f)
-			if start+1 < src {
-				fw = append(fw, f)
-			} else {
-				fw[0] = 1
+			fw = []float64{1 - f, f}
+			if start+1 >= src {
+				fw = []float64{1}
 			}
 		}
-		cs[i] = contribution{start: start, weights: fixedWeights(fw)}
+		ws[i] = Window{First: start, Weights: fw}
 	}
-	return cs
+	return ws
+}
+
+// ResampleRows resamples im to rw x rh with Windows' filter in float32,
+// without rounding, and hands each output row to emit in order: row holds
+// rw interleaved RGB values (0-255 scale) and is reused after emit returns.
+// The vertical windows only move down, so a ring of as many horizontally
+// resampled rows as the widest window holds every row still needed:
+// memory is a few rows, not the image. The engines fill model tensors from
+// it (and the labels copy), so their inputs are never rounded in between.
+func (im *Image) ResampleRows(rw, rh int, emit func(y int, row []float32)) {
+	w := im.Width
+	xs, ys := float32Windows(w, rw), float32Windows(im.Height, rh)
+	win := 1
+	for _, c := range ys {
+		win = max(win, len(c.w))
+	}
+	ring := make([]float32, win*rw*3)
+	next := 0 // the next source row to resample horizontally
+	hrow := func(y int) []float32 {
+		i := y % win
+		return ring[i*rw*3 : (i+1)*rw*3]
+	}
+	acc := make([]float32, rw*3)
+	for y, c := range ys {
+		for next = max(next, c.first); next < c.first+len(c.w); next++ {
+			row := im.Pix[next*w*3 : (next+1)*w*3]
+			out := hrow(next)
+			for x, cx := range xs {
+				src := row[cx.first*3 : (cx.first+len(cx.w))*3]
+				var r, g, b float32
+				for k, wt := range cx.w {
+					p := src[k*3 : k*3+3 : k*3+3]
+					r += wt * float32(p[0])
+					g += wt * float32(p[1])
+					b += wt * float32(p[2])
+				}
+				o := out[x*3 : x*3+3 : x*3+3]
+				o[0], o[1], o[2] = r, g, b
+			}
+		}
+		// Vertical pass: the output row is a weighted sum of whole
+		// resampled rows.
+		clear(acc)
+		for k, wt := range c.w {
+			src := hrow(c.first + k)[:len(acc)]
+			for i, v := range src {
+				acc[i] += wt * v
+			}
+		}
+		emit(y, acc)
+	}
+}
+
+// window32 is a Window with float32 weights, for ResampleRows' loops.
+type window32 struct {
+	first int
+	w     []float32
+}
+
+func float32Windows(src, dst int) []window32 {
+	ws := Windows(src, dst)
+	out := make([]window32, len(ws))
+	for i, w := range ws {
+		c := window32{first: w.First, w: make([]float32, len(w.Weights))}
+		for k, v := range w.Weights {
+			c.w[k] = float32(v)
+		}
+		out[i] = c
+	}
+	return out
 }
 
 // fixedWeights converts weights summing to 1 into fixed point summing to

@@ -182,3 +182,41 @@ func TestLetterbox(t *testing.T) {
 		}
 	}
 }
+
+// TestWindows: the one filter's windows stay inside the source and their
+// weights sum to one, shrinking and enlarging.
+func TestWindows(t *testing.T) {
+	t.Parallel()
+	for _, tc := range []struct{ n, m int }{{100, 10}, {10, 100}, {7, 3}, {3, 7}, {5, 5}, {1, 4}, {4000, 512}} {
+		for i, c := range Windows(tc.n, tc.m) {
+			var s float64
+			for _, w := range c.Weights {
+				s += w
+			}
+			if math.Abs(s-1) > 1e-9 || c.First < 0 || c.First+len(c.Weights) > tc.n {
+				t.Fatalf("%d->%d: output %d: first %d weights %v", tc.n, tc.m, i, c.First, c.Weights)
+			}
+		}
+	}
+}
+
+// TestResampleRowsAgreesWithResize: the float rows round to within one
+// level of Resize's fixed-point bytes (Resize rounds after each pass).
+func TestResampleRowsAgreesWithResize(t *testing.T) {
+	t.Parallel()
+	im := &Image{Pix: make([]uint8, 3*97*61), Width: 97, Height: 61}
+	for i := range im.Pix {
+		im.Pix[i] = uint8(i * 37 % 251)
+	}
+	for _, sz := range [][2]int{{40, 25}, {97, 61}, {150, 90}, {13, 61}} {
+		want := im.Resize(sz[0], sz[1])
+		im.ResampleRows(sz[0], sz[1], func(y int, row []float32) {
+			for i, v := range row {
+				got := int(math.Floor(float64(v) + 0.5))
+				if d := got - int(want.Pix[y*sz[0]*3+i]); d < -1 || d > 1 {
+					t.Fatalf("%dx%d: row %d value %d: %v, Resize %d", sz[0], sz[1], y, i, v, want.Pix[y*sz[0]*3+i])
+				}
+			}
+		})
+	}
+}

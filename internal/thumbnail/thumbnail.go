@@ -19,6 +19,7 @@ import (
 	"github.com/imagerec/imagerec/internal/fsperm"
 	"github.com/imagerec/imagerec/internal/imageio"
 	"github.com/imagerec/imagerec/internal/membudget"
+	"github.com/imagerec/imagerec/internal/vision"
 )
 
 // Size is a kind of rendition.
@@ -118,7 +119,7 @@ func fileName(size Size, etag string) string {
 // Get returns the rendition of size of the object's version etag, making
 // it when it does not exist. An empty etag, or one that is no longer the
 // object's, gives the current version's rendition (Rendition.Version says
-// which). Errors: ErrNotFound, imageio's *vision.Error for an object that
+// which). Errors: ErrNotFound, a *vision.Error (imageio's, translated) for an object that
 // does not decode, membudget's for one over the whole budget, or ctx's.
 func (c *Cache) Get(ctx context.Context, bucket, key, etag string, size Size) (Rendition, error) {
 	dir := c.objectDir(bucket, key)
@@ -195,7 +196,7 @@ func (c *Cache) make(ctx context.Context, bucket, key, dir string, size Size) (R
 func (c *Cache) render(ctx context.Context, data []byte, size Size) ([]byte, error) {
 	info, err := imageio.Probe(ctx, data, c.opts.Limits)
 	if err != nil {
-		return nil, err
+		return nil, vision.ImageError(err)
 	}
 	// Decoding, plus the resampling pass (MaxSide columns of the source's
 	// rows) and the output's RGB, RGBA and JPEG copies.
@@ -215,7 +216,7 @@ func (c *Cache) render(ctx context.Context, data []byte, size Size) ([]byte, err
 	}()
 	im, err := imageio.Decode(ctx, data, imageio.Options{Limits: c.opts.Limits, TargetMaxSide: size.MaxSide})
 	if err != nil {
-		return nil, err
+		return nil, vision.ImageError(err)
 	}
 	if w, h := fit(im.Width, im.Height, size.MaxSide); w != im.Width || h != im.Height {
 		im = im.Resize(w, h)

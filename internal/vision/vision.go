@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+
+	"github.com/imagerec/imagerec/internal/imageio"
 )
 
 // Recognizer analyses one image. Implementations: onnx (local models) and
@@ -172,4 +174,26 @@ func CodeOf(err error) string {
 		return e.Code
 	}
 	return ""
+}
+
+// imageCodes maps imageio's failure codes to Rekognition's.
+var imageCodes = map[imageio.Code]string{
+	imageio.CodeInvalidFormat: CodeInvalidImageFormat,
+	imageio.CodeTooLarge:      CodeImageTooLarge,
+	imageio.CodeTooSmall:      CodeInvalidParameter,
+}
+
+// ImageError is how an engine reports a decoding failure at its edge: an
+// *imageio.Error in err's chain becomes an *Error with Rekognition's code
+// and imageio's message (and cause); any other err is returned as it is.
+func ImageError(err error) error {
+	var ie *imageio.Error
+	if !errors.As(err, &ie) {
+		return err
+	}
+	code, ok := imageCodes[ie.Code]
+	if !ok {
+		code = CodeInvalidImageFormat
+	}
+	return &Error{Code: code, Message: ie.Message, Err: ie.Err}
 }

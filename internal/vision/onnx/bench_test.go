@@ -205,11 +205,10 @@ func BenchmarkStage(b *testing.B) {
 	}
 	b.Run("shrink", func(b *testing.B) {
 		for b.Loop() {
-			shrink(img.Pix, img.Width, img.Height, labelsSide)
+			shrink(img, labelsSide)
 		}
 	})
-	pix, w, h := shrink(img.Pix, img.Width, img.Height, labelsSide)
-	small := &imageio.Image{Pix: pix, Width: w, Height: h}
+	small := shrink(img, labelsSide)
 	b.Run("objects", func(b *testing.B) {
 		for b.Loop() {
 			if _, err := e.detectObjects(small); err != nil {

@@ -310,7 +310,8 @@ func (e *Engine) Close() error {
 }
 
 // Recognize decodes in.Bytes once and runs the selected features
-// concurrently. Image-level failures are *vision.Error (see imageio.Decode);
+// concurrently. Image-level failures are *vision.Error (imageio.Decode's,
+// translated by vision.ImageError);
 // an image whose Cost exceeds the whole Config.Budget gets
 // ImageTooLargeException, and one that must wait for the budget returns
 // ctx's error if ctx ends first.
@@ -319,7 +320,7 @@ func (e *Engine) Recognize(ctx context.Context, in vision.Input, opts vision.Opt
 	start := time.Now()
 	info, err := imageio.Probe(ctx, in.Bytes, e.cfg.Limits)
 	if err != nil {
-		return nil, err
+		return nil, vision.ImageError(err)
 	}
 	cost := e.Cost(info, opts)
 	release, err := e.cfg.Budget.Acquire(ctx, cost)
@@ -343,7 +344,7 @@ func (e *Engine) Recognize(ctx context.Context, in vision.Input, opts vision.Opt
 	waited := time.Since(start)
 	img, err := imageio.Decode(ctx, in.Bytes, imageio.Options{Limits: e.cfg.Limits, TargetMaxSide: e.decodeSide(opts)})
 	if err != nil {
-		return nil, err
+		return nil, vision.ImageError(err)
 	}
 	res := &vision.Result{
 		Image: &vision.ImageInfo{
@@ -503,8 +504,7 @@ func (e *Engine) analyse(ctx context.Context, img *imageio.Image, opts vision.Op
 	// Labels, properties and moderation share one copy at most 512 px.
 	if labels || moderation {
 		t0 := time.Now()
-		pix, w, h := shrink(scan.Pix, scan.Width, scan.Height, labelsSide)
-		f.small = &imageio.Image{Pix: pix, Width: w, Height: h}
+		f.small = shrink(scan, labelsSide)
 		timings["shrink_ms"] = ms(time.Since(t0))
 	}
 	if labels {

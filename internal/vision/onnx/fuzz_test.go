@@ -3,6 +3,7 @@ package onnx
 import (
 	"testing"
 
+	"github.com/imagerec/imagerec/internal/imageio"
 	"github.com/imagerec/imagerec/internal/vision"
 )
 
@@ -30,7 +31,8 @@ func FuzzImageSizes(f *testing.F) {
 				t.Fatalf("placement %+v", pl)
 			}
 		}
-		sp, sw, sh := shrink(pix, w, h, labelsSide)
+		small := shrink(&imageio.Image{Pix: pix, Width: w, Height: h}, labelsSide)
+		sp, sw, sh := small.Pix, small.Width, small.Height
 		if len(sp) != sw*sh*3 || sw > labelsSide || sh > labelsSide {
 			t.Fatalf("shrink gave %dx%d with %d bytes", sw, sh, len(sp))
 		}

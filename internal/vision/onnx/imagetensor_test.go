@@ -3,6 +3,8 @@ package onnx
 import (
 	"math"
 	"testing"
+
+	"github.com/imagerec/imagerec/internal/imageio"
 )
 
 func solidRGB(w, h int, r, g, b uint8) []uint8 {
@@ -11,21 +13,6 @@ func solidRGB(w, h int, r, g, b uint8) []uint8 {
 		pix[i], pix[i+1], pix[i+2] = r, g, b
 	}
 	return pix
-}
-
-func TestResampleWeightsSumToOne(t *testing.T) {
-	t.Parallel()
-	for _, tc := range []struct{ n, m int }{{100, 10}, {10, 100}, {7, 3}, {3, 7}, {5, 5}, {1, 4}, {4000, 512}} {
-		for i, c := range resampleWeights(tc.n, tc.m) {
-			var s float32
-			for _, w := range c.w {
-				s += w
-			}
-			if math.Abs(float64(s-1)) > 1e-5 || c.first < 0 || c.first+len(c.w) > tc.n {
-				t.Fatalf("%d->%d: output %d: first %d weights %v", tc.n, tc.m, i, c.first, c.w)
-			}
-		}
-	}
 }
 
 func TestFillTensorLetterbox(t *testing.T) {
@@ -87,16 +74,16 @@ func fillTensorReference(pix []uint8, w, h int, spec tensorSpec, dst []float32) 
 	for i := range dst {
 		dst[i] = spec.Pad
 	}
-	xs, ys := resampleWeights(w, rw), resampleWeights(h, rh)
+	xs, ys := imageio.Windows(w, rw), imageio.Windows(h, rh)
 	plane := spec.Width * spec.Height
 	for y, cy := range ys {
 		for x, cx := range xs {
 			var v [3]float32
-			for ky, wy := range cy.w {
-				for kx, wx := range cx.w {
-					i := ((cy.first+ky)*w + cx.first + kx) * 3
+			for ky, wy := range cy.Weights {
+				for kx, wx := range cx.Weights {
+					i := ((cy.First+ky)*w + cx.First + kx) * 3
 					for ch := range 3 {
-						v[ch] += wy * wx * float32(pix[i+ch])
+						v[ch] += float32(wy) * float32(wx) * float32(pix[i+ch])
 					}
 				}
 			}

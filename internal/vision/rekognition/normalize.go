@@ -57,7 +57,7 @@ type prepared struct {
 // prepare returns the image as Rekognition will take it. JPEG and PNG within
 // the limits and without an EXIF rotation go as they are; anything else is
 // decoded upright by imageio and re-encoded as JPEG. Undecodable images fail
-// here with imageio's *vision.Error, before any API call is paid for.
+// here with imageio's error as a *vision.Error (vision.ImageError), before any API call is paid for.
 func (e *Engine) prepare(ctx context.Context, in vision.Input) (prepared, error) {
 	format, _ := imageio.Sniff(in.Bytes)
 	switch format {
@@ -66,7 +66,7 @@ func (e *Engine) prepare(ctx context.Context, in vision.Input) (prepared, error)
 		// orientation (and rejects corrupt or truncated files).
 		probe, err := imageio.Decode(ctx, in.Bytes, imageio.Options{TargetMaxSide: 1})
 		if err != nil {
-			return prepared{}, err
+			return prepared{}, vision.ImageError(err)
 		}
 		info := vision.ImageInfo{Width: probe.SourceWidth, Height: probe.SourceHeight, Format: format, OrientationCorrection: probe.OrientationCorrection}
 		if probe.Orientation == 1 && e.fits(len(in.Bytes), info.Width, info.Height) {
@@ -89,7 +89,7 @@ func (e *Engine) fits(n, w, h int) bool {
 func (e *Engine) normalize(ctx context.Context, data []byte) (prepared, error) {
 	im, err := imageio.Decode(ctx, data, imageio.Options{TargetMaxSide: e.limits.NormalizeSide})
 	if err != nil {
-		return prepared{}, err
+		return prepared{}, vision.ImageError(err)
 	}
 	info := vision.ImageInfo{Width: im.SourceWidth, Height: im.SourceHeight, Format: im.Format, OrientationCorrection: im.OrientationCorrection}
 	src := rgba(im)
