@@ -11,8 +11,10 @@
 // sees too) and returns a failure as messages.InvokeResponse_Error whose
 // Type is that name.
 //
-// It also holds the AWS drivers the tasks need behind their small
-// interfaces: S3 objects (pipeline.Objects), SNS (notify.Notifier), the
-// Step Functions starter, and CloudWatch Embedded Metric Format lines.
-// cmd/lambda/* are thin mains over this package.
+// It also holds what is Lambda's alone: the environment (Env), the trigger
+// over Step Functions' StartExecution (the records loop itself is
+// pipeline.Trigger.Records) and CloudWatch Embedded Metric Format lines.
+// The drivers live beside their siblings: S3 is pipeline.StoreObjects over
+// objstore/s3store, SNS is notify/sns. cmd/lambda/* are thin mains over
+// this package.
 package awslambda

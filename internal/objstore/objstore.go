@@ -250,6 +250,14 @@ type Upload struct {
 	ChecksumType      string
 }
 
+// Uploader is the optional ability to store an object as PutObject does
+// without reading its ObjectInfo back: for a store where that read is a
+// second request the caller may not need, or may not be allowed (a
+// write-only IAM role on AWS S3).
+type Uploader interface {
+	Upload(ctx context.Context, bucket, key string, body io.Reader, opts PutOptions) error
+}
+
 // Multiparter is the optional ability to assemble an object from parts.
 // Parts are held in the store's backing medium (on disk for diskstore),
 // not in RAM.

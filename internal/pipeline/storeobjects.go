@@ -10,7 +10,8 @@ import (
 	"github.com/imagerec/imagerec/internal/objstore"
 )
 
-// StoreObjects adapts an objstore.Store (the local disk store) to Objects.
+// StoreObjects adapts an objstore.Store to Objects: the local disk store,
+// and on AWS Amazon S3 through objstore/s3store.
 type StoreObjects struct{ Store objstore.Store }
 
 var _ Objects = StoreObjects{}
@@ -44,9 +45,15 @@ func (s StoreObjects) Open(ctx context.Context, bucket, key string) (io.ReadClos
 	return rc, meta(oi), nil
 }
 
-// Put implements Objects.
+// Put implements Objects. A store that can (objstore.Uploader) writes
+// without reading the object back: the Lambda roles may write documents
+// they may not read.
 func (s StoreObjects) Put(ctx context.Context, bucket, key string, body []byte, contentType string) error {
-	_, err := s.Store.PutObject(ctx, bucket, key, bytes.NewReader(body), objstore.PutOptions{ContentType: contentType})
+	opts := objstore.PutOptions{ContentType: contentType}
+	if u, ok := s.Store.(objstore.Uploader); ok {
+		return u.Upload(ctx, bucket, key, bytes.NewReader(body), opts)
+	}
+	_, err := s.Store.PutObject(ctx, bucket, key, bytes.NewReader(body), opts)
 	return err
 }
 

@@ -28,7 +28,7 @@ import (
 	"github.com/imagerec/imagerec/internal/objstore"
 	"github.com/imagerec/imagerec/internal/objstore/memstore"
 	"github.com/imagerec/imagerec/internal/rekapi"
-	"github.com/imagerec/imagerec/internal/rekapi/rekshape"
+	"github.com/imagerec/imagerec/internal/shapetest"
 	"github.com/imagerec/imagerec/internal/sigv4"
 	"github.com/imagerec/imagerec/internal/vision"
 )
@@ -178,13 +178,13 @@ func newClient(url, key string) *awsrek.Client {
 	})
 }
 
-func loadShapes(t testing.TB) *rekshape.Model {
+func loadShapes(t testing.TB) *shapetest.Model {
 	t.Helper()
 	data, err := os.ReadFile(filepath.Join("..", "..", "testdata", "rekognition", "shapes.json"))
 	if err != nil {
 		t.Fatal(err)
 	}
-	m, err := rekshape.Parse(data)
+	m, err := shapetest.Parse(data)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -193,7 +193,7 @@ func loadShapes(t testing.TB) *rekshape.Model {
 
 // checkShape checks the last raw response of op against Rekognition's
 // output shape.
-func (f *fixture) checkShape(t *testing.T, m *rekshape.Model, op string) {
+func (f *fixture) checkShape(t *testing.T, m *shapetest.Model, op string) {
 	t.Helper()
 	f.raw.mu.Lock()
 	body := f.raw.bodies[op]

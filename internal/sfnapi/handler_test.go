@@ -22,21 +22,21 @@ import (
 	"github.com/aws/smithy-go/middleware"
 	smithyhttp "github.com/aws/smithy-go/transport/http"
 
-	"github.com/imagerec/imagerec/internal/rekapi/rekshape"
 	"github.com/imagerec/imagerec/internal/sfn"
 	"github.com/imagerec/imagerec/internal/sfnapi"
+	"github.com/imagerec/imagerec/internal/shapetest"
 	"github.com/imagerec/imagerec/internal/sigv4"
 )
 
 // loadShapes reads testdata/shapes.json: the operations and shapes of
 // botocore 1.43.11's stepfunctions service-2.json that the API serves.
-func loadShapes(t testing.TB) *rekshape.Model {
+func loadShapes(t testing.TB) *shapetest.Model {
 	t.Helper()
 	b, err := os.ReadFile(filepath.Join("testdata", "shapes.json"))
 	if err != nil {
 		t.Fatal(err)
 	}
-	m, err := rekshape.Parse(b)
+	m, err := shapetest.Parse(b)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -66,7 +66,7 @@ func newService(t testing.TB) *sfn.Service {
 // call posts one operation and checks the answer against botocore's
 // shapes: a 200 of the operation's output shape, or a 400 whose __type
 // is one of its errors (or a protocol error).
-func call(t *testing.T, h http.Handler, shapes *rekshape.Model, op, body string) (int, map[string]any) {
+func call(t *testing.T, h http.Handler, shapes *shapetest.Model, op, body string) (int, map[string]any) {
 	t.Helper()
 	req := httptest.NewRequest(http.MethodPost, "/", strings.NewReader(body))
 	req.Header.Set("X-Amz-Target", sfnapi.TargetPrefix+op)
@@ -161,7 +161,7 @@ func TestShapes(t *testing.T) {
 	}
 }
 
-func waitToken(t *testing.T, h http.Handler, shapes *rekshape.Model, arn string) string {
+func waitToken(t *testing.T, h http.Handler, shapes *shapetest.Model, arn string) string {
 	t.Helper()
 	for range 1000 {
 		_, doc := call(t, h, shapes, "GetExecutionHistory", `{"executionArn":"`+arn+`"}`)

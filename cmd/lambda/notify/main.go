@@ -11,6 +11,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/sns"
 
 	"github.com/imagerec/imagerec/internal/awslambda"
+	snsnotify "github.com/imagerec/imagerec/internal/notify/sns"
 	"github.com/imagerec/imagerec/internal/pipeline"
 )
 
@@ -22,6 +23,6 @@ func main() {
 		log.Error("load AWS configuration", "error", err)
 		os.Exit(1)
 	}
-	tasks := &pipeline.Tasks{Notifier: awslambda.SNSNotifier{Client: sns.NewFromConfig(cfg), TopicARN: env.TopicARN}, Logger: log}
+	tasks := &pipeline.Tasks{Notifier: snsnotify.Notifier{Client: sns.NewFromConfig(cfg), TopicARN: env.TopicARN}, Logger: log}
 	lambda.Start(awslambda.Handler(pipeline.Handle("notify", tasks.Notify), log, &awslambda.Metrics{W: os.Stdout}))
 }

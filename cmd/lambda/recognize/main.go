@@ -15,6 +15,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 
 	"github.com/imagerec/imagerec/internal/awslambda"
+	"github.com/imagerec/imagerec/internal/objstore/s3store"
 	"github.com/imagerec/imagerec/internal/pipeline"
 	"github.com/imagerec/imagerec/internal/vision"
 	"github.com/imagerec/imagerec/internal/vision/rekognition"
@@ -38,7 +39,7 @@ func main() {
 		os.Exit(1)
 	}
 	tasks := &pipeline.Tasks{
-		Objects:    awslambda.S3Objects{Client: s3.NewFromConfig(cfg, env.S3Options)},
+		Objects:    pipeline.StoreObjects{Store: s3store.New(s3.NewFromConfig(cfg, env.S3Options))},
 		Recognizer: rekognition.New(awsrek.NewFromConfig(cfg), rekognition.Options{Logger: log}),
 		Logger:     log,
 		Options:    vision.Options{Features: features},

@@ -11,6 +11,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 
 	"github.com/imagerec/imagerec/internal/awslambda"
+	"github.com/imagerec/imagerec/internal/objstore/s3store"
 	"github.com/imagerec/imagerec/internal/pipeline"
 )
 
@@ -22,6 +23,6 @@ func main() {
 		log.Error("load AWS configuration", "error", err)
 		os.Exit(1)
 	}
-	tasks := &pipeline.Tasks{Objects: awslambda.S3Objects{Client: s3.NewFromConfig(cfg, env.S3Options)}, Logger: log}
+	tasks := &pipeline.Tasks{Objects: pipeline.StoreObjects{Store: s3store.New(s3.NewFromConfig(cfg, env.S3Options))}, Logger: log}
 	lambda.Start(awslambda.Handler(pipeline.Handle("store", tasks.Store), log, &awslambda.Metrics{W: os.Stdout}))
 }

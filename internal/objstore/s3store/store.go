@@ -25,6 +25,7 @@ import (
 var (
 	_ objstore.Store       = (*Store)(nil)
 	_ objstore.Multiparter = (*Store)(nil)
+	_ objstore.Uploader    = (*Store)(nil)
 )
 
 // Store is an objstore.Store over an S3 client. Configure the client for
@@ -189,12 +190,21 @@ func seekable(body io.Reader, spool bool) (io.ReadSeeker, int64, func(), error) 
 
 // PutObject implements objstore.Store.
 func (s *Store) PutObject(ctx context.Context, bucket, key string, body io.Reader, opts objstore.PutOptions) (objstore.ObjectInfo, error) {
-	if err := objstore.CheckKey(key); err != nil {
+	if err := s.Upload(ctx, bucket, key, body, opts); err != nil {
 		return objstore.ObjectInfo{}, err
+	}
+	return s.HeadObject(ctx, bucket, key)
+}
+
+// Upload implements objstore.Uploader: PutObject without the HeadObject
+// that reads the stored object's ObjectInfo back.
+func (s *Store) Upload(ctx context.Context, bucket, key string, body io.Reader, opts objstore.PutOptions) error {
+	if err := objstore.CheckKey(key); err != nil {
+		return err
 	}
 	rs, n, cleanup, err := seekable(body, opts.Checksum != nil)
 	if err != nil {
-		return objstore.ObjectInfo{}, fmt.Errorf("put object %q: %w", key, err)
+		return fmt.Errorf("put object %q: %w", key, err)
 	}
 	defer cleanup()
 	in := &s3.PutObjectInput{Bucket: aws.String(bucket), Key: aws.String(key), Body: rs, ContentLength: aws.Int64(n), Metadata: opts.Metadata,
@@ -211,9 +221,9 @@ func (s *Store) PutObject(ctx context.Context, bucket, key string, body io.Reade
 		setChecksum(opts.Checksum(), &in.ChecksumCRC32, &in.ChecksumCRC32C, &in.ChecksumCRC64NVME, &in.ChecksumSHA1, &in.ChecksumSHA256)
 	}
 	if _, err := s.c.PutObject(ctx, in); err != nil {
-		return objstore.ObjectInfo{}, fmt.Errorf("put object %q: %w", key, translate(err, objstore.ErrNoSuchBucket))
+		return fmt.Errorf("put object %q: %w", key, translate(err, objstore.ErrNoSuchBucket))
 	}
-	return s.HeadObject(ctx, bucket, key)
+	return nil
 }
 
 func optional(v string) *string {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net/http"
 	"net/http/httptest"
 	"os"
 	"strings"
@@ -103,5 +104,39 @@ func TestTranslate(t *testing.T) {
 	}
 	if err := s3store.Translate(fakeAPIError{"SlowDown"}, nil); strings.Contains(fmt.Sprint(errors.Unwrap(err)), "no such") {
 		t.Errorf("unknown code mapped: %v", err)
+	}
+}
+
+// TestUploadWithoutRead: Upload stores an object with PutObject alone, so
+// a writer that may not read (a write-only IAM role) can store; PutObject,
+// which reads the object's info back, cannot there.
+func TestUploadWithoutRead(t *testing.T) {
+	t.Parallel()
+	backing := memstore.New()
+	if err := backing.CreateBucket(t.Context(), "results"); err != nil {
+		t.Fatal(err)
+	}
+	api := s3api.New(backing, s3api.Options{Credentials: []s3api.Credentials{{AccessKeyID: "AKIATEST", SecretAccessKey: "secret"}}})
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.Method == http.MethodHead || r.Method == http.MethodGet {
+			http.Error(w, "", http.StatusForbidden) // s3:GetObject not granted
+			return
+		}
+		api.ServeHTTP(w, r)
+	}))
+	t.Cleanup(srv.Close)
+	s := s3store.New(client(srv.URL, "AKIATEST", "secret", "us-east-1"))
+	if err := s.Upload(t.Context(), "results", "a.jpg.json", strings.NewReader(`{"Labels":[]}`), objstore.PutOptions{ContentType: "application/json"}); err != nil {
+		t.Fatal(err)
+	}
+	info, err := backing.HeadObject(t.Context(), "results", "a.jpg.json")
+	if err != nil || info.Size != int64(len(`{"Labels":[]}`)) || info.ContentType != "application/json" {
+		t.Errorf("stored %+v, %v", info, err)
+	}
+	if _, err := s.PutObject(t.Context(), "results", "b.jpg.json", strings.NewReader("{}"), objstore.PutOptions{}); err == nil {
+		t.Error("PutObject read the object back without s3:GetObject")
+	}
+	if err := s.Upload(t.Context(), "gone", "k", strings.NewReader("x"), objstore.PutOptions{}); !errors.Is(err, objstore.ErrNoSuchBucket) {
+		t.Errorf("Upload to a missing bucket: %v, want ErrNoSuchBucket", err)
 	}
 }

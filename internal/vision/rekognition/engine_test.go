@@ -29,7 +29,7 @@ import (
 	"github.com/aws/smithy-go"
 	"github.com/google/go-cmp/cmp"
 
-	"github.com/imagerec/imagerec/internal/rekapi/rekshape"
+	"github.com/imagerec/imagerec/internal/shapetest"
 	"github.com/imagerec/imagerec/internal/vision"
 	"github.com/imagerec/imagerec/internal/vision/rekognition"
 )
@@ -49,7 +49,7 @@ type reply struct {
 // against the API's request shape, and keeps the requests.
 type playback struct {
 	t      *testing.T
-	model  *rekshape.Model
+	model  *shapetest.Model
 	mu     sync.Mutex
 	script map[string][]reply
 	calls  map[string]int
@@ -62,7 +62,7 @@ func newPlayback(t *testing.T, script map[string][]reply) (*playback, *awsrek.Cl
 	if err != nil {
 		t.Fatal(err)
 	}
-	model, err := rekshape.Parse(data)
+	model, err := shapetest.Parse(data)
 	if err != nil {
 		t.Fatal(err)
 	}

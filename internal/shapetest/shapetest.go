@@ -1,4 +1,4 @@
-package rekshape
+package shapetest
 
 import (
 	"bytes"

@@ -1,4 +1,4 @@
-package rekshape_test
+package shapetest_test
 
 import (
 	"os"
@@ -6,16 +6,16 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/imagerec/imagerec/internal/rekapi/rekshape"
+	"github.com/imagerec/imagerec/internal/shapetest"
 )
 
-func load(t *testing.T) *rekshape.Model {
+func load(t *testing.T) *shapetest.Model {
 	t.Helper()
-	data, err := os.ReadFile(filepath.Join("..", "..", "..", "testdata", "rekognition", "shapes.json"))
+	data, err := os.ReadFile(filepath.Join("..", "..", "testdata", "rekognition", "shapes.json"))
 	if err != nil {
 		t.Fatal(err)
 	}
-	m, err := rekshape.Parse(data)
+	m, err := shapetest.Parse(data)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -28,7 +28,7 @@ func TestRecordedResponses(t *testing.T) {
 	m := load(t)
 	for _, op := range []string{"DetectLabels", "DetectFaces", "DetectText", "DetectModerationLabels"} {
 		t.Run(op, func(t *testing.T) {
-			data, err := os.ReadFile(filepath.Join("..", "..", "..", "testdata", "rekognition", op+".json"))
+			data, err := os.ReadFile(filepath.Join("..", "..", "testdata", "rekognition", op+".json"))
 			if err != nil {
 				t.Fatal(err)
 			}

@@ -1,4 +1,4 @@
-package awslambda
+package sns
 
 import (
 	"context"
@@ -7,7 +7,7 @@ import (
 	"strings"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/service/sns"
+	awssns "github.com/aws/aws-sdk-go-v2/service/sns"
 	snstypes "github.com/aws/aws-sdk-go-v2/service/sns/types"
 
 	"github.com/imagerec/imagerec/internal/notify"
@@ -15,22 +15,22 @@ import (
 
 // Publisher is the part of *sns.Client the notifier calls.
 type Publisher interface {
-	Publish(ctx context.Context, in *sns.PublishInput, optFns ...func(*sns.Options)) (*sns.PublishOutput, error)
+	Publish(ctx context.Context, in *awssns.PublishInput, optFns ...func(*awssns.Options)) (*awssns.PublishOutput, error)
 }
 
-var _ Publisher = (*sns.Client)(nil)
+var _ Publisher = (*awssns.Client)(nil)
 
-// SNSNotifier publishes the notify.Message envelope as JSON to an SNS
-// topic: the message's Topic, else TopicARN.
-type SNSNotifier struct {
+// Notifier publishes the notify.Message envelope as JSON to an SNS topic:
+// the message's Topic, else TopicARN.
+type Notifier struct {
 	Client   Publisher
 	TopicARN string
 }
 
-var _ notify.Notifier = SNSNotifier{}
+var _ notify.Notifier = Notifier{}
 
 // Notify implements notify.Notifier.
-func (n SNSNotifier) Notify(ctx context.Context, msg notify.Message) error {
+func (n Notifier) Notify(ctx context.Context, msg notify.Message) error {
 	topic := msg.Topic
 	if topic == "" {
 		topic = n.TopicARN
@@ -42,7 +42,7 @@ func (n SNSNotifier) Notify(ctx context.Context, msg notify.Message) error {
 	if err != nil {
 		return fmt.Errorf("encode message: %w", err)
 	}
-	_, err = n.Client.Publish(ctx, &sns.PublishInput{
+	_, err = n.Client.Publish(ctx, &awssns.PublishInput{
 		TopicArn: aws.String(topic),
 		Message:  aws.String(string(body)),
 		Subject:  aws.String(subject(msg)),

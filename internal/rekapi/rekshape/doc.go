@@ -1,8 +1,0 @@
-// Package rekshape checks JSON documents against botocore's API shapes:
-// Amazon Rekognition's (a subset of botocore's service-2.json, kept in
-// testdata/rekognition/shapes.json) and, for internal/sfnapi, AWS Step
-// Functions'. Tests use it to show that recorded
-// responses and the local endpoint's responses are shaped exactly as AWS
-// documents them: no unknown members, no nulls, the right JSON types and
-// enum values.
-package rekshape
