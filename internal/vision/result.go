@@ -7,20 +7,38 @@ package vision
 
 // Result is the document stored as <key>.json in the result bucket.
 type Result struct {
-	Labels                 []Label            `json:"Labels,omitzero"`
-	LabelModelVersion      string             `json:"LabelModelVersion,omitempty"`
-	ImageProperties        *ImageProperties   `json:"ImageProperties,omitempty"`
-	FaceDetails            []FaceDetail       `json:"FaceDetails,omitzero"`
-	TextDetections         []TextDetection    `json:"TextDetections,omitzero"`
-	TextModelVersion       string             `json:"TextModelVersion,omitempty"`
-	ModerationLabels       []ModerationLabel  `json:"ModerationLabels,omitzero"`
-	ModerationModelVersion string             `json:"ModerationModelVersion,omitempty"`
-	ContentTypes           []ContentType      `json:"ContentTypes,omitzero"`
-	Source                 *Source            `json:"Source,omitempty"`
-	Image                  *ImageInfo         `json:"Image,omitempty"`
-	Engine                 *EngineInfo        `json:"Engine,omitempty"`
-	Timings                map[string]float64 `json:"Timings,omitempty"`
+	Labels                 []Label           `json:"Labels,omitzero"`
+	LabelModelVersion      string            `json:"LabelModelVersion,omitempty"`
+	ImageProperties        *ImageProperties  `json:"ImageProperties,omitempty"`
+	FaceDetails            []FaceDetail      `json:"FaceDetails,omitzero"`
+	TextDetections         []TextDetection   `json:"TextDetections,omitzero"`
+	TextModelVersion       string            `json:"TextModelVersion,omitempty"`
+	ModerationLabels       []ModerationLabel `json:"ModerationLabels,omitzero"`
+	ModerationModelVersion string            `json:"ModerationModelVersion,omitempty"`
+	ContentTypes           []ContentType     `json:"ContentTypes,omitzero"`
+	Source                 *Source           `json:"Source,omitempty"`
+	Image                  *ImageInfo        `json:"Image,omitempty"`
+	Engine                 *EngineInfo       `json:"Engine,omitempty"`
+	// Timings are milliseconds per step, keyed by one vocabulary for every
+	// engine (TimingTotal, TimingDecode, TimingKey).
+	Timings map[string]float64 `json:"Timings,omitempty"`
 }
+
+// Timings keys. Every engine reports TimingTotal (the whole Recognize),
+// TimingDecode (reading the image: the local engine's decode; the AWS
+// engine's preparation for the API, a header probe and, when needed, the
+// upright re-encode) and TimingKey(feature) for each feature that ran
+// (labels_ms, faces_ms, text_ms, moderation_ms). An engine's own steps
+// are TimingKey(step) too (the local engine's admission_ms, scan_ms,
+// shrink_ms, classifier_ms, scene_ms, properties_ms, verify_ms, people_ms,
+// species_ms).
+const (
+	TimingTotal  = "total_ms"
+	TimingDecode = "decode_ms"
+)
+
+// TimingKey is the Timings key of a step or feature: its name and "_ms".
+func TimingKey(step string) string { return step + "_ms" }
 
 // The lists use omitzero: nil (feature not run) is absent, an empty
 // non-nil list (feature ran, found nothing) is present as [].

@@ -352,17 +352,17 @@ func (e *Engine) Recognize(ctx context.Context, in vision.Input, opts vision.Opt
 			Format: img.Format, OrientationCorrection: img.OrientationCorrection,
 		},
 		Engine:  &vision.EngineInfo{Name: EngineName, Models: e.Models()},
-		Timings: map[string]float64{"decode_ms": ms(time.Since(start) - waited)},
+		Timings: map[string]float64{vision.TimingDecode: ms(time.Since(start) - waited)},
 	}
 	if waited > time.Millisecond {
-		res.Timings["admission_ms"] = ms(waited)
+		res.Timings[vision.TimingKey("admission")] = ms(waited)
 	}
 	f, err := e.analyse(ctx, img, opts, res.Timings)
 	if err != nil {
 		return nil, fmt.Errorf("recognize %s: %w", in.Name, err)
 	}
 	e.assemble(res, f, opts)
-	res.Timings["total_ms"] = ms(time.Since(start))
+	res.Timings[vision.TimingTotal] = ms(time.Since(start))
 	return res, nil
 }
 
@@ -484,7 +484,7 @@ func (e *Engine) analyse(ctx context.Context, img *imageio.Image, opts vision.Op
 			err := fn()
 			mu.Lock()
 			defer mu.Unlock()
-			timings[name+"_ms"] = ms(time.Since(t0))
+			timings[vision.TimingKey(name)] = ms(time.Since(t0))
 			if err != nil {
 				errs = append(errs, fmt.Errorf("%s: %w", name, err))
 			}
@@ -499,13 +499,13 @@ func (e *Engine) analyse(ctx context.Context, img *imageio.Image, opts vision.Op
 	if (faces || text) && max(img.Width, img.Height) >= 2*e.scanSide(img, opts) {
 		t0 := time.Now()
 		scan = img.Resize((img.Width+1)/2, (img.Height+1)/2)
-		timings["scan_ms"] = ms(time.Since(t0))
+		timings[vision.TimingKey("scan")] = ms(time.Since(t0))
 	}
 	// Labels, properties and moderation share one copy at most 512 px.
 	if labels || moderation {
 		t0 := time.Now()
 		f.small = shrink(scan, labelsSide)
-		timings["shrink_ms"] = ms(time.Since(t0))
+		timings[vision.TimingKey("shrink")] = ms(time.Since(t0))
 	}
 	if labels {
 		task("labels", func() (err error) { f.objects, err = e.detectObjects(f.small); return err })

@@ -196,7 +196,7 @@ func (e *Engine) refine(ctx context.Context, img, small *imageio.Image, objects 
 				return nil, err
 			}
 			objects = e.applyVerdicts(objects, ds, shares)
-			timings["verify_ms"] = ms(time.Since(t0))
+			timings[vision.TimingKey("verify")] = ms(time.Since(t0))
 		}
 	}
 	if err := ctx.Err(); err != nil {
@@ -209,7 +209,7 @@ func (e *Engine) refine(ctx context.Context, img, small *imageio.Image, objects 
 			return nil, fmt.Errorf("faces for people labels: %w", err)
 		}
 		lf.faces = faces
-		timings["people_ms"] = ms(time.Since(t0))
+		timings[vision.TimingKey("people")] = ms(time.Since(t0))
 	}
 	// Species: a bird is looked at in the crop of its best instance, an
 	// insect (which the detector does not know) in the whole image.
@@ -251,7 +251,7 @@ func (e *Engine) refine(ctx context.Context, img, small *imageio.Image, objects 
 				lf.species = append(lf.species, l)
 			}
 		}
-		timings["species_ms"] = ms(time.Since(t0))
+		timings[vision.TimingKey("species")] = ms(time.Since(t0))
 	}
 	return objects, nil
 }

@@ -114,9 +114,7 @@ func (e *Engine) Recognize(ctx context.Context, in vision.Input, opts vision.Opt
 		Engine:  &vision.EngineInfo{Name: EngineName},
 		Timings: map[string]float64{},
 	}
-	if img.normalized {
-		res.Timings["normalize"] = ms(prepared)
-	}
+	res.Timings[vision.TimingDecode] = ms(prepared)
 	image := &types.Image{Bytes: img.bytes}
 
 	type job struct {
@@ -194,7 +192,7 @@ func (e *Engine) Recognize(ctx context.Context, in vision.Input, opts vision.Opt
 				cancel() // one failure fails the image: stop paying for the rest
 			}
 			mu.Lock()
-			res.Timings[j.name] = ms(time.Since(t0))
+			res.Timings[vision.TimingKey(j.name)] = ms(time.Since(t0))
 			mu.Unlock()
 		})
 	}
@@ -203,8 +201,8 @@ func (e *Engine) Recognize(ctx context.Context, in vision.Input, opts vision.Opt
 		return nil, classify(err, in.Name)
 	}
 	res.Engine.Models = modelVersions(res)
-	res.Timings["total"] = ms(time.Since(start))
-	e.log.DebugContext(ctx, "recognized", "image", in.Name, "normalized", img.normalized, "duration_ms", res.Timings["total"])
+	res.Timings[vision.TimingTotal] = ms(time.Since(start))
+	e.log.DebugContext(ctx, "recognized", "image", in.Name, "normalized", img.normalized, "duration_ms", res.Timings[vision.TimingTotal])
 	return res, nil
 }
 
