@@ -104,6 +104,10 @@ func ppocrRec() Asset {
 	}
 }
 
+// COCOClasses returns the 80 COCO class names in CenterNet's output order:
+// the one declaration, which the local engine decodes the detector by.
+func COCOClasses() []string { return append([]string(nil), cocoLabels...) }
+
 // cocoLabels are the 80 COCO classes in CenterNet's class order.
 var cocoLabels = []string{
 	"person", "bicycle", "car", "motorcycle", "airplane", "bus", "train", "truck", "boat",

@@ -7,6 +7,7 @@ import (
 	"slices"
 
 	"github.com/imagerec/imagerec/internal/imageio"
+	"github.com/imagerec/imagerec/internal/modelpack"
 	"github.com/imagerec/imagerec/internal/onnxrt"
 	"github.com/imagerec/imagerec/internal/vision"
 )
@@ -40,20 +41,9 @@ const (
 	nmsIoU         = 0.5
 )
 
-// cocoNames are the 80 COCO class names in the model's output order.
-var cocoNames = [80]string{
-	"person", "bicycle", "car", "motorcycle", "airplane", "bus", "train", "truck", "boat",
-	"traffic light", "fire hydrant", "stop sign", "parking meter", "bench", "bird", "cat",
-	"dog", "horse", "sheep", "cow", "elephant", "bear", "zebra", "giraffe", "backpack",
-	"umbrella", "handbag", "tie", "suitcase", "frisbee", "skis", "snowboard", "sports ball",
-	"kite", "baseball bat", "baseball glove", "skateboard", "surfboard", "tennis racket",
-	"bottle", "wine glass", "cup", "fork", "knife", "spoon", "bowl", "banana", "apple",
-	"sandwich", "orange", "broccoli", "carrot", "hot dog", "pizza", "donut", "cake", "chair",
-	"couch", "potted plant", "bed", "dining table", "toilet", "tv", "laptop", "mouse",
-	"remote", "keyboard", "cell phone", "microwave", "oven", "toaster", "sink",
-	"refrigerator", "book", "clock", "vase", "scissors", "teddy bear", "hair drier",
-	"toothbrush",
-}
+// cocoNames are the 80 COCO class names in the model's output order, as
+// internal/modelpack declares the model.
+var cocoNames = modelpack.COCOClasses()
 
 // detection is one decoded box in model input pixels.
 type detection struct {
