@@ -188,3 +188,46 @@ func TestTriggerRecords(t *testing.T) {
 		t.Errorf("without failures: %+v, %v", res, err)
 	}
 }
+
+// A MinIO message (testdata/events) and the AWS record of the same object
+// plan the same execution: same name, same input.
+func TestMinIOAndAWSRecordsStartTheSameExecution(t *testing.T) {
+	t.Parallel()
+	raw, err := os.ReadFile("../../testdata/events/minio-nats-put.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	minio, err := s3event.ParseMessage(raw)
+	if err != nil {
+		t.Fatal(err)
+	}
+	aws := s3event.NewRecord(s3event.ObjectParams{
+		EventName: s3event.ObjectCreatedPut, Region: "us-east-1", Time: time.Date(2026, 11, 28, 13, 45, 6, 789000000, time.UTC),
+		Bucket: "image-upload-bucket", Key: "holiday photos/Café +1=2.jpg", Size: 1024,
+		ETag: "d41d8cd98f00b204e9800998ecf8427e", Sequencer: "0055AED6DCD90281E5", ConfigurationID: "imagerec-recognize",
+	})
+	// Through the queue, as the gateway publishes it.
+	b, err := json.Marshal(aws)
+	if err != nil {
+		t.Fatal(err)
+	}
+	queued, err := s3event.ParseMessage(b)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tr := pipeline.Trigger{ResultBucket: "image-result-bucket"}
+	var starts []pipeline.Start
+	for _, rec := range []s3event.Record{minio[0], queued[0]} {
+		st, ok, reason, err := tr.Plan(rec)
+		if err != nil || !ok {
+			t.Fatalf("Plan: ok %v reason %q err %v", ok, reason, err)
+		}
+		starts = append(starts, st)
+	}
+	if starts[0].Name != starts[1].Name || string(starts[0].Input) != string(starts[1].Input) {
+		t.Errorf("MinIO record starts %s %s,\nAWS record %s %s", starts[0].Name, starts[0].Input, starts[1].Name, starts[1].Input)
+	}
+	if starts[0].Source.Key != "holiday photos/Café +1=2.jpg" {
+		t.Errorf("key %q", starts[0].Source.Key)
+	}
+}

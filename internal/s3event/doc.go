@@ -10,6 +10,12 @@
 // Record.DecodedKey undoes it with url.QueryUnescape semantics. Decode a key
 // once, at the edge that receives the record.
 //
+// ParseMessage reads a queued message: one record (what imagerec's
+// endpoint queues), or an event with Records as AWS S3, MinIO (its NATS
+// and webhook targets, which add EventName and Key) and Ceph RGW send it,
+// normalised to AWS's form, so a record from any of them starts the same
+// execution.
+//
 // The package is pure: no I/O, no logging. Both shells share it: the local
 // S3 endpoint (s3api) emits records, the Lambda trigger and the local
 // trigger consume them.

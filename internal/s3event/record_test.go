@@ -6,6 +6,7 @@ import (
 	"flag"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
@@ -13,6 +14,9 @@ import (
 	"github.com/google/go-cmp/cmp"
 	"github.com/imagerec/imagerec/internal/s3event"
 )
+
+// minioFixture is MinIO's message for the object of sampleRecord.
+const minioFixture = "../../testdata/events/minio-nats-put.json"
 
 var update = flag.Bool("update", false, "rewrite golden files")
 
@@ -264,6 +268,109 @@ func FuzzEncodeKey(f *testing.F) {
 		for i := 0; i < len(enc); i++ {
 			if c := enc[i]; c < 0x21 || c > 0x7e {
 				t.Fatalf("EncodeKey(%q) = %q has byte %#x", key, enc, c)
+			}
+		}
+	})
+}
+
+// MinIO's message and the record imagerec queues for the same object
+// decode to the same record, but for what identifies the sender.
+func TestParseMessageMinIOAndAWS(t *testing.T) {
+	minio, err := os.ReadFile(minioFixture)
+	if err != nil {
+		t.Fatal(err)
+	}
+	aws, err := json.Marshal(sampleRecord())
+	if err != nil {
+		t.Fatal(err)
+	}
+	event, err := os.ReadFile("testdata/put-event.golden.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got [][]s3event.Record
+	for _, msg := range [][]byte{minio, aws, event} {
+		recs, err := s3event.ParseMessage(msg)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(recs) != 1 {
+			t.Fatalf("%d records", len(recs))
+		}
+		got = append(got, recs)
+	}
+	m, a := got[0][0], got[1][0]
+	if m.EventName != s3event.ObjectCreatedPut || m.EventSource != "minio:s3" {
+		t.Errorf("MinIO record: eventName %q, eventSource %q", m.EventName, m.EventSource)
+	}
+	mk, _ := m.DecodedKey()
+	ak, _ := a.DecodedKey()
+	if mk != "holiday photos/Café +1=2.jpg" || mk != ak {
+		t.Errorf("keys %q (MinIO) and %q (AWS)", mk, ak)
+	}
+	same := func(r s3event.Record) any {
+		return []any{r.EventName, r.EventTime.UTC(), r.S3.Bucket.Name, r.S3.Object.Size, r.S3.Object.ETag, r.S3.Object.VersionID, r.S3.Object.Sequencer}
+	}
+	if diff := cmp.Diff(same(a), same(m)); diff != "" {
+		t.Errorf("MinIO and AWS records differ (-aws +minio):\n%s", diff)
+	}
+	if diff := cmp.Diff(got[1], got[2]); diff != "" {
+		t.Errorf("a record and an event of it differ:\n%s", diff)
+	}
+}
+
+func TestParseMessageErrors(t *testing.T) {
+	tests := []struct{ name, msg, want string }{
+		{"not json", `{`, "parse s3 event message"},
+		{"empty object", `{}`, "no S3 event records"},
+		{"empty records", `{"Records":[]}`, "no S3 event records"},
+		{"s3 test event", `{"Service":"Amazon S3","Event":"s3:TestEvent","Time":"2026-01-01T00:00:00.000Z","Bucket":"b"}`, "no S3 event records"},
+		{"records not a list", `{"Records":{}}`, "Records:"},
+		{"other source", `{"eventSource":"aws:sqs","eventName":"x","s3":{"bucket":{"name":"b"},"object":{"key":"k"}}}`, `eventSource "aws:sqs"`},
+		{"no event name", `{"Records":[{"eventSource":"minio:s3","s3":{"bucket":{"name":"b"},"object":{"key":"k"}}}]}`, "no eventName"},
+		{"no bucket", `{"Records":[{"eventSource":"minio:s3","eventName":"s3:ObjectCreated:Put","s3":{"object":{"key":"k"}}}]}`, "no bucket name"},
+		{"bad key", `{"Records":[{"eventSource":"aws:s3","eventName":"ObjectCreated:Put","s3":{"bucket":{"name":"b"},"object":{"key":"%zz"}}}]}`, "decode key"},
+		{"bad time", `{"eventSource":"aws:s3","eventTime":"yesterday","eventName":"x","s3":{"bucket":{"name":"b"}}}`, "parse s3 event message"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			_, err := s3event.ParseMessage([]byte(tc.msg))
+			if err == nil || !strings.Contains(err.Error(), tc.want) {
+				t.Fatalf("err = %v, want %q", err, tc.want)
+			}
+		})
+	}
+}
+
+func FuzzParseMessage(f *testing.F) {
+	for _, p := range []string{"testdata/aws-lambda-go-s3-event.json", "testdata/put-event.golden.json", minioFixture} {
+		raw, err := os.ReadFile(p)
+		if err != nil {
+			f.Fatal(err)
+		}
+		f.Add(raw)
+	}
+	f.Fuzz(func(t *testing.T, data []byte) {
+		recs, err := s3event.ParseMessage(data)
+		if err != nil {
+			return
+		}
+		if len(recs) == 0 {
+			t.Fatal("no records and no error")
+		}
+		for _, r := range recs {
+			out, err := json.Marshal(r)
+			if err != nil {
+				t.Fatalf("marshal: %v", err)
+			}
+			again, err := s3event.ParseMessage(out)
+			if err != nil {
+				t.Fatalf("reparse %s: %v", out, err)
+			}
+			k1, _ := r.DecodedKey()
+			k2, _ := again[0].DecodedKey()
+			if k1 != k2 || again[0].EventName != r.EventName || strings.HasPrefix(r.EventName, "s3:") {
+				t.Errorf("record changed in round trip: %q %q", k1, k2)
 			}
 		}
 	})
