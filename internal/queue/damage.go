@@ -73,6 +73,9 @@ func (s *stateFile) record(seq uint64) error {
 		return nil
 	}
 	s.last = seq
+	if s.f == nil { // an external queue keeps no state file
+		return nil
+	}
 	_, err := s.f.WriteAt([]byte(fmt.Sprintf("%0*d\n", stateWidth, seq)), 0)
 	return err
 }
@@ -169,7 +172,7 @@ func (q *Queue) watch(ctx context.Context, interval time.Duration) {
 			return
 		case <-t.C:
 		}
-		if _, err := os.Stat(q.cfg.Dir); errors.Is(err, os.ErrNotExist) {
+		if _, err := os.Stat(q.cfg.Dir); !q.External() && errors.Is(err, os.ErrNotExist) {
 			if !missing {
 				q.report(ctx, []Damage{{Kind: DamageStoreMissing, Time: time.Now(),
 					Message: fmt.Sprintf("queue directory %s was removed while the server runs: new events cannot be stored durably; restart the server (reconciliation then re-queues what is unfinished)", q.cfg.Dir)}})

@@ -8,6 +8,14 @@
 // running, and reported as Damage; the events it lost are the caller's to
 // re-queue (pipeline.Reconciler). Each event is stored under a subject of
 // its own, so Has tells whether one is still queued.
+//
+// With Config.Servers the same stream and consumer live in an existing
+// NATS JetStream cluster instead (created idempotently, with
+// Config.Replicas), shared by every process that opens the queue there:
+// each message goes to one worker of one process at a time, and one held
+// by a process that dies goes to another after AckWait. The checks of the
+// local files are then the cluster's business (its replicas); the lost-
+// message checks that need only the stream still run.
 package queue
 
 import (
@@ -17,9 +25,11 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"net/url"
 	"os"
 	"path/filepath"
 	"strconv"
+	"strings"
 	"sync"
 	"time"
 
@@ -30,8 +40,34 @@ import (
 
 // Config configures Open. The zero value of each field means its default.
 type Config struct {
-	// Dir stores the JetStream files (required).
+	// Dir stores the JetStream files of the embedded server (required
+	// unless Servers is set).
 	Dir string
+	// Servers are the URLs of an existing NATS server or cluster
+	// (nats://host:4222, tls://host:4222; a user and password or a token
+	// may be in the URL, as nats.go takes them). Set, no embedded server
+	// is started and Dir, StateFile and CheckInterval's directory check
+	// are unused.
+	Servers []string
+	// CredsFile is a NATS credentials file (a user JWT and its nkey
+	// seed), for a cluster that uses decentralised auth.
+	CredsFile string
+	// TLSCA, TLSCert and TLSKey are PEM files: the CA that signed the
+	// servers' certificates, and this client's certificate and key for a
+	// cluster that verifies clients. tls:// URLs use TLS with the system
+	// roots when TLSCA is empty.
+	TLSCA, TLSCert, TLSKey string
+	// Name is the connection's name, shown by the servers (default
+	// "imagerec").
+	Name string
+	// Replicas is how many servers keep the stream and the consumer
+	// (default 1; 3 in a three-node cluster). Embedded: always 1.
+	Replicas int
+	// MaxAckPending bounds the messages handed out and not yet acked, over
+	// every process sharing the consumer (default: 4 per worker embedded,
+	// 1024 with Servers, where each process would otherwise overwrite the
+	// others' value).
+	MaxAckPending int
 	// Stream and Subject name the work queue (default "IMAGEREC", "imagerec.events").
 	Stream  string
 	Subject string
@@ -80,7 +116,13 @@ func (c *Config) defaults() {
 	if c.Logger == nil {
 		c.Logger = slog.New(slog.DiscardHandler)
 	}
-	if c.StateFile == "" && c.Dir != "" {
+	if c.Name == "" {
+		c.Name = "imagerec"
+	}
+	if c.Replicas <= 0 {
+		c.Replicas = 1
+	}
+	if c.StateFile == "" && c.Dir != "" && len(c.Servers) == 0 {
 		c.StateFile = filepath.Clean(c.Dir) + ".state"
 	}
 	if c.CheckInterval <= 0 {
@@ -107,10 +149,13 @@ type Queue struct {
 	seen   map[string]bool
 }
 
-// Open starts the embedded server (in-process only, no network listener)
-// and creates the stream if needed.
+// Open starts the embedded server (in-process only, no network listener),
+// or connects to Config.Servers, and creates the stream if needed.
 func Open(ctx context.Context, cfg Config) (*Queue, error) {
 	cfg.defaults()
+	if len(cfg.Servers) > 0 {
+		return openExternal(ctx, cfg)
+	}
 	if cfg.Dir == "" {
 		return nil, errors.New("queue: Config.Dir is required")
 	}
@@ -142,40 +187,131 @@ func Open(ctx context.Context, cfg Config) (*Queue, error) {
 		state.close()
 		return nil, errors.New("start nats server: not ready after 30s")
 	}
-	nc, err := nats.Connect("", nats.InProcessServer(srv))
+	nc, err := nats.Connect("", nats.InProcessServer(srv), nats.Name(cfg.Name))
 	if err != nil {
 		srv.Shutdown()
 		state.close()
 		return nil, fmt.Errorf("connect to nats: %w", err)
 	}
 	q := &Queue{cfg: cfg, srv: srv, nc: nc, state: state, seen: map[string]bool{}}
-	if q.js, err = jetstream.New(nc); err != nil {
+	if err := q.setUp(ctx, existed); err != nil {
 		q.Close()
-		return nil, fmt.Errorf("jetstream: %w", err)
+		return nil, err
 	}
-	q.stream, err = q.js.CreateOrUpdateStream(ctx, jetstream.StreamConfig{
+	return q, nil
+}
+
+// openExternal connects to cfg.Servers.
+func openExternal(ctx context.Context, cfg Config) (*Queue, error) {
+	opts, err := cfg.connectOptions()
+	if err != nil {
+		return nil, err
+	}
+	nc, err := nats.Connect(strings.Join(cfg.Servers, ","), opts...)
+	if err != nil {
+		return nil, fmt.Errorf("connect to nats %s: %w", redactURLs(cfg.Servers), err)
+	}
+	q := &Queue{cfg: cfg, nc: nc, state: &stateFile{}, seen: map[string]bool{}}
+	if err := q.setUp(ctx, true); err != nil {
+		q.Close()
+		return nil, err
+	}
+	cfg.Logger.InfoContext(ctx, "queue: connected to nats", "component", "queue", "server", nc.ConnectedUrlRedacted(),
+		"cluster", nc.ConnectedClusterName(), "replicas", cfg.Replicas)
+	return q, nil
+}
+
+// connectOptions are the nats.go options for Servers: credentials, TLS,
+// and reconnecting for ever (a cluster node that restarts is left for
+// another; the ones it knows about are tried in turn).
+func (c Config) connectOptions() ([]nats.Option, error) {
+	log := c.Logger.With("component", "queue")
+	opts := []nats.Option{
+		nats.Name(c.Name),
+		nats.MaxReconnects(-1),
+		nats.ReconnectWait(500 * time.Millisecond),
+		nats.Timeout(5 * time.Second),
+		nats.DisconnectErrHandler(func(nc *nats.Conn, err error) {
+			if err != nil {
+				log.Warn("queue: disconnected from nats; reconnecting", "err", err)
+			}
+		}),
+		nats.ReconnectHandler(func(nc *nats.Conn) {
+			log.Info("queue: reconnected to nats", "server", nc.ConnectedUrlRedacted())
+		}),
+		nats.ErrorHandler(func(_ *nats.Conn, _ *nats.Subscription, err error) {
+			log.Warn("queue: nats error", "err", err)
+		}),
+	}
+	if c.CredsFile != "" {
+		if _, err := os.Stat(c.CredsFile); err != nil {
+			return nil, fmt.Errorf("nats credentials: %w", err)
+		}
+		opts = append(opts, nats.UserCredentials(c.CredsFile))
+	}
+	if c.TLSCA != "" {
+		opts = append(opts, nats.RootCAs(c.TLSCA))
+	}
+	switch {
+	case c.TLSCert != "" && c.TLSKey != "":
+		opts = append(opts, nats.ClientCert(c.TLSCert, c.TLSKey))
+	case c.TLSCert != "" || c.TLSKey != "":
+		return nil, errors.New("nats client certificate: give both the certificate and the key file")
+	}
+	return opts, nil
+}
+
+// redactURLs lists server URLs without their passwords or tokens.
+func redactURLs(urls []string) string {
+	out := make([]string, len(urls))
+	for i, s := range urls {
+		u, err := url.Parse(s)
+		if err != nil || u.User == nil {
+			out[i] = s
+			continue
+		}
+		u.User = url.User("REDACTED")
+		out[i] = u.String()
+	}
+	return strings.Join(out, ",")
+}
+
+// setUp creates (or updates) the stream, checks it and starts the watch.
+func (q *Queue) setUp(ctx context.Context, existed bool) error {
+	cfg := q.cfg
+	var err error
+	if q.js, err = jetstream.New(q.nc); err != nil {
+		return fmt.Errorf("jetstream: %w", err)
+	}
+	sc := jetstream.StreamConfig{
 		Name: cfg.Stream,
 		// One subject per event (Subject.<hash of its id>), so Has can
 		// tell whether an event is queued; the bare subject is kept for
-		// events stored by older versions.
+		// events stored by older versions, and takes records published
+		// by an S3 store itself (MinIO's NATS target).
 		Subjects:   []string{cfg.Subject, cfg.Subject + ".>"},
 		Retention:  jetstream.WorkQueuePolicy,
 		Storage:    jetstream.FileStorage,
 		Duplicates: cfg.DuplicateWindow,
+		Replicas:   cfg.Replicas,
+	}
+	// Several processes start at once against a cluster; a cluster that
+	// is electing leaders answers with errors for a moment: retry.
+	err = retry(ctx, cfg.Logger, "create stream "+cfg.Stream, func(ctx context.Context) error {
+		var err error
+		q.stream, err = q.js.CreateOrUpdateStream(ctx, sc)
+		return err
 	})
 	if err != nil {
-		q.Close()
-		return nil, fmt.Errorf("create stream %s: %w", cfg.Stream, err)
+		return fmt.Errorf("create stream %s: %w", cfg.Stream, err)
 	}
-	ds, last, err := q.check(ctx, state.last, existed)
+	ds, last, err := q.check(ctx, q.state.last, existed)
 	if err != nil {
-		q.Close()
-		return nil, fmt.Errorf("check stream %s: %w", cfg.Stream, err)
+		return fmt.Errorf("check stream %s: %w", cfg.Stream, err)
 	}
 	q.report(ctx, ds)
-	if err := state.record(last); err != nil {
-		q.Close()
-		return nil, fmt.Errorf("write queue state: %w", err)
+	if err := q.state.record(last); err != nil {
+		return fmt.Errorf("write queue state: %w", err)
 	}
 	wctx, stop := context.WithCancel(context.WithoutCancel(ctx))
 	q.stop, q.done = stop, make(chan struct{})
@@ -183,8 +319,37 @@ func Open(ctx context.Context, cfg Config) (*Queue, error) {
 		defer close(q.done)
 		q.watch(wctx, cfg.CheckInterval)
 	}()
-	return q, nil
+	return nil
 }
+
+// retry calls f up to five times, with a growing pause, while it fails
+// and ctx is not done.
+func retry(ctx context.Context, log *slog.Logger, what string, f func(context.Context) error) error {
+	var err error
+	for attempt := 1; attempt <= 5; attempt++ {
+		actx, cancel := context.WithTimeout(ctx, 10*time.Second)
+		err = f(actx)
+		cancel()
+		if err == nil || ctx.Err() != nil {
+			return err
+		}
+		log.WarnContext(ctx, what+" failed; retrying", "component", "queue", "attempt", attempt, "err", err)
+		select {
+		case <-ctx.Done():
+			return err
+		case <-time.After(time.Duration(attempt) * time.Second):
+		}
+	}
+	return err
+}
+
+// JetStream is the queue's JetStream context: the same connection, for
+// other state kept in the same server or cluster (key-value buckets).
+func (q *Queue) JetStream() jetstream.JetStream { return q.js }
+
+// External reports whether the queue is in an external cluster
+// (Config.Servers).
+func (q *Queue) External() bool { return q.srv == nil }
 
 // subject is the subject an event with this id is stored under.
 func (q *Queue) subject(id string) string {
@@ -205,7 +370,7 @@ func (q *Queue) PublishAgain(ctx context.Context, id string, data []byte) error 
 }
 
 func (q *Queue) publish(ctx context.Context, id, msgID string, data []byte) error {
-	ack, err := q.js.Publish(ctx, q.subject(id), data, jetstream.WithMsgID(msgID))
+	ack, err := q.publishOnce(ctx, id, msgID, data)
 	if err != nil {
 		return fmt.Errorf("publish %s: %w", id, err)
 	}
@@ -218,6 +383,41 @@ func (q *Queue) publish(ctx context.Context, id, msgID string, data []byte) erro
 	q.mu.Unlock()
 	return nil
 }
+
+// publishOnce publishes and waits for the stream's ack. A cluster that
+// lost a node elects a new stream leader within seconds, in which time a
+// publish gets no answer: it is sent again (the same message id, so the
+// stream keeps one copy) for up to publishPatience, or until ctx ends.
+func (q *Queue) publishOnce(ctx context.Context, id, msgID string, data []byte) (*jetstream.PubAck, error) {
+	opts := []jetstream.PublishOpt{jetstream.WithMsgID(msgID)}
+	if !q.External() {
+		return q.js.Publish(ctx, q.subject(id), data, opts...)
+	}
+	opts = append(opts, jetstream.WithRetryAttempts(4), jetstream.WithRetryWait(250*time.Millisecond))
+	give := time.Now().Add(publishPatience)
+	for {
+		actx, cancel := context.WithTimeout(ctx, 5*time.Second)
+		ack, err := q.js.Publish(actx, q.subject(id), data, opts...)
+		cancel()
+		if err == nil || ctx.Err() != nil || time.Now().After(give) || !noAnswer(err) {
+			return ack, err
+		}
+		q.cfg.Logger.WarnContext(ctx, "publish got no answer from the cluster; sending again", "component", "queue", "id", id, "err", err)
+	}
+}
+
+// noAnswer reports whether a publish failed for want of an answer (no
+// stream leader for a moment), not because the stream refused it.
+func noAnswer(err error) bool {
+	return errors.Is(err, context.DeadlineExceeded) || errors.Is(err, nats.ErrNoResponders) ||
+		errors.Is(err, jetstream.ErrNoStreamResponse) || errors.Is(err, nats.ErrTimeout)
+}
+
+// ackPatience is how long an ack to a cluster is tried again.
+const ackPatience = 15 * time.Second
+
+// publishPatience is how long a publish to a cluster is tried again.
+const publishPatience = 20 * time.Second
 
 // Has reports whether an event published with id is still in the queue:
 // waiting, or being handled (it leaves when acknowledged).
@@ -272,29 +472,31 @@ func (q *Queue) Consume(ctx context.Context, workers int, h Handler) error {
 // JetStream may take a while to recover its files on a busy machine, so
 // creation is retried rather than failing the server.
 func (q *Queue) consumer(ctx context.Context, workers int) (jetstream.Consumer, error) {
+	pending := q.cfg.MaxAckPending
+	if pending <= 0 {
+		pending = workers * 4
+		if q.External() {
+			pending = 1024
+		}
+	}
 	cfg := jetstream.ConsumerConfig{
 		Durable:       consumerName,
 		AckPolicy:     jetstream.AckExplicitPolicy,
 		AckWait:       q.cfg.AckWait,
 		MaxDeliver:    q.cfg.MaxDeliver,
-		MaxAckPending: workers * 4,
+		MaxAckPending: pending,
+		Replicas:      q.cfg.Replicas,
 	}
-	var err error
-	for attempt := 1; attempt <= 5; attempt++ {
-		actx, cancel := context.WithTimeout(ctx, 30*time.Second)
-		var cons jetstream.Consumer
-		cons, err = q.stream.CreateOrUpdateConsumer(actx, cfg)
-		cancel()
-		if err == nil {
-			return cons, nil
-		}
-		if ctx.Err() != nil {
-			break
-		}
-		q.cfg.Logger.WarnContext(ctx, "create queue consumer failed; retrying", "component", "queue", "attempt", attempt, "err", err)
-		time.Sleep(time.Duration(attempt) * time.Second)
+	var cons jetstream.Consumer
+	err := retry(ctx, q.cfg.Logger, "create queue consumer", func(ctx context.Context) error {
+		var err error
+		cons, err = q.stream.CreateOrUpdateConsumer(ctx, cfg)
+		return err
+	})
+	if err != nil {
+		return nil, fmt.Errorf("create queue consumer: %w", err)
 	}
-	return nil, fmt.Errorf("create queue consumer: %w", err)
+	return cons, nil
 }
 
 func (q *Queue) work(ctx context.Context, cons jetstream.Consumer, worker int, h Handler) {
@@ -339,10 +541,22 @@ func (q *Queue) handle(ctx context.Context, log *slog.Logger, msg jetstream.Msg,
 	switch {
 	case err == nil:
 		// Ack even when shutting down: the work is done.
-		actx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
-		defer cancel()
-		if aerr := msg.DoubleAck(actx); aerr != nil {
-			log.WarnContext(ctx, "ack failed; the message will be redelivered", "err", aerr)
+		// A cluster moving the consumer's leader (a node stopped) does
+		// not answer for a moment: try again, or the message comes back
+		// after AckWait and is handled a second time.
+		give := time.Now().Add(ackPatience)
+		for {
+			actx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
+			aerr := msg.DoubleAck(actx)
+			cancel()
+			if aerr == nil {
+				break
+			}
+			if time.Now().After(give) || !q.External() {
+				log.WarnContext(ctx, "ack failed; the message will be redelivered", "err", aerr)
+				break
+			}
+			time.Sleep(250 * time.Millisecond)
 		}
 	case ctx.Err() != nil:
 		// Shutting down: leave it unacked, it is redelivered on restart.
