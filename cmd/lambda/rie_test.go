@@ -16,6 +16,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/imagerec/imagerec/internal/citest"
 )
 
 const rieModule = "github.com/aws/aws-lambda-runtime-interface-emulator/cmd/aws-lambda-rie@v0.0.0-20261030222936-bef5c4ba774d"
@@ -31,7 +33,7 @@ func rieBinary(t *testing.T) string {
 		home, _ := os.UserHomeDir()
 		path = filepath.Join(home, ".cache", "imagerec", "bin", "aws-lambda-rie")
 	}
-	if _, err := os.Stat(path); err != nil && os.Getenv("CI") != "" && os.Getenv("IMAGEREC_LAMBDA_RIE") == "" {
+	if _, err := os.Stat(path); err != nil && citest.CI() && os.Getenv("IMAGEREC_LAMBDA_RIE") == "" {
 		// Set-up normally installs it; otherwise build the pinned version
 		// from the module proxy into the same cache.
 		cmd := exec.CommandContext(t.Context(), "go", "install", rieModule)
@@ -42,10 +44,7 @@ func rieBinary(t *testing.T) string {
 		}
 	}
 	if _, err := os.Stat(path); err != nil {
-		if os.Getenv("CI") != "" {
-			t.Fatalf("aws-lambda-rie not installed at %s (GOBIN=%s go install %s)", path, filepath.Dir(path), rieModule)
-		}
-		t.Skipf("aws-lambda-rie not installed at %s (GOBIN=%s go install %s)", path, filepath.Dir(path), rieModule)
+		citest.Skipf(t, "aws-lambda-rie not installed at %s (GOBIN=%s go install %s)", path, filepath.Dir(path), rieModule)
 	}
 	return path
 }

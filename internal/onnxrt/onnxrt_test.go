@@ -10,6 +10,7 @@ import (
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/imagerec/imagerec/internal/cachedir"
+	"github.com/imagerec/imagerec/internal/citest"
 	"github.com/imagerec/imagerec/internal/onnxrt"
 )
 
@@ -38,11 +39,7 @@ func need(t *testing.T, paths ...string) {
 	t.Helper()
 	for _, p := range paths {
 		if _, err := os.Stat(p); err != nil {
-			msg := "model test needs " + p + " (run `imagerec models install`)"
-			if os.Getenv("CI") != "" {
-				t.Fatal(msg)
-			}
-			t.Skip(msg)
+			citest.Skip(t, "model test needs "+p+" (run `imagerec models install`)")
 		}
 	}
 }

@@ -25,6 +25,7 @@ import (
 	ort "github.com/yalue/onnxruntime_go"
 
 	"github.com/imagerec/imagerec/internal/cachedir"
+	"github.com/imagerec/imagerec/internal/citest"
 )
 
 // These tests convert the real models from the npm tarballs that
@@ -93,11 +94,7 @@ func cacheDir(t *testing.T) string {
 // missing skips the test, or fails it under CI, when set-up is missing.
 func missing(t *testing.T, format string, args ...any) {
 	t.Helper()
-	msg := fmt.Sprintf(format, args...) + " (run `imagerec models install` or see tools/tfjsref/README.md)"
-	if os.Getenv("CI") != "" {
-		t.Fatal(msg)
-	}
-	t.Skip(msg)
+	citest.Skip(t, fmt.Sprintf(format, args...)+" (run `imagerec models install` or see tools/tfjsref/README.md)")
 }
 
 // tarFiles reads the regular files of a .tgz that keep selects.

@@ -5,6 +5,8 @@ import (
 	"os"
 	"path/filepath"
 	"testing"
+
+	"github.com/imagerec/imagerec/internal/citest"
 )
 
 // Require returns the installed harness, found from the test's working
@@ -14,8 +16,8 @@ func Require(tb testing.TB) *Harness {
 	tb.Helper()
 	h, err := Find(os.Getenv, ".")
 	if err != nil {
-		if os.Getenv("CI") == "" && errors.Is(err, ErrNotInstalled) {
-			tb.Skipf("skipping TFLite reference test: %v", err)
+		if errors.Is(err, ErrNotInstalled) {
+			citest.Skipf(tb, "TFLite reference harness not installed: %v", err)
 		}
 		tb.Fatalf("TFLite reference: %v", err)
 	}
@@ -33,10 +35,7 @@ func CoralDir(tb testing.TB) string {
 	}
 	dir := filepath.Join(filepath.Dir(root), "shared", "models", "coral")
 	if _, err := os.Stat(filepath.Join(dir, "SHA256SUMS")); err != nil {
-		if os.Getenv("CI") == "" {
-			tb.Skipf("skipping TFLite model test: Coral models not found: %v", err)
-		}
-		tb.Fatalf("Coral models not found: %v", err)
+		citest.Skipf(tb, "Coral models not found: %v", err)
 	}
 	return dir
 }

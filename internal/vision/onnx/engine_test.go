@@ -17,6 +17,7 @@ import (
 	"testing"
 
 	"github.com/imagerec/imagerec/internal/cachedir"
+	"github.com/imagerec/imagerec/internal/citest"
 	"github.com/imagerec/imagerec/internal/modelpack"
 	"github.com/imagerec/imagerec/internal/vision"
 )
@@ -49,8 +50,8 @@ func testEngine(tb testing.TB) *Engine {
 		sharedEng, engineErr = New(context.Background(), Config{})
 	})
 	if engineErr != nil {
-		if os.Getenv("CI") == "" && errors.Is(engineErr, ErrModelsMissing) {
-			tb.Skipf("skipping model test: %v", engineErr)
+		if errors.Is(engineErr, ErrModelsMissing) {
+			citest.Skipf(tb, "needs the installed models: %v", engineErr)
 		}
 		tb.Fatalf("engine: %v", engineErr)
 	}

@@ -8,6 +8,7 @@ import (
 	"sync"
 	"testing"
 
+	"github.com/imagerec/imagerec/internal/citest"
 	"github.com/imagerec/imagerec/internal/imageio"
 	"github.com/imagerec/imagerec/internal/onnxrt"
 	"github.com/imagerec/imagerec/internal/vision"
@@ -32,10 +33,7 @@ func detectorCache(tb testing.TB, files ...string) (*onnxrt.Runtime, string) {
 	lib := filepath.Join(root, "lib", "libonnxruntime.so.1")
 	missing := func(what string) {
 		tb.Helper()
-		if os.Getenv("CI") != "" {
-			tb.Fatalf("%s missing under %s (run: imagerec models install)", what, root)
-		}
-		tb.Skipf("skipping model test: %s missing under %s (run: imagerec models install)", what, root)
+		citest.Skipf(tb, "%s missing under %s (run: imagerec models install)", what, root)
 	}
 	if !fileExists(lib) {
 		missing("ONNX Runtime")

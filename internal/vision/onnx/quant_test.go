@@ -14,6 +14,7 @@ import (
 	"sync"
 	"testing"
 
+	"github.com/imagerec/imagerec/internal/citest"
 	"github.com/imagerec/imagerec/internal/onnxrt"
 	"github.com/imagerec/imagerec/internal/tfconv"
 	"github.com/imagerec/imagerec/internal/vision"
@@ -62,10 +63,7 @@ func quantPhotos(tb testing.TB, all bool) (calib, held []devset.Photo, dir strin
 	}
 	dir = filepath.Join(cacheRoot(tb), "devset")
 	if problems := m.Check(dir); len(problems) > 0 {
-		if os.Getenv("CI") == "" {
-			tb.Skipf("skipping: development-set photos missing in %s (run scripts/devset.sh)", dir)
-		}
-		tb.Fatalf("development-set photos missing in %s: %v", dir, problems[0].Err)
+		citest.Skipf(tb, "development-set photos missing in %s (run scripts/devset.sh): %v", dir, problems[0].Err)
 	}
 	var dev []devset.Photo
 	for _, p := range m.Photos {
