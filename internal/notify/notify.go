@@ -1,9 +1,3 @@
-// Package notify delivers "recognition finished" messages, at least once:
-// a message may come again after a crash, with the same DeliveryID. Notifier is the
-// plug-in point; drivers live in subpackages: lognotify (structured log),
-// webhook (HMAC-signed HTTP POST, retried, dead-lettered) and sns (Amazon SNS,
-// for the Lambda deployment).
-// Every driver sends the same Message envelope.
 package notify
 
 import (

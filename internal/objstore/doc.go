@@ -1,12 +1,15 @@
 // Package objstore defines buckets and objects as the rest of imagerec sees
 // them: the Store interface, its data types (ObjectInfo, PutOptions,
 // ListOptions, ListResult, multipart types) and the sentinel errors callers
-// may branch on.
+// may branch on. Optional abilities are interfaces of their own, found by
+// type assertion: Multiparter (multipart uploads) and Uploader (a write
+// that does not read the object back).
 //
 // Drivers live in subpackages and import this one, never the other way
 // round: memstore (in memory, for tests), diskstore (the default, durable on
 // disk), s3store (any S3 API through aws-sdk-go-v2, including imagerec's own
-// s3api). objstoretest is the conformance suite every driver runs.
+// s3api; the Lambdas' S3, through pipeline.StoreObjects). objstoretest is
+// the conformance suite every driver runs.
 //
 // Invariants every driver keeps:
 //   - Keys are arbitrary non-empty UTF-8 strings of at most 1024 bytes; a key
