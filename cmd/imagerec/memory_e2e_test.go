@@ -20,6 +20,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 
 	"github.com/imagerec/imagerec/internal/imageio/imageiotest"
+	"github.com/imagerec/imagerec/internal/pipeline"
 	"github.com/imagerec/imagerec/internal/vision"
 )
 
@@ -164,7 +165,7 @@ func TestRecognizeCommandLimits(t *testing.T) {
 	if !errors.As(err, &ee) || ee.code != 1 || !strings.Contains(stderr, "2 failed") {
 		t.Fatalf("err = %v, stderr %q: want exit 1 with both failed", err, stderr)
 	}
-	var doc errorDocument
+	var doc pipeline.ErrorDocument
 	readJSON(t, filepath.Join(out, "big.png.error.json"), &doc)
 	if doc.Error != vision.CodeImageTooLarge || !strings.Contains(doc.Message, "memory budget is 64 MiB") {
 		t.Errorf("big.png: %+v", doc)

@@ -1,11 +1,9 @@
 package main
 
 import (
-	"bytes"
 	"context"
 	"crypto/md5"
 	"encoding/hex"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -24,6 +22,7 @@ import (
 
 	"github.com/imagerec/imagerec/internal/cachedir"
 	"github.com/imagerec/imagerec/internal/membudget"
+	"github.com/imagerec/imagerec/internal/pipeline"
 	"github.com/imagerec/imagerec/internal/vision"
 	"github.com/imagerec/imagerec/internal/vision/onnx"
 )
@@ -35,14 +34,6 @@ const recognizeUsage = "recognize [--features labels,faces,text,moderation] [--o
 var imageExts = map[string]bool{
 	".jpg": true, ".jpeg": true, ".png": true, ".gif": true, ".webp": true, ".bmp": true,
 	".tif": true, ".tiff": true, ".heic": true, ".heif": true, ".avif": true,
-}
-
-// errorDocument is written for an input that could not be recognised,
-// like the pipeline's <key>.error.json.
-type errorDocument struct {
-	Source  *vision.Source `json:"Source"`
-	Error   string         `json:"Error"`
-	Message string         `json:"Message"`
 }
 
 // cmdRecognize recognises image files with the local engine. With one input
@@ -235,45 +226,37 @@ func collectInputs(args []string) ([]input, error) {
 }
 
 // recognizeFile returns the result document, or the error document and
-// false.
+// false. The error document is the pipeline's (pipeline.ErrorDocument,
+// built by the same rule), for a Source without a bucket.
 func recognizeFile(ctx context.Context, eng *onnx.Engine, path string, opts vision.Options) (any, bool) {
 	data, err := os.ReadFile(path)
 	if err != nil {
-		return errorDocument{Source: &vision.Source{Key: path}, Error: vision.CodeInvalidS3Object, Message: err.Error()}, false
+		f := pipeline.Failure{Error: pipeline.ErrNameInvalidS3Object, Cause: err.Error()}
+		return pipeline.NewErrorDocument(pipeline.Source{Key: path}, f, ""), false
 	}
 	// Source names the file as the pipeline names an object: the ETag is
 	// the MD5 S3 would give a single-part upload of the same bytes.
 	sum := md5.Sum(data)
-	src := &vision.Source{Key: path, Size: int64(len(data)), ETag: hex.EncodeToString(sum[:])}
+	src := pipeline.Source{Key: path, Size: int64(len(data)), ETag: hex.EncodeToString(sum[:])}
 	res, err := eng.Recognize(ctx, vision.Input{Bytes: data, Name: path}, opts)
 	if err != nil {
-		doc := errorDocument{Source: src, Error: "InternalServerError", Message: err.Error()}
-		var ve *vision.Error
-		if errors.As(err, &ve) {
-			doc.Error, doc.Message = ve.Code, ve.Message
-			if ve.Err != nil {
-				doc.Message += ": " + ve.Err.Error()
-			}
-		}
-		return doc, false
+		return pipeline.NewErrorDocument(src, pipeline.RecognizeFailure(err), ""), false
 	}
-	res.Source = src
+	res.Source = &vision.Source{Key: src.Key, Size: src.Size, ETag: src.ETag}
 	return res, true
 }
 
 // emit prints doc to stdout, or writes it under dir.
 func emit(env *Env, dir string, in input, doc any, ok bool) error {
-	var buf bytes.Buffer
-	enc := json.NewEncoder(&buf)
-	enc.SetIndent("", "  ")
-	if err := enc.Encode(doc); err != nil {
+	b, err := pipeline.EncodeDocument(doc)
+	if err != nil {
 		return err
 	}
 	if dir == "" {
 		if !ok {
-			fmt.Fprintf(env.Stderr, "imagerec recognize: %s: %s\n", in.path, doc.(errorDocument).Message)
+			fmt.Fprintf(env.Stderr, "imagerec recognize: %s: %s\n", in.path, doc.(pipeline.ErrorDocument).Message)
 		}
-		_, err := env.Stdout.Write(buf.Bytes())
+		_, err := env.Stdout.Write(b)
 		return err
 	}
 	name := filepath.Join(dir, in.rel+".json")
@@ -284,7 +267,7 @@ func emit(env *Env, dir string, in input, doc any, ok bool) error {
 	if err := os.MkdirAll(filepath.Dir(name), 0o755); err != nil { //nolint:gosec // under the output directory the user asked for (--out)
 		return err
 	}
-	if err := os.WriteFile(name, buf.Bytes(), 0o644); err != nil { //nolint:gosec // results written where the user asked (--out), like any command's output
+	if err := os.WriteFile(name, b, 0o644); err != nil { //nolint:gosec // results written where the user asked (--out), like any command's output
 		return err
 	}
 	// A re-run replaces the previous outcome: exactly one document per image.

@@ -11,6 +11,7 @@ import (
 	"testing"
 
 	"github.com/imagerec/imagerec/internal/citest"
+	"github.com/imagerec/imagerec/internal/pipeline"
 	"github.com/imagerec/imagerec/internal/vision"
 	"github.com/imagerec/imagerec/internal/vision/onnx"
 )
@@ -144,9 +145,9 @@ func TestRecognizeCommandOutDir(t *testing.T) {
 		t.Errorf("output files: %s, want %s", s, want)
 	}
 
-	var edoc errorDocument
+	var edoc pipeline.ErrorDocument
 	readJSON(t, filepath.Join(out, "broken.jpg.error.json"), &edoc)
-	if edoc.Error != vision.CodeInvalidImageFormat || edoc.Source == nil || !strings.HasSuffix(edoc.Source.Key, "broken.jpg") || edoc.Source.Size == 0 ||
+	if edoc.Error != vision.CodeInvalidImageFormat || edoc.Source.Bucket != "" || !strings.HasSuffix(edoc.Source.Key, "broken.jpg") || edoc.Source.Size == 0 ||
 		edoc.Message == "" || strings.Contains(edoc.Message, "Exception") {
 		t.Errorf("error document = %+v", edoc)
 	}

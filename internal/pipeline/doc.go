@@ -15,6 +15,10 @@
 // result buckets and starts again the work of every upload that has no
 // document and nothing queued or running.
 //
+// The error document has one home here (ErrorDocument, NewErrorDocument,
+// RecognizeFailure): Store writes it for an upload and `imagerec recognize`
+// for a local file, both through EncodeDocument.
+//
 // Invariants: every object that reaches Store ends with exactly one of
 // <key>.json and <key>.error.json in the result bucket; all tasks are
 // idempotent for one (bucket, key, ETag), so duplicate events and re-runs

@@ -273,45 +273,19 @@ func (t *Tasks) resultDocument(ctx context.Context, rec *RecognizeOutput) ([]byt
 }
 
 func (t *Tasks) storeError(ctx context.Context, in StoreInput) (StoreOutput, error) {
-	code, msg := failureDocument(in.Failure)
-	doc := ErrorDocument{Source: in.Source, Error: code, Message: msg, Execution: in.Execution}
-	b, err := json.MarshalIndent(doc, "", "  ")
+	doc := NewErrorDocument(in.Source, *in.Failure, in.Execution)
+	b, err := EncodeDocument(doc)
 	if err != nil {
 		return StoreOutput{}, &Error{Name: ErrNameTransient, Message: "encode error document", Err: err}
 	}
-	out := StoreOutput{Bucket: in.ResultBucket, Key: in.Source.Key + ErrorSuffix, Error: code, Message: msg}
-	if err := t.Objects.Put(ctx, out.Bucket, out.Key, append(b, '\n'), "application/json"); err != nil {
+	out := StoreOutput{Bucket: in.ResultBucket, Key: in.Source.Key + ErrorSuffix, Error: doc.Error, Message: doc.Message}
+	if err := t.Objects.Put(ctx, out.Bucket, out.Key, b, "application/json"); err != nil {
 		return StoreOutput{}, transient(err, "write s3://%s/%s", out.Bucket, out.Key)
 	}
 	if err := t.Objects.Delete(ctx, in.ResultBucket, in.Source.Key+ResultSuffix); err != nil {
 		return StoreOutput{}, transient(err, "remove stale result document")
 	}
 	return out, nil
-}
-
-// failureDocument turns a caught {Error, Cause} into the error document's
-// code and message. Causes from Lambda are JSON ({"errorMessage", "errorType"});
-// local ones are plain text.
-func failureDocument(f *Failure) (code, msg string) {
-	code, msg = f.Error, f.Cause
-	var lambdaCause struct {
-		ErrorMessage string `json:"errorMessage"`
-		ErrorType    string `json:"errorType"`
-	}
-	if strings.HasPrefix(strings.TrimSpace(msg), "{") && json.Unmarshal([]byte(msg), &lambdaCause) == nil && lambdaCause.ErrorMessage != "" {
-		msg = lambdaCause.ErrorMessage
-	}
-	switch code {
-	case ErrNameInvalidImageFormat, ErrNameImageTooLarge, ErrNameInvalidParameter, ErrNameInvalidS3Object:
-	case "States.Timeout":
-		code, msg = "InternalServerError", "recognition timed out: "+msg
-	default:
-		// Transient errors that exhausted their retries and anything
-		// unexpected: keep the original name in the message.
-		msg = code + ": " + msg
-		code = "InternalServerError"
-	}
-	return code, msg
 }
 
 // Notify sends the completion message.

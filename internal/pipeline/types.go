@@ -7,8 +7,12 @@ import (
 // Source identifies the uploaded object an execution works on. It is the
 // execution input's "Source" field, built by the trigger from an S3 event
 // record with the key already URL-decoded.
+//
+// Bucket is omitted from JSON when empty: only for a local file, in the
+// error document `imagerec recognize` writes (an execution's Source always
+// has one).
 type Source struct {
-	Bucket    string `json:"Bucket"`
+	Bucket    string `json:"Bucket,omitempty"`
 	Key       string `json:"Key"`
 	ETag      string `json:"ETag,omitempty"`
 	Size      int64  `json:"Size"`
@@ -91,15 +95,6 @@ type StoreOutput struct {
 	Key     string `json:"Key"`
 	Error   string `json:"Error,omitempty"`
 	Message string `json:"Message,omitempty"`
-}
-
-// ErrorDocument is stored as <key>.error.json when an object cannot be
-// recognised.
-type ErrorDocument struct {
-	Source    Source `json:"Source"`
-	Error     string `json:"Error"`
-	Message   string `json:"Message"`
-	Execution string `json:"Execution,omitempty"`
 }
 
 // NotifyInput is the Notify task's input.
