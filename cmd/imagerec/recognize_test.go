@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"errors"
+	"flag"
 	"log/slog"
 	"os"
 	"path/filepath"
@@ -194,5 +195,41 @@ func TestCollectInputsNames(t *testing.T) {
 	}
 	if len(rels) != 3 || rels[0] != "x.jpg" || !strings.HasSuffix(rels[1], "b/x.jpg") || rels[1] == "x.jpg" || rels[2] != "y.png" {
 		t.Errorf("result names %v", rels)
+	}
+}
+
+var update = flag.Bool("update", false, "rewrite golden files")
+
+// TestRecognizeErrorDocumentGolden pins the error document `imagerec
+// recognize` prints for a file it cannot read: the pipeline's error
+// document, with a Source that has no bucket. It needs no models.
+func TestRecognizeErrorDocumentGolden(t *testing.T) {
+	env, out, errb := recognizeEnv()
+	in := input{path: filepath.Join("testdata", "no-such-photo.jpg"), rel: "no-such-photo.jpg"}
+	doc, ok := recognizeFile(t.Context(), nil, in.path, vision.Options{})
+	if ok {
+		t.Fatal("a missing file was recognised")
+	}
+	if err := emit(env, "", in, doc, ok); err != nil {
+		t.Fatal(err)
+	}
+	if want := "imagerec recognize: testdata/no-such-photo.jpg: open testdata/no-such-photo.jpg: no such file or directory\n"; errb.String() != want {
+		t.Errorf("stderr %q, want %q", errb.String(), want)
+	}
+	golden := filepath.Join("testdata", "recognize-missing.error.golden.json")
+	if *update {
+		if err := os.MkdirAll("testdata", 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(golden, out.Bytes(), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	want, err := os.ReadFile(golden)
+	if err != nil {
+		t.Fatalf("%v (run with -update)", err)
+	}
+	if out.String() != string(want) {
+		t.Errorf("stdout:\n%s\nwant (%s):\n%s", out, golden, want)
 	}
 }
