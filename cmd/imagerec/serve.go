@@ -187,6 +187,19 @@ func newServer(ctx context.Context, cfg config.Config, log *slog.Logger) (_ *ser
 	}
 
 	tasks := newTasks(cfg, s.watched, s.engine, s.notifier(), log)
+	if cfg.FaceCollection != "" {
+		if s.faces == nil {
+			return nil, fmt.Errorf("--face-collection %s: face collections need the face models (run `imagerec models install`)", cfg.FaceCollection)
+		}
+		switch _, err := s.faces.Create(cfg.FaceCollection); {
+		case err == nil:
+			log.Info("face collection created", "collection", cfg.FaceCollection)
+		case !errors.Is(err, facecollection.ErrExists):
+			return nil, fmt.Errorf("--face-collection: %w", err)
+		}
+		tasks.Faces = s.faces
+		log.Info("uploads' faces are searched in a face collection", "collection", cfg.FaceCollection, "index", cfg.IndexFaces)
+	}
 	reg := sfn.NewRegistry()
 	registerTasks(reg, func(context.Context) (*pipeline.Tasks, error) { return tasks, nil }, s.metrics.ObserveTask)
 

@@ -69,6 +69,9 @@ func newTasks(cfg config.Config, store objstore.Store, rec vision.Recognizer, n 
 		Logger:     log.With("component", "pipeline"),
 		Options:    vision.Options{Features: cfg.Features, MinConfidence: cfg.MinConfidence},
 		MaxBytes:   cfg.MaxBytes,
+		// Faces is set by the caller that has the collections.
+		FaceCollection: cfg.FaceCollection,
+		IndexFaces:     cfg.IndexFaces,
 	}
 }
 

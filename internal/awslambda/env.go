@@ -17,6 +17,8 @@ const (
 	EnvEngine          = "IMAGEREC_ENGINE"
 	EnvFeatures        = "IMAGEREC_FEATURES"
 	EnvS3PathStyle     = "IMAGEREC_S3_PATH_STYLE"
+	EnvFaceCollection  = "IMAGEREC_FACE_COLLECTION"
+	EnvIndexFaces      = "IMAGEREC_INDEX_FACES"
 )
 
 // Env is what the functions read from their environment (set by
@@ -42,6 +44,11 @@ type Env struct {
 	// endpoints: IMAGEREC_S3_PATH_STYLE=true, or implied by
 	// AWS_ENDPOINT_URL_S3.
 	S3PathStyle bool
+	// FaceCollection, when set, has each image's faces searched in this
+	// Rekognition collection (IMAGEREC_FACE_COLLECTION).
+	FaceCollection string
+	// IndexFaces also adds them to it (IMAGEREC_INDEX_FACES=true).
+	IndexFaces bool
 }
 
 // LoadEnv reads Env through getenv.
@@ -55,6 +62,8 @@ func LoadEnv(getenv func(string) string) Env {
 		Features:        getenv(EnvFeatures),
 		LogLevel:        getenv("AWS_LAMBDA_LOG_LEVEL"),
 		S3PathStyle:     strings.EqualFold(getenv(EnvS3PathStyle), "true") || getenv("AWS_ENDPOINT_URL_S3") != "",
+		FaceCollection:  getenv(EnvFaceCollection),
+		IndexFaces:      strings.EqualFold(getenv(EnvIndexFaces), "true"),
 	}
 	if e.Engine == "" {
 		e.Engine = "rekognition"

@@ -18,6 +18,7 @@ import (
 	"time"
 
 	"github.com/imagerec/imagerec/internal/cachedir"
+	"github.com/imagerec/imagerec/internal/facecollection"
 	"github.com/imagerec/imagerec/internal/membudget"
 	"github.com/imagerec/imagerec/internal/vision"
 )
@@ -73,6 +74,13 @@ type Config struct {
 	// MinConfidence for labels (Rekognition's default 55). Flag
 	// --min-confidence.
 	MinConfidence float64
+	// FaceCollection, when set, has every upload's faces searched in this
+	// face collection (created when missing); result documents gain
+	// FaceSearch. Flag --face-collection, env IMAGEREC_FACE_COLLECTION.
+	FaceCollection string
+	// IndexFaces also adds them to the collection, with the object key as
+	// ExternalImageId. Flag --index-faces, env IMAGEREC_INDEX_FACES.
+	IndexFaces bool
 	// MaxBytes refuses larger uploads with ImageTooLargeException. Flag
 	// --max-bytes. Default 15 MiB.
 	MaxBytes int64
@@ -146,6 +154,9 @@ func Load(getenv func(string) string, args []string, out io.Writer) (Config, err
 	fs.Func("features", "comma-separated analyses: labels,faces,text,moderation (default all)", func(s string) error { features = s; return nil })
 	fs.Float64Var(&c.MinConfidence, "min-confidence", 55, "minimum label confidence (0-100)")
 	fs.Int64Var(&c.MaxBytes, "max-bytes", 15<<20, "largest upload recognised, in bytes")
+	fs.StringVar(&c.FaceCollection, "face-collection", getenv("IMAGEREC_FACE_COLLECTION"), "search every upload's faces in this face `collection` (created when missing)")
+	indexFaces := env("IMAGEREC_INDEX_FACES", "false")
+	fs.BoolFunc("index-faces", "also add every upload's faces to --face-collection, the object key as ExternalImageId (default false)", func(s string) error { indexFaces = s; return nil })
 	budget := env("IMAGEREC_MEMORY_BUDGET", "")
 	fs.DurationVar(&c.ReconcileInterval, "reconcile-interval", envDuration(getenv, "IMAGEREC_RECONCILE_INTERVAL", 5*time.Minute),
 		"how often uploads without a document and with nothing queued are queued again (also at start; 0 turns it off)")
@@ -176,6 +187,9 @@ func Load(getenv func(string) string, args []string, out io.Writer) (Config, err
 	c.Workers = n
 	if c.Features, err = vision.ParseFeatures(features); err != nil {
 		errs = append(errs, fmt.Errorf("features: %w", err))
+	}
+	if c.IndexFaces, err = strconv.ParseBool(indexFaces); err != nil {
+		errs = append(errs, fmt.Errorf("index-faces: %q is not true or false", indexFaces))
 	}
 	if c.PublicMetrics, err = strconv.ParseBool(publicMetrics); err != nil {
 		errs = append(errs, fmt.Errorf("public-metrics: %q is not true or false", publicMetrics))
@@ -269,6 +283,15 @@ func (c Config) Validate() error {
 	}
 	if c.MaxBytes < 1 {
 		errs = append(errs, fmt.Errorf("max-bytes: %d, want at least 1", c.MaxBytes))
+	}
+	if c.FaceCollection != "" && !facecollection.ValidID(c.FaceCollection) {
+		errs = append(errs, fmt.Errorf("face-collection: %q is not a collection id ([a-zA-Z0-9_.-]+, at most 255)", c.FaceCollection))
+	}
+	if c.IndexFaces && c.FaceCollection == "" {
+		errs = append(errs, errors.New("index-faces needs --face-collection"))
+	}
+	if c.FaceCollection != "" && !(vision.Options{Features: c.Features}).Has(vision.FeatureFaces) {
+		errs = append(errs, errors.New("face-collection needs the faces feature (--features)"))
 	}
 	if c.PublicURL != "" {
 		if _, err := ParsePublicURL(c.PublicURL); err != nil {

@@ -84,6 +84,17 @@ func TestLoad(t *testing.T) {
 		{name: "bad public url", args: []string{"--public-url", "ftp://x", "--workers", "0"}, wantErr: `public-url: "ftp://x": want an http|workers: 0`},
 		{name: "bad public metrics", args: []string{"--public-metrics=maybe"}, wantErr: `public-metrics: "maybe"`},
 		{name: "bad feature", args: []string{"--features", "labels,colour"}, wantErr: `unknown feature "colour"`},
+		{name: "face collection", env: map[string]string{"IMAGEREC_INDEX_FACES": "true"}, args: []string{"--face-collection", "family"},
+			check: func(t *testing.T, c config.Config) {
+				if c.FaceCollection != "family" || !c.IndexFaces {
+					t.Errorf("FaceCollection %q IndexFaces %v", c.FaceCollection, c.IndexFaces)
+				}
+			}},
+		{name: "bad face collection", args: []string{"--face-collection", "my/family"}, wantErr: `face-collection: "my/family" is not a collection id`},
+		{name: "bad index faces", args: []string{"--face-collection", "family", "--index-faces=maybe"}, wantErr: `index-faces: "maybe"`},
+		{name: "face collection ..", args: []string{"--face-collection", ".."}, wantErr: `face-collection: ".." is not a collection id`},
+		{name: "index faces without a collection", args: []string{"--index-faces"}, wantErr: "index-faces needs --face-collection"},
+		{name: "face collection without faces", args: []string{"--face-collection", "family", "--features", "labels"}, wantErr: "face-collection needs the faces feature"},
 		{name: "stray argument", args: []string{"extra"}, wantErr: "unexpected arguments"},
 	}
 	for _, tc := range tests {

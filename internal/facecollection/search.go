@@ -57,6 +57,11 @@ const parallelFrom = 8192
 // least minSimilarity, leaving out the face excludeID (SearchFaces does
 // not return the face it searched for).
 func (s *Store) Search(id string, q []float32, maxFaces int, minSimilarity float64, excludeID string) ([]Match, error) {
+	return s.search(id, q, maxFaces, minSimilarity, func(f *Face) bool { return f.FaceID == excludeID })
+}
+
+// search is Search leaving out the faces skip reports.
+func (s *Store) search(id string, q []float32, maxFaces int, minSimilarity float64, skip func(*Face) bool) ([]Match, error) {
 	c, err := s.get(id)
 	if err != nil {
 		return nil, err
@@ -72,10 +77,6 @@ func (s *Store) Search(id string, q []float32, maxFaces int, minSimilarity float
 		return []Match{}, nil
 	}
 	minCos := minCosine(minSimilarity)
-	exclude := -1
-	if i, ok := c.index[excludeID]; ok {
-		exclude = i
-	}
 	parts := 1
 	if n >= parallelFrom {
 		parts = runtime.GOMAXPROCS(0)
@@ -87,11 +88,8 @@ func (s *Store) Search(id string, q []float32, maxFaces int, minSimilarity float
 		wg.Go(func() {
 			t := topK{k: maxFaces}
 			for i := lo; i < hi; i++ {
-				if i == exclude {
-					continue
-				}
 				cos := dot(q, c.vecs[i*d:(i+1)*d])
-				if cos >= minCos {
+				if cos >= minCos && !skip(&c.faces[i]) {
 					t.offer(scored{i, cos})
 				}
 			}

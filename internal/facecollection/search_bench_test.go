@@ -4,6 +4,8 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"testing"
+
+	"github.com/imagerec/imagerec/internal/vision"
 )
 
 // BenchmarkSearch times one exact search (top 10, no threshold) of a
@@ -23,7 +25,7 @@ func BenchmarkSearch(b *testing.B) {
 			r := rand.New(rand.NewPCG(1, uint64(n)))
 			batch := make([]Face, 0, 4096)
 			for i := range n {
-				batch = append(batch, Face{FaceID: NewID(), ImageID: NewID(), Descriptor: unit(r, dim)})
+				batch = append(batch, Face{CollectionFace: vision.CollectionFace{FaceID: NewID(), ImageID: NewID()}, Descriptor: unit(r, dim)})
 				if len(batch) == cap(batch) || i == n-1 {
 					if err := s.Add("c", batch); err != nil {
 						b.Fatal(err)

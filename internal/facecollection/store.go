@@ -46,15 +46,9 @@ func ValidID(id string) bool {
 	return idPattern.MatchString(id) && id != "." && id != ".."
 }
 
-// Face is one indexed face, as Rekognition's Face shape holds it, with its
-// descriptor.
+// Face is one indexed face: Rekognition's Face shape and its descriptor.
 type Face struct {
-	FaceID                 string             `json:"FaceId"`
-	BoundingBox            vision.BoundingBox `json:"BoundingBox"`
-	ImageID                string             `json:"ImageId"`
-	ExternalImageID        string             `json:"ExternalImageId,omitempty"`
-	Confidence             float64            `json:"Confidence"`
-	IndexFacesModelVersion string             `json:"IndexFacesModelVersion"`
+	vision.CollectionFace
 	// Descriptor is the unit-length identity embedding (stored in the
 	// segment's binary part, not its JSON header).
 	Descriptor []float32 `json:"-"`

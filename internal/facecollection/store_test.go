@@ -13,6 +13,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/imagerec/imagerec/internal/vision"
 )
 
 const testDim = 16
@@ -36,7 +38,7 @@ func unit(r *rand.Rand, dim int) []float32 {
 }
 
 func face(r *rand.Rand, ext string) Face {
-	return Face{FaceID: NewID(), ImageID: NewID(), ExternalImageID: ext, Confidence: 99, IndexFacesModelVersion: "test-1", Descriptor: unit(r, testDim)}
+	return Face{CollectionFace: vision.CollectionFace{FaceID: NewID(), ImageID: NewID(), ExternalImageID: ext, Confidence: 99, IndexFacesModelVersion: "test-1"}, Descriptor: unit(r, testDim)}
 }
 
 func TestCollectionLifecycle(t *testing.T) {
@@ -66,7 +68,7 @@ func TestCollectionLifecycle(t *testing.T) {
 	if err := s.Add("family", []Face{alice, bob}); err != nil {
 		t.Fatal(err)
 	}
-	if err := s.Add("family", []Face{{FaceID: NewID(), Descriptor: make([]float32, 3)}}); !errors.Is(err, ErrDescriptor) {
+	if err := s.Add("family", []Face{{CollectionFace: vision.CollectionFace{FaceID: NewID()}, Descriptor: make([]float32, 3)}}); !errors.Is(err, ErrDescriptor) {
 		t.Errorf("short descriptor: %v", err)
 	}
 	if err := s.Add("nobody", []Face{alice}); !errors.Is(err, ErrNotFound) {

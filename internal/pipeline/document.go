@@ -23,7 +23,8 @@ const codeInternal = "InternalServerError"
 // NewErrorDocument is the error document for src after recognising it
 // failed with f, the {Error, Cause} a Catch records. The image-level names
 // (InvalidImageFormatException, ImageTooLargeException,
-// InvalidParameterException, InvalidS3ObjectException) are the code and
+// InvalidParameterException, InvalidS3ObjectException, and
+// ResourceNotFoundException for a face collection) are the code and
 // Cause the message; anything else is InternalServerError with the
 // original name kept in the message. A Cause from Lambda is JSON
 // ({"errorMessage", "errorType"}): its errorMessage is the message.
@@ -37,7 +38,7 @@ func NewErrorDocument(src Source, f Failure, execution string) ErrorDocument {
 		msg = lambdaCause.ErrorMessage
 	}
 	switch code {
-	case ErrNameInvalidImageFormat, ErrNameImageTooLarge, ErrNameInvalidParameter, ErrNameInvalidS3Object:
+	case ErrNameInvalidImageFormat, ErrNameImageTooLarge, ErrNameInvalidParameter, ErrNameInvalidS3Object, ErrNameResourceNotFound:
 	case ErrNameTimeout:
 		code, msg = codeInternal, "recognition timed out: "+msg
 	default:

@@ -21,6 +21,8 @@ const (
 	ErrNameImageTooLarge      = vision.CodeImageTooLarge
 	ErrNameInvalidParameter   = vision.CodeInvalidParameter
 	ErrNameInvalidS3Object    = vision.CodeInvalidS3Object
+	// ErrNameResourceNotFound: the face collection to search is gone.
+	ErrNameResourceNotFound = vision.CodeResourceNotFound
 	// ErrNameInvalidInput means the task input itself is malformed: a bug
 	// in the definition or a hand-made execution, not a bad image.
 	ErrNameInvalidInput = "InvalidTaskInput"

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"io"
 	"log/slog"
 	"strings"
@@ -64,6 +65,23 @@ type Tasks struct {
 	MaxBytes int64
 	// Now is the clock (default time.Now).
 	Now func() time.Time
+	// FaceCollection, when set, has every image's faces searched in this
+	// face collection by Faces (Result.FaceSearch, one SearchFacesByImage
+	// response per face).
+	FaceCollection string
+	// IndexFaces also adds them to the collection, with the object key as
+	// ExternalImageId (vision.ExternalImageID).
+	IndexFaces bool
+	// Faces searches and indexes: a facecollection.Store locally, the
+	// rekognition engine (SearchFacesByImage, IndexFaces) on AWS.
+	Faces FaceSearcher
+}
+
+// FaceSearcher searches a recognised image's faces in a face collection
+// and, with opts.Index, adds them to it. A missing collection is a
+// *vision.Error with vision.CodeResourceNotFound.
+type FaceSearcher interface {
+	SearchFaces(ctx context.Context, img vision.Input, res *vision.Result, opts vision.FaceSearchOptions) (*vision.FaceSearch, error)
 }
 
 func (t *Tasks) maxBytes() int64 {
@@ -166,9 +184,22 @@ func (t *Tasks) Recognize(ctx context.Context, in RecognizeInput) (RecognizeOutp
 	if err != nil {
 		return RecognizeOutput{}, err
 	}
-	res, err := t.Recognizer.Recognize(ctx, vision.Input{Bytes: data, Name: in.Source.Key}, t.Options)
+	img := vision.Input{Bytes: data, Name: in.Source.Key}
+	opts := t.Options
+	searching := t.FaceCollection != "" && t.Faces != nil && opts.Has(vision.FeatureFaces)
+	opts.FaceDescriptors = searching
+	res, err := t.Recognizer.Recognize(ctx, img, opts)
 	if err != nil {
 		return RecognizeOutput{}, classify(err, "recognize s3://"+in.Source.Bucket+"/"+in.Source.Key)
+	}
+	if searching && res.FaceDetails != nil {
+		fs, err := t.Faces.SearchFaces(ctx, img, res, vision.FaceSearchOptions{
+			CollectionID: t.FaceCollection, Index: t.IndexFaces, ExternalImageID: vision.ExternalImageID(in.Source.Key),
+		})
+		if err != nil {
+			return RecognizeOutput{}, faceSearchError(err, in.Source, t.FaceCollection)
+		}
+		res.FaceSearch = fs
 	}
 	src := in.Source
 	if meta.ETag != "" {
@@ -191,6 +222,17 @@ func (t *Tasks) Recognize(ctx context.Context, in RecognizeInput) (RecognizeOutp
 		return RecognizeOutput{}, transient(err, "write pending result s3://%s/%s", ref.Bucket, ref.Key)
 	}
 	return RecognizeOutput{ResultRef: &ref}, nil
+}
+
+// faceSearchError names a failed face search. A missing collection
+// (ResourceNotFoundException) is not retried; its message says that the
+// image is kept and how to recognise it again.
+func faceSearchError(err error, src Source, collection string) *Error {
+	e := classify(err, "search the faces of s3://"+src.Bucket+"/"+src.Key+" in face collection "+collection)
+	if e.Name == ErrNameResourceNotFound {
+		e = &Error{Name: e.Name, Message: fmt.Sprintf("face collection %s: %s; the image is kept in s3://%s: create the collection again and run `imagerec backfill --force --prefix %s` to recognise it", collection, e.Error(), src.Bucket, src.Key)}
+	}
+	return e
 }
 
 func (t *Tasks) read(ctx context.Context, src Source) ([]byte, ObjectMeta, error) {

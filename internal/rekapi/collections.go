@@ -316,7 +316,7 @@ func (h *Handler) indexFaces(ctx context.Context, body []byte) (any, error) {
 	if err := checkRange("maxFaces", req.MaxFaces, 1, 1<<31-1); err != nil {
 		return nil, err
 	}
-	filter, err := qualityFilter(req.QualityFilter, QualityAuto)
+	filter, err := qualityFilter(req.QualityFilter, facecollection.QualityAuto)
 	if err != nil {
 		return nil, err
 	}
@@ -339,7 +339,7 @@ func (h *Handler) indexFaces(ctx context.Context, body []byte) (any, error) {
 	out := IndexFacesResponse{FaceRecords: []FaceRecord{}, UnindexedFaces: []UnindexedFace{}, FaceModelVersion: s.FaceModelVersion(), OrientationCorrection: orientation(res)}
 	var add []facecollection.Face
 	for _, f := range res.FaceDetails { // largest first
-		reasons := filter.reasons(f, res.Image)
+		reasons := filter.Reasons(f, res.Image)
 		if len(reasons) == 0 && len(add) >= maxFaces {
 			reasons = []string{"EXCEEDS_MAX_FACES"}
 		}
@@ -348,10 +348,10 @@ func (h *Handler) indexFaces(ctx context.Context, body []byte) (any, error) {
 			out.UnindexedFaces = append(out.UnindexedFaces, UnindexedFace{Reasons: reasons, FaceDetail: detail})
 			continue
 		}
-		face := facecollection.Face{
+		face := facecollection.Face{CollectionFace: vision.CollectionFace{
 			FaceID: facecollection.NewID(), BoundingBox: f.BoundingBox, ImageID: imageID,
-			Confidence: f.Confidence, IndexFacesModelVersion: s.FaceModelVersion(), Descriptor: f.Descriptor,
-		}
+			Confidence: f.Confidence, IndexFacesModelVersion: s.FaceModelVersion(),
+		}, Descriptor: f.Descriptor}
 		if req.ExternalImageID != nil {
 			face.ExternalImageID = *req.ExternalImageID
 		}
@@ -635,7 +635,7 @@ func (h *Handler) searchFacesByImage(ctx context.Context, body []byte) (any, err
 	if err != nil {
 		return nil, err
 	}
-	filter, err := qualityFilter(req.QualityFilter, QualityNone)
+	filter, err := qualityFilter(req.QualityFilter, facecollection.QualityNone)
 	if err != nil {
 		return nil, err
 	}
@@ -652,7 +652,7 @@ func (h *Handler) searchFacesByImage(ctx context.Context, body []byte) (any, err
 		return nil, errNoFaces
 	}
 	f := res.FaceDetails[0]
-	if r := filter.reasons(f, res.Image); len(r) > 0 {
+	if r := filter.Reasons(f, res.Image); len(r) > 0 {
 		return nil, invalidParameter("The largest face in the image does not meet the quality bar (%s)", strings.Join(r, ", "))
 	}
 	ms, err := s.Search(req.CollectionID, f.Descriptor, n, t, "")
@@ -663,6 +663,19 @@ func (h *Handler) searchFacesByImage(ctx context.Context, body []byte) (any, err
 		SearchedFaceBoundingBox: f.BoundingBox, SearchedFaceConfidence: f.Confidence,
 		FaceMatches: faceMatches(ms), FaceModelVersion: info.FaceModelVersion,
 	}, nil
+}
+
+// qualityFilter parses a QualityFilter parameter.
+func qualityFilter(v *string, def string) (facecollection.QualityBar, error) {
+	name := def
+	if v != nil {
+		name = *v
+	}
+	b, ok := facecollection.Quality(name)
+	if !ok {
+		return facecollection.QualityBar{}, validationError(name, "qualityFilter", "Member must satisfy enum value set: [NONE, AUTO, LOW, MEDIUM, HIGH]")
+	}
+	return b, nil
 }
 
 // ---------------------------------------------------------- CompareFaces
@@ -719,7 +732,7 @@ func (h *Handler) compareFaces(ctx context.Context, body []byte) (any, error) {
 	if err := checkThreshold("similarityThreshold", req.SimilarityThreshold); err != nil {
 		return nil, err
 	}
-	filter, err := qualityFilter(req.QualityFilter, QualityNone)
+	filter, err := qualityFilter(req.QualityFilter, facecollection.QualityNone)
 	if err != nil {
 		return nil, err
 	}
@@ -750,7 +763,7 @@ func (h *Handler) compareFaces(ctx context.Context, body []byte) (any, error) {
 		TargetImageOrientationCorrection: orientation(tgt),
 	}
 	for _, t := range tgt.FaceDetails {
-		if len(filter.reasons(t, tgt.Image)) > 0 {
+		if len(filter.Reasons(t, tgt.Image)) > 0 {
 			continue
 		}
 		cos, err := facecollection.Cosine(s.Descriptor, t.Descriptor)

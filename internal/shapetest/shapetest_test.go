@@ -26,7 +26,7 @@ func load(t *testing.T) *shapetest.Model {
 func TestRecordedResponses(t *testing.T) {
 	t.Parallel()
 	m := load(t)
-	for _, op := range []string{"DetectLabels", "DetectFaces", "DetectText", "DetectModerationLabels"} {
+	for _, op := range []string{"DetectLabels", "DetectFaces", "DetectText", "DetectModerationLabels", "SearchFacesByImage", "IndexFaces"} {
 		t.Run(op, func(t *testing.T) {
 			data, err := os.ReadFile(filepath.Join("..", "..", "testdata", "rekognition", op+".json"))
 			if err != nil {

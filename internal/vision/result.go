@@ -16,9 +16,12 @@ type Result struct {
 	ModerationLabels       []ModerationLabel `json:"ModerationLabels,omitzero"`
 	ModerationModelVersion string            `json:"ModerationModelVersion,omitempty"`
 	ContentTypes           []ContentType     `json:"ContentTypes,omitzero"`
-	Source                 *Source           `json:"Source,omitempty"`
-	Image                  *ImageInfo        `json:"Image,omitempty"`
-	Engine                 *EngineInfo       `json:"Engine,omitempty"`
+	// FaceSearch holds the face collection search of FaceDetails, when the
+	// pipeline was asked for one (--face-collection).
+	FaceSearch *FaceSearch `json:"FaceSearch,omitempty"`
+	Source     *Source     `json:"Source,omitempty"`
+	Image      *ImageInfo  `json:"Image,omitempty"`
+	Engine     *EngineInfo `json:"Engine,omitempty"`
 	// Timings are milliseconds per step, keyed by one vocabulary for every
 	// engine (TimingTotal, TimingDecode, TimingKey).
 	Timings map[string]float64 `json:"Timings,omitempty"`
@@ -266,4 +269,39 @@ const (
 type ContentType struct {
 	Name       string  `json:"Name"`
 	Confidence float64 `json:"Confidence"`
+}
+
+// FaceSearch is the search of an image's faces in a face collection.
+type FaceSearch struct {
+	CollectionID string `json:"CollectionId"`
+	// Faces has one entry per FaceDetails entry, in the same order, each
+	// shaped as Rekognition's SearchFacesByImage response for that face.
+	Faces []FaceSearchResult `json:"Faces"`
+	// IndexedFaces are the faces added to the collection (--index-faces),
+	// as IndexFaces' FaceRecords[].Face; empty when none were indexed.
+	IndexedFaces []CollectionFace `json:"IndexedFaces,omitempty"`
+}
+
+// FaceSearchResult is SearchFacesByImage's response for one face.
+type FaceSearchResult struct {
+	SearchedFaceBoundingBox BoundingBox `json:"SearchedFaceBoundingBox"`
+	SearchedFaceConfidence  float64     `json:"SearchedFaceConfidence"`
+	FaceMatches             []FaceMatch `json:"FaceMatches"`
+	FaceModelVersion        string      `json:"FaceModelVersion"`
+}
+
+// FaceMatch is a collection face that matched, with its Similarity (0-100).
+type FaceMatch struct {
+	Similarity float64        `json:"Similarity"`
+	Face       CollectionFace `json:"Face"`
+}
+
+// CollectionFace is Rekognition's Face: a face stored in a collection.
+type CollectionFace struct {
+	FaceID                 string      `json:"FaceId"`
+	BoundingBox            BoundingBox `json:"BoundingBox"`
+	ImageID                string      `json:"ImageId"`
+	ExternalImageID        string      `json:"ExternalImageId,omitempty"`
+	Confidence             float64     `json:"Confidence"`
+	IndexFacesModelVersion string      `json:"IndexFacesModelVersion,omitempty"`
 }

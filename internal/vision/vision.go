@@ -142,6 +142,8 @@ const (
 	CodeImageTooLarge      = "ImageTooLargeException"
 	CodeInvalidParameter   = "InvalidParameterException"
 	CodeInvalidS3Object    = "InvalidS3ObjectException"
+	// CodeResourceNotFound: the face collection to search does not exist.
+	CodeResourceNotFound = "ResourceNotFoundException"
 )
 
 // Error is an image-level failure with a Rekognition error code.
@@ -196,4 +198,54 @@ func ImageError(err error) error {
 		code = CodeInvalidImageFormat
 	}
 	return &Error{Code: code, Message: ie.Message, Err: ie.Err}
+}
+
+// FaceSearchOptions ask for a recognised image's faces to be searched in
+// a face collection (SearchFacesByImage per face) and optionally added to
+// it (IndexFaces).
+type FaceSearchOptions struct {
+	CollectionID string
+	// Index adds the faces to the collection after searching.
+	Index bool
+	// ExternalImageID names the image in the collection (Rekognition's
+	// pattern [a-zA-Z0-9_.\-:]+; see ExternalImageID).
+	ExternalImageID string
+	// Threshold is the lowest Similarity matched (default 80, Rekognition's).
+	Threshold float64
+	// MaxMatches per face (default 10).
+	MaxMatches int
+}
+
+// WithDefaults fills in Rekognition's defaults.
+func (o FaceSearchOptions) WithDefaults() FaceSearchOptions {
+	if o.Threshold <= 0 {
+		o.Threshold = 80
+	}
+	if o.MaxMatches <= 0 {
+		o.MaxMatches = 10
+	}
+	return o
+}
+
+// ExternalImageID turns an object key into a valid ExternalImageId: "/"
+// becomes ":" (Rekognition refuses slashes), any other character outside
+// [a-zA-Z0-9_.-:] becomes "_", and the result is cut to 255 bytes.
+func ExternalImageID(key string) string {
+	b := []byte(key)
+	for i, c := range b {
+		switch {
+		case c >= 'a' && c <= 'z', c >= 'A' && c <= 'Z', c >= '0' && c <= '9', c == '_', c == '.', c == '-', c == ':':
+		case c == '/':
+			b[i] = ':'
+		default:
+			b[i] = '_'
+		}
+	}
+	if len(b) > 255 {
+		b = b[:255]
+	}
+	if len(b) == 0 {
+		return "_"
+	}
+	return string(b)
 }

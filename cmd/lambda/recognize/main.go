@@ -15,6 +15,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 
 	"github.com/imagerec/imagerec/internal/awslambda"
+	"github.com/imagerec/imagerec/internal/facecollection"
 	"github.com/imagerec/imagerec/internal/objstore/s3store"
 	"github.com/imagerec/imagerec/internal/pipeline"
 	"github.com/imagerec/imagerec/internal/vision"
@@ -38,11 +39,21 @@ func main() {
 		log.Error("IMAGEREC_FEATURES", "error", err)
 		os.Exit(1)
 	}
+	if env.FaceCollection != "" && !facecollection.ValidID(env.FaceCollection) {
+		log.Error("IMAGEREC_FACE_COLLECTION is not a collection id ([a-zA-Z0-9_.-]+, at most 255)", "collection", env.FaceCollection)
+		os.Exit(1)
+	}
+	engine := rekognition.New(awsrek.NewFromConfig(cfg), rekognition.Options{Logger: log})
 	tasks := &pipeline.Tasks{
 		Objects:    pipeline.StoreObjects{Store: s3store.New(s3.NewFromConfig(cfg, env.S3Options))},
-		Recognizer: rekognition.New(awsrek.NewFromConfig(cfg), rekognition.Options{Logger: log}),
+		Recognizer: engine,
 		Logger:     log,
 		Options:    vision.Options{Features: features},
+		// The same task searches (and indexes) faces with Rekognition's
+		// own SearchFacesByImage and IndexFaces.
+		FaceCollection: env.FaceCollection,
+		IndexFaces:     env.IndexFaces,
+		Faces:          engine,
 	}
 	lambda.Start(awslambda.Handler(pipeline.Handle("recognize", tasks.Recognize), log, &awslambda.Metrics{W: os.Stdout}))
 }

@@ -2,7 +2,9 @@
 // through aws-sdk-go-v2: DetectLabels (GENERAL_LABELS and IMAGE_PROPERTIES),
 // DetectFaces (Attributes ALL), DetectText and DetectModerationLabels run
 // concurrently and are merged into one vision.Result, the same document the
-// local engine produces.
+// local engine produces. With a face collection, SearchFaces (faces.go) is
+// the pipeline's face search: SearchFacesByImage per face, on the face cut
+// out of the image, then IndexFaces.
 //
 // Invariants:
 //   - Rekognition only accepts JPEG and PNG up to 5 MB as bytes and 10,000

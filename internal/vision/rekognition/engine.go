@@ -25,6 +25,9 @@ type API interface {
 	DetectFaces(ctx context.Context, in *awsrek.DetectFacesInput, optFns ...func(*awsrek.Options)) (*awsrek.DetectFacesOutput, error)
 	DetectText(ctx context.Context, in *awsrek.DetectTextInput, optFns ...func(*awsrek.Options)) (*awsrek.DetectTextOutput, error)
 	DetectModerationLabels(ctx context.Context, in *awsrek.DetectModerationLabelsInput, optFns ...func(*awsrek.Options)) (*awsrek.DetectModerationLabelsOutput, error)
+	// For the pipeline's face collection search (faces.go).
+	SearchFacesByImage(ctx context.Context, in *awsrek.SearchFacesByImageInput, optFns ...func(*awsrek.Options)) (*awsrek.SearchFacesByImageOutput, error)
+	IndexFaces(ctx context.Context, in *awsrek.IndexFacesInput, optFns ...func(*awsrek.Options)) (*awsrek.IndexFacesOutput, error)
 }
 
 var _ API = (*awsrek.Client)(nil)

@@ -1,4 +1,4 @@
-package rekapi
+package facecollection
 
 import (
 	"math"
@@ -15,12 +15,12 @@ const (
 	QualityHigh   = "HIGH"
 )
 
-// qualityBar is what a face must reach to pass a QualityFilter. AUTO is
+// QualityBar is what a face must reach to pass a QualityFilter. AUTO is
 // MEDIUM. Rekognition does not publish its bars; these are set on the
 // engine's own measures (Confidence, the face's side in pixels of the
 // image, Quality's Sharpness and Brightness, Pose) so that LOW drops only
 // faces that are barely faces and HIGH keeps only clear, frontal ones.
-type qualityBar struct {
+type QualityBar struct {
 	off              bool
 	minConfidence    float64
 	minSide          float64 // pixels of the upright image
@@ -30,31 +30,26 @@ type qualityBar struct {
 	maxYaw, maxPitch float64
 }
 
-var qualityBars = map[string]qualityBar{
+var qualityBars = map[string]QualityBar{
 	QualityNone:   {off: true},
 	QualityLow:    {minConfidence: 70, minSide: 24, minSharpness: 5, minBrightness: 5, maxBrightness: 100, maxYaw: 80, maxPitch: 60},
 	QualityMedium: {minConfidence: 85, minSide: 40, minSharpness: 15, minBrightness: 15, maxBrightness: 98, maxYaw: 60, maxPitch: 45},
 	QualityHigh:   {minConfidence: 95, minSide: 80, minSharpness: 40, minBrightness: 25, maxBrightness: 95, maxYaw: 35, maxPitch: 30},
 }
 
-func qualityFilter(v *string, def string) (qualityBar, error) {
-	name := def
-	if v != nil {
-		name = *v
-	}
+// Quality returns the bar of a QualityFilter value (AUTO is MEDIUM); ok is
+// false for any other name.
+func Quality(name string) (QualityBar, bool) {
 	if name == QualityAuto {
 		name = QualityMedium
 	}
 	b, ok := qualityBars[name]
-	if !ok {
-		return qualityBar{}, validationError(name, "qualityFilter", "Member must satisfy enum value set: [NONE, AUTO, LOW, MEDIUM, HIGH]")
-	}
-	return b, nil
+	return b, ok
 }
 
-// reasons lists why f fails the bar (IndexFaces' UnindexedFace Reasons);
+// Reasons lists why f fails the bar (IndexFaces' UnindexedFace Reasons);
 // none when it passes.
-func (b qualityBar) reasons(f vision.FaceDetail, img *vision.ImageInfo) []string {
+func (b QualityBar) Reasons(f vision.FaceDetail, img *vision.ImageInfo) []string {
 	if b.off {
 		return nil
 	}
