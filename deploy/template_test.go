@@ -6,8 +6,10 @@ package deploy_test
 
 import (
 	"bytes"
+	"encoding/base64"
 	"encoding/json"
 	"fmt"
+	"maps"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -37,19 +39,25 @@ var parameters = map[string]any{
 	"NotificationEmail":    "",
 	"LogRetentionDays":     30,
 	"RecognizeConcurrency": 10,
+	"FaceCollection":       "family",
+	"IndexFaces":           "true",
 }
 
 // symbolic resolves intrinsic functions to strings that keep what they
 // refer to: Ref to a resource is "ref:Name", GetAtt is "getatt:Name.Attr",
 // Sub substitutes the same way, If takes its true branch (the default
-// Engine's and the one with content).
-func symbolic(tpl map[string]any) *intrinsics.ProcessorOptions {
+// Engine's and the one with content). Parameters not in params come from
+// the package's parameters.
+func symbolic(params map[string]any) *intrinsics.ProcessorOptions {
 	pseudo := map[string]string{
 		"AWS::Partition": "aws", "AWS::Region": "us-east-1", "AWS::AccountId": "123456789012",
 		"AWS::StackName": "imagerec", "AWS::URLSuffix": "amazonaws.com",
 	}
 	ref := func(name string) any {
 		if v, ok := pseudo[name]; ok {
+			return v
+		}
+		if v, ok := params[name]; ok {
 			return v
 		}
 		if v, ok := parameters[name]; ok {
@@ -114,6 +122,97 @@ func loadTemplate(t *testing.T) (*cloudformation.Template, []byte) {
 		t.Fatalf("goformation cannot parse template.yaml: %v", err)
 	}
 	return tpl, data
+}
+
+// deployTemplate is the template as a stack with params would see it:
+// the Conditions evaluated and each If taking the branch they choose.
+func deployTemplate(t *testing.T, params map[string]any) *cloudformation.Template {
+	t.Helper()
+	parseMu.Lock()
+	defer parseMu.Unlock()
+	data, err := os.ReadFile("template.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	opts := symbolic(params)
+	// decode undoes goformation's YAML tag encoding (short-form
+	// intrinsics are base64 JSON strings until processed).
+	decode := func(v any) any {
+		if s, ok := v.(string); ok {
+			if b, err := base64.StdEncoding.DecodeString(s); err == nil {
+				var m map[string]any
+				if json.Unmarshal(b, &m) == nil && len(m) == 1 {
+					return m
+				}
+			}
+		}
+		return v
+	}
+	value := func(v any) string {
+		v = decode(v)
+		if m, ok := v.(map[string]any); ok {
+			if name, ok := m["Ref"].(string); ok {
+				if p, ok := params[name]; ok {
+					return fmt.Sprint(p)
+				}
+				return fmt.Sprint(parameters[name])
+			}
+		}
+		return fmt.Sprint(v)
+	}
+	// goformation's EvaluateConditions mistakes a resource's Condition
+	// for the intrinsic; the few functions Conditions use are evaluated
+	// here, on the template as written.
+	var eval func(conds map[string]any, expr any) bool
+	eval = func(conds map[string]any, expr any) bool {
+		// goformation reads !Condition X as the bare name X.
+		if name, ok := expr.(string); ok && conds[name] != nil {
+			return eval(conds, conds[name])
+		}
+		m, _ := decode(expr).(map[string]any)
+		switch {
+		case m["Fn::Equals"] != nil:
+			args, _ := m["Fn::Equals"].([]any)
+			return len(args) == 2 && value(args[0]) == value(args[1])
+		case m["Fn::Not"] != nil:
+			args, _ := m["Fn::Not"].([]any)
+			return len(args) == 1 && !eval(conds, args[0])
+		case m["Fn::And"] != nil:
+			args, _ := m["Fn::And"].([]any)
+			for _, a := range args {
+				if !eval(conds, a) {
+					return false
+				}
+			}
+			return true
+		case m["Condition"] != nil:
+			name, _ := m["Condition"].(string)
+			return eval(conds, conds[name])
+		}
+		t.Fatalf("condition %v: not evaluated by this test", expr)
+		return false
+	}
+	opts.IntrinsicHandlerOverrides["Fn::If"] = func(_ string, in any, raw any) any {
+		v, ok := in.([]any)
+		name, _ := v[0].(string)
+		if !ok || len(v) != 3 {
+			return nil
+		}
+		tplMap, _ := raw.(map[string]any)
+		conds, _ := tplMap["Conditions"].(map[string]any)
+		if _, ok := conds[name]; !ok {
+			t.Fatalf("Fn::If on undefined condition %q", name)
+		}
+		if eval(conds, conds[name]) {
+			return v[1]
+		}
+		return v[2]
+	}
+	tpl, err := goformation.ParseYAMLWithOptions(data, opts)
+	if err != nil {
+		t.Fatalf("goformation cannot parse template.yaml: %v", err)
+	}
+	return tpl
 }
 
 // aslTasks returns the Resource of every Task state, nested ones included.
@@ -750,5 +849,64 @@ func TestASLValidator(t *testing.T) {
 	}
 	if out, err := run(path); err == nil {
 		t.Errorf("asl-validator accepted a definition with a missing state:\n%s", out)
+	}
+}
+
+// TestFaceCollectionPermissions: the recognizer may call exactly the face
+// collection actions its task needs, on the one collection's ARN, only
+// when FaceCollection is set (IndexFaces only with IndexFaces=true), and
+// its environment names them.
+func TestFaceCollectionPermissions(t *testing.T) {
+	t.Parallel()
+	const arn = "arn:aws:rekognition:us-east-1:123456789012:collection/family"
+	tests := []struct {
+		name    string
+		params  map[string]any
+		actions map[string]bool // collection actions granted (on arn)
+		env     map[string]string
+	}{
+		{"no collection", map[string]any{"FaceCollection": "", "IndexFaces": "false"}, map[string]bool{}, map[string]string{}},
+		{"search", map[string]any{"IndexFaces": "false"}, map[string]bool{"rekognition:SearchFacesByImage": true},
+			map[string]string{awslambda.EnvFaceCollection: "family"}},
+		{"search and index", nil, map[string]bool{"rekognition:SearchFacesByImage": true, "rekognition:IndexFaces": true},
+			map[string]string{awslambda.EnvFaceCollection: "family", awslambda.EnvIndexFaces: "true"}},
+		{"index without a collection", map[string]any{"FaceCollection": ""}, map[string]bool{}, map[string]string{}},
+		{"onnx engine", map[string]any{"Engine": "onnx"}, map[string]bool{}, map[string]string{}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			tpl := deployTemplate(t, tt.params)
+			got := map[string]bool{}
+			for name, role := range tpl.GetAllIAMRoleResources() {
+				for _, st := range statements(t, role.Policies) {
+					for _, a := range st.Action {
+						if a != "rekognition:SearchFacesByImage" && a != "rekognition:IndexFaces" {
+							continue
+						}
+						if name != "RecognizeRole" || len(st.Resource) != 1 || st.Resource[0] != arn || len(st.Action) != 1 {
+							t.Errorf("%s: %v on %v, want one action per statement, on %s only", name, st.Action, st.Resource, arn)
+						}
+						got[a] = true
+					}
+				}
+			}
+			if !maps.Equal(got, tt.actions) {
+				t.Errorf("collection actions %v, want %v", got, tt.actions)
+			}
+			fn, err := tpl.GetServerlessFunctionWithName("RecognizeFunction")
+			if err != nil {
+				t.Fatal(err)
+			}
+			env := map[string]string{}
+			for k, v := range fn.Environment.Variables {
+				if v != "" && (k == awslambda.EnvFaceCollection || k == awslambda.EnvIndexFaces) {
+					env[k] = v
+				}
+			}
+			if !maps.Equal(env, tt.env) {
+				t.Errorf("RecognizeFunction environment %v, want %v", env, tt.env)
+			}
+		})
 	}
 }
