@@ -30,6 +30,7 @@ import (
 	"github.com/imagerec/imagerec/internal/objstore/memstore"
 	"github.com/imagerec/imagerec/internal/pipeline"
 	"github.com/imagerec/imagerec/internal/s3api"
+	"github.com/imagerec/imagerec/internal/vision"
 )
 
 var functions = []string{"trigger", "inspect", "recognize", "store", "notify"}
@@ -445,7 +446,11 @@ func runChain(t *testing.T, arch, binDir string, launch launcher) {
 			if err := json.Unmarshal(inv.body, &out); err != nil {
 				t.Fatal(err)
 			}
-			if out.Result == nil || len(out.Result.Labels) == 0 || out.Result.Labels[0].Name != "Car" || out.Result.Engine.Name != "amazon-rekognition" || len(out.Result.FaceDetails) != 1 {
+			var res vision.Result
+			if err := json.Unmarshal(out.Result, &res); err != nil {
+				t.Fatalf("recognize result: %v in %.400s", err, inv.body)
+			}
+			if len(res.Labels) == 0 || res.Labels[0].Name != "Car" || res.Engine == nil || res.Engine.Name != "amazon-rekognition" || len(res.FaceDetails) != 1 {
 				t.Errorf("recognize = %.400s", inv.body)
 			}
 			recognition = inv.body

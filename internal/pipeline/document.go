@@ -1,7 +1,9 @@
 package pipeline
 
 import (
+	"bytes"
 	"encoding/json"
+	"errors"
 	"strings"
 )
 
@@ -69,4 +71,31 @@ func EncodeDocument(v any) ([]byte, error) {
 		return nil, err
 	}
 	return append(b, '\n'), nil
+}
+
+// layoutDocument lays out a JSON object that encoding/json wrote (a
+// result, serialised once by Recognize) exactly as EncodeDocument would
+// write the value, without decoding it: HTML characters escaped as
+// encoding/json escapes them (a state machine passes strings on without
+// that escaping), two-space indentation and a final newline. Key order and
+// number literals are the input's.
+func layoutDocument(raw []byte) ([]byte, error) {
+	trimmed := bytes.TrimSpace(raw)
+	if len(trimmed) == 0 || trimmed[0] != '{' {
+		return nil, errors.New("the result is not a JSON object")
+	}
+	src := trimmed
+	if bytes.ContainsAny(src, "<>&\u2028\u2029") {
+		var escaped bytes.Buffer
+		escaped.Grow(len(src) + 64)
+		json.HTMLEscape(&escaped, src)
+		src = escaped.Bytes()
+	}
+	var out bytes.Buffer
+	out.Grow(2 * len(src)) // indentation about doubles a result
+	if err := json.Indent(&out, src, "", "  "); err != nil {
+		return nil, err
+	}
+	out.WriteByte('\n')
+	return out.Bytes(), nil
 }

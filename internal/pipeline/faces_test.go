@@ -59,7 +59,10 @@ func TestRecognizeSearchesFaces(t *testing.T) {
 		t.Helper()
 		put(t, objs, key, pngBytes(t))
 		out, err := tasks.Recognize(t.Context(), pipeline.RecognizeInput{Source: pipeline.Source{Bucket: "uploads", Key: key}, ResultBucket: "results"})
-		return out.Result, err
+		if err != nil {
+			return nil, err
+		}
+		return inlineResult(t, out), nil
 	}
 
 	first, err := recognize("2026/alice one.png")
@@ -105,8 +108,8 @@ func TestRecognizeSearchesFaces(t *testing.T) {
 	// Without FaceCollection nothing is searched and no descriptor asked for.
 	plain, plainObjs := setup(t, rec)
 	put(t, plainObjs, "x.png", pngBytes(t))
-	if out, err := plain.Recognize(t.Context(), pipeline.RecognizeInput{Source: pipeline.Source{Bucket: "uploads", Key: "x.png"}}); err != nil || out.Result.FaceSearch != nil {
-		t.Errorf("no collection: %+v, %v", out.Result, err)
+	if out, err := plain.Recognize(t.Context(), pipeline.RecognizeInput{Source: pipeline.Source{Bucket: "uploads", Key: "x.png"}}); err != nil || inlineResult(t, out).FaceSearch != nil {
+		t.Errorf("no collection: %s, %v", out.Result, err)
 	}
 	rec.mu.Lock()
 	if asks := rec.asks; len(asks) != 3 || !asks[0] || !asks[1] || asks[2] {
@@ -153,4 +156,14 @@ func TestExternalImageID(t *testing.T) {
 			t.Errorf("ExternalImageID(%q) = %q, want %q", tt.key, got, tt.want)
 		}
 	}
+}
+
+// inlineResult decodes the result Recognize passed inline.
+func inlineResult(t *testing.T, out pipeline.RecognizeOutput) *vision.Result {
+	t.Helper()
+	var res vision.Result
+	if err := json.Unmarshal(out.Result, &res); err != nil {
+		t.Fatalf("inline result: %v (%+v)", err, out)
+	}
+	return &res
 }

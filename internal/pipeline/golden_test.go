@@ -57,7 +57,7 @@ func goldenResult() *vision.Result {
 		},
 		LabelModelVersion: "3.0",
 		TextDetections: []vision.TextDetection{
-			{DetectedText: `Fish & Chips <"fresh"> café`, Type: "LINE", ID: 0, Confidence: 99.5,
+			{DetectedText: "Fish & Chips <\"fresh\"> café\u2028menu", Type: "LINE", ID: 0, Confidence: 99.5,
 				Geometry: vision.Geometry{BoundingBox: vision.BoundingBox{Width: 0.3, Height: 0.05, Left: 0.1, Top: 0.9}, Polygon: []vision.Point{{X: 0.1, Y: 0.9}, {X: 0.4, Y: 0.9}, {X: 0.4, Y: 0.95}, {X: 0.1, Y: 0.95}}}},
 			{DetectedText: "Fish", Type: "WORD", ID: 1, ParentID: &parent, Confidence: 99.25,
 				Geometry: vision.Geometry{BoundingBox: vision.BoundingBox{Width: 0.1, Height: 0.05, Left: 0.1, Top: 0.9}, Polygon: []vision.Point{}}},
@@ -104,7 +104,17 @@ func TestResultDocumentGolden(t *testing.T) {
 	if _, err := tasks.Store(t.Context(), pipeline.StoreInput{Source: src, ResultBucket: "results", Recognition: &passed}); err != nil {
 		t.Fatal(err)
 	}
-	compareGolden(t, filepath.Join("testdata", "result.golden.json"), read(t, objs, "results", src.Key+pipeline.ResultSuffix))
+	stored := read(t, objs, "results", src.Key+pipeline.ResultSuffix)
+	compareGolden(t, filepath.Join("testdata", "result.golden.json"), stored)
+	// Store lays the bytes out without decoding them; they must be what
+	// encoding the result itself gives.
+	var res vision.Result
+	if err := json.Unmarshal(stored, &res); err != nil {
+		t.Fatal(err)
+	}
+	if want, _ := pipeline.EncodeDocument(&res); string(stored) != string(want) {
+		t.Errorf("stored document differs from EncodeDocument of its result:\n%s\nwant:\n%s", stored, want)
+	}
 }
 
 // TestErrorDocumentGolden pins the bytes of <key>.error.json for each kind

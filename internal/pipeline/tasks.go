@@ -207,12 +207,14 @@ func (t *Tasks) Recognize(ctx context.Context, in RecognizeInput) (RecognizeOutp
 	}
 	res.Source = &vision.Source{Bucket: src.Bucket, Key: src.Key, ETag: src.ETag, Size: int64(len(data)), VersionID: src.VersionID}
 	t.logger().DebugContext(ctx, "image recognised", "bucket", src.Bucket, "key", src.Key)
+	// The one serialisation of the result: its size decides inline or
+	// aside, and the bytes go on as they are to Store.
 	doc, err := json.Marshal(res)
 	if err != nil {
 		return RecognizeOutput{}, &Error{Name: ErrNameTransient, Message: "encode result", Err: err}
 	}
 	if len(doc) <= maxInlineResult {
-		return RecognizeOutput{Result: res}, nil
+		return RecognizeOutput{Result: doc}, nil
 	}
 	if in.ResultBucket == "" {
 		return RecognizeOutput{}, imageError(ErrNameInvalidInput, "result of %d bytes is too large to pass inline and no ResultBucket was given", len(doc))
@@ -289,29 +291,39 @@ func (t *Tasks) Store(ctx context.Context, in StoreInput) (StoreOutput, error) {
 	return out, nil
 }
 
-// resultDocument returns the indented result JSON, fetching it first when
-// it was passed by reference.
+// resultDocument returns the result document, fetching the result first
+// when it was passed by reference. The result is not decoded: its JSON,
+// serialised once by Recognize, is laid out as EncodeDocument would
+// (see layoutDocument).
 func (t *Tasks) resultDocument(ctx context.Context, rec *RecognizeOutput) ([]byte, error) {
-	res := rec.Result
+	raw := rec.Result
+	if string(raw) == "null" {
+		raw = nil
+	}
 	if rec.ResultRef != nil {
-		body, _, err := t.Objects.Open(ctx, rec.ResultRef.Bucket, rec.ResultRef.Key)
+		ref := rec.ResultRef
+		body, _, err := t.Objects.Open(ctx, ref.Bucket, ref.Key)
 		if err != nil {
-			return nil, transient(err, "open pending result s3://%s/%s", rec.ResultRef.Bucket, rec.ResultRef.Key)
+			return nil, transient(err, "open pending result s3://%s/%s", ref.Bucket, ref.Key)
 		}
 		defer body.Close()
-		res = new(vision.Result)
-		if err := json.NewDecoder(body).Decode(res); err != nil {
-			return nil, transient(err, "decode pending result")
+		if raw, err = io.ReadAll(body); err != nil {
+			return nil, transient(err, "read pending result s3://%s/%s", ref.Bucket, ref.Key)
 		}
+		doc, err := layoutDocument(raw)
+		if err != nil {
+			return nil, transient(err, "pending result s3://%s/%s", ref.Bucket, ref.Key)
+		}
+		return doc, nil
 	}
-	if res == nil {
+	if raw == nil {
 		return nil, imageError(ErrNameInvalidInput, "Recognition has neither Result nor ResultRef")
 	}
-	doc, err := json.MarshalIndent(res, "", "  ")
+	doc, err := layoutDocument(raw)
 	if err != nil {
-		return nil, &Error{Name: ErrNameTransient, Message: "encode result", Err: err}
+		return nil, &Error{Name: ErrNameInvalidInput, Message: "Recognition.Result", Err: err}
 	}
-	return append(doc, '\n'), nil
+	return doc, nil
 }
 
 func (t *Tasks) storeError(ctx context.Context, in StoreInput) (StoreOutput, error) {

@@ -249,9 +249,13 @@ func TestLargeResultIsPassedByReference(t *testing.T) {
 	if _, err := tasks.Store(t.Context(), pipeline.StoreInput{Source: src, ResultBucket: "results", Recognition: &rec}); err != nil {
 		t.Fatal(err)
 	}
+	stored := read(t, objs, "results", "p.png.json")
 	var got vision.Result
-	if err := json.Unmarshal(read(t, objs, "results", "p.png.json"), &got); err != nil || len(got.Labels) != 3000 {
+	if err := json.Unmarshal(stored, &got); err != nil || len(got.Labels) != 3000 {
 		t.Fatalf("stored %d labels, err %v", len(got.Labels), err)
+	}
+	if want, _ := pipeline.EncodeDocument(&got); !bytes.Equal(stored, want) {
+		t.Error("the document from the pending result is not laid out as EncodeDocument writes it")
 	}
 	if _, _, err := objs.Open(t.Context(), rec.ResultRef.Bucket, rec.ResultRef.Key); !errors.Is(err, pipeline.ErrNotFound) {
 		t.Errorf("pending result not cleaned up: %v", err)
@@ -336,5 +340,47 @@ func TestNotify(t *testing.T) {
 	}
 	if len(n.msgs) != 1 || n.msgs[0].Type != "imagerec.recognition.failed" || n.msgs[0].Document.Key != "k.error.json" || n.msgs[0].Error == "" {
 		t.Errorf("messages = %+v", n.msgs)
+	}
+}
+
+// TestStoreBadResult: a Recognition whose result is not a JSON object, or
+// a pending result that is not JSON, writes no document.
+func TestStoreBadResult(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name     string
+		rec      string // the Recognition as a state passes it
+		pending  string // the pending result's body, when set
+		wantName string
+	}{
+		{"string", `{"Result":"labels"}`, "", pipeline.ErrNameInvalidInput},
+		{"array", `{"Result":[{"Name":"Dog"}]}`, "", pipeline.ErrNameInvalidInput},
+		{"null and no reference", `{"Result":null}`, "", pipeline.ErrNameInvalidInput},
+		{"empty", `{}`, "", pipeline.ErrNameInvalidInput},
+		{"pending not JSON", `{"ResultRef":{"Bucket":"results","Key":"_imagerec/pending/x.json"}}`, `{"Labels":[`, pipeline.ErrNameTransient},
+		{"pending not an object", `{"ResultRef":{"Bucket":"results","Key":"_imagerec/pending/x.json"}}`, `[]`, pipeline.ErrNameTransient},
+		{"pending missing", `{"ResultRef":{"Bucket":"results","Key":"_imagerec/pending/gone.json"}}`, "", pipeline.ErrNameTransient},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			tasks, objs := setup(t, nil)
+			if tc.pending != "" {
+				if err := objs.Put(t.Context(), "results", "_imagerec/pending/x.json", []byte(tc.pending), ""); err != nil {
+					t.Fatal(err)
+				}
+			}
+			var rec pipeline.RecognizeOutput
+			if err := json.Unmarshal([]byte(tc.rec), &rec); err != nil {
+				t.Fatal(err)
+			}
+			_, err := tasks.Store(t.Context(), pipeline.StoreInput{Source: pipeline.Source{Bucket: "uploads", Key: "k.jpg"}, ResultBucket: "results", Recognition: &rec})
+			if got := pipeline.ErrorName(err); err == nil || got != tc.wantName {
+				t.Fatalf("Store: %v (%s), want %s", err, got, tc.wantName)
+			}
+			if _, _, err := objs.Open(t.Context(), "results", "k.jpg.json"); !errors.Is(err, pipeline.ErrNotFound) {
+				t.Errorf("a document was written: %v", err)
+			}
+		})
 	}
 }

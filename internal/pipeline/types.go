@@ -1,7 +1,7 @@
 package pipeline
 
 import (
-	"github.com/imagerec/imagerec/internal/vision"
+	"encoding/json"
 )
 
 // Source identifies the uploaded object an execution works on. It is the
@@ -66,10 +66,13 @@ type ObjectRef struct {
 
 // RecognizeOutput carries the result inline when it fits in the state
 // payload, or a reference to where it was written aside (claim check: Step
-// Functions limits state payloads to 256 KiB).
+// Functions limits state payloads to 256 KiB). Either way the result is a
+// vision.Result serialised once, by Recognize: Result holds its JSON as
+// it is passed on, and Store writes the document from those bytes
+// without decoding them.
 type RecognizeOutput struct {
-	Result    *vision.Result `json:"Result,omitempty"`
-	ResultRef *ObjectRef     `json:"ResultRef,omitempty"`
+	Result    json.RawMessage `json:"Result,omitempty"`
+	ResultRef *ObjectRef      `json:"ResultRef,omitempty"`
 }
 
 // Failure is what a Catch puts at ResultPath: Step Functions' {Error, Cause}.
