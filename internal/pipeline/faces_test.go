@@ -122,10 +122,14 @@ func TestRecognizeSearchesFaces(t *testing.T) {
 		t.Fatal(err)
 	}
 	_, err = recognize("late.png")
-	if pipeline.ErrorName(err) != pipeline.ErrNameResourceNotFound || !strings.Contains(err.Error(), "backfill --force --prefix late.png") {
+	if pipeline.ErrorName(err) != pipeline.ErrNameResourceNotFound || !strings.Contains(err.Error(), "backfill --force --prefix late.png`") {
 		t.Fatalf("deleted collection: %v (name %q)", err, pipeline.ErrorName(err))
 	}
-	src := pipeline.Source{Bucket: "uploads", Key: "late.png"}
+	_, err = recognize("it's late.png")
+	if pipeline.ErrorName(err) != pipeline.ErrNameResourceNotFound || !strings.Contains(err.Error(), `backfill --force --prefix 'it'\''s late.png'`) {
+		t.Fatalf("deleted collection: %v (name %q)", err, pipeline.ErrorName(err))
+	}
+	src := pipeline.Source{Bucket: "uploads", Key: "it's late.png"}
 	stored, err := tasks.Store(t.Context(), pipeline.StoreInput{Source: src, ResultBucket: "results", Failure: &pipeline.Failure{Error: pipeline.ErrorName(err), Cause: err.Error()}})
 	if err != nil {
 		t.Fatal(err)
@@ -137,7 +141,7 @@ func TestRecognizeSearchesFaces(t *testing.T) {
 	if ed.Error != "ResourceNotFoundException" || !strings.Contains(ed.Message, "The collection id: family does not exist") || !strings.Contains(ed.Message, "the image is kept") {
 		t.Errorf("error document %+v", ed)
 	}
-	if len(read(t, objs, "uploads", "late.png")) == 0 {
+	if len(read(t, objs, "uploads", "it's late.png")) == 0 {
 		t.Error("the upload is gone")
 	}
 }

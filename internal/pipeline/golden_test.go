@@ -63,9 +63,17 @@ func goldenResult() *vision.Result {
 				Geometry: vision.Geometry{BoundingBox: vision.BoundingBox{Width: 0.1, Height: 0.05, Left: 0.1, Top: 0.9}, Polygon: []vision.Point{}}},
 		},
 		TextModelVersion: "3.0",
-		Image:            &vision.ImageInfo{Width: 1024, Height: 768, Format: "jpeg", OrientationCorrection: "ROTATE_0"},
-		Engine:           &vision.EngineInfo{Name: "test", Models: []string{"a.onnx", "b.onnx"}},
-		Timings:          map[string]float64{vision.TimingTotal: 12.5, vision.TimingDecode: 1.25, vision.TimingKey("labels"): 8, vision.TimingKey("text"): 3.125},
+		FaceSearch: &vision.FaceSearch{CollectionID: "family", Faces: []vision.FaceSearchResult{{
+			SearchedFaceBoundingBox: vision.BoundingBox{Width: 0.2, Height: 0.25, Left: 0.4, Top: 0.1}, SearchedFaceConfidence: 99.75,
+			FaceMatches: []vision.FaceMatch{{Similarity: 97.125, Face: vision.CollectionFace{
+				FaceID: "38271d79-7bc2-5efb-b752-398a8d575b85", BoundingBox: vision.BoundingBox{Width: 0.25, Height: 0.3, Left: 0.3, Top: 0.5},
+				ImageID: "d5631190-d039-54e4-b267-abd22c8647c5", ExternalImageID: "2026:beach.jpg", Confidence: 99.5, IndexFacesModelVersion: "faceres-1",
+			}}},
+			FaceModelVersion: "faceres-1",
+		}}},
+		Image:   &vision.ImageInfo{Width: 1024, Height: 768, Format: "jpeg", OrientationCorrection: "ROTATE_0"},
+		Engine:  &vision.EngineInfo{Name: "test", Models: []string{"a.onnx", "b.onnx"}},
+		Timings: map[string]float64{vision.TimingTotal: 12.5, vision.TimingDecode: 1.25, vision.TimingKey("labels"): 8, vision.TimingKey("text"): 3.125},
 	}
 }
 
@@ -129,6 +137,7 @@ func TestErrorDocumentGolden(t *testing.T) {
 		{"lambda-cause", pipeline.Failure{Error: "ImageTooLargeException", Cause: `{"errorMessage":"12000x12000 is too many pixels","errorType":"ImageTooLargeException"}`}},
 		{"retries-exhausted", pipeline.Failure{Error: "TransientError", Cause: "write s3://results/x: disk full"}},
 		{"timeout", pipeline.Failure{Error: "States.Timeout", Cause: "Task timed out after 60 seconds"}},
+		{"face-collection-gone", pipeline.Failure{Error: "ResourceNotFoundException", Cause: "face collection family: The collection id: family does not exist; the image is kept in s3://image-upload-bucket: create the collection again and run `imagerec backfill --force --prefix 'holiday/beach & <sea> ü.jpg'` to recognise it"}},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

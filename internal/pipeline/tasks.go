@@ -232,9 +232,18 @@ func (t *Tasks) Recognize(ctx context.Context, in RecognizeInput) (RecognizeOutp
 func faceSearchError(err error, src Source, collection string) *Error {
 	e := classify(err, "search the faces of s3://"+src.Bucket+"/"+src.Key+" in face collection "+collection)
 	if e.Name == ErrNameResourceNotFound {
-		e = &Error{Name: e.Name, Message: fmt.Sprintf("face collection %s: %s; the image is kept in s3://%s: create the collection again and run `imagerec backfill --force --prefix %s` to recognise it", collection, e.Error(), src.Bucket, src.Key)}
+		e = &Error{Name: e.Name, Message: fmt.Sprintf("face collection %s: %s; the image is kept in s3://%s: create the collection again and run `imagerec backfill --force --prefix %s` to recognise it", collection, e.Message, src.Bucket, shellQuote(src.Key))}
 	}
 	return e
+}
+
+// shellQuote quotes s for a POSIX shell: as it is when it needs no
+// quoting, else in single quotes.
+func shellQuote(s string) string {
+	if s != "" && strings.Trim(s, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_.-/:+=@%,") == "" {
+		return s
+	}
+	return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'"
 }
 
 func (t *Tasks) read(ctx context.Context, src Source) ([]byte, ObjectMeta, error) {
