@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"math"
 
 	"github.com/imagerec/imagerec/internal/vision"
 )
@@ -55,7 +54,7 @@ func (s *Store) SearchFaces(_ context.Context, _ vision.Input, res *vision.Resul
 			FaceMatches: make([]vision.FaceMatch, 0, len(ms)), FaceModelVersion: info.FaceModelVersion,
 		}
 		for _, m := range ms {
-			r.FaceMatches = append(r.FaceMatches, vision.FaceMatch{Similarity: math.Round(m.Similarity*1000) / 1000, Face: m.Face.CollectionFace})
+			r.FaceMatches = append(r.FaceMatches, m.FaceMatch())
 		}
 		out.Faces = append(out.Faces, r)
 		if opts.Index && len(bar.Reasons(f, res.Image)) == 0 {

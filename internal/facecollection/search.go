@@ -8,12 +8,20 @@ import (
 	"runtime"
 	"slices"
 	"sync"
+
+	"github.com/imagerec/imagerec/internal/vision"
 )
 
 // Match is one search result.
 type Match struct {
 	Face       Face    // without Descriptor
 	Similarity float64 // 0-100, see Similarity
+}
+
+// FaceMatch is the match as Rekognition reports it, Similarity rounded to
+// three decimals.
+func (m Match) FaceMatch() vision.FaceMatch {
+	return vision.FaceMatch{Similarity: math.Round(m.Similarity*1000) / 1000, Face: m.Face.CollectionFace}
 }
 
 // Calibration of Similarity (docs/face-collections.md): cosine

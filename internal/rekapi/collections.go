@@ -5,6 +5,7 @@ import (
 	"encoding/base64"
 	"errors"
 	"fmt"
+	"math"
 	"net/http"
 	"regexp"
 	"slices"
@@ -517,21 +518,18 @@ func (h *Handler) deleteFaces(_ context.Context, body []byte) (any, error) {
 	return out, nil
 }
 
-// FaceMatch is one search result.
-type FaceMatch struct {
-	Similarity float64             `json:"Similarity"`
-	Face       facecollection.Face `json:"Face"`
-}
+// FaceMatch is one search result (Rekognition's FaceMatch).
+type FaceMatch = vision.FaceMatch
+
+func round3(v float64) float64 { return math.Round(v*1000) / 1000 }
 
 func faceMatches(ms []facecollection.Match) []FaceMatch {
 	out := make([]FaceMatch, 0, len(ms))
 	for _, m := range ms {
-		out = append(out, FaceMatch{Similarity: round3(m.Similarity), Face: m.Face})
+		out = append(out, m.FaceMatch())
 	}
 	return out
 }
-
-func round3(v float64) float64 { return float64(int64(v*1000+0.5)) / 1000 }
 
 // SearchFacesRequest is Rekognition's request.
 type SearchFacesRequest struct {
@@ -611,13 +609,9 @@ type SearchFacesByImageRequest struct {
 	QualityFilter      *string  `json:"QualityFilter"`
 }
 
-// SearchFacesByImageResponse is Rekognition's response.
-type SearchFacesByImageResponse struct {
-	SearchedFaceBoundingBox vision.BoundingBox `json:"SearchedFaceBoundingBox"`
-	SearchedFaceConfidence  float64            `json:"SearchedFaceConfidence"`
-	FaceMatches             []FaceMatch        `json:"FaceMatches"`
-	FaceModelVersion        string             `json:"FaceModelVersion"`
-}
+// SearchFacesByImageResponse is Rekognition's response, the shape the
+// pipeline's FaceSearch holds per face.
+type SearchFacesByImageResponse = vision.FaceSearchResult
 
 func (h *Handler) searchFacesByImage(ctx context.Context, body []byte) (any, error) {
 	var req SearchFacesByImageRequest
