@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"os"
 	"os/exec"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -171,5 +172,42 @@ func TestServeFaceCollectionFlags(t *testing.T) {
 				t.Errorf("serve %s: %v, want a failure saying %q:\n%s", strings.Join(tt.args, " "), err, tt.want, out.String())
 			}
 		})
+	}
+}
+
+// TestStatesRunSearchesFaces: `states run` runs the recognize task as
+// serve does, face search included (IMAGEREC_FACE_COLLECTION,
+// IMAGEREC_INDEX_FACES).
+func TestStatesRunSearchesFaces(t *testing.T) {
+	needModels(t)
+	data := t.TempDir()
+	s := startServer(t, data)
+	putObject(t.Context(), t, s.client(), "bar55.jpg", photo(t, "bar55.jpg"))
+	waitDocument(t.Context(), t, s.client(), "bar55.jpg", 3*time.Minute)
+	s.stop()
+
+	in := filepath.Join(t.TempDir(), "in.json")
+	if err := os.WriteFile(in, []byte(`{"Source":{"Bucket":"image-upload-bucket","Key":"bar55.jpg"}}`), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	cmd := exec.Command(binary(t), "states", "run", "--definition", filepath.Join(repoRoot(t), "deploy", "statemachine.asl.json"), "--input", in)
+	cmd.Env = append(os.Environ(), "IMAGEREC_DATA="+data, "IMAGEREC_FACE_COLLECTION=family", "IMAGEREC_INDEX_FACES=true")
+	if out, err := cmd.CombinedOutput(); err != nil || !strings.Contains(string(out), `"status":"SUCCEEDED"`) {
+		t.Fatalf("states run: %v\n%s", err, out)
+	}
+
+	s = startServer(t, data)
+	_, body := waitDocument(t.Context(), t, s.client(), "bar55.jpg", time.Minute)
+	var doc faceSearchDoc
+	if err := json.Unmarshal(body, &doc); err != nil || doc.FaceSearch == nil || len(doc.FaceSearch.IndexedFaces) < 2 {
+		t.Fatalf("document after states run: %v %.1500s", err, body)
+	}
+	rek := rekognition.New(rekognition.Options{
+		Region: "us-east-1", BaseEndpoint: aws.String(s.endpoint), RetryMaxAttempts: 1,
+		Credentials: credentials.NewStaticCredentialsProvider("imagerec", "imagerec-local-secret", ""),
+	})
+	faces, err := rek.ListFaces(t.Context(), &rekognition.ListFacesInput{CollectionId: aws.String("family")})
+	if err != nil || len(faces.Faces) != len(doc.FaceSearch.IndexedFaces) || aws.ToString(faces.Faces[0].ExternalImageId) != "bar55.jpg" {
+		t.Errorf("ListFaces after states run: %+v, %v", faces, err)
 	}
 }

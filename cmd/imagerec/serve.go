@@ -176,29 +176,16 @@ func newServer(ctx context.Context, cfg config.Config, log *slog.Logger) (_ *ser
 	}
 	s.closers = append(s.closers, func() { _ = s.engine.Close() })
 	log.Info("recognition engine ready", "features", cfg.Features, "load_ms", time.Since(start).Milliseconds())
-	if v := s.engine.FaceModelVersion(); v != "" {
-		if s.faces, err = facecollection.Open(filepath.Join(cfg.DataDir, "collections"), facecollection.Options{
-			FaceModelVersion: v, Dim: s.engine.DescriptorLen(), Region: cfg.Region,
-		}); err != nil {
-			return nil, fmt.Errorf("face collections: %w", err)
-		}
-	} else {
+	if s.faces, err = openCollections(cfg, s.engine); err != nil {
+		return nil, err
+	}
+	if s.faces == nil {
 		log.Warn("face collections are off: the face models are not installed (run: imagerec models install)")
 	}
 
 	tasks := newTasks(cfg, s.watched, s.engine, s.notifier(), log)
-	if cfg.FaceCollection != "" {
-		if s.faces == nil {
-			return nil, fmt.Errorf("--face-collection %s: face collections need the face models (run `imagerec models install`)", cfg.FaceCollection)
-		}
-		switch _, err := s.faces.Create(cfg.FaceCollection); {
-		case err == nil:
-			log.Info("face collection created", "collection", cfg.FaceCollection)
-		case !errors.Is(err, facecollection.ErrExists):
-			return nil, fmt.Errorf("--face-collection: %w", err)
-		}
-		tasks.Faces = s.faces
-		log.Info("uploads' faces are searched in a face collection", "collection", cfg.FaceCollection, "index", cfg.IndexFaces)
+	if err := searchFaces(tasks, s.faces, cfg, log); err != nil {
+		return nil, err
 	}
 	reg := sfn.NewRegistry()
 	registerTasks(reg, func(context.Context) (*pipeline.Tasks, error) { return tasks, nil }, s.metrics.ObserveTask)

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"log/slog"
 	"os"
 	"path/filepath"
@@ -12,6 +13,7 @@ import (
 
 	"github.com/imagerec/imagerec/deploy"
 	"github.com/imagerec/imagerec/internal/config"
+	"github.com/imagerec/imagerec/internal/facecollection"
 	"github.com/imagerec/imagerec/internal/membudget"
 	"github.com/imagerec/imagerec/internal/notify"
 	"github.com/imagerec/imagerec/internal/notify/lognotify"
@@ -69,10 +71,47 @@ func newTasks(cfg config.Config, store objstore.Store, rec vision.Recognizer, n 
 		Logger:     log.With("component", "pipeline"),
 		Options:    vision.Options{Features: cfg.Features, MinConfidence: cfg.MinConfidence},
 		MaxBytes:   cfg.MaxBytes,
-		// Faces is set by the caller that has the collections.
+		// Faces is set by searchFaces.
 		FaceCollection: cfg.FaceCollection,
 		IndexFaces:     cfg.IndexFaces,
 	}
+}
+
+// openCollections opens the face collections under the data directory,
+// for the descriptors engine computes; nil when it computes none (the
+// face models are not installed).
+func openCollections(cfg config.Config, engine *onnx.Engine) (*facecollection.Store, error) {
+	v := engine.FaceModelVersion()
+	if v == "" {
+		return nil, nil
+	}
+	faces, err := facecollection.Open(filepath.Join(cfg.DataDir, "collections"), facecollection.Options{
+		FaceModelVersion: v, Dim: engine.DescriptorLen(), Region: cfg.Region,
+	})
+	if err != nil {
+		return nil, fmt.Errorf("face collections: %w", err)
+	}
+	return faces, nil
+}
+
+// searchFaces has tasks search every image's faces in cfg.FaceCollection
+// (created when missing) when it is set: serve and `states run` alike.
+func searchFaces(tasks *pipeline.Tasks, faces *facecollection.Store, cfg config.Config, log *slog.Logger) error {
+	if cfg.FaceCollection == "" {
+		return nil
+	}
+	if faces == nil {
+		return fmt.Errorf("--face-collection %s: face collections need the face models (run `imagerec models install`)", cfg.FaceCollection)
+	}
+	switch _, err := faces.Create(cfg.FaceCollection); {
+	case err == nil:
+		log.Info("face collection created", "collection", cfg.FaceCollection)
+	case !errors.Is(err, facecollection.ErrExists):
+		return fmt.Errorf("--face-collection: %w", err)
+	}
+	tasks.Faces = faces
+	log.Info("uploads' faces are searched in a face collection", "collection", cfg.FaceCollection, "index", cfg.IndexFaces)
+	return nil
 }
 
 // lazyTasks builds the pipeline tasks for `states run` on first use, as
@@ -110,6 +149,16 @@ func (l *lazyTasks) get(ctx context.Context) (*pipeline.Tasks, error) {
 		}
 		l.close = append(l.close, func() { _ = engine.Close() })
 		l.tasks = newTasks(l.cfg, store, engine, lognotify.New(l.log), l.log)
+		if l.cfg.FaceCollection == "" {
+			return
+		}
+		faces, err := openCollections(l.cfg, engine)
+		if err == nil {
+			err = searchFaces(l.tasks, faces, l.cfg, l.log)
+		}
+		if err != nil {
+			l.tasks, l.err = nil, &pipeline.Error{Name: pipeline.ErrNameInvalidInput, Message: "face collection", Err: err}
+		}
 	})
 	return l.tasks, l.err
 }
