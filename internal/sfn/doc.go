@@ -41,4 +41,11 @@
 // Executions record the top-level state they are in (a ResumePoint): a
 // redrive starts there, and so does the recovery of an execution a stop
 // left RUNNING. See docs/adr/0012-step-functions-api.md.
+//
+// Several processes can share one Store (shared.go; a cluster's
+// internal/sfn/natsstore): with Options.Leaser an execution runs in the one
+// process holding its lease, Run starts, waits for or takes over an
+// execution (the queue worker's entry point), and Recover leaves RUNNING
+// records to the queue's redelivery. See
+// docs/adr/0015-shared-execution-state.md.
 package sfn

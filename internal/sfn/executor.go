@@ -109,6 +109,10 @@ type Options struct {
 	// effects it had already had (a notification sent twice): a grace
 	// makes a clean stop finish what it started instead.
 	CloseGrace time.Duration
+	// Leaser, for a Store shared by several processes, makes an execution
+	// run in one process at a time (shared.go); Recover then does
+	// nothing.
+	Leaser Leaser
 }
 
 // ErrExecutorClosed is returned by Start and Recover after Close.
@@ -162,6 +166,8 @@ type active struct {
 	// redrive tells a redrive (ExecutionRedriven) from a recovery, both
 	// of which start at from and go on with the stored history.
 	redrive bool
+	// lease is its Options.Leaser lease, if any.
+	lease Lease
 }
 
 // stopError is the cause of an execution stopped by Stop.
@@ -307,7 +313,9 @@ func (x *Executor) prepare(name string, input json.RawMessage) (any, Execution, 
 // Start starts an execution in the background and returns its ARN. A name
 // already used returns the existing execution's ARN when the input is
 // equal, and ErrExecutionAlreadyExists otherwise, like StartExecution.
-func (x *Executor) Start(_ context.Context, name string, input json.RawMessage) (string, error) {
+//
+// With Options.Leaser it runs here under its lease.
+func (x *Executor) Start(ctx context.Context, name string, input json.RawMessage) (string, error) {
 	v, ex, err := x.prepare(name, input)
 	if err != nil {
 		return "", err
@@ -326,15 +334,29 @@ func (x *Executor) Start(_ context.Context, name string, input json.RawMessage) 
 		return "", fmt.Errorf("start execution %q: %w", name, err)
 	}
 	a := x.begin(ex)
+	if x.opts.Leaser != nil {
+		lease, err := x.opts.Leaser.Acquire(ctx, ex.ExecutionArn)
+		if errors.Is(err, ErrLeaseHeld) {
+			// Another process started it a moment ago.
+			delete(x.running, ex.ExecutionArn)
+			close(a.done)
+			return ex.ExecutionArn, nil
+		}
+		if err != nil {
+			delete(x.running, ex.ExecutionArn)
+			close(a.done)
+			return "", fmt.Errorf("start execution %q: %w", name, err)
+		}
+		a.lease = lease
+	}
 	if err := x.persist(a); err != nil {
 		delete(x.running, ex.ExecutionArn)
+		if a.lease != nil {
+			a.lease.Release()
+		}
 		return "", fmt.Errorf("start execution %q: %w", name, err)
 	}
-	x.wg.Add(1)
-	go func() {
-		defer x.wg.Done()
-		x.run(x.ctx, a, v)
-	}()
+	x.goRun(a, v)
 	return ex.ExecutionArn, nil
 }
 
@@ -360,6 +382,14 @@ func (x *Executor) begin(ex Execution) *active {
 }
 
 func (x *Executor) persist(a *active) error {
+	if a.lease != nil {
+		select {
+		case <-a.lease.Lost():
+			// Another process may own the record now.
+			return errLeaseLost
+		default:
+		}
+	}
 	rec := &Record{Execution: a.exec, Definition: string(a.def), History: a.hist.snapshot(), Callbacks: a.callbacks.snapshot()}
 	x.mrMu.Lock()
 	arns := append([]string(nil), a.mapRuns...)
@@ -396,6 +426,7 @@ func (x *Executor) RunSync(ctx context.Context, name string, input json.RawMessa
 
 // run executes and records the result.
 func (x *Executor) run(ctx context.Context, a *active, input any) {
+	outer := ctx
 	ex := a.exec
 	log := x.log.With("execution", ex.Name)
 	log.Debug("execution started")
@@ -466,17 +497,25 @@ func (x *Executor) run(ctx context.Context, a *active, input any) {
 		}
 	}
 	out, err := r.runMachine(ctx, a.sm, input, &frame{scope: newScope(nil), top: true})
-	if err == errCanceled && x.ctx.Err() != nil {
-		// Executor closing: leave the execution RUNNING for Recover,
-		// with its latest resume point and history.
-		if perr := x.persist(a); perr != nil {
-			log.Warn("checkpoint execution", "err", perr)
+	lost := errors.Is(context.Cause(outer), errLeaseLost)
+	if err == errCanceled && (x.ctx.Err() != nil || lost) {
+		// Executor closing: leave the execution RUNNING for Recover (or
+		// the next process it is handed to), with its latest resume point
+		// and history. A lost lease: whoever has it now owns the record.
+		if !lost {
+			if perr := x.persist(a); perr != nil {
+				log.Warn("checkpoint execution", "err", perr)
+			}
 		}
 		x.mu.Lock()
 		delete(x.running, ex.ExecutionArn)
 		x.mu.Unlock()
 		close(a.done)
-		log.Info("execution interrupted; it stays RUNNING for recovery")
+		if lost {
+			log.Warn("execution lease lost: another process goes on with it")
+		} else {
+			log.Info("execution interrupted; it stays RUNNING for recovery")
+		}
 		return
 	}
 	stop := x.opts.Clock.Now().UTC()
@@ -574,7 +613,7 @@ const redriveWindow = 14 * 24 * time.Hour
 // then, as RedriveExecution does: states that had succeeded are not run
 // again, nor are the child executions of a Distributed Map that
 // succeeded. It returns the redrive date.
-func (x *Executor) Redrive(_ context.Context, arn string) (time.Time, error) {
+func (x *Executor) Redrive(ctx context.Context, arn string) (time.Time, error) {
 	x.mu.Lock()
 	defer x.mu.Unlock()
 	if x.closing {
@@ -635,16 +674,32 @@ func (x *Executor) Redrive(_ context.Context, arn string) (time.Time, error) {
 		a.mapRuns = append(a.mapRuns, m.MapRunArn)
 	}
 	x.mrMu.Unlock()
-	if err := x.persist(a); err != nil {
+	if err := x.leaseFor(ctx, a); err != nil {
 		delete(x.running, arn)
 		return time.Time{}, fmt.Errorf("redrive execution: %w", err)
 	}
-	x.wg.Add(1)
-	go func() {
-		defer x.wg.Done()
-		x.run(x.ctx, a, nil)
-	}()
+	if err := x.persist(a); err != nil {
+		delete(x.running, arn)
+		if a.lease != nil {
+			a.lease.Release()
+		}
+		return time.Time{}, fmt.Errorf("redrive execution: %w", err)
+	}
+	x.goRun(a, nil)
 	return now, nil
+}
+
+// leaseFor takes a's lease when the executor has a Leaser.
+func (x *Executor) leaseFor(ctx context.Context, a *active) error {
+	if x.opts.Leaser == nil {
+		return nil
+	}
+	lease, err := x.opts.Leaser.Acquire(ctx, a.exec.ExecutionArn)
+	if err != nil {
+		return err
+	}
+	a.lease = lease
+	return nil
 }
 
 // Stop aborts a running execution, as StopExecution does, recording
@@ -757,7 +812,7 @@ func (x *Executor) Wait(ctx context.Context, arn string) (Execution, error) {
 // Rerun runs a stored, finished execution again from its input under the
 // same name (the new run replaces the stored record, as a re-run by
 // Recover does). A running execution is left as it is. It returns the ARN.
-func (x *Executor) Rerun(_ context.Context, name string) (string, error) {
+func (x *Executor) Rerun(ctx context.Context, name string) (string, error) {
 	arn := x.ExecutionArn(name)
 	x.mu.Lock()
 	defer x.mu.Unlock()
@@ -780,16 +835,19 @@ func (x *Executor) Rerun(_ context.Context, name string) (string, error) {
 		StartDate: x.opts.Clock.Now().UTC(), Input: rec.Execution.Input,
 	}
 	a := x.begin(ex)
-	if err := x.persist(a); err != nil {
+	if err := x.leaseFor(ctx, a); err != nil {
 		delete(x.running, arn)
 		return "", fmt.Errorf("rerun execution %q: %w", name, err)
 	}
+	if err := x.persist(a); err != nil {
+		delete(x.running, arn)
+		if a.lease != nil {
+			a.lease.Release()
+		}
+		return "", fmt.Errorf("rerun execution %q: %w", name, err)
+	}
 	x.log.Info("running a finished execution again", "execution", name)
-	x.wg.Add(1)
-	go func() {
-		defer x.wg.Done()
-		x.run(x.ctx, a, v)
-	}()
+	x.goRun(a, v)
 	return arn, nil
 }
 
@@ -798,6 +856,11 @@ func (x *Executor) Rerun(_ context.Context, name string) (string, error) {
 // its history (from the start when it had none; tasks are idempotent).
 // It returns their ARNs.
 func (x *Executor) Recover(_ context.Context) ([]string, error) {
+	if x.opts.Leaser != nil {
+		// Shared store: an execution another process runs is RUNNING
+		// too; the queue hands interrupted ones over (shared.go).
+		return nil, nil
+	}
 	recs, err := x.opts.Store.List()
 	if err != nil {
 		return nil, fmt.Errorf("recover executions: %w", err)
@@ -823,36 +886,13 @@ func (x *Executor) Recover(_ context.Context) ([]string, error) {
 			x.log.Error("recover execution: bad stored input", "execution", ex.Name, "err", derr)
 			continue
 		}
-		a := x.begin(ex)
 		// It goes on at the last top-level state it checkpointed, with
 		// its history; task tokens answered before the stop are replayed;
 		// its Map Runs are taken up again.
-		if from := loadResume(rec); from != nil {
-			a.from = from
-			a.hist.events = append(a.hist.events, rec.History...)
-		}
-		a.callbacks = newCallbacks(rec.Callbacks, a.callbacks.persist)
-		x.mrMu.Lock()
-		for _, m := range rec.MapRuns {
-			if _, ok := x.mapRuns[m.MapRunArn]; !ok {
-				x.mapRuns[m.MapRunArn] = &mapRun{info: m}
-			}
-			a.mapRuns = append(a.mapRuns, m.MapRunArn)
-		}
-		x.mrMu.Unlock()
-		// Re-run the definition it started with.
-		if rec.Definition != "" && rec.Definition != string(a.def) {
-			if sm, perr := asl.Parse([]byte(rec.Definition)); perr == nil {
-				a.sm, a.def = sm, []byte(rec.Definition)
-			}
-		}
+		a := x.resumeLocked(rec)
 		x.mu.Unlock()
 		x.log.Info("re-running execution left running", "execution", ex.Name)
-		x.wg.Add(1)
-		go func() {
-			defer x.wg.Done()
-			x.run(x.ctx, a, v)
-		}()
+		x.goRun(a, v)
 		arns = append(arns, ex.ExecutionArn)
 	}
 	return arns, nil

@@ -83,6 +83,11 @@ type ServiceOptions struct {
 	OnComplete func(Execution)
 	// CloseGrace is each executor's Options.CloseGrace.
 	CloseGrace time.Duration
+	// ExecutionStore, if set, returns the store of a machine's executions
+	// (a store shared by a cluster) in place of Dir/NAME/executions.
+	ExecutionStore func(machine string) (Store, error)
+	// Leaser is each executor's Options.Leaser (a cluster: shared.go).
+	Leaser Leaser
 }
 
 // Service is the Step Functions of one account and region: state machines
@@ -180,6 +185,13 @@ func (s *Service) open(info StateMachine, store Store, onComplete func(Execution
 	if onComplete == nil {
 		onComplete = s.opts.OnComplete
 	}
+	if store == nil && s.opts.ExecutionStore != nil {
+		st, err := s.opts.ExecutionStore(info.Name)
+		if err != nil {
+			return nil, err
+		}
+		store = st
+	}
 	if store == nil && s.opts.Dir != "" {
 		ds, err := NewDirStore(MachineExecutionsDir(s.opts.Dir, info.Name), DirOptions{Quarantine: true, Logger: s.opts.Logger})
 		if err != nil {
@@ -192,6 +204,7 @@ func (s *Service) open(info StateMachine, store Store, onComplete func(Execution
 		StateMachineName: info.Name, Region: s.opts.Region, Account: s.opts.Account,
 		RoleArn: info.RoleArn, Type: info.Type, OnComplete: onComplete,
 		CloseGrace: s.opts.CloseGrace, Objects: s.opts.Objects, OnEvent: onEvent,
+		Leaser: s.opts.Leaser,
 	})
 	if err != nil {
 		return nil, err
