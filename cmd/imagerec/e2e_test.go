@@ -93,9 +93,15 @@ var listenRE = regexp.MustCompile(`endpoint: (http://127\.0\.0\.1:\d+)`)
 // and returns once the listener is bound.
 func startServer(t testing.TB, dataDir string, extra ...string) *testServer {
 	t.Helper()
+	return startServerEnv(t, dataDir, nil, extra...)
+}
+
+// startServerEnv is startServer with more environment variables.
+func startServerEnv(t testing.TB, dataDir string, env []string, extra ...string) *testServer {
+	t.Helper()
 	args := append([]string{"serve", "--listen", "127.0.0.1:0", "--data", dataDir}, extra...)
 	cmd := exec.Command(binary(t), args...)
-	cmd.Env = append(os.Environ(), "IMAGEREC_LOG_LEVEL=debug")
+	cmd.Env = append(append(os.Environ(), "IMAGEREC_LOG_LEVEL=debug"), env...)
 	stdout, err := cmd.StdoutPipe()
 	if err != nil {
 		t.Fatal(err)

@@ -8,17 +8,24 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"strings"
 	"text/tabwriter"
 	"time"
 
+	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
+
 	"github.com/imagerec/imagerec/deploy"
 	"github.com/imagerec/imagerec/internal/sfn"
+	"github.com/imagerec/imagerec/internal/sfn/natsstore"
 )
+
+const executionsUsage = "executions list | describe ID | history ID [--data DIR | --queue URLS] [--state-machine NAME] [--json]"
 
 // cmdExecutions implements `imagerec executions list|describe ID|history ID
 // [--data DIR]` over the durable execution store of `imagerec serve`.
-func cmdExecutions(_ context.Context, env *Env, args []string) error {
-	usage := "executions list | describe ID | history ID [--data DIR] [--state-machine NAME] [--json]"
+func cmdExecutions(ctx context.Context, env *Env, args []string) error {
+	usage := executionsUsage
 	if len(args) == 0 {
 		fmt.Fprintln(env.Stderr, "Usage: imagerec "+usage)
 		return &exitError{2}
@@ -29,6 +36,8 @@ func cmdExecutions(_ context.Context, env *Env, args []string) error {
 			"  describe  one execution, like aws stepfunctions describe-execution\n"+
 			"  history   its events, like aws stepfunctions get-execution-history\n\n"+
 			"Flags:\n  --data DIR             data directory of imagerec serve (default ./data)\n"+
+			"  --queue URLS           a cluster's NATS URLs (as serve --queue): the executions every node shares\n"+
+			"  --queue-creds FILE     NATS credentials file\n"+
 			"  --state-machine NAME   whose executions (default imagerec, the pipeline's; also imagerec-backfill\n"+
 			"                         and the machines created with aws stepfunctions create-state-machine)\n"+
 			"  --json                 print JSON (list)")
@@ -39,9 +48,19 @@ func cmdExecutions(_ context.Context, env *Env, args []string) error {
 	data := fs.String("data", "./data", "data `directory` of imagerec serve (executions are under DIR/executions)")
 	asJSON := fs.Bool("json", false, "print JSON (list)")
 	machine := fs.String("state-machine", deploy.LocalStateMachine, "state machine `NAME` whose executions to read")
+	queueURLs := fs.String("queue", "", "NATS `URLs` of a cluster's queue (comma-separated, as serve --queue): read the executions every node shares there instead of --data")
+	queueCreds := fs.String("queue-creds", "", "NATS credentials `file` (as serve --queue-creds)")
 	pos, err := parseInterleaved(fs, args[1:])
 	if err != nil {
 		return err
+	}
+	if *queueURLs != "" {
+		st, closeStore, err := sharedStore(ctx, *queueURLs, *queueCreds, *machine)
+		if err != nil {
+			return err
+		}
+		defer closeStore()
+		return printExecutions(env, sub, pos, *asJSON, st, nil, "the cluster at "+redactQueue(strings.Split(*queueURLs, ",")))
 	}
 	// The same stores serve's sfn.Service keeps: the pipeline's in
 	// DATA/executions, every other machine's beside its definition.
@@ -63,22 +82,60 @@ func cmdExecutions(_ context.Context, env *Env, args []string) error {
 	if err != nil {
 		return err
 	}
+	return printExecutions(env, sub, pos, *asJSON, store, store, dir)
+}
+
+// sharedStore opens the execution store a cluster's processes share
+// (serve --queue): the machine's records in the queue's JetStream.
+func sharedStore(ctx context.Context, urls, creds, machine string) (sfn.Store, func(), error) {
+	opts := []nats.Option{nats.Name("imagerec-executions"), nats.Timeout(5 * time.Second)}
+	if creds != "" {
+		opts = append(opts, nats.UserCredentials(creds))
+	}
+	nc, err := nats.Connect(urls, opts...)
+	if err != nil {
+		return nil, nil, fmt.Errorf("connect to nats %s: %w", redactQueue(strings.Split(urls, ",")), err)
+	}
+	js, err := jetstream.New(nc)
+	if err != nil {
+		nc.Close()
+		return nil, nil, fmt.Errorf("jetstream: %w", err)
+	}
+	st, err := natsstore.Open(ctx, js, natsstore.Options{Patience: 5 * time.Second})
+	if err != nil {
+		nc.Close()
+		return nil, nil, err
+	}
+	return st.Store(machine), nc.Close, nil
+}
+
+// printExecutions runs sub (list, describe, history) over store, named
+// where in messages; dir, when set, is the disk store (its unreadable and
+// quarantined files are reported).
+func printExecutions(env *Env, sub string, pos []string, asJSON bool, store sfn.Store, dir *sfn.DirStore, where string) error {
 	enc := json.NewEncoder(env.Stdout)
 	enc.SetEscapeHTML(false)
 	enc.SetIndent("", "  ")
 	switch sub {
 	case "list":
-		recs, unreadable, err := store.ListReport()
+		var recs []*sfn.Record
+		var err error
+		if dir != nil {
+			var unreadable []string
+			recs, unreadable, err = dir.ListReport()
+			for _, f := range unreadable {
+				fmt.Fprintf(env.Stderr, "imagerec executions: %s is unreadable (skipped; serve moves it to quarantine)\n", f)
+			}
+			if n, qerr := dir.Quarantined(); qerr == nil && n > 0 {
+				fmt.Fprintf(env.Stderr, "imagerec executions: %d quarantined execution file(s) in %s\n", n, filepath.Join(where, sfn.QuarantineDir))
+			}
+		} else {
+			recs, err = store.List()
+		}
 		if err != nil {
 			return err
 		}
-		for _, f := range unreadable {
-			fmt.Fprintf(env.Stderr, "imagerec executions: %s is unreadable (skipped; serve moves it to quarantine)\n", f)
-		}
-		if n, err := store.Quarantined(); err == nil && n > 0 {
-			fmt.Fprintf(env.Stderr, "imagerec executions: %d quarantined execution file(s) in %s\n", n, filepath.Join(dir, sfn.QuarantineDir))
-		}
-		if *asJSON {
+		if asJSON {
 			execs := make([]sfn.Execution, len(recs))
 			for i, r := range recs {
 				execs[i] = r.Execution
@@ -98,12 +155,12 @@ func cmdExecutions(_ context.Context, env *Env, args []string) error {
 		return tw.Flush()
 	case "describe", "history":
 		if len(pos) != 1 {
-			fmt.Fprintln(env.Stderr, "Usage: imagerec "+usage)
+			fmt.Fprintln(env.Stderr, "Usage: imagerec "+executionsUsage)
 			return &exitError{2}
 		}
 		rec, err := store.Get(pos[0])
 		if errors.Is(err, sfn.ErrExecutionDoesNotExist) {
-			fmt.Fprintf(env.Stderr, "imagerec executions: no execution %q in %s\n", pos[0], dir)
+			fmt.Fprintf(env.Stderr, "imagerec executions: no execution %q in %s\n", pos[0], where)
 			return &exitError{1}
 		}
 		if err != nil {

@@ -31,14 +31,13 @@ import (
 	"github.com/imagerec/imagerec/internal/notify"
 	"github.com/imagerec/imagerec/internal/notify/lognotify"
 	"github.com/imagerec/imagerec/internal/notify/webhook"
-	"github.com/imagerec/imagerec/internal/objstore"
-	"github.com/imagerec/imagerec/internal/objstore/diskstore"
 	"github.com/imagerec/imagerec/internal/pipeline"
 	"github.com/imagerec/imagerec/internal/queue"
 	"github.com/imagerec/imagerec/internal/rekapi"
 	"github.com/imagerec/imagerec/internal/s3api"
 	"github.com/imagerec/imagerec/internal/s3event"
 	"github.com/imagerec/imagerec/internal/sfn"
+	"github.com/imagerec/imagerec/internal/sfn/natsstore"
 	"github.com/imagerec/imagerec/internal/sfnapi"
 	"github.com/imagerec/imagerec/internal/sigv4"
 	"github.com/imagerec/imagerec/internal/ui"
@@ -72,14 +71,16 @@ func cmdServe(ctx context.Context, env *Env, args []string) error {
 type server struct {
 	cfg       config.Config
 	log       *slog.Logger
-	store     *diskstore.Store
+	store     objectStore
 	queue     *queue.Queue
 	engine    *onnx.Engine
 	faces     *facecollection.Store // nil without the face models
 	budget    *membudget.Budget
 	exec      *sfn.Executor
-	execStore *sfn.DirStore
-	states    *sfn.Service
+	execStore *sfn.DirStore // nil in a cluster (shared)
+	// shared is the cluster's execution state (--queue), nil otherwise.
+	shared *natsstore.State
+	states *sfn.Service
 	// reconciled counts uploads started again since the server started.
 	reconciled atomic.Int64
 	metrics    *metrics.Metrics
@@ -130,13 +131,8 @@ func newServer(ctx context.Context, cfg config.Config, log *slog.Logger) (_ *ser
 				"public_url", s.public.String())
 		}
 	}
-	if s.store, err = diskstore.Open(filepath.Join(cfg.DataDir, "objects"), diskstore.Options{}); err != nil {
-		return nil, fmt.Errorf("open object store: %w", err)
-	}
-	for _, b := range []string{cfg.UploadBucket, cfg.ResultBucket} {
-		if err := s.store.CreateBucket(ctx, b); err != nil && !errors.Is(err, objstore.ErrBucketExists) {
-			return nil, fmt.Errorf("create bucket %s: %w", b, err)
-		}
+	if s.store, err = openObjectStore(ctx, cfg, log); err != nil {
+		return nil, err
 	}
 	s.metrics = metrics.New(func() float64 {
 		n, _ := s.queue.Pending(context.Background())
@@ -145,11 +141,29 @@ func newServer(ctx context.Context, cfg config.Config, log *slog.Logger) (_ *ser
 	// Damage found in the queue's files is logged (ERROR) by the queue,
 	// counted here, shown on the page and in healthz; the reconciler
 	// re-queues the work the lost events stood for.
-	if s.queue, err = queue.Open(ctx, queue.Config{Dir: filepath.Join(cfg.DataDir, "queue"), Logger: log,
-		OnDamage: func(d queue.Damage) { s.metrics.QueueDamage.WithLabelValues(d.Kind).Inc() }}); err != nil {
-		return nil, err
+	qcfg := queue.Config{Dir: filepath.Join(cfg.DataDir, "queue"), Logger: log, AckWait: cfg.QueueAckWait,
+		OnDamage: func(d queue.Damage) { s.metrics.QueueDamage.WithLabelValues(d.Kind).Inc() }}
+	if cfg.Clustered() {
+		// An existing JetStream cluster, shared with the other gateways
+		// and workers (docs/cluster.md).
+		qcfg.Dir = ""
+		qcfg.Servers, qcfg.Replicas = cfg.Queue, cfg.QueueReplicas
+		qcfg.CredsFile, qcfg.TLSCA, qcfg.TLSCert, qcfg.TLSKey = cfg.QueueCreds, cfg.QueueTLSCA, cfg.QueueTLSCert, cfg.QueueTLSKey
+		qcfg.Name = "imagerec-" + cfg.Role
+	}
+	if s.queue, err = queue.Open(ctx, qcfg); err != nil {
+		return nil, fmt.Errorf("queue: %w", err)
 	}
 	s.closers = append(s.closers, s.queue.Close)
+	if cfg.Clustered() {
+		// Execution records and leases in the same cluster, seen by every
+		// gateway and worker (docs/adr/0015-shared-execution-state.md).
+		if s.shared, err = natsstore.Open(ctx, s.queue.JetStream(), natsstore.Options{
+			Replicas: cfg.QueueReplicas, LeaseTTL: leaseTTL(cfg.QueueAckWait), Logger: log,
+		}); err != nil {
+			return nil, fmt.Errorf("shared execution state: %w", err)
+		}
+	}
 
 	size, why := membudget.Choose(cfg.MemoryBudget, os.ReadFile)
 	s.budget = membudget.New(size)
@@ -190,19 +204,10 @@ func newServer(ctx context.Context, cfg config.Config, log *slog.Logger) (_ *ser
 	reg := sfn.NewRegistry()
 	registerTasks(reg, func(context.Context) (*pipeline.Tasks, error) { return tasks, nil }, s.metrics.ObserveTask)
 
-	// This process owns the directory (lock above): unreadable execution
-	// files are quarantined rather than stopping the server.
-	if s.execStore, err = sfn.NewDirStore(filepath.Join(cfg.DataDir, "executions"), sfn.DirOptions{Quarantine: true, Logger: log}); err != nil {
-		return nil, fmt.Errorf("execution store: %w", err)
-	}
-	s.metrics.GaugeFunc("imagerec_quarantined_executions", "Unreadable execution files moved to executions/quarantine/.", func() float64 {
-		n, _ := s.execStore.Quarantined()
-		return float64(n)
-	})
 	// Step Functions: the pipeline's and the backfill's state machines and
 	// the ones users create through the API (kept under
 	// DATA/statemachines).
-	s.states, err = sfn.NewService(sfn.ServiceOptions{
+	sopts := sfn.ServiceOptions{
 		Dir:      filepath.Join(cfg.DataDir, "statemachines"),
 		Region:   cfg.Region,
 		Account:  deploy.LocalAccount,
@@ -212,13 +217,32 @@ func newServer(ctx context.Context, cfg config.Config, log *slog.Logger) (_ *ser
 		// A clean stop finishes the executions in flight, so their
 		// notifications are not sent again by a re-run after the restart.
 		CloseGrace: 10 * time.Second,
-	})
-	if err != nil {
+	}
+	var execStore sfn.Store
+	if s.shared != nil {
+		// Every machine's executions in the cluster's buckets; one process
+		// at a time runs each, under its lease.
+		execStore = s.shared.Store(deploy.LocalStateMachine)
+		sopts.ExecutionStore = func(machine string) (sfn.Store, error) { return s.shared.Store(machine), nil }
+		sopts.Leaser = s.shared
+	} else {
+		// This process owns the directory (lock above): unreadable
+		// execution files are quarantined rather than stopping the server.
+		if s.execStore, err = sfn.NewDirStore(filepath.Join(cfg.DataDir, "executions"), sfn.DirOptions{Quarantine: true, Logger: log}); err != nil {
+			return nil, fmt.Errorf("execution store: %w", err)
+		}
+		s.metrics.GaugeFunc("imagerec_quarantined_executions", "Unreadable execution files moved to executions/quarantine/.", func() float64 {
+			n, _ := s.execStore.Quarantined()
+			return float64(n)
+		})
+		execStore = s.execStore
+	}
+	if s.states, err = sfn.NewService(sopts); err != nil {
 		return nil, err
 	}
 	s.closers = append(s.closers, func() { _ = s.states.Close() })
 	def := asl.Substitute(deploy.StateMachine, deploy.LocalSubstitutions(cfg.ResultBucket))
-	s.exec, err = s.states.AddManaged(deploy.LocalStateMachine, def, sfn.ManagedOptions{Store: s.execStore, OnComplete: s.completed, OnEvent: s.console.executionEvent})
+	s.exec, err = s.states.AddManaged(deploy.LocalStateMachine, def, sfn.ManagedOptions{Store: execStore, OnComplete: s.completed, OnEvent: s.console.executionEvent})
 	if err != nil {
 		return nil, fmt.Errorf("state machine %s: %w", "deploy/statemachine.asl.json", err)
 	}
@@ -227,6 +251,14 @@ func newServer(ctx context.Context, cfg config.Config, log *slog.Logger) (_ *ser
 		return nil, fmt.Errorf("state machine %s: %w", "deploy/backfill.asl.json", err)
 	}
 	return s, nil
+}
+
+// leaseTTL is how long an execution's lease outlives its process: the
+// queue's ack wait (at least 2s), so a redelivered event finds the lease of
+// the worker that died expired, and a leader election in the cluster (a
+// few seconds without answers) does not lose a live worker's leases.
+func leaseTTL(ackWait time.Duration) time.Duration {
+	return max(ackWait, 2*time.Second)
 }
 
 // dataEntries are what serve keeps under --data. Only these are made
@@ -299,11 +331,14 @@ func (s *server) completed(ex sfn.Execution) {
 // run serves until ctx is done.
 func (s *server) run(ctx context.Context, stdout io.Writer) error {
 	endpoint := s.public.String()
-	s.http = &http.Server{Handler: s.handler(), ReadHeaderTimeout: 30 * time.Second}
+	h := s.handler()
+	if !s.cfg.Gateway() {
+		h = s.workerHandler()
+	}
+	s.http = &http.Server{Handler: h, ReadHeaderTimeout: 30 * time.Second}
 	// Open event streams would hold a graceful shutdown for its timeout.
 	s.http.RegisterOnShutdown(s.console.page.Close)
 
-	started := time.Now()
 	recovered, err := s.states.Recover(ctx)
 	if err != nil {
 		return err
@@ -314,7 +349,18 @@ func (s *server) run(ctx context.Context, stdout io.Writer) error {
 
 	// One write: a reader of the first line has the whole banner.
 	var banner strings.Builder
+	if !s.cfg.Gateway() {
+		fmt.Fprintf(&banner, "imagerec serve %s: worker (no S3 endpoint), metrics and health endpoint: %s\n", version, endpoint)
+		fmt.Fprintf(&banner, "  queue:       %s (executions)\n", redactQueue(s.cfg.Queue))
+		fmt.Fprintf(&banner, "  store:       %s\n", storeName(s.cfg))
+		fmt.Fprintf(&banner, "  metrics:     %s%s/metrics   health: %s%s/healthz\n", endpoint, uiPrefix, endpoint, uiPrefix)
+		_, _ = io.WriteString(stdout, banner.String())
+		return s.serve(ctx)
+	}
 	fmt.Fprintf(&banner, "imagerec serve %s: endpoint: %s\n", version, endpoint)
+	if s.cfg.Clustered() {
+		fmt.Fprintf(&banner, "  role:        %s, queue %s, store %s\n", s.cfg.Role, redactQueue(s.cfg.Queue), storeName(s.cfg))
+	}
 	fmt.Fprintf(&banner, "  credentials: AWS_ACCESS_KEY_ID=%s, secret access key from %s (region %s)\n", s.cfg.AccessKeyID, s.cfg.SecretSource, s.cfg.Region)
 	fmt.Fprintf(&banner, "  upload:      aws --endpoint-url %s s3 cp photo.jpg s3://%s/\n", endpoint, s.cfg.UploadBucket)
 	fmt.Fprintf(&banner, "  results:     aws --endpoint-url %s s3 ls s3://%s/\n", endpoint, s.cfg.ResultBucket)
@@ -325,26 +371,35 @@ func (s *server) run(ctx context.Context, stdout io.Writer) error {
 	if f, ok := stdout.(interface{ Sync() error }); ok {
 		_ = f.Sync()
 	}
+	return s.serve(ctx)
+}
 
+// serve runs the parts of the role until ctx is done: the gateway's
+// reconciliation and console, the worker's queue consumer, and the HTTP
+// server (all of it, or a worker's metrics and health).
+func (s *server) serve(ctx context.Context) error {
+	started := time.Now()
 	var wg sync.WaitGroup
 	errc := make(chan error, 2)
-	if s.cfg.ReconcileInterval > 0 {
-		wg.Go(func() { s.reconcileLoop(ctx, started) })
+	if s.cfg.Gateway() {
+		if s.cfg.ReconcileInterval > 0 {
+			wg.Go(func() { s.reconcileLoop(ctx, started) })
+		}
+		wg.Go(func() { s.console.run(ctx) })
 	}
-	wg.Go(func() { s.console.run(ctx) })
-	wg.Add(2)
-	go func() {
-		defer wg.Done()
+	wg.Go(func() {
 		if err := s.http.Serve(s.listener); err != nil && !errors.Is(err, http.ErrServerClosed) {
 			errc <- fmt.Errorf("http: %w", err)
 		}
-	}()
-	go func() {
-		defer wg.Done()
-		if err := s.queue.Consume(ctx, s.cfg.Workers, s.handleEvent); err != nil {
-			errc <- err
-		}
-	}()
+	})
+	if s.cfg.Worker() {
+		wg.Go(func() {
+			if err := s.queue.Consume(ctx, s.cfg.Workers, s.handleEvent); err != nil {
+				errc <- err
+			}
+		})
+	}
+	var err error
 	select {
 	case <-ctx.Done():
 	case err = <-errc:
@@ -361,13 +416,36 @@ func (s *server) run(ctx context.Context, stdout io.Writer) error {
 // (pipeline.Trigger.Records) and waits for its execution. Returning an
 // error leaves it in the queue for redelivery.
 func (s *server) handleEvent(ctx context.Context, data []byte) error {
-	var rec s3event.Record
-	if err := json.Unmarshal(data, &rec); err != nil {
-		s.log.ErrorContext(ctx, "dropping undecodable queued event", "err", err)
+	all, err := s3event.ParseMessage(data)
+	if err != nil {
+		s.log.ErrorContext(ctx, "dropping undecodable queued event", "err", err, "message", truncate(data, 512))
 		return nil
 	}
+	// Records straight from the store (MinIO's NATS target) pass the same
+	// notification rules as the endpoint's own.
+	rules := s.rules()
+	var recs []s3event.Record
+	for _, rec := range all {
+		key, _ := rec.DecodedKey()
+		if len(rules.Match(rec.S3.Bucket.Name, key, rec.EventName)) == 0 {
+			s.log.DebugContext(ctx, "event ignored: no notification rule selects it", "bucket", rec.S3.Bucket.Name, "key", key, "event", rec.EventName)
+			continue
+		}
+		recs = append(recs, rec)
+	}
 	var started []string
-	_, err := s.trigger.Records(ctx, []s3event.Record{rec}, func(ctx context.Context, st pipeline.Start) (string, error) {
+	_, err = s.trigger.Records(ctx, recs, func(ctx context.Context, st pipeline.Start) (string, error) {
+		if s.shared != nil {
+			// A cluster: run it to its end here under its lease, take it
+			// over from a worker that died, or wait for the one that runs
+			// it (sfn.Executor.Run). Interrupted, the event is delivered
+			// again.
+			ex, err := s.exec.Run(ctx, st.Name, st.Input)
+			if errors.Is(err, sfn.ErrExecutionAlreadyExists) {
+				return "", pipeline.ErrExecutionExists
+			}
+			return ex.ExecutionArn, err
+		}
 		arn, err := s.exec.Start(ctx, st.Name, st.Input)
 		if errors.Is(err, sfn.ErrExecutionAlreadyExists) {
 			return "", pipeline.ErrExecutionExists
@@ -377,9 +455,8 @@ func (s *server) handleEvent(ctx context.Context, data []byte) error {
 		}
 		return arn, err
 	}, s.log)
-	var re *pipeline.RecordError
-	if errors.As(err, &re) && re.Execution == "" {
-		s.log.ErrorContext(ctx, "dropping event", "key", rec.S3.Object.Key, "err", err)
+	if err != nil && !startAgain(err) {
+		s.log.ErrorContext(ctx, "dropping event", "err", err)
 		return nil
 	}
 	if err != nil {
@@ -391,6 +468,33 @@ func (s *server) handleEvent(ctx context.Context, data []byte) error {
 		}
 	}
 	return nil
+}
+
+// startAgain reports whether a trigger error has a record whose
+// execution may start on another delivery: one that could not be planned
+// (its key is too long) never will.
+func startAgain(err error) bool {
+	var multi interface{ Unwrap() []error }
+	var pe *pipeline.Error
+	if errors.As(err, &pe) && errors.As(pe.Err, &multi) {
+		for _, e := range multi.Unwrap() {
+			var re *pipeline.RecordError
+			if !errors.As(e, &re) || re.Execution != "" {
+				return true
+			}
+		}
+		return false
+	}
+	var re *pipeline.RecordError
+	return !errors.As(err, &re) || re.Execution != ""
+}
+
+// truncate is at most n bytes of b, for a log line.
+func truncate(b []byte, n int) string {
+	if len(b) > n {
+		return string(b[:n]) + "..."
+	}
+	return string(b)
 }
 
 // publish is the S3 endpoint's synchronous event hook: a record the
@@ -458,6 +562,28 @@ func (s *server) handler() http.Handler {
 		}
 		s3i.ServeHTTP(w, r)
 	})
+}
+
+// workerHandler is a worker's HTTP: metrics and health only (it has no
+// S3 endpoint, APIs or console).
+func (s *server) workerHandler() http.Handler {
+	mux := http.NewServeMux()
+	mux.Handle(uiPrefix+"/metrics", s.console.page.Guard(s.metrics.Handler()))
+	mux.Handle(uiPrefix+"/healthz", s.console.page.Guard(s.console.page.Health()))
+	return mux
+}
+
+// redactQueue lists the queue URLs without passwords or tokens.
+func redactQueue(urls []string) string {
+	out := make([]string, len(urls))
+	for i, u := range urls {
+		if p, err := url.Parse(u); err == nil && p.User != nil {
+			p.User = url.User("REDACTED")
+			u = p.String()
+		}
+		out[i] = u
+	}
+	return strings.Join(out, ",")
 }
 
 func (s *server) close() {

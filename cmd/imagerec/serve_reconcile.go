@@ -112,7 +112,9 @@ func (s *server) status(_ context.Context) ui.Status {
 	for _, d := range s.queue.Damage() {
 		st.Problems = append(st.Problems, d.Time.UTC().Format(time.RFC3339)+" "+d.Message)
 	}
-	if n, err := s.execStore.Quarantined(); err != nil {
+	if s.execStore == nil {
+		// A cluster's execution records are in its buckets.
+	} else if n, err := s.execStore.Quarantined(); err != nil {
 		st.Problems = append(st.Problems, err.Error())
 	} else if n > 0 {
 		st.QuarantinedExecutions = n

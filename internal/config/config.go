@@ -116,7 +116,67 @@ type Config struct {
 	// Flag --public-metrics, env IMAGEREC_PUBLIC_METRICS=true. Default
 	// false: loopback clients only.
 	PublicMetrics bool
+
+	// Role is what this process does (docs/cluster.md): RoleAll (the
+	// default) everything in one process; RoleGateway the S3 endpoint,
+	// the Rekognition and Step Functions APIs, the console and the
+	// reconciliation, publishing events; RoleWorker consumes events and
+	// runs executions. gateway and worker need Queue. Flag --role, env
+	// IMAGEREC_ROLE.
+	Role string
+	// Queue are the URLs of an existing NATS JetStream cluster
+	// (nats://host:4222 or tls://host:4222, comma-separated; user and
+	// password or a token in the URL as nats.go takes them). Set, the
+	// queue and the execution state live there, shared with every other
+	// imagerec process given the same URLs. Default none: the embedded
+	// queue under --data. Flag --queue, env IMAGEREC_QUEUE.
+	Queue []string
+	// QueueReplicas is how many NATS servers keep the stream, the
+	// consumer and the execution state (3 in a three-node cluster).
+	// Flag --queue-replicas, env IMAGEREC_QUEUE_REPLICAS. Default 1.
+	QueueReplicas int
+	// QueueCreds is a NATS credentials file; QueueTLSCA, QueueTLSCert and
+	// QueueTLSKey are PEM files for TLS (the servers' CA; this client's
+	// certificate and key). Flags --queue-creds, --queue-tls-ca,
+	// --queue-tls-cert, --queue-tls-key.
+	QueueCreds, QueueTLSCA, QueueTLSCert, QueueTLSKey string
+	// QueueAckWait is how long an event held by a worker that stopped
+	// answering waits before another worker gets it (and takes over its
+	// execution). Flag --queue-ack-wait, env IMAGEREC_QUEUE_ACK_WAIT.
+	// Default 30s. Every process on one queue should use the same.
+	QueueAckWait time.Duration
+	// StoreEndpoint is an S3-compatible endpoint (MinIO, Ceph RGW, AWS
+	// S3, or another imagerec gateway) that holds both buckets, through
+	// objstore/s3store. Credentials come the AWS way (AWS_ACCESS_KEY_ID
+	// and AWS_SECRET_ACCESS_KEY, AWS_PROFILE, the shared files). Default
+	// none: the disk store under --data. Flag --store-endpoint, env
+	// IMAGEREC_STORE_ENDPOINT.
+	StoreEndpoint string
+	// StoreRegion is the store's region (default: AWS_REGION, else
+	// Region). Flag --store-region, env IMAGEREC_STORE_REGION.
+	StoreRegion string
+	// StorePathStyle addresses buckets as http://host/bucket (MinIO's
+	// default) rather than http://bucket.host. Flag --store-path-style,
+	// env IMAGEREC_STORE_PATH_STYLE. Default true.
+	StorePathStyle bool
 }
+
+// Roles (Config.Role).
+const (
+	RoleAll     = "all"
+	RoleGateway = "gateway"
+	RoleWorker  = "worker"
+)
+
+// Gateway reports whether the process serves the endpoint (all, gateway).
+func (c Config) Gateway() bool { return c.Role != RoleWorker }
+
+// Worker reports whether the process runs executions (all, worker).
+func (c Config) Worker() bool { return c.Role != RoleGateway }
+
+// Clustered reports whether the queue and the execution state are in an
+// external NATS cluster, shared with other processes.
+func (c Config) Clustered() bool { return len(c.Queue) > 0 }
 
 // Load builds a Config from defaults, the environment and args (flags
 // after the subcommand). It returns flag.ErrHelp for --help, after printing
@@ -165,8 +225,23 @@ func Load(getenv func(string) string, args []string, out io.Writer) (Config, err
 	fs.StringVar(&c.PublicURL, "public-url", getenv("IMAGEREC_PUBLIC_URL"), "base `URL` users reach the server at (scheme://host[:port]), for the URLs it hands out and the console's host check (default: the listening address)")
 	publicMetrics := env("IMAGEREC_PUBLIC_METRICS", "false")
 	fs.BoolFunc("public-metrics", "serve metrics and healthz to non-loopback clients too (default false)", func(s string) error { publicMetrics = s; return nil })
+	fs.StringVar(&c.Role, "role", env("IMAGEREC_ROLE", RoleAll), "what this process does: all, gateway (endpoint, console, events) or worker (executions); gateway and worker need --queue")
+	queueURLs := env("IMAGEREC_QUEUE", "")
+	fs.Func("queue", "NATS JetStream `URLs` (nats://host:4222,... comma-separated) of an existing cluster for the queue and execution state (default: embedded under --data)", func(s string) error { queueURLs = s; return nil })
+	replicas := env("IMAGEREC_QUEUE_REPLICAS", "1")
+	fs.Func("queue-replicas", "`number` of NATS servers that keep the stream, consumer and execution state (3 in a three-node cluster; default 1)", func(s string) error { replicas = s; return nil })
+	fs.StringVar(&c.QueueCreds, "queue-creds", getenv("IMAGEREC_QUEUE_CREDS"), "NATS credentials `file` (user JWT and nkey seed)")
+	fs.StringVar(&c.QueueTLSCA, "queue-tls-ca", getenv("IMAGEREC_QUEUE_TLS_CA"), "PEM `file` of the CA that signed the NATS servers' certificates")
+	fs.StringVar(&c.QueueTLSCert, "queue-tls-cert", getenv("IMAGEREC_QUEUE_TLS_CERT"), "PEM client certificate `file` for NATS")
+	fs.StringVar(&c.QueueTLSKey, "queue-tls-key", getenv("IMAGEREC_QUEUE_TLS_KEY"), "PEM client key `file` for NATS")
+	fs.DurationVar(&c.QueueAckWait, "queue-ack-wait", envDuration(getenv, "IMAGEREC_QUEUE_ACK_WAIT", 30*time.Second),
+		"how long an event held by a worker that stopped answering waits before another worker takes it over")
+	fs.StringVar(&c.StoreEndpoint, "store-endpoint", getenv("IMAGEREC_STORE_ENDPOINT"), "S3-compatible `URL` that holds both buckets (MinIO, Ceph RGW, AWS S3, an imagerec gateway); credentials the AWS way (default: the disk store under --data)")
+	fs.StringVar(&c.StoreRegion, "store-region", env("IMAGEREC_STORE_REGION", getenv("AWS_REGION")), "region of --store-endpoint (default: AWS_REGION, else the endpoint's region)")
+	pathStyle := env("IMAGEREC_STORE_PATH_STYLE", "true")
+	fs.BoolFunc("store-path-style", "address buckets as URL/bucket rather than bucket.host (default true)", func(s string) error { pathStyle = s; return nil })
 	fs.Usage = func() {
-		fmt.Fprintf(out, "Usage: imagerec serve [flags]\n\nRuns the S3-compatible endpoint, the event queue, the local state machine\nexecutor and the recognition engine in one process.\n\nFlags:\n")
+		fmt.Fprintf(out, "Usage: imagerec serve [flags]\n\nRuns the S3-compatible endpoint, the event queue, the local state machine\nexecutor and the recognition engine in one process (--role all, the default).\nIn a cluster (docs/cluster.md), gateways (--role gateway: S3 endpoint, APIs,\nconsole) and workers (--role worker: executions) share a NATS JetStream\ncluster (--queue) and an S3-compatible store (--store-endpoint).\n\nFlags:\n")
 		fs.PrintDefaults()
 		fmt.Fprintf(out, "\nEnvironment: IMAGEREC_ACCESS_KEY_ID, IMAGEREC_SECRET_ACCESS_KEY (default %s / %s),\nIMAGEREC_REGION, IMAGEREC_WEBHOOK_SECRET, IMAGEREC_LOG_LEVEL, and IMAGEREC_<FLAG> for the flags above.\n", DefaultAccessKeyID, DefaultSecretAccessKey)
 	}
@@ -193,6 +268,20 @@ func Load(getenv func(string) string, args []string, out io.Writer) (Config, err
 	}
 	if c.PublicMetrics, err = strconv.ParseBool(publicMetrics); err != nil {
 		errs = append(errs, fmt.Errorf("public-metrics: %q is not true or false", publicMetrics))
+	}
+	if c.StorePathStyle, err = strconv.ParseBool(pathStyle); err != nil {
+		errs = append(errs, fmt.Errorf("store-path-style: %q is not true or false", pathStyle))
+	}
+	if c.QueueReplicas, err = strconv.Atoi(replicas); err != nil {
+		errs = append(errs, fmt.Errorf("queue-replicas: %q is not a number", replicas))
+	}
+	for _, u := range strings.Split(queueURLs, ",") {
+		if u = strings.TrimSpace(u); u != "" {
+			c.Queue = append(c.Queue, u)
+		}
+	}
+	if c.StoreRegion == "" {
+		c.StoreRegion = c.Region
 	}
 	if budget != "" {
 		if c.MemoryBudget, err = membudget.ParseSize(budget); err != nil {
@@ -301,7 +390,73 @@ func (c Config) Validate() error {
 	if c.AccessKeyID == "" || c.SecretAccessKey == "" {
 		errs = append(errs, errors.New("credentials: access key id and secret must not be empty"))
 	}
+	errs = append(errs, c.validateCluster()...)
 	return errors.Join(errs...)
+}
+
+// validateCluster checks the role, queue and store settings.
+func (c Config) validateCluster() []error {
+	var errs []error
+	switch c.Role {
+	case "", RoleAll:
+	case RoleGateway, RoleWorker:
+		if !c.Clustered() {
+			errs = append(errs, fmt.Errorf("role %s: needs --queue, the NATS JetStream cluster the gateways and workers share (the embedded queue is inside one process)", c.Role))
+		}
+		if c.Role == RoleWorker && c.StoreEndpoint == "" {
+			errs = append(errs, errors.New("role worker: needs --store-endpoint, the S3 store the gateways use (a gateway's own endpoint will do): a worker keeps no objects of its own"))
+		}
+	default:
+		errs = append(errs, fmt.Errorf("role: %q, want all, gateway or worker", c.Role))
+	}
+	for _, s := range c.Queue {
+		u, err := url.Parse(s)
+		switch {
+		case err != nil:
+			errs = append(errs, fmt.Errorf("queue: %q is not a URL", redactUser(s)))
+		case u.Scheme != "nats" && u.Scheme != "tls" && u.Scheme != "ws" && u.Scheme != "wss":
+			errs = append(errs, fmt.Errorf("queue: %q: want nats://, tls://, ws:// or wss:// URLs", redactUser(s)))
+		case u.Host == "":
+			errs = append(errs, fmt.Errorf("queue: %q has no host", redactUser(s)))
+		}
+	}
+	if c.QueueReplicas < 1 || c.QueueReplicas > 5 {
+		errs = append(errs, fmt.Errorf("queue-replicas: %d, want 1 to 5 (JetStream's limit)", c.QueueReplicas))
+	}
+	if c.QueueAckWait < time.Second {
+		errs = append(errs, fmt.Errorf("queue-ack-wait: %s, want at least 1s", c.QueueAckWait))
+	}
+	if (c.QueueTLSCert == "") != (c.QueueTLSKey == "") {
+		errs = append(errs, errors.New("queue-tls-cert and queue-tls-key: give both or neither"))
+	}
+	if !c.Clustered() && (c.QueueCreds != "" || c.QueueTLSCA != "" || c.QueueTLSCert != "") {
+		errs = append(errs, errors.New("queue-creds and queue-tls-*: only with --queue"))
+	}
+	if c.StoreEndpoint != "" {
+		u, err := url.Parse(c.StoreEndpoint)
+		switch {
+		case err != nil:
+			errs = append(errs, fmt.Errorf("store-endpoint: %q is not a URL", redactUser(c.StoreEndpoint)))
+		case u.Scheme != "http" && u.Scheme != "https" || u.Host == "":
+			errs = append(errs, fmt.Errorf("store-endpoint: %q: want http://host:port or https://host", redactUser(c.StoreEndpoint)))
+		case u.User != nil:
+			errs = append(errs, errors.New("store-endpoint: no credentials in the URL; give them the AWS way (AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY or AWS_PROFILE)"))
+		}
+	}
+	return errs
+}
+
+// redactUser hides a URL's user information (a password or token) in
+// messages.
+func redactUser(s string) string {
+	if u, err := url.Parse(s); err == nil && u.User != nil {
+		u.User = url.User("REDACTED")
+		return u.String()
+	}
+	if at := strings.LastIndex(s, "@"); at >= 0 {
+		return "REDACTED" + s[at:]
+	}
+	return s
 }
 
 // LogValue hides secrets when the config is logged.
@@ -322,5 +477,9 @@ func (c Config) LogValue() slog.Value {
 		slog.Duration("reconcile_interval", c.ReconcileInterval),
 		slog.String("public_url", c.PublicURL),
 		slog.Bool("public_metrics", c.PublicMetrics),
+		slog.String("role", c.Role),
+		slog.String("queue", redactUser(strings.Join(c.Queue, ","))),
+		slog.Int("queue_replicas", c.QueueReplicas),
+		slog.String("store_endpoint", c.StoreEndpoint),
 	)
 }

@@ -6,6 +6,7 @@ import (
 	"flag"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/imagerec/imagerec/internal/config"
 )
@@ -96,6 +97,39 @@ func TestLoad(t *testing.T) {
 		{name: "index faces without a collection", args: []string{"--index-faces"}, wantErr: "index-faces needs --face-collection"},
 		{name: "face collection without faces", args: []string{"--face-collection", "family", "--features", "labels"}, wantErr: "face-collection needs the faces feature"},
 		{name: "stray argument", args: []string{"extra"}, wantErr: "unexpected arguments"},
+		{name: "cluster defaults", check: func(t *testing.T, c config.Config) {
+			if c.Role != config.RoleAll || c.Clustered() || !c.Gateway() || !c.Worker() || c.QueueReplicas != 1 ||
+				c.QueueAckWait != 30*time.Second || c.StoreEndpoint != "" || !c.StorePathStyle || c.StoreRegion != "us-east-1" {
+				t.Errorf("got %+v", c)
+			}
+		}},
+		{name: "worker", args: []string{"--role", "worker", "--queue", "nats://n1:4222, nats://u:p@n2:4222,tls://n3:4222", "--queue-replicas", "3",
+			"--store-endpoint", "http://gateway:9000", "--queue-ack-wait", "5s"},
+			env: map[string]string{"AWS_REGION": "eu-west-1"},
+			check: func(t *testing.T, c config.Config) {
+				if c.Gateway() || !c.Worker() || !c.Clustered() || len(c.Queue) != 3 || c.Queue[1] != "nats://u:p@n2:4222" ||
+					c.QueueReplicas != 3 || c.StoreEndpoint != "http://gateway:9000" || c.QueueAckWait != 5*time.Second || c.StoreRegion != "eu-west-1" {
+					t.Errorf("got %+v", c)
+				}
+				if strings.Contains(c.LogValue().String(), "u:p@") {
+					t.Errorf("queue password logged: %s", c.LogValue())
+				}
+			}},
+		{name: "gateway from env", env: map[string]string{"IMAGEREC_ROLE": "gateway", "IMAGEREC_QUEUE": "nats://n1:4222", "IMAGEREC_STORE_PATH_STYLE": "false", "IMAGEREC_STORE_REGION": "r1"},
+			check: func(t *testing.T, c config.Config) {
+				if !c.Gateway() || c.Worker() || c.StorePathStyle || c.StoreRegion != "r1" {
+					t.Errorf("got %+v", c)
+				}
+			}},
+		{name: "roles need a queue", args: []string{"--role", "gateway"}, wantErr: "role gateway: needs --queue"},
+		{name: "worker needs a store", args: []string{"--role", "worker", "--queue", "nats://n1:4222"}, wantErr: "role worker: needs --store-endpoint"},
+		{name: "bad role", args: []string{"--role", "boss"}, wantErr: `role: "boss"`},
+		{name: "bad cluster settings", args: []string{"--queue", "http://n1:4222,nats://u:hunter2@", "--queue-replicas", "7", "--queue-tls-cert", "c.pem",
+			"--store-endpoint", "ftp://x", "--queue-ack-wait", "10ms"},
+			wantErr: `queue: "http://n1:4222": want nats://|has no host|queue-replicas: 7|give both|store-endpoint: "ftp://x"|queue-ack-wait: 10ms`},
+		{name: "store credentials not in the URL", args: []string{"--store-endpoint", "http://ak:sk@minio:9000"}, wantErr: "no credentials in the URL"},
+		{name: "queue flags without a queue", args: []string{"--queue-creds", "x.creds"}, wantErr: "only with --queue"},
+		{name: "bad numbers", args: []string{"--queue-replicas", "three", "--store-path-style=sometimes"}, wantErr: `queue-replicas: "three"|store-path-style: "sometimes"`},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -104,6 +138,9 @@ func TestLoad(t *testing.T) {
 			if tc.wantErr != "" {
 				if err == nil {
 					t.Fatalf("want error %q", tc.wantErr)
+				}
+				if strings.Contains(err.Error(), "hunter2") {
+					t.Errorf("error shows a password: %v", err)
 				}
 				for _, w := range strings.Split(tc.wantErr, "|") {
 					if !strings.Contains(err.Error(), w) {

@@ -1,0 +1,223 @@
+package main
+
+import (
+	"encoding/json"
+	"fmt"
+	"os/exec"
+	"regexp"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/s3"
+	awssfn "github.com/aws/aws-sdk-go-v2/service/sfn"
+
+	"github.com/imagerec/imagerec/internal/natstest"
+)
+
+// TestCluster is issue 13's cluster on loopback: three nats-server
+// processes in one JetStream cluster, a gateway (S3 endpoint on its disk
+// store, publishing events) and two workers (executions only, the
+// gateway's endpoint as their store). Uploads go to the gateway; mid-run
+// one worker is SIGKILLed and one NATS node stopped, uploads go on while
+// they are down, then both start again. Every upload ends with exactly one
+// result document, no execution finishes twice (the processes' logs), and
+// the gateway lists every execution (Step Functions API, and
+// `imagerec executions list --queue`). The reconciler is off, so nothing
+// but the queue and the shared execution state carries the work.
+func TestCluster(t *testing.T) {
+	needModels(t)
+	if testing.Short() {
+		t.Skip("slow: a NATS cluster and three imagerec processes")
+	}
+	start := time.Now()
+	const n = 100
+	nats := natstest.Start(t, 3)
+	urls := strings.Join(nats.URLs(), ",")
+	common := []string{"--queue", urls, "--queue-replicas", "3", "--queue-ack-wait", "5s", "--features", "labels", "--workers", "1", "--reconcile-interval", "0"}
+	gw := startServer(t, t.TempDir(), append([]string{"--role", "gateway"}, common...)...)
+	workerEnv := []string{"AWS_ACCESS_KEY_ID=imagerec", "AWS_SECRET_ACCESS_KEY=imagerec-local-secret", "AWS_REGION=us-east-1",
+		"AWS_EC2_METADATA_DISABLED=true", "AWS_CONFIG_FILE=/dev/null", "AWS_SHARED_CREDENTIALS_FILE=/dev/null"}
+	workerArgs := append([]string{"--role", "worker", "--store-endpoint", gw.endpoint}, common...)
+	w1Dir, w2Dir := t.TempDir(), t.TempDir()
+	w1 := startServerEnv(t, w1Dir, workerEnv, workerArgs...)
+	w2 := startServerEnv(t, w2Dir, workerEnv, workerArgs...)
+	t.Logf("cluster up in %s", time.Since(start).Round(time.Millisecond))
+
+	ctx := t.Context()
+	c := gw.client()
+	photos := []string{"astronaut.jpg", "bar55.jpg", "chelsea.jpg", "coffee.jpg", "dog.jpg", "person.jpg", "rocket.jpg", "text.png"}
+	bodies := map[string][]byte{}
+	for _, p := range photos {
+		bodies[p] = photo(t, p)
+	}
+	keys := make([]string, n)
+	for i := range keys {
+		keys[i] = fmt.Sprintf("cluster/%03d-%s", i, photos[i%len(photos)])
+	}
+	upload := func(from, to int) {
+		var wg sync.WaitGroup
+		next := make(chan int)
+		for range 4 {
+			wg.Go(func() {
+				for i := range next {
+					putObject(ctx, t, c, keys[i], bodies[photos[i%len(photos)]])
+				}
+			})
+		}
+		for i := from; i < to; i++ {
+			next <- i
+		}
+		close(next)
+		wg.Wait()
+	}
+	results := func() map[string]bool {
+		got := map[string]bool{}
+		p := s3.NewListObjectsV2Paginator(c, &s3.ListObjectsV2Input{Bucket: aws.String(testResult), Prefix: aws.String("cluster/")})
+		for p.HasMorePages() {
+			page, err := p.NextPage(ctx)
+			if err != nil {
+				t.Fatalf("list results: %v", err)
+			}
+			for _, o := range page.Contents {
+				got[*o.Key] = true
+			}
+		}
+		return got
+	}
+	waitResults := func(want int, timeout time.Duration) {
+		t.Helper()
+		deadline := time.Now().Add(timeout)
+		for {
+			got := len(results())
+			if got >= want {
+				return
+			}
+			if time.Now().After(deadline) {
+				t.Fatalf("%d of %d documents after %s\ngateway:\n%s\nworker 2:\n%s", got, want, timeout, tail(gw.logs.String(), 3000), tail(w2.logs.String(), 3000))
+			}
+			time.Sleep(200 * time.Millisecond)
+		}
+	}
+
+	upload(0, 60)
+	waitResults(15, 90*time.Second)
+	// Mid-run: a worker dies holding an execution, a NATS node stops;
+	// uploads go on meanwhile.
+	w1.kill()
+	killed := w1.logs.String()
+	nats.StopNode(1)
+	t.Logf("worker 1 killed and NATS node 2 stopped at %d documents, %s", len(results()), time.Since(start).Round(time.Millisecond))
+	upload(60, n)
+	waitResults(len(results())+5, 60*time.Second) // worker 2 goes on with two nodes
+	nats.StartNode(1)
+	w1 = startServerEnv(t, w1Dir, workerEnv, workerArgs...)
+	t.Logf("both back at %d documents, %s", len(results()), time.Since(start).Round(time.Millisecond))
+	waitResults(n, 120*time.Second)
+	t.Logf("%d documents after %s", n, time.Since(start).Round(time.Millisecond))
+
+	// Exactly one document per upload: its result, no error document.
+	got := results()
+	for _, k := range keys {
+		if !got[k+".json"] || got[k+".error.json"] {
+			t.Errorf("%s: result %v, error document %v", k, got[k+".json"], got[k+".error.json"])
+		}
+	}
+	if len(got) != n {
+		t.Errorf("%d documents for %d uploads", len(got), n)
+	}
+
+	// No execution finished twice: every process logs each execution it
+	// ends once ("execution finished").
+	finished := regexp.MustCompile(`msg="execution finished" execution=(\S+)`)
+	ends := map[string][]string{}
+	byProcess := map[string]int{}
+	for name, logs := range map[string]string{"gateway": gw.logs.String(), "worker 1 (killed)": killed, "worker 1": w1.logs.String(), "worker 2": w2.logs.String()} {
+		for _, m := range finished.FindAllStringSubmatch(logs, -1) {
+			ends[m[1]] = append(ends[m[1]], name)
+			byProcess[name]++
+		}
+	}
+	for name, who := range ends {
+		if len(who) > 1 {
+			t.Errorf("execution %s finished %d times: %v", name, len(who), who)
+		}
+	}
+	if len(ends) != n {
+		t.Errorf("%d executions finished, want %d", len(ends), n)
+	}
+	if byProcess["worker 1 (killed)"]+byProcess["worker 1"] == 0 || byProcess["worker 2"] == 0 || byProcess["gateway"] != 0 {
+		t.Errorf("executions finished by process: %v; want both workers and not the gateway", byProcess)
+	}
+	t.Logf("executions finished by process: %v; taken over after the kill: %d", byProcess, strings.Count(w2.logs.String()+w1.logs.String(), `msg="taking up an execution"`))
+
+	// The gateway shows them all: the Step Functions API, each history
+	// with one end.
+	sc := sfnClient(gw.endpoint)
+	var execs []string
+	lp := awssfn.NewListExecutionsPaginator(sc, &awssfn.ListExecutionsInput{
+		StateMachineArn: aws.String("arn:aws:states:us-east-1:000000000000:stateMachine:imagerec")})
+	for lp.HasMorePages() {
+		page, err := lp.NextPage(ctx)
+		if err != nil {
+			t.Fatalf("ListExecutions: %v", err)
+		}
+		for _, e := range page.Executions {
+			if e.Status != "SUCCEEDED" {
+				t.Errorf("execution %s: %s", *e.Name, e.Status)
+			}
+			execs = append(execs, *e.ExecutionArn)
+		}
+	}
+	if len(execs) != n {
+		t.Errorf("ListExecutions on the gateway: %d executions, want %d", len(execs), n)
+	}
+	for _, arn := range execs {
+		h, err := sc.GetExecutionHistory(ctx, &awssfn.GetExecutionHistoryInput{ExecutionArn: aws.String(arn), MaxResults: 1000})
+		for again := 0; err != nil && strings.Contains(err.Error(), "use of closed network connection") && again < 3; again++ {
+			// The SDK's client sometimes reads a 200 on a connection its
+			// transport closed (aws-sdk-go-v2 issues 1825, 2737): a new
+			// client, new connections.
+			t.Logf("GetExecutionHistory %s: %v; again with a new client", arn, err)
+			sc = sfnClient(gw.endpoint)
+			h, err = sc.GetExecutionHistory(ctx, &awssfn.GetExecutionHistoryInput{ExecutionArn: aws.String(arn), MaxResults: 1000})
+		}
+		if err != nil {
+			name := arn[strings.LastIndex(arn, ":")+1:]
+			raw, _ := exec.CommandContext(ctx, binary(t), "executions", "history", name, "--queue", urls).CombinedOutput()
+			t.Fatalf("GetExecutionHistory %s: %v\n%s", arn, err, tail(string(raw), 4000))
+		}
+		end := 0
+		for _, e := range h.Events {
+			if e.Type == "ExecutionSucceeded" || e.Type == "ExecutionFailed" || e.Type == "ExecutionAborted" || e.Type == "ExecutionTimedOut" {
+				end++
+			}
+		}
+		if end != 1 {
+			t.Errorf("%s: %d end events in its history", arn, end)
+		}
+	}
+	// And the command line, from any machine that reaches the cluster.
+	out, err := exec.CommandContext(ctx, binary(t), "executions", "list", "--queue", urls, "--json").Output()
+	if err != nil {
+		t.Fatalf("executions list --queue: %v", err)
+	}
+	var list struct {
+		Executions []struct{ Name, Status string } `json:"executions"`
+	}
+	if err := json.Unmarshal(out, &list); err != nil {
+		t.Fatalf("executions list --json: %v\n%s", err, out)
+	}
+	succeeded := 0
+	for _, e := range list.Executions {
+		if e.Status == "SUCCEEDED" {
+			succeeded++
+		}
+	}
+	if len(list.Executions) != n || succeeded != n {
+		t.Errorf("executions list --queue: %d executions, %d SUCCEEDED; want %d", len(list.Executions), succeeded, n)
+	}
+	t.Logf("cluster test: %d uploads, wall time %s", n, time.Since(start).Round(time.Millisecond))
+}
