@@ -335,7 +335,16 @@ func TestFunctionsThroughRuntimeAPI(t *testing.T) {
 	if testing.Short() {
 		t.Skip("builds five binaries")
 	}
-	runChain(t, runtime.GOARCH, buildAll(t), runtimeAPILauncher)
+	bin := buildAll(t)
+	runChain(t, runtime.GOARCH, bin, runtimeAPILauncher)
+
+	// A face collection id Rekognition would refuse stops the function
+	// at start, naming the variable, before any image is lost to it.
+	p := start(t, filepath.Join(bin, "recognize", "bootstrap"), map[string]string{"IMAGEREC_ENGINE": "rekognition", "IMAGEREC_FACE_COLLECTION": "my/family"})
+	err := p.cmd.Wait()
+	if err == nil || !strings.Contains(p.stderr.String(), "IMAGEREC_FACE_COLLECTION") {
+		t.Errorf("recognize with IMAGEREC_FACE_COLLECTION=my/family: %v\n%s", err, p.stderr)
+	}
 }
 
 // buildAll builds the five functions for the host.
@@ -571,6 +580,24 @@ func runChain(t *testing.T, arch, binDir string, launch launcher) {
 		}
 		if _, err := e.store.HeadObject(ctx, out.ResultRef.Bucket, out.ResultRef.Key); err == nil {
 			t.Errorf("pending result %s left behind", out.ResultRef.Key)
+		}
+	})
+
+	// With a face collection the same task searches and indexes the
+	// faces with Rekognition's SearchFacesByImage and IndexFaces.
+	t.Run("face search", func(t *testing.T) {
+		env := e.env()
+		env["IMAGEREC_FACE_COLLECTION"], env["IMAGEREC_INDEX_FACES"] = "myphotos", "true"
+		rec := launch(t, filepath.Join(binDir, "recognize", "bootstrap"), env)
+		inv := rec.invoke(t, "req-faces", []byte(`{"Source":`+string(srcJSON)+`,"ResultBucket":"results"}`))
+		var out struct{ Result vision.Result }
+		if err := json.Unmarshal(inv.body, &out); err != nil || inv.kind != "response" {
+			t.Fatalf("recognize with a face collection = %s %.400s", inv.kind, inv.body)
+		}
+		fs := out.Result.FaceSearch
+		if fs == nil || fs.CollectionID != "myphotos" || len(fs.Faces) != len(out.Result.FaceDetails) || len(fs.Faces[0].FaceMatches) != 2 ||
+			len(fs.IndexedFaces) != 1 || fs.IndexedFaces[0].FaceID != "ff43d742-0c13-5d16-a3e8-03d3f58e980b" {
+			t.Errorf("FaceSearch = %+v", fs)
 		}
 	})
 }
