@@ -57,7 +57,10 @@ func (e *Engine) SearchFaces(ctx context.Context, in vision.Input, res *vision.R
 	if err != nil {
 		return nil, err
 	}
-	im, err := imageio.Decode(ctx, img.bytes, imageio.Options{})
+	// A large JPEG is DCT-scaled while decoding, to the smallest scale
+	// still NormalizeSide a side (normalize's size): boxes are fractions,
+	// and a face loses nothing Rekognition needs at that size.
+	im, err := imageio.Decode(ctx, img.bytes, imageio.Options{TargetMaxSide: e.limits.NormalizeSide})
 	if err != nil {
 		return nil, vision.ImageError(err)
 	}
