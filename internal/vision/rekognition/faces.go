@@ -45,7 +45,10 @@ const (
 // whole image's coordinates; a face Rekognition does not find again in its
 // crop (InvalidParameterException) gets no matches. Matches with
 // opts.ExternalImageID (the image's own faces from an earlier run) are
-// left out. An image without faces makes no call. A missing collection is
+// left out, and when there are any, IndexFaces is not called again:
+// Rekognition's IndexFaces is not idempotent, and a retried or re-run
+// execution would otherwise add the same faces twice; IndexedFaces are
+// then the faces found indexed. An image without faces makes no call. A missing collection is
 // a *vision.Error with vision.CodeResourceNotFound.
 func (e *Engine) SearchFaces(ctx context.Context, in vision.Input, res *vision.Result, opts vision.FaceSearchOptions) (*vision.FaceSearch, error) {
 	opts = opts.WithDefaults()
@@ -65,14 +68,21 @@ func (e *Engine) SearchFaces(ctx context.Context, in vision.Input, res *vision.R
 		return nil, vision.ImageError(err)
 	}
 	src := rgba(im)
+	var own []vision.CollectionFace
 	for i, f := range res.FaceDetails {
-		r, err := e.searchFace(ctx, src, f, opts)
+		r, mine, err := e.searchFace(ctx, src, f, opts)
 		if err != nil {
 			return nil, searchError(opts.CollectionID, fmt.Errorf("search face %d of %d: %w", i+1, len(res.FaceDetails), err))
 		}
 		out.Faces = append(out.Faces, r)
+		own = append(own, mine...)
 	}
 	if !opts.Index {
+		return out, nil
+	}
+	if len(own) > 0 {
+		e.log.DebugContext(ctx, "faces already indexed under this ExternalImageId: not indexing again", "external_image_id", opts.ExternalImageID, "faces", len(own))
+		out.IndexedFaces = own
 		return out, nil
 	}
 	idx, err := e.api.IndexFaces(ctx, &awsrek.IndexFacesInput{
@@ -91,13 +101,14 @@ func (e *Engine) SearchFaces(ctx context.Context, in vision.Input, res *vision.R
 	return out, nil
 }
 
-// searchFace runs SearchFacesByImage on f cut out of src.
-func (e *Engine) searchFace(ctx context.Context, src *image.RGBA, f vision.FaceDetail, opts vision.FaceSearchOptions) (vision.FaceSearchResult, error) {
+// searchFace runs SearchFacesByImage on f cut out of src. It returns
+// apart the matches that are the image's own faces (opts.ExternalImageID).
+func (e *Engine) searchFace(ctx context.Context, src *image.RGBA, f vision.FaceDetail, opts vision.FaceSearchOptions) (vision.FaceSearchResult, []vision.CollectionFace, error) {
 	r := vision.FaceSearchResult{SearchedFaceBoundingBox: f.BoundingBox, SearchedFaceConfidence: f.Confidence, FaceMatches: []vision.FaceMatch{}}
 	crop, rect := faceCrop(src, f.BoundingBox)
 	var buf bytes.Buffer
 	if err := jpeg.Encode(&buf, crop, &jpeg.Options{Quality: e.limits.JPEGQuality}); err != nil {
-		return r, fmt.Errorf("encode face crop: %w", err)
+		return r, nil, fmt.Errorf("encode face crop: %w", err)
 	}
 	found, err := e.api.SearchFacesByImage(ctx, &awsrek.SearchFacesByImageInput{
 		CollectionId:       aws.String(opts.CollectionID),
@@ -111,24 +122,26 @@ func (e *Engine) searchFace(ctx context.Context, src *image.RGBA, f vision.FaceD
 		// "There are no faces in the image": DetectFaces found one here,
 		// the search's detector not in the crop. Nothing to match.
 		e.log.DebugContext(ctx, "face not searchable", "error", err)
-		return r, nil
+		return r, nil, nil
 	}
 	if err != nil {
-		return r, err
+		return r, nil, err
 	}
 	if found.SearchedFaceBoundingBox != nil {
 		r.SearchedFaceBoundingBox = uncrop(box(found.SearchedFaceBoundingBox), rect, src.Bounds())
 		r.SearchedFaceConfidence = f64(found.SearchedFaceConfidence)
 	}
 	r.FaceModelVersion = aws.ToString(found.FaceModelVersion)
+	var own []vision.CollectionFace
 	for _, m := range found.FaceMatches {
 		face := collectionFace(m.Face)
 		if opts.ExternalImageID != "" && face.ExternalImageID == opts.ExternalImageID {
+			own = append(own, face)
 			continue
 		}
 		r.FaceMatches = append(r.FaceMatches, vision.FaceMatch{Similarity: f64(m.Similarity), Face: face})
 	}
-	return r, nil
+	return r, own, nil
 }
 
 // faceCrop cuts the face b (fractions of src) out of src with

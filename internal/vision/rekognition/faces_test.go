@@ -26,6 +26,7 @@ func TestSearchFaces(t *testing.T) {
 		script    map[string][]reply
 		index     bool
 		noFaces   bool
+		imageID   string // ExternalImageId, "myphotoid" (indexed in the recording) when empty
 		wantCode  string
 		wantCalls map[string]int
 		check     func(t *testing.T, pb *playback, fs *vision.FaceSearch)
@@ -59,14 +60,14 @@ func TestSearchFaces(t *testing.T) {
 			},
 		},
 		{
-			name: "index", index: true, wantCalls: map[string]int{"SearchFacesByImage": 1, "IndexFaces": 1},
+			name: "index", index: true, imageID: "newphotoid", wantCalls: map[string]int{"SearchFacesByImage": 1, "IndexFaces": 1},
 			check: func(t *testing.T, pb *playback, fs *vision.FaceSearch) {
 				var req map[string]any
 				if err := json.Unmarshal(pb.bodies["IndexFaces"], &req); err != nil {
 					t.Fatal(err)
 				}
 				delete(req, "Image")
-				want := map[string]any{"CollectionId": "myphotos", "ExternalImageId": "myphotoid", "MaxFaces": float64(1), "QualityFilter": "AUTO"}
+				want := map[string]any{"CollectionId": "myphotos", "ExternalImageId": "newphotoid", "MaxFaces": float64(1), "QualityFilter": "AUTO"}
 				if diff := cmp.Diff(want, req); diff != "" {
 					t.Errorf("IndexFaces request (-want +got):\n%s", diff)
 				}
@@ -75,6 +76,20 @@ func TestSearchFaces(t *testing.T) {
 					t.Fatal(err)
 				}
 				golden(t, filepath.Join("testdata", "facesearch.golden.json"), got)
+			},
+		},
+		{
+			// A retried or re-run execution finds the image's faces
+			// already indexed under its ExternalImageId: IndexFaces is
+			// not idempotent, so it is not called again.
+			name: "index again", index: true, wantCalls: map[string]int{"SearchFacesByImage": 1, "IndexFaces": 0},
+			check: func(t *testing.T, _ *playback, fs *vision.FaceSearch) {
+				if len(fs.IndexedFaces) != 1 || fs.IndexedFaces[0].ExternalImageID != "myphotoid" {
+					t.Errorf("IndexedFaces %+v, want the face indexed earlier under myphotoid", fs.IndexedFaces)
+				}
+				if m := fs.Faces[0].FaceMatches; len(m) != 1 || m[0].Face.ExternalImageID != "party.jpg" {
+					t.Errorf("FaceMatches %+v, want only party.jpg's face", m)
+				}
 			},
 		},
 		{
@@ -100,7 +115,7 @@ func TestSearchFaces(t *testing.T) {
 			script: map[string][]reply{"SearchFacesByImage": {{400, "ResourceNotFoundException.json"}}},
 		},
 		{
-			name: "collection deleted before indexing", index: true, wantCode: vision.CodeResourceNotFound, wantCalls: map[string]int{"SearchFacesByImage": 1, "IndexFaces": 1},
+			name: "collection deleted before indexing", index: true, imageID: "newphotoid", wantCode: vision.CodeResourceNotFound, wantCalls: map[string]int{"SearchFacesByImage": 1, "IndexFaces": 1},
 			script: map[string][]reply{"IndexFaces": {{400, "ResourceNotFoundException.json"}}},
 		},
 		{
@@ -125,7 +140,11 @@ func TestSearchFaces(t *testing.T) {
 			if tt.noFaces {
 				res.FaceDetails = []vision.FaceDetail{}
 			}
-			fs, err := eng.SearchFaces(t.Context(), img, res, vision.FaceSearchOptions{CollectionID: "myphotos", Index: tt.index, ExternalImageID: "myphotoid"})
+			id := tt.imageID
+			if id == "" {
+				id = "myphotoid"
+			}
+			fs, err := eng.SearchFaces(t.Context(), img, res, vision.FaceSearchOptions{CollectionID: "myphotos", Index: tt.index, ExternalImageID: id})
 			for op, n := range tt.wantCalls {
 				if got := pb.count(op); got != n {
 					t.Errorf("%s called %d times, want %d", op, got, n)
