@@ -25,7 +25,7 @@ import (
 )
 
 // peakRSS is the VmHWM of process pid (its peak resident set), in bytes.
-func peakRSS(t *testing.T, pid int) int64 {
+func peakRSS(t testing.TB, pid int) int64 {
 	t.Helper()
 	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
 	if err != nil {

@@ -80,8 +80,24 @@ func freePort(t testing.TB) int {
 
 // Start starts n nats-server processes (n >= 1; 3 for a cluster that
 // survives one node) and waits until JetStream answers. They are killed
-// when the test ends.
+// when the test ends. A node that cannot start (a port taken by another
+// process between the pick and the bind) makes Start try again with other
+// ports, three times.
 func Start(t testing.TB, n int) *Cluster {
+	t.Helper()
+	var err error
+	for range 3 {
+		var c *Cluster
+		if c, err = start(t, n); err == nil {
+			return c
+		}
+		t.Logf("natstest: %v; trying again with other ports", err)
+	}
+	t.Fatal(err)
+	return nil
+}
+
+func start(t testing.TB, n int) (*Cluster, error) {
 	t.Helper()
 	c := &Cluster{t: t, bin: Binary(t), dir: t.TempDir()}
 	routePorts := make([]int, n)
@@ -103,12 +119,18 @@ func Start(t testing.TB, n int) *Cluster {
 		}
 		c.nodes = append(c.nodes, nd)
 	}
-	t.Cleanup(c.Shutdown)
 	for i := range n {
-		c.StartNode(i)
+		if err := c.startNode(i); err != nil {
+			c.Shutdown()
+			return nil, err
+		}
 	}
-	c.WaitReady(60 * time.Second)
-	return c
+	if err := c.waitReady(60 * time.Second); err != nil {
+		c.Shutdown()
+		return nil, err
+	}
+	t.Cleanup(c.Shutdown)
+	return c, nil
 }
 
 // URLs are the client URLs of every node.
@@ -120,17 +142,36 @@ func (c *Cluster) URLs() []string {
 	return out
 }
 
+// PIDs are the process ids of the running nodes.
+func (c *Cluster) PIDs() []int {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	var out []int
+	for _, nd := range c.nodes {
+		if nd.cmd != nil {
+			out = append(out, nd.cmd.Process.Pid)
+		}
+	}
+	return out
+}
+
 // StartNode starts node i (again, after StopNode or KillNode, with its
 // store) and waits until it accepts connections.
 func (c *Cluster) StartNode(i int) {
 	c.t.Helper()
+	if err := c.startNode(i); err != nil {
+		c.t.Fatal(err)
+	}
+}
+
+func (c *Cluster) startNode(i int) error {
 	nd := c.nodes[i]
 	cmd := exec.Command(c.bin, "-c", nd.conf) //nolint:gosec // the nats-server built by Binary, with a configuration written by Start
 	nd.logs = &bytes.Buffer{}
 	cmd.Stdout, cmd.Stderr = nd.logs, nd.logs
 	cmd.SysProcAttr = procAttr()
 	if err := cmd.Start(); err != nil {
-		c.t.Fatalf("start nats node %s: %v", nd.name, err)
+		return fmt.Errorf("start nats node %s: %w", nd.name, err)
 	}
 	done := make(chan struct{})
 	go func() {
@@ -142,18 +183,18 @@ func (c *Cluster) StartNode(i int) {
 	c.mu.Unlock()
 	addr := fmt.Sprintf("127.0.0.1:%d", nd.port)
 	for deadline := time.Now().Add(30 * time.Second); ; time.Sleep(50 * time.Millisecond) {
+		select {
+		case <-done:
+			return fmt.Errorf("nats node %s exited at start:\n%s", nd.name, nd.logs)
+		default:
+		}
 		conn, err := net.DialTimeout("tcp", addr, time.Second)
 		if err == nil {
 			_ = conn.Close()
-			return
-		}
-		select {
-		case <-done:
-			c.t.Fatalf("nats node %s exited at start:\n%s", nd.name, nd.logs)
-		default:
+			return nil
 		}
 		if time.Now().After(deadline) {
-			c.t.Fatalf("nats node %s does not listen on %s after 30s", nd.name, addr)
+			return fmt.Errorf("nats node %s does not listen on %s after 30s", nd.name, addr)
 		}
 	}
 }
