@@ -31,6 +31,7 @@ import (
 	"github.com/imagerec/imagerec/internal/notify"
 	"github.com/imagerec/imagerec/internal/notify/lognotify"
 	"github.com/imagerec/imagerec/internal/notify/webhook"
+	"github.com/imagerec/imagerec/internal/objstore"
 	"github.com/imagerec/imagerec/internal/pipeline"
 	"github.com/imagerec/imagerec/internal/queue"
 	"github.com/imagerec/imagerec/internal/rekapi"
@@ -197,7 +198,13 @@ func newServer(ctx context.Context, cfg config.Config, log *slog.Logger) (_ *ser
 		log.Warn("face collections are off: the face models are not installed (run: imagerec models install)")
 	}
 
-	tasks := newTasks(cfg, s.watched, s.engine, s.notifier(), log)
+	// The tasks write through the console's watch where there is a
+	// console (a worker has none: nothing would take its changes).
+	var taskStore objstore.Store = s.watched
+	if !cfg.Gateway() {
+		taskStore = s.store
+	}
+	tasks := newTasks(cfg, taskStore, s.engine, s.notifier(), log)
 	if err := searchFaces(tasks, s.faces, cfg, log); err != nil {
 		return nil, err
 	}
@@ -392,6 +399,9 @@ func (s *server) serve(ctx context.Context) error {
 			errc <- fmt.Errorf("http: %w", err)
 		}
 	})
+	if s.shared != nil {
+		wg.Go(func() { s.adoptLoop(ctx) })
+	}
 	if s.cfg.Worker() {
 		wg.Go(func() {
 			if err := s.queue.Consume(ctx, s.cfg.Workers, s.handleEvent); err != nil {
@@ -468,6 +478,35 @@ func (s *server) handleEvent(ctx context.Context, data []byte) error {
 		}
 	}
 	return nil
+}
+
+// adoptEvery is how often a cluster's process looks for RUNNING
+// executions whose process died and that no queued event stands for.
+const adoptEvery = time.Minute
+
+// adoptLoop takes up, every adoptEvery, the cluster's RUNNING executions
+// whose lease is free (sfn.Executor.Recover with a Leaser): those started
+// through the API on a process that died. Executions started by events
+// come back through the queue's redelivery as well.
+func (s *server) adoptLoop(ctx context.Context) {
+	t := time.NewTicker(adoptEvery)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+		arns, err := s.states.Recover(ctx)
+		switch {
+		case ctx.Err() != nil:
+			return
+		case err != nil:
+			s.log.WarnContext(ctx, "taking up executions left by a stopped process", "err", err)
+		case len(arns) > 0:
+			s.log.InfoContext(ctx, "took up executions left by a stopped process", "count", len(arns))
+		}
+	}
 }
 
 // startAgain reports whether a trigger error has a record whose

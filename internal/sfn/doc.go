@@ -45,7 +45,7 @@
 // Several processes can share one Store (shared.go; a cluster's
 // internal/sfn/natsstore): with Options.Leaser an execution runs in the one
 // process holding its lease, Run starts, waits for or takes over an
-// execution (the queue worker's entry point), and Recover leaves RUNNING
-// records to the queue's redelivery. See
+// execution (the queue worker's entry point), and Recover takes up only
+// RUNNING records whose lease is free. See
 // docs/adr/0015-shared-execution-state.md.
 package sfn

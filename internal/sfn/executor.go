@@ -855,11 +855,11 @@ func (x *Executor) Rerun(ctx context.Context, name string) (string, error) {
 // stopped: each goes on at the last top-level state it checkpointed, with
 // its history (from the start when it had none; tasks are idempotent).
 // It returns their ARNs.
-func (x *Executor) Recover(_ context.Context) ([]string, error) {
+func (x *Executor) Recover(ctx context.Context) ([]string, error) {
 	if x.opts.Leaser != nil {
 		// Shared store: an execution another process runs is RUNNING
-		// too; the queue hands interrupted ones over (shared.go).
-		return nil, nil
+		// too; only those whose lease is free are taken up (shared.go).
+		return x.adopt(ctx)
 	}
 	recs, err := x.opts.Store.List()
 	if err != nil {

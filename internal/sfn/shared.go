@@ -15,9 +15,10 @@ import (
 // runs. A process that dies loses its leases after their time-to-live;
 // whoever is handed the execution next (the queue redelivers its message)
 // takes the lease and goes on at the execution's last checkpoint, as
-// Recover does after a restart. Recover does nothing with a Leaser: the
-// queue's redelivery is the one way an interrupted execution is taken up
-// again.
+// Recover does after a restart. With a Leaser, Recover takes up only the
+// RUNNING records whose lease is free (adopt): executions no queue
+// message stands for (started through the API on a process that died)
+// are taken up by the next Recover anywhere.
 
 // Lease is one process's right to run one execution.
 type Lease interface {
@@ -209,6 +210,46 @@ func (x *Executor) takeOver(arn string, fresh *Execution, v any, lease Lease) (*
 	}
 	x.goRun(a, v)
 	return a, nil
+}
+
+// adopt takes over, under a lease of its own, each RUNNING record whose
+// lease is free (its process died) and that does not run here. It returns
+// their ARNs.
+func (x *Executor) adopt(ctx context.Context) ([]string, error) {
+	recs, err := x.opts.Store.List()
+	if err != nil {
+		return nil, fmt.Errorf("recover executions: %w", err)
+	}
+	var arns []string
+	for _, rec := range recs {
+		arn := rec.Execution.ExecutionArn
+		if rec.Execution.Status != StatusRunning {
+			continue
+		}
+		x.mu.Lock()
+		_, local := x.running[arn]
+		x.mu.Unlock()
+		if local {
+			continue
+		}
+		lease, err := x.opts.Leaser.Acquire(ctx, arn)
+		if errors.Is(err, ErrLeaseHeld) {
+			continue // it runs elsewhere
+		}
+		if err != nil {
+			return arns, fmt.Errorf("recover execution %s: %w", arn, err)
+		}
+		a, err := x.takeOver(arn, nil, nil, lease)
+		if err != nil || a == nil {
+			lease.Release()
+			if err != nil {
+				x.log.Error("recover execution", "execution", rec.Execution.Name, "err", err)
+			}
+			continue
+		}
+		arns = append(arns, arn)
+	}
+	return arns, nil
 }
 
 // goRun runs a in the background, under its lease if it has one: the

@@ -327,3 +327,59 @@ func TestSharedExecutorsMany(t *testing.T) {
 		}
 	}
 }
+
+// An execution no queue message stands for (started through the API) is
+// left RUNNING by a process that stops; Recover in another process takes
+// it up once its lease is free, and not while its process runs it.
+func TestSharedRecoverAdopts(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts nats-server")
+	}
+	c := natstest.Start(t, 1)
+	release := make(chan struct{})
+	started := make(chan string, 4)
+	newExec := func(owner string) *sfn.Executor {
+		st := open(t, c.URLs(), natsstore.Options{LeaseTTL: 2 * time.Second, Owner: owner})
+		reg := sfn.NewRegistry()
+		reg.RegisterFunction("work", sfn.TaskFunc(func(ctx context.Context, _ json.RawMessage) (json.RawMessage, error) {
+			started <- owner
+			select {
+			case <-ctx.Done():
+				return nil, ctx.Err()
+			case <-release:
+			}
+			return json.RawMessage(`{"by":"` + owner + `"}`), nil
+		}))
+		x, err := sfn.New([]byte(def), reg, sfn.Options{Store: st.Store("imagerec"), Leaser: st})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return x
+	}
+	a, b := newExec("a"), newExec("b")
+	defer b.Close()
+	arn, err := a.Start(t.Context(), "api-job", json.RawMessage(`{}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	<-started
+	if got, err := b.Recover(t.Context()); err != nil || len(got) != 0 {
+		t.Fatalf("Recover while a runs it = %v, %v; want nothing", got, err)
+	}
+	a.Close() // stops: the record stays RUNNING, the lease is given up
+	got, err := b.Recover(t.Context())
+	if err != nil || len(got) != 1 || got[0] != arn {
+		t.Fatalf("Recover after a stopped = %v, %v; want [%s]", got, err, arn)
+	}
+	if who := <-started; who != "b" {
+		t.Fatalf("task run again by %s", who)
+	}
+	close(release)
+	ex, err := b.Wait(t.Context(), arn)
+	if err != nil || ex.Status != sfn.StatusSucceeded || string(ex.Output) != `{"by":"b"}` {
+		t.Fatalf("adopted execution: %+v, %v", ex, err)
+	}
+	if again, err := b.Recover(t.Context()); err != nil || len(again) != 0 {
+		t.Errorf("Recover after it ended = %v, %v", again, err)
+	}
+}
