@@ -1,12 +1,17 @@
 package main
 
 import (
+	"bytes"
 	"fmt"
 	"os"
 	"strconv"
 	"strings"
+	"sync"
 	"testing"
 	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/s3"
 
 	"github.com/imagerec/imagerec/internal/natstest"
 )
@@ -26,8 +31,6 @@ func BenchmarkCluster(b *testing.B) {
 		photos[n] = photo(b, n)
 	}
 	common := []string{"--features", "labels", "--reconcile-interval", "0"}
-	workerEnv := []string{"AWS_ACCESS_KEY_ID=imagerec", "AWS_SECRET_ACCESS_KEY=imagerec-local-secret", "AWS_REGION=us-east-1",
-		"AWS_EC2_METADATA_DISABLED=true", "AWS_CONFIG_FILE=/dev/null", "AWS_SHARED_CREDENTIALS_FILE=/dev/null"}
 	cases := []struct {
 		name    string
 		workers int // worker processes; 0: one process, embedded queue
@@ -40,24 +43,7 @@ func BenchmarkCluster(b *testing.B) {
 	}
 	for _, tc := range cases {
 		b.Run(tc.name, func(b *testing.B) {
-			var gw *testServer
-			var pids, runners, natsPIDs []int // every process; those that run executions; the nats-servers
-			if tc.workers == 0 {
-				gw = startServer(b, b.TempDir(), append([]string{"--workers", tc.each}, common...)...)
-				pids = []int{gw.cmd.Process.Pid}
-				runners = pids
-			} else {
-				nats := natstest.Start(b, 3)
-				q := []string{"--queue", strings.Join(nats.URLs(), ","), "--queue-replicas", "3", "--workers", tc.each}
-				gw = startServer(b, b.TempDir(), append(append([]string{"--role", "gateway"}, q...), common...)...)
-				natsPIDs = nats.PIDs()
-				pids = append(append([]int(nil), natsPIDs...), gw.cmd.Process.Pid)
-				for range tc.workers {
-					w := startServerEnv(b, b.TempDir(), workerEnv, append(append([]string{"--role", "worker", "--store-endpoint", gw.endpoint}, q...), common...)...)
-					pids = append(pids, w.cmd.Process.Pid)
-					runners = append(runners, w.cmd.Process.Pid)
-				}
-			}
+			gw, pids, runners, natsPIDs := startBenchCluster(b, tc.workers, tc.each, common)
 			c := gw.client()
 			ctx := b.Context()
 			putObject(ctx, b, c, "warmup.jpg", photos["dog.jpg"])
@@ -89,6 +75,117 @@ func BenchmarkCluster(b *testing.B) {
 				peak = max(peak, peakRSS(b, pid))
 			}
 			b.ReportMetric(float64(peak)/(1<<20), "runner_peak_MiB")
+		})
+	}
+}
+
+// workerEnv is a worker's environment: the gateway's key, the AWS way.
+var workerEnv = []string{"AWS_ACCESS_KEY_ID=imagerec", "AWS_SECRET_ACCESS_KEY=imagerec-local-secret", "AWS_REGION=us-east-1",
+	"AWS_EC2_METADATA_DISABLED=true", "AWS_CONFIG_FILE=/dev/null", "AWS_SHARED_CREDENTIALS_FILE=/dev/null"}
+
+// startBenchCluster starts one process (workers 0) or a three-node NATS
+// cluster, a gateway and that many worker processes, each with --workers
+// each. It returns the endpoint's server and the process ids: all of
+// them, those that run executions, the nats-servers.
+func startBenchCluster(b *testing.B, workers int, each string, common []string) (gw *testServer, pids, runners, natsPIDs []int) {
+	b.Helper()
+	if workers == 0 {
+		gw = startServer(b, b.TempDir(), append([]string{"--workers", each}, common...)...)
+		pids = []int{gw.cmd.Process.Pid}
+		return gw, pids, pids, nil
+	}
+	nats := natstest.Start(b, 3)
+	q := []string{"--queue", strings.Join(nats.URLs(), ","), "--queue-replicas", "3", "--workers", each}
+	gw = startServer(b, b.TempDir(), append(append([]string{"--role", "gateway"}, q...), common...)...)
+	natsPIDs = nats.PIDs()
+	pids = append(append([]int(nil), natsPIDs...), gw.cmd.Process.Pid)
+	for range workers {
+		w := startServerEnv(b, b.TempDir(), workerEnv, append(append([]string{"--role", "worker", "--store-endpoint", gw.endpoint}, q...), common...)...)
+		pids = append(pids, w.cmd.Process.Pid)
+		runners = append(runners, w.cmd.Process.Pid)
+	}
+	return gw, pids, runners, natsPIDs
+}
+
+// BenchmarkClusterCeiling is the orchestration ceiling: uploads that are
+// not images (64 bytes of text named .jpg) go through the whole path —
+// endpoint, event, queue, execution, the Recognize task rejecting them at
+// decode, the error document — so recognition costs almost nothing and
+// the queue, the executor and the store set the pace. 200 uploads a
+// round, 8 at once; documents counted by listing the result bucket.
+//
+//	go test -run '^$' -bench ClusterCeiling -benchtime 1x ./cmd/imagerec/
+func BenchmarkClusterCeiling(b *testing.B) {
+	needModels(b)
+	common := []string{"--features", "labels", "--reconcile-interval", "0"}
+	cases := []struct {
+		name    string
+		workers int
+	}{
+		{"embedded", 0},
+		{"cluster/processes=1", 1},
+		{"cluster/processes=2", 2},
+	}
+	body := bytes.Repeat([]byte("not an image. "), 5)[:64]
+	for _, tc := range cases {
+		b.Run(tc.name, func(b *testing.B) {
+			gw, pids, _, natsPIDs := startBenchCluster(b, tc.workers, "4", common)
+			c := gw.client()
+			ctx := b.Context()
+			putObject(ctx, b, c, "warmup.jpg", body)
+			waitDocument(ctx, b, c, "warmup.jpg", 2*time.Minute)
+			const count = 200
+			cpu0, nats0 := cpuOf(b, pids), cpuOf(b, natsPIDs)
+			b.ResetTimer()
+			var total time.Duration
+			for round := range b.N {
+				prefix := fmt.Sprintf("ceiling/%d/", round)
+				start := time.Now()
+				var wg sync.WaitGroup
+				next := make(chan int)
+				for range 8 {
+					wg.Go(func() {
+						for i := range next {
+							putObject(ctx, b, c, fmt.Sprintf("%s%04d.jpg", prefix, i), body)
+						}
+					})
+				}
+				for i := range count {
+					next <- i
+				}
+				close(next)
+				wg.Wait()
+				for deadline := time.Now().Add(5 * time.Minute); ; time.Sleep(50 * time.Millisecond) {
+					n := 0
+					p := s3.NewListObjectsV2Paginator(c, &s3.ListObjectsV2Input{Bucket: aws.String(testResult), Prefix: aws.String(prefix)})
+					for p.HasMorePages() {
+						page, err := p.NextPage(ctx)
+						if err != nil {
+							b.Fatal(err)
+						}
+						for _, o := range page.Contents {
+							if !strings.HasSuffix(*o.Key, ".error.json") {
+								b.Fatalf("%s: a result for text", *o.Key)
+							}
+							n++
+						}
+					}
+					if n == count {
+						break
+					}
+					if time.Now().After(deadline) {
+						b.Fatalf("%d of %d error documents after 5 minutes", n, count)
+					}
+				}
+				total += time.Since(start)
+			}
+			b.StopTimer()
+			n := b.N * count
+			b.ReportMetric(float64(n)/total.Seconds(), "uploads/s")
+			b.ReportMetric((cpuOf(b, pids)-cpu0).Seconds()*1000/float64(n), "cpu_ms/upload")
+			if tc.workers > 0 {
+				b.ReportMetric((cpuOf(b, natsPIDs)-nats0).Seconds()*1000/float64(n), "nats_cpu_ms/upload")
+			}
 		})
 	}
 }
