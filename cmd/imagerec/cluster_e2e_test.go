@@ -1,9 +1,13 @@
 package main
 
 import (
+	"bytes"
 	"encoding/json"
 	"fmt"
+	"net/url"
+	"os"
 	"os/exec"
+	"path/filepath"
 	"regexp"
 	"strings"
 	"sync"
@@ -13,6 +17,8 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 	awssfn "github.com/aws/aws-sdk-go-v2/service/sfn"
+	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
 
 	"github.com/imagerec/imagerec/internal/natstest"
 )
@@ -34,12 +40,10 @@ func TestCluster(t *testing.T) {
 	}
 	start := time.Now()
 	const n = 100
-	nats := natstest.Start(t, 3)
-	urls := strings.Join(nats.URLs(), ",")
+	nodes := natstest.Start(t, 3)
+	urls := strings.Join(nodes.URLs(), ",")
 	common := []string{"--queue", urls, "--queue-replicas", "3", "--queue-ack-wait", "5s", "--features", "labels", "--workers", "1", "--reconcile-interval", "0"}
 	gw := startServer(t, t.TempDir(), append([]string{"--role", "gateway"}, common...)...)
-	workerEnv := []string{"AWS_ACCESS_KEY_ID=imagerec", "AWS_SECRET_ACCESS_KEY=imagerec-local-secret", "AWS_REGION=us-east-1",
-		"AWS_EC2_METADATA_DISABLED=true", "AWS_CONFIG_FILE=/dev/null", "AWS_SHARED_CREDENTIALS_FILE=/dev/null"}
 	workerArgs := append([]string{"--role", "worker", "--store-endpoint", gw.endpoint}, common...)
 	w1Dir, w2Dir := t.TempDir(), t.TempDir()
 	w1 := startServerEnv(t, w1Dir, workerEnv, workerArgs...)
@@ -108,11 +112,11 @@ func TestCluster(t *testing.T) {
 	// uploads go on meanwhile.
 	w1.kill()
 	killed := w1.logs.String()
-	nats.StopNode(1)
+	nodes.StopNode(1)
 	t.Logf("worker 1 killed and NATS node 2 stopped at %d documents, %s", len(results()), time.Since(start).Round(time.Millisecond))
 	upload(60, n)
 	waitResults(len(results())+5, 60*time.Second) // worker 2 goes on with two nodes
-	nats.StartNode(1)
+	nodes.StartNode(1)
 	w1 = startServerEnv(t, w1Dir, workerEnv, workerArgs...)
 	t.Logf("both back at %d documents, %s", len(results()), time.Since(start).Round(time.Millisecond))
 	waitResults(n, 120*time.Second)
@@ -220,4 +224,61 @@ func TestCluster(t *testing.T) {
 		t.Errorf("executions list --queue: %d executions, %d SUCCEEDED; want %d", len(list.Executions), succeeded, n)
 	}
 	t.Logf("cluster test: %d uploads, wall time %s", n, time.Since(start).Round(time.Millisecond))
+}
+
+// TestClusterMinIOEvents: a record published straight to the queue's
+// subject in MinIO's shape (its NATS target; the message of
+// testdata/events/minio-nats-put.json, for an object of the store) is run
+// by a worker like the gateway's own. The gateway publishes nothing for
+// this key (its --prefix), so the one event is MinIO's.
+func TestClusterMinIOEvents(t *testing.T) {
+	needModels(t)
+	if testing.Short() {
+		t.Skip("slow: a NATS server and two imagerec processes")
+	}
+	nc := natstest.Start(t, 1)
+	urls := strings.Join(nc.URLs(), ",")
+	common := []string{"--queue", urls, "--features", "labels", "--workers", "1", "--reconcile-interval", "0"}
+	gw := startServer(t, t.TempDir(), append([]string{"--role", "gateway", "--prefix", "gateway-only/"}, common...)...)
+	startServerEnv(t, t.TempDir(), workerEnv, append([]string{"--role", "worker", "--store-endpoint", gw.endpoint}, common...)...)
+	ctx := t.Context()
+	c := gw.client()
+	const key = "from minio/dog +1.jpg"
+	put, err := c.PutObject(ctx, &s3.PutObjectInput{Bucket: aws.String(testUpload), Key: aws.String(key), Body: bytes.NewReader(photo(t, "dog.jpg"))})
+	if err != nil {
+		t.Fatal(err)
+	}
+	raw, err := os.ReadFile(filepath.Join(repoRoot(t), "testdata", "events", "minio-nats-put.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var msg map[string]any
+	if err := json.Unmarshal(raw, &msg); err != nil {
+		t.Fatal(err)
+	}
+	msg["Key"] = testUpload + "/" + key
+	obj := msg["Records"].([]any)[0].(map[string]any)["s3"].(map[string]any)["object"].(map[string]any)
+	obj["key"] = url.QueryEscape(key) // as MinIO escapes it
+	obj["eTag"] = strings.Trim(*put.ETag, `"`)
+	obj["size"] = len(photo(t, "dog.jpg"))
+	body, err := json.Marshal(msg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	conn, err := nats.Connect(urls)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	js, err := jetstream.New(conn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := js.Publish(ctx, "imagerec.events", body); err != nil {
+		t.Fatalf("publish as MinIO does: %v", err)
+	}
+	name, doc := waitDocument(ctx, t, c, key, 2*time.Minute)
+	if name != key+".json" || !strings.Contains(string(doc), `"Labels"`) {
+		t.Fatalf("%s: %.300s", name, doc)
+	}
 }
