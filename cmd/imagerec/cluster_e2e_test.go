@@ -240,7 +240,7 @@ func TestClusterMinIOEvents(t *testing.T) {
 	urls := strings.Join(nc.URLs(), ",")
 	common := []string{"--queue", urls, "--features", "labels", "--workers", "1", "--reconcile-interval", "0"}
 	gw := startServer(t, t.TempDir(), append([]string{"--role", "gateway", "--prefix", "gateway-only/"}, common...)...)
-	startServerEnv(t, t.TempDir(), workerEnv, append([]string{"--role", "worker", "--store-endpoint", gw.endpoint}, common...)...)
+	w := startServerEnv(t, t.TempDir(), workerEnv, append([]string{"--role", "worker", "--store-endpoint", gw.endpoint}, common...)...)
 	ctx := t.Context()
 	c := gw.client()
 	const key = "from minio/dog +1.jpg"
@@ -274,11 +274,25 @@ func TestClusterMinIOEvents(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := js.Publish(ctx, "imagerec.events", body); err != nil {
-		t.Fatalf("publish as MinIO does: %v", err)
+	// First a record of a result document (a store notifying on every
+	// bucket): the notification rules leave it out.
+	rec := msg["Records"].([]any)[0].(map[string]any)["s3"].(map[string]any)
+	rec["bucket"].(map[string]any)["name"] = testResult
+	other, err := json.Marshal(msg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	rec["bucket"].(map[string]any)["name"] = testUpload
+	for _, m := range [][]byte{other, body} {
+		if _, err := js.Publish(ctx, "imagerec.events", m); err != nil {
+			t.Fatalf("publish as MinIO does: %v", err)
+		}
 	}
 	name, doc := waitDocument(ctx, t, c, key, 2*time.Minute)
 	if name != key+".json" || !strings.Contains(string(doc), `"Labels"`) {
 		t.Fatalf("%s: %.300s", name, doc)
+	}
+	if !strings.Contains(w.logs.String(), `msg="store event ignored: no notification rule selects it" source=minio:s3 bucket=`+testResult) {
+		t.Errorf("the result bucket's record was not ignored:\n%s", tail(w.logs.String(), 3000))
 	}
 }

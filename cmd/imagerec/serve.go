@@ -431,14 +431,16 @@ func (s *server) handleEvent(ctx context.Context, data []byte) error {
 		s.log.ErrorContext(ctx, "dropping undecodable queued event", "err", err, "message", truncate(data, 512))
 		return nil
 	}
-	// Records straight from the store (MinIO's NATS target) pass the same
-	// notification rules as the endpoint's own.
+	// Records straight from another store (MinIO's NATS target) pass the
+	// notification rules the endpoint applies to its own before it queues
+	// them (a store that notifies on every bucket would otherwise feed the
+	// result documents back); the endpoint's were selected when queued.
 	rules := s.rules()
 	var recs []s3event.Record
 	for _, rec := range all {
 		key, _ := rec.DecodedKey()
-		if len(rules.Match(rec.S3.Bucket.Name, key, rec.EventName)) == 0 {
-			s.log.DebugContext(ctx, "event ignored: no notification rule selects it", "bucket", rec.S3.Bucket.Name, "key", key, "event", rec.EventName)
+		if rec.EventSource != s3event.EventSource && len(rules.Match(rec.S3.Bucket.Name, key, rec.EventName)) == 0 {
+			s.log.InfoContext(ctx, "store event ignored: no notification rule selects it", "source", rec.EventSource, "bucket", rec.S3.Bucket.Name, "key", key, "event", rec.EventName)
 			continue
 		}
 		recs = append(recs, rec)
