@@ -292,7 +292,7 @@ func TestClusterMinIOEvents(t *testing.T) {
 	if name != key+".json" || !strings.Contains(string(doc), `"Labels"`) {
 		t.Fatalf("%s: %.300s", name, doc)
 	}
-	if !strings.Contains(w.logs.String(), `msg="store event ignored: no notification rule selects it" source=minio:s3 bucket=`+testResult) {
+	if !strings.Contains(w.logs.String(), `msg="store event ignored: no notification rule selects it" event_source=minio:s3 bucket=`+testResult) {
 		t.Errorf("the result bucket's record was not ignored:\n%s", tail(w.logs.String(), 3000))
 	}
 }

@@ -440,7 +440,7 @@ func (s *server) handleEvent(ctx context.Context, data []byte) error {
 	for _, rec := range all {
 		key, _ := rec.DecodedKey()
 		if rec.EventSource != s3event.EventSource && len(rules.Match(rec.S3.Bucket.Name, key, rec.EventName)) == 0 {
-			s.log.InfoContext(ctx, "store event ignored: no notification rule selects it", "source", rec.EventSource, "bucket", rec.S3.Bucket.Name, "key", key, "event", rec.EventName)
+			s.log.InfoContext(ctx, "store event ignored: no notification rule selects it", "event_source", rec.EventSource, "bucket", rec.S3.Bucket.Name, "key", key, "event", rec.EventName)
 			continue
 		}
 		recs = append(recs, rec)
