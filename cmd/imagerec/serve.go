@@ -346,12 +346,16 @@ func (s *server) run(ctx context.Context, stdout io.Writer) error {
 	// Open event streams would hold a graceful shutdown for its timeout.
 	s.http.RegisterOnShutdown(s.console.page.Close)
 
-	recovered, err := s.states.Recover(ctx)
-	if err != nil {
-		return err
-	}
-	if len(recovered) > 0 {
-		s.log.Info("re-running executions interrupted by a stop", "count", len(recovered))
+	// In a cluster, the processes that run executions take up those a
+	// stopped process left (a gateway leaves them to the workers).
+	if s.shared == nil || s.cfg.Worker() {
+		recovered, err := s.states.Recover(ctx)
+		if err != nil {
+			return err
+		}
+		if len(recovered) > 0 {
+			s.log.Info("re-running executions interrupted by a stop", "count", len(recovered))
+		}
 	}
 
 	// One write: a reader of the first line has the whole banner.
@@ -399,7 +403,7 @@ func (s *server) serve(ctx context.Context) error {
 			errc <- fmt.Errorf("http: %w", err)
 		}
 	})
-	if s.shared != nil {
+	if s.shared != nil && s.cfg.Worker() {
 		wg.Go(func() { s.adoptLoop(ctx) })
 	}
 	if s.cfg.Worker() {
@@ -482,7 +486,7 @@ func (s *server) handleEvent(ctx context.Context, data []byte) error {
 	return nil
 }
 
-// adoptEvery is how often a cluster's process looks for RUNNING
+// adoptEvery is how often a cluster's worker looks for RUNNING
 // executions whose process died and that no queued event stands for.
 const adoptEvery = time.Minute
 
