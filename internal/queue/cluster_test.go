@@ -229,6 +229,22 @@ func TestClusterRedeliversToAnotherProcess(t *testing.T) {
 	}
 }
 
+// Replicas a single server cannot keep are refused at once, saying why.
+func TestExternalReplicasOnOneServer(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts nats-server")
+	}
+	c := natstest.Start(t, 1)
+	start := time.Now()
+	_, err := queue.Open(t.Context(), queue.Config{Servers: c.URLs(), Replicas: 3})
+	if err == nil || !strings.Contains(err.Error(), "Replicas 3 needs a JetStream cluster of at least 3 servers") {
+		t.Fatalf("err = %v", err)
+	}
+	if d := time.Since(start); d > 5*time.Second {
+		t.Errorf("refused after %s: retried a permanent error", d)
+	}
+}
+
 func TestExternalBadConfig(t *testing.T) {
 	tests := []struct {
 		name string

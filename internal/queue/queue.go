@@ -300,6 +300,9 @@ func (q *Queue) setUp(ctx context.Context, existed bool) error {
 	err = retry(ctx, cfg.Logger, "create stream "+cfg.Stream, func(ctx context.Context) error {
 		var err error
 		q.stream, err = q.js.CreateOrUpdateStream(ctx, sc)
+		if replicasRefused(err) {
+			return fmt.Errorf("%w: Replicas %d needs a JetStream cluster of at least %d servers, this is a single server (--queue-replicas)", permanentError{err}, cfg.Replicas, cfg.Replicas)
+		}
 		return err
 	})
 	if err != nil {
@@ -330,7 +333,8 @@ func retry(ctx context.Context, log *slog.Logger, what string, f func(context.Co
 		actx, cancel := context.WithTimeout(ctx, 10*time.Second)
 		err = f(actx)
 		cancel()
-		if err == nil || ctx.Err() != nil {
+		var perm permanentError
+		if err == nil || ctx.Err() != nil || errors.As(err, &perm) {
 			return err
 		}
 		log.WarnContext(ctx, what+" failed; retrying", "component", "queue", "attempt", attempt, "err", err)
@@ -341,6 +345,18 @@ func retry(ctx context.Context, log *slog.Logger, what string, f func(context.Co
 		}
 	}
 	return err
+}
+
+// permanentError marks an error that retrying cannot cure.
+type permanentError struct{ error }
+
+func (e permanentError) Unwrap() error { return e.error }
+
+// replicasRefused reports a single server's refusal of replicas (err_code
+// 10074, "replicas > 1 not supported in non-clustered mode").
+func replicasRefused(err error) bool {
+	var api *jetstream.APIError
+	return errors.As(err, &api) && api.ErrorCode == 10074
 }
 
 // JetStream is the queue's JetStream context: the same connection, for
