@@ -397,6 +397,11 @@ func (c Config) Validate() error {
 // validateCluster checks the role, queue and store settings.
 func (c Config) validateCluster() []error {
 	var errs []error
+	if c.Clustered() && c.FaceCollection != "" {
+		// The collections are files of one process (DATA/collections):
+		// each worker would search its own.
+		errs = append(errs, errors.New("face-collection: not with --queue yet: face collections are kept on one node's disk, and each worker would search its own"))
+	}
 	switch c.Role {
 	case "", RoleAll:
 	case RoleGateway, RoleWorker:

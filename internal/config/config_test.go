@@ -128,6 +128,7 @@ func TestLoad(t *testing.T) {
 			"--store-endpoint", "ftp://x", "--queue-ack-wait", "10ms"},
 			wantErr: `queue: "http://n1:4222": want nats://|has no host|queue-replicas: 7|give both|store-endpoint: "ftp://x"|queue-ack-wait: 10ms`},
 		{name: "store credentials not in the URL", args: []string{"--store-endpoint", "http://ak:sk@minio:9000"}, wantErr: "no credentials in the URL"},
+		{name: "face search in a cluster", args: []string{"--queue", "nats://n1:4222", "--face-collection", "family"}, wantErr: "face-collection: not with --queue yet"},
 		{name: "queue flags without a queue", args: []string{"--queue-creds", "x.creds"}, wantErr: "only with --queue"},
 		{name: "bad numbers", args: []string{"--queue-replicas", "three", "--store-path-style=sometimes"}, wantErr: `queue-replicas: "three"|store-path-style: "sometimes"`},
 	}
