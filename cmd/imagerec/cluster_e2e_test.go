@@ -223,6 +223,37 @@ func TestCluster(t *testing.T) {
 	if len(list.Executions) != n || succeeded != n {
 		t.Errorf("executions list --queue: %d executions, %d SUCCEEDED; want %d", len(list.Executions), succeeded, n)
 	}
+	// An execution started through the gateway's Step Functions API runs
+	// on a worker (the gateway stores it and queues it).
+	d, err := sc.DescribeExecution(ctx, &awssfn.DescribeExecutionInput{ExecutionArn: aws.String(execs[0])})
+	if err != nil {
+		t.Fatal(err)
+	}
+	st, err := sc.StartExecution(ctx, &awssfn.StartExecutionInput{StateMachineArn: d.StateMachineArn, Name: aws.String("api-started"), Input: d.Input})
+	if err != nil {
+		t.Fatalf("StartExecution on the gateway: %v", err)
+	}
+	for deadline := time.Now().Add(60 * time.Second); ; time.Sleep(100 * time.Millisecond) {
+		d, err := sc.DescribeExecution(ctx, &awssfn.DescribeExecutionInput{ExecutionArn: st.ExecutionArn})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if d.Status == "SUCCEEDED" {
+			break
+		}
+		if d.Status != "RUNNING" || time.Now().After(deadline) {
+			t.Fatalf("api-started: %s", d.Status)
+		}
+	}
+	ranBy := ""
+	for name, logs := range map[string]string{"gateway": gw.logs.String(), "worker 1": w1.logs.String(), "worker 2": w2.logs.String()} {
+		if strings.Contains(logs, `msg="execution finished" execution=api-started `) {
+			ranBy += name + ";"
+		}
+	}
+	if ranBy != "worker 1;" && ranBy != "worker 2;" {
+		t.Errorf("api-started finished by %q, want one worker", ranBy)
+	}
 	t.Logf("cluster test: %d uploads, wall time %s", n, time.Since(start).Round(time.Millisecond))
 }
 

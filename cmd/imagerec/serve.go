@@ -78,6 +78,7 @@ type server struct {
 	faces     *facecollection.Store // nil without the face models
 	budget    *membudget.Budget
 	exec      *sfn.Executor
+	backfill  *sfn.Executor
 	execStore *sfn.DirStore // nil in a cluster (shared)
 	// shared is the cluster's execution state (--queue), nil otherwise.
 	shared *natsstore.State
@@ -249,12 +250,18 @@ func newServer(ctx context.Context, cfg config.Config, log *slog.Logger) (_ *ser
 	}
 	s.closers = append(s.closers, func() { _ = s.states.Close() })
 	def := asl.Substitute(deploy.StateMachine, deploy.LocalSubstitutions(cfg.ResultBucket))
-	s.exec, err = s.states.AddManaged(deploy.LocalStateMachine, def, sfn.ManagedOptions{Store: execStore, OnComplete: s.completed, OnEvent: s.console.executionEvent})
+	// A cluster's gateway runs none of the managed machines' executions:
+	// it stores them and hands them to the workers through the queue.
+	var dispatch func(context.Context, string, bool) error
+	if s.shared != nil && !cfg.Worker() {
+		dispatch = s.dispatch
+	}
+	s.exec, err = s.states.AddManaged(deploy.LocalStateMachine, def, sfn.ManagedOptions{Store: execStore, OnComplete: s.completed, OnEvent: s.console.executionEvent, Dispatch: dispatch})
 	if err != nil {
 		return nil, fmt.Errorf("state machine %s: %w", "deploy/statemachine.asl.json", err)
 	}
 	backfill := asl.Substitute(deploy.Backfill, deploy.LocalSubstitutions(cfg.ResultBucket, cfg.UploadBucket))
-	if _, err := s.states.AddManaged(deploy.LocalBackfill, backfill, sfn.ManagedOptions{}); err != nil {
+	if s.backfill, err = s.states.AddManaged(deploy.LocalBackfill, backfill, sfn.ManagedOptions{Dispatch: dispatch}); err != nil {
 		return nil, fmt.Errorf("state machine %s: %w", "deploy/backfill.asl.json", err)
 	}
 	return s, nil
@@ -430,6 +437,10 @@ func (s *server) serve(ctx context.Context) error {
 // (pipeline.Trigger.Records) and waits for its execution. Returning an
 // error leaves it in the queue for redelivery.
 func (s *server) handleEvent(ctx context.Context, data []byte) error {
+	var handed executionMessage
+	if json.Unmarshal(data, &handed) == nil && handed.Execution != "" {
+		return s.runHanded(ctx, handed.Execution)
+	}
 	all, err := s3event.ParseMessage(data)
 	if err != nil {
 		s.log.ErrorContext(ctx, "dropping undecodable queued event", "err", err, "message", truncate(data, 512))
@@ -513,6 +524,51 @@ func (s *server) adoptLoop(ctx context.Context) {
 			s.log.InfoContext(ctx, "took up executions left by a stopped process", "count", len(arns))
 		}
 	}
+}
+
+// executionMessage is what a cluster's gateway queues for an execution
+// it stored RUNNING (StartExecution, a re-run by its reconciler): the
+// worker that gets it runs it (sfn.Executor.RunExisting).
+type executionMessage struct {
+	Execution string `json:"imagerecExecution"`
+}
+
+// dispatch is the gateway's sfn.Options.Dispatch: the execution's ARN to
+// the queue, under its own id (again: a re-run, past the de-duplication).
+func (s *server) dispatch(ctx context.Context, arn string, again bool) error {
+	data, err := json.Marshal(executionMessage{Execution: arn})
+	if err != nil {
+		return fmt.Errorf("encode execution %s: %w", arn, err)
+	}
+	if again {
+		return s.queue.PublishAgain(ctx, "execution:"+arn, data)
+	}
+	return s.queue.Publish(ctx, "execution:"+arn, data)
+}
+
+// runHanded runs an execution a gateway stored and queued, on the managed
+// machine its ARN names. Returning an error leaves it for redelivery.
+func (s *server) runHanded(ctx context.Context, arn string) error {
+	var x *sfn.Executor
+	for _, m := range []*sfn.Executor{s.exec, s.backfill} {
+		if strings.HasPrefix(arn, m.ExecutionArn("")) {
+			x = m
+		}
+	}
+	if x == nil || s.shared == nil {
+		s.log.ErrorContext(ctx, "dropping a queued execution of no machine this process runs", "execution", arn)
+		return nil
+	}
+	ex, err := x.RunExisting(ctx, arn)
+	if errors.Is(err, sfn.ErrExecutionDoesNotExist) {
+		s.log.ErrorContext(ctx, "dropping a queued execution that is not stored", "execution", arn)
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	s.log.DebugContext(ctx, "queued execution ended", "execution", ex.Name, "status", ex.Status)
+	return nil
 }
 
 // startAgain reports whether a trigger error has a record whose

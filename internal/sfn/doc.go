@@ -46,6 +46,8 @@
 // internal/sfn/natsstore): with Options.Leaser an execution runs in the one
 // process holding its lease, Run starts, waits for or takes over an
 // execution (the queue worker's entry point), and Recover takes up only
-// RUNNING records whose lease is free. See
+// RUNNING records whose lease is free; with Options.Dispatch, Start and
+// Rerun store the record and hand it to another process, which runs it
+// with RunExisting. See
 // docs/adr/0015-shared-execution-state.md.
 package sfn

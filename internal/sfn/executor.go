@@ -113,6 +113,13 @@ type Options struct {
 	// run in one process at a time (shared.go); Recover then does
 	// nothing.
 	Leaser Leaser
+	// Dispatch, if set, is given the ARN of each execution Start or Rerun
+	// stored RUNNING, instead of running it here: another process (a
+	// worker, handed it by the queue) runs it with RunExisting, under a
+	// Leaser. again says the ARN was dispatched before (a re-run). A
+	// stored record whose dispatch failed is still taken up by a Recover
+	// with a Leaser (shared.go).
+	Dispatch func(ctx context.Context, arn string, again bool) error
 }
 
 // ErrExecutorClosed is returned by Start and Recover after Close.
@@ -334,6 +341,12 @@ func (x *Executor) Start(ctx context.Context, name string, input json.RawMessage
 		return "", fmt.Errorf("start execution %q: %w", name, err)
 	}
 	a := x.begin(ex)
+	if x.opts.Dispatch != nil {
+		if err := x.dispatch(ctx, a, false); err != nil {
+			return "", fmt.Errorf("start execution %q: %w", name, err)
+		}
+		return ex.ExecutionArn, nil
+	}
 	if x.opts.Leaser != nil {
 		lease, err := x.opts.Leaser.Acquire(ctx, ex.ExecutionArn)
 		if errors.Is(err, ErrLeaseHeld) {
@@ -835,6 +848,13 @@ func (x *Executor) Rerun(ctx context.Context, name string) (string, error) {
 		StartDate: x.opts.Clock.Now().UTC(), Input: rec.Execution.Input,
 	}
 	a := x.begin(ex)
+	if x.opts.Dispatch != nil {
+		x.log.Info("running a finished execution again elsewhere", "execution", name)
+		if err := x.dispatch(ctx, a, true); err != nil {
+			return "", fmt.Errorf("rerun execution %q: %w", name, err)
+		}
+		return arn, nil
+	}
 	if err := x.leaseFor(ctx, a); err != nil {
 		delete(x.running, arn)
 		return "", fmt.Errorf("rerun execution %q: %w", name, err)

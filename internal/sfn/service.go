@@ -158,7 +158,7 @@ func NewService(opts ServiceOptions) (*Service, error) {
 			// Re-added by AddManaged with its current definition.
 			continue
 		}
-		if _, err := s.open(info, nil, nil, nil); err != nil {
+		if _, err := s.open(info, nil, nil, nil, nil); err != nil {
 			s.log.Error("state machine skipped: its definition no longer validates", "state_machine", info.Name, "err", err)
 		}
 	}
@@ -181,7 +181,7 @@ func (s *Service) StateMachineArn(name string) string {
 // open makes the executor of info (store nil: its directory store, or
 // memory; onComplete nil: the service's; onEvent: Options.OnEvent) and
 // registers it.
-func (s *Service) open(info StateMachine, store Store, onComplete func(Execution), onEvent func(string, Event)) (*Executor, error) {
+func (s *Service) open(info StateMachine, store Store, onComplete func(Execution), onEvent func(string, Event), dispatch func(context.Context, string, bool) error) (*Executor, error) {
 	if onComplete == nil {
 		onComplete = s.opts.OnComplete
 	}
@@ -204,7 +204,7 @@ func (s *Service) open(info StateMachine, store Store, onComplete func(Execution
 		StateMachineName: info.Name, Region: s.opts.Region, Account: s.opts.Account,
 		RoleArn: info.RoleArn, Type: info.Type, OnComplete: onComplete,
 		CloseGrace: s.opts.CloseGrace, Objects: s.opts.Objects, OnEvent: onEvent,
-		Leaser: s.opts.Leaser,
+		Leaser: s.opts.Leaser, Dispatch: dispatch,
 	})
 	if err != nil {
 		return nil, err
@@ -227,6 +227,10 @@ type ManagedOptions struct {
 	OnComplete func(Execution)
 	// OnEvent is this machine's Options.OnEvent.
 	OnEvent func(arn string, e Event)
+	// Dispatch is this machine's Options.Dispatch (a cluster's gateway
+	// hands its executions to the workers, which have the same managed
+	// machines).
+	Dispatch func(ctx context.Context, arn string, again bool) error
 }
 
 // AddManaged adds one of imagerec's own state machines (the pipeline's,
@@ -252,7 +256,7 @@ func (s *Service) AddManaged(name string, def []byte, mo ManagedOptions) (*Execu
 	if err := s.writeInfo(info); err != nil {
 		return nil, err
 	}
-	return s.open(info, mo.Store, mo.OnComplete, mo.OnEvent)
+	return s.open(info, mo.Store, mo.OnComplete, mo.OnEvent, mo.Dispatch)
 }
 
 func (s *Service) readInfo(name string) (StateMachine, bool) {
@@ -357,7 +361,7 @@ func (s *Service) Create(_ context.Context, in CreateInput) (StateMachine, error
 	if err := s.writeInfo(info); err != nil {
 		return StateMachine{}, err
 	}
-	if _, err := s.open(info, nil, nil, nil); err != nil {
+	if _, err := s.open(info, nil, nil, nil, nil); err != nil {
 		return StateMachine{}, err
 	}
 	return info, nil

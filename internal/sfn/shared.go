@@ -76,9 +76,37 @@ func (x *Executor) Run(ctx context.Context, name string, input []byte) (Executio
 	return x.runShared(ctx, ex.ExecutionArn, &ex, v)
 }
 
+// RunExisting runs the stored execution arn (stored RUNNING by a Start or
+// Rerun with Options.Dispatch in another process) to its end, as Run does:
+// from its start, or from its last checkpoint when a process that ran it
+// stopped.
+func (x *Executor) RunExisting(ctx context.Context, arn string) (Execution, error) {
+	if x.opts.Leaser == nil {
+		return Execution{}, fmt.Errorf("run execution %s: the executor has no Leaser", arn)
+	}
+	return x.runShared(ctx, arn, nil, nil)
+}
+
+// dispatch stores a's record RUNNING and hands its ARN to
+// Options.Dispatch; x.mu is held. It leaves x.running: it runs elsewhere.
+// A failed dispatch is logged, not returned: the record is stored, and a
+// Recover with a Leaser takes it up.
+func (x *Executor) dispatch(ctx context.Context, a *active, again bool) error {
+	err := x.persist(a)
+	delete(x.running, a.exec.ExecutionArn)
+	close(a.done)
+	if err != nil {
+		return err
+	}
+	if err := x.opts.Dispatch(ctx, a.exec.ExecutionArn, again); err != nil {
+		x.log.Warn("dispatch execution failed: it is stored RUNNING, and a worker's recovery takes it up", "execution", a.exec.Name, "err", err)
+	}
+	return nil
+}
+
 // runShared is Run with a Leaser: fresh (with its input v) is the
 // execution to create when there is no record; nil means the record must
-// exist.
+// exist (RunExisting).
 func (x *Executor) runShared(ctx context.Context, arn string, fresh *Execution, v any) (Execution, error) {
 	for {
 		x.mu.Lock()

@@ -383,3 +383,82 @@ func TestSharedRecoverAdopts(t *testing.T) {
 		t.Errorf("Recover after it ended = %v, %v", again, err)
 	}
 }
+
+// A gateway's executor with Dispatch stores what Start and Rerun start
+// and hands the ARNs over; a worker's runs them with RunExisting; the
+// gateway runs none of them and describes them as the worker left them.
+func TestSharedDispatch(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts nats-server")
+	}
+	c := natstest.Start(t, 1)
+	var mu sync.Mutex
+	ran := map[string]int{}
+	type handed struct {
+		arn   string
+		again bool
+	}
+	queue := make(chan handed, 4)
+	newExec := func(owner string, dispatch func(context.Context, string, bool) error) *sfn.Executor {
+		st := open(t, c.URLs(), natsstore.Options{LeaseTTL: 2 * time.Second, Owner: owner})
+		reg := sfn.NewRegistry()
+		reg.RegisterFunction("work", sfn.TaskFunc(func(_ context.Context, in json.RawMessage) (json.RawMessage, error) {
+			mu.Lock()
+			ran[owner]++
+			mu.Unlock()
+			return in, nil
+		}))
+		x, err := sfn.New([]byte(def), reg, sfn.Options{Store: st.Store("imagerec"), Leaser: st, Dispatch: dispatch})
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { x.Close() })
+		return x
+	}
+	gw := newExec("gateway", func(_ context.Context, arn string, again bool) error {
+		queue <- handed{arn, again}
+		return nil
+	})
+	w := newExec("worker", nil)
+	arn, err := gw.Start(t.Context(), "api-job", json.RawMessage(`{"k":1}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if h := <-queue; h.arn != arn || h.again {
+		t.Fatalf("dispatched %+v, want %s", h, arn)
+	}
+	if ex, err := gw.Describe(t.Context(), arn); err != nil || ex.Status != sfn.StatusRunning {
+		t.Fatalf("gateway Describe before the worker = %+v, %v", ex, err)
+	}
+	ex, err := w.RunExisting(t.Context(), arn)
+	if err != nil || ex.Status != sfn.StatusSucceeded || string(ex.Output) != `{"k":1}` {
+		t.Fatalf("worker RunExisting = %+v, %v", ex, err)
+	}
+	if again, err := w.RunExisting(t.Context(), arn); err != nil || again.Status != sfn.StatusSucceeded {
+		t.Fatalf("RunExisting of an ended execution = %+v, %v", again, err)
+	}
+	if got, err := gw.Describe(t.Context(), arn); err != nil || got.Status != sfn.StatusSucceeded {
+		t.Errorf("gateway Describe after = %+v, %v", got, err)
+	}
+	// Same name and input: the existing execution, not dispatched again.
+	if again, err := gw.Start(t.Context(), "api-job", json.RawMessage(`{"k":1}`)); err != nil || again != arn || len(queue) != 0 {
+		t.Errorf("Start again = %s, %v; %d dispatched", again, err, len(queue))
+	}
+	if _, err := gw.Rerun(t.Context(), "api-job"); err != nil {
+		t.Fatal(err)
+	}
+	if h := <-queue; h.arn != arn || !h.again {
+		t.Fatalf("rerun dispatched %+v", h)
+	}
+	if ex, err := w.RunExisting(t.Context(), arn); err != nil || ex.Status != sfn.StatusSucceeded {
+		t.Fatalf("worker RunExisting of the re-run = %+v, %v", ex, err)
+	}
+	if _, err := w.RunExisting(t.Context(), "arn:aws:states:us-east-1:123456789012:execution:imagerec:none"); !errors.Is(err, sfn.ErrExecutionDoesNotExist) {
+		t.Errorf("RunExisting of nothing = %v, want ErrExecutionDoesNotExist", err)
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	if ran["gateway"] != 0 || ran["worker"] != 2 {
+		t.Errorf("task runs %v, want the worker's two only", ran)
+	}
+}
