@@ -62,6 +62,11 @@ const (
 	// file), converted to ONNX by tfconv.ConvertTFLite with
 	// Source.TFLite's options.
 	FormatTFLite Format = "tflite"
+	// FormatFaceAPIRecognition is face-api.js's FaceRecognitionNet: a
+	// weights manifest (the Source.Path) and shards, whose network exists
+	// only in face-api's JavaScript; converted to ONNX by
+	// tfconv.ConvertFaceRecognitionNet.
+	FormatFaceAPIRecognition Format = "face-api-recognition"
 )
 
 // Task is what an asset is for.
@@ -79,9 +84,11 @@ const (
 	TaskTextRecog   Task = "text-recognise"
 	TaskTextCharset Task = "text-dictionary"
 	TaskFaceVerify  Task = "face-verify"
-	TaskFaceMesh    Task = "face-mesh"
-	TaskIris        Task = "face-iris"
-	TaskTextAngle   Task = "text-direction"
+	// TaskFaceIdentity is a face identity descriptor (face collections).
+	TaskFaceIdentity Task = "face-identity"
+	TaskFaceMesh     Task = "face-mesh"
+	TaskIris         Task = "face-iris"
+	TaskTextAngle    Task = "text-direction"
 	// TaskSource is a model kept in the cache as a source for conversion
 	// (e.g. a .tflite file); the engine loads what is made from it.
 	TaskSource Task = "model-source"

@@ -339,6 +339,13 @@ func produce(a Asset, files map[string][]byte) ([]byte, error) {
 			return nil, fmt.Errorf("convert %s: %w", a.Source.Path, err)
 		}
 		return out, nil
+	case FormatFaceAPIRecognition:
+		dir := path.Dir(a.Source.Path)
+		out, err := tfconv.ConvertFaceRecognitionNet(src, func(name string) ([]byte, error) { return get(path.Join(dir, name)) })
+		if err != nil {
+			return nil, fmt.Errorf("convert %s: %w", a.Source.Path, err)
+		}
+		return out, nil
 	case FormatTFLite:
 		out, err := tfconv.ConvertTFLite(src, a.Source.TFLite)
 		if err != nil {

@@ -162,6 +162,27 @@ func faceres() Asset {
 	}
 }
 
+// faceRecognition is face-api.js's FaceRecognitionNet (dlib's ResNet-34
+// face descriptor), the identity embedding of face collections
+// (internal/vision/onnx face_identity.go).
+func faceRecognition() Asset {
+	return Asset{
+		Name: "face-id", File: "models/face_recognition.onnx", Task: TaskFaceIdentity,
+		SHA256: "a39bf4b81d1e4b436051187b5c900fb323c614087cbb9615faabe183e2e457c5",
+		Source: Source{Package: pkgFaceAPI, Path: "package/model/face_recognition_model-weights_manifest.json",
+			Shards: []string{"face_recognition_model.bin"}, Format: FormatFaceAPIRecognition},
+		Licence: "MIT",
+		Inputs: []Input{{
+			Name: "image", Shape: []int64{-1, 150, 150, 3}, Typical: []int64{1, 150, 150, 3}, Layout: NHWC, Colour: RGB, Norm: Range255,
+			Resize: "face crop aligned on the eyes, stretched (the graph subtracts face-api's mean and divides by 255)",
+		}},
+		Outputs: []Output{
+			{Name: "descriptor", Shape: []int64{-1, 128}, Meaning: "face identity descriptor, compared by Euclidean distance"},
+		},
+		Notes: "face-api.js FaceRecognitionNet via @vladmandic/face-api (src/faceRecognitionNet)",
+	}
+}
+
 // facemesh is MediaPipe FaceMesh (468 points), for the 30 landmarks, pose
 // and MouthOpen (internal/vision/onnx face_mesh.go).
 func facemesh() Asset {

