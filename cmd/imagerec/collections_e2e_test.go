@@ -40,7 +40,7 @@ func TestServeFaceCollections(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if v := aws.ToString(created.FaceModelVersion); !strings.Contains(v, "faceres") {
+	if v := aws.ToString(created.FaceModelVersion); !strings.Contains(v, "face_recognition") {
 		t.Errorf("FaceModelVersion %q", v)
 	}
 	putObject(ctx, t, s.client(), "bar55.jpg", bar)

@@ -74,7 +74,7 @@ func TestServeFaceSearch(t *testing.T) {
 		t.Fatalf("first upload's FaceSearch: %d searches for %d faces, %d indexed (want both people): %.2000s", len(fs.Faces), len(first.FaceDetails), len(fs.IndexedFaces), body)
 	}
 	for _, f := range first.FaceSearch.Faces {
-		if len(f.FaceMatches) != 0 || !strings.Contains(f.FaceModelVersion, "faceres") {
+		if len(f.FaceMatches) != 0 || !strings.Contains(f.FaceModelVersion, "face_recognition") {
 			t.Errorf("first upload matched an empty collection: %+v", f)
 		}
 	}

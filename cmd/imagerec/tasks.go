@@ -109,6 +109,11 @@ func searchFaces(tasks *pipeline.Tasks, faces *facecollection.Store, cfg config.
 	case !errors.Is(err, facecollection.ErrExists):
 		return fmt.Errorf("--face-collection: %w", err)
 	}
+	// A collection made with another face model version would fail every
+	// upload with faces: refuse at start, naming the versions.
+	if err := faces.Comparable(cfg.FaceCollection); err != nil {
+		return fmt.Errorf("--face-collection: %w", err)
+	}
 	tasks.Faces = faces
 	log.Info("uploads' faces are searched in a face collection", "collection", cfg.FaceCollection, "index", cfg.IndexFaces)
 	return nil

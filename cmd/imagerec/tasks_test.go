@@ -2,11 +2,17 @@ package main
 
 import (
 	"bytes"
+	"errors"
+	"log/slog"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/imagerec/imagerec/internal/config"
+	"github.com/imagerec/imagerec/internal/facecollection"
+	"github.com/imagerec/imagerec/internal/pipeline"
 )
 
 // TestStatesRunUsesPipelineTasks runs the shared definition with `states
@@ -29,5 +35,32 @@ func TestStatesRunUsesPipelineTasks(t *testing.T) {
 	}
 	if !strings.Contains(out.String(), `"error":"InvalidS3ObjectException"`) {
 		t.Errorf("output %s", out.String())
+	}
+}
+
+// TestSearchFacesRefusesOlderModel: serve --face-collection with a
+// collection made under another face model version stops at start, naming
+// both versions, instead of failing every upload.
+func TestSearchFacesRefusesOlderModel(t *testing.T) {
+	dir := t.TempDir()
+	old, err := facecollection.Open(dir, facecollection.Options{FaceModelVersion: "faceres@x/descriptor-1", Dim: 1024, NoSync: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := old.Create("family"); err != nil {
+		t.Fatal(err)
+	}
+	faces, err := facecollection.Open(dir, facecollection.Options{FaceModelVersion: "face_recognition@y/descriptor-2", Dim: 128, NoSync: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	log := slog.New(slog.DiscardHandler)
+	var tasks pipeline.Tasks
+	err = searchFaces(&tasks, faces, config.Config{FaceCollection: "family"}, log)
+	if !errors.Is(err, facecollection.ErrModelVersion) || !strings.Contains(err.Error(), "faceres@x/descriptor-1") || !strings.Contains(err.Error(), "face_recognition@y/descriptor-2") || tasks.Faces != nil {
+		t.Errorf("old collection: %v", err)
+	}
+	if err := searchFaces(&tasks, faces, config.Config{FaceCollection: "family2"}, log); err != nil || tasks.Faces == nil {
+		t.Errorf("new collection: %v", err)
 	}
 }

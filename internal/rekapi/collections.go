@@ -58,6 +58,8 @@ func collectionError(id string, err error) error {
 		return notFound(id)
 	case errors.Is(err, facecollection.ErrExists):
 		return apiErrorf("ResourceAlreadyExistsException", http.StatusBadRequest, "The collection id: %s already exists", id)
+	case errors.Is(err, facecollection.ErrModelVersion):
+		return invalidParameter("Request has invalid parameters: %s", strings.TrimPrefix(err.Error(), facecollection.ErrModelVersion.Error()+": "))
 	case errors.Is(err, facecollection.ErrDescriptor):
 		return invalidParameter("Request has invalid parameters: collection %s was made with another face model; its faces cannot be compared with this one's", id)
 	}
@@ -325,7 +327,7 @@ func (h *Handler) indexFaces(ctx context.Context, body []byte) (any, error) {
 	if err != nil {
 		return nil, err
 	}
-	if _, err := s.Describe(req.CollectionID); err != nil {
+	if err := s.Comparable(req.CollectionID); err != nil {
 		return nil, collectionError(req.CollectionID, err)
 	}
 	res, err := h.facesOf(ctx, req.Image)
@@ -634,6 +636,9 @@ func (h *Handler) searchFacesByImage(ctx context.Context, body []byte) (any, err
 		return nil, err
 	}
 	info, err := s.Describe(req.CollectionID)
+	if err == nil {
+		err = s.Comparable(req.CollectionID)
+	}
 	if err != nil {
 		return nil, collectionError(req.CollectionID, err)
 	}

@@ -380,3 +380,74 @@ func TestCollectionErrors(t *testing.T) {
 		t.Errorf("without collections: %v", err)
 	}
 }
+
+// TestCollectionOfOlderFaceModel: a collection made before the engine's
+// identity model changed keeps its FaceModelVersion (as on Rekognition).
+// IndexFaces and SearchFacesByImage on it are InvalidParameterException
+// naming both versions and what to do, never matches across models;
+// DescribeCollection, ListFaces and SearchFaces by FaceId still work.
+func TestCollectionOfOlderFaceModel(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	old, err := facecollection.Open(dir, facecollection.Options{FaceModelVersion: "old-faces-1", Dim: 1024, NoSync: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := old.Create("family"); err != nil {
+		t.Fatal(err)
+	}
+	r := rand.New(rand.NewPCG(5, 6))
+	var faceIDs []string
+	for range 2 {
+		v := make([]float32, 1024)
+		for i := range v {
+			v[i] = float32(r.NormFloat64() / 32)
+		}
+		id := facecollection.NewID()
+		faceIDs = append(faceIDs, id)
+		if err := old.Add("family", []facecollection.Face{{CollectionFace: vision.CollectionFace{FaceID: id, ImageID: facecollection.NewID()}, Descriptor: v}}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	store, err := facecollection.Open(dir, facecollection.Options{FaceModelVersion: "test-faces-2", Dim: testDim, NoSync: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	verifier := sigv4.New([]sigv4.Credentials{{AccessKeyID: testKeyID, SecretAccessKey: testSecret}}, nil)
+	srv := httptest.NewServer(rekapi.New(peopleRecognizer{}, memstore.New(), rekapi.Options{Verifier: verifier, Collections: store}))
+	t.Cleanup(srv.Close)
+	c, ctx := newClient(srv.URL, testKeyID), t.Context()
+
+	refused := func(op string, err error) {
+		t.Helper()
+		var ae smithy.APIError
+		if !errors.As(err, &ae) || ae.ErrorCode() != "InvalidParameterException" ||
+			!strings.Contains(ae.ErrorMessage(), "old-faces-1") || !strings.Contains(ae.ErrorMessage(), "test-faces-2") || !strings.Contains(ae.ErrorMessage(), "create a new collection") {
+			t.Errorf("%s: %v, want InvalidParameterException naming both versions", op, err)
+		}
+	}
+	_, err = c.IndexFaces(ctx, &awsrek.IndexFacesInput{CollectionId: aws.String("family"), Image: img("alice")})
+	refused("IndexFaces", err)
+	_, err = c.SearchFacesByImage(ctx, &awsrek.SearchFacesByImageInput{CollectionId: aws.String("family"), Image: img("alice")})
+	refused("SearchFacesByImage", err)
+
+	desc, err := c.DescribeCollection(ctx, &awsrek.DescribeCollectionInput{CollectionId: aws.String("family")})
+	if err != nil || aws.ToString(desc.FaceModelVersion) != "old-faces-1" || aws.ToInt64(desc.FaceCount) != 2 {
+		t.Errorf("DescribeCollection = %+v, %v", desc, err)
+	}
+	list, err := c.ListFaces(ctx, &awsrek.ListFacesInput{CollectionId: aws.String("family")})
+	if err != nil || len(list.Faces) != 2 {
+		t.Errorf("ListFaces = %+v, %v", list, err)
+	}
+	byID, err := c.SearchFaces(ctx, &awsrek.SearchFacesInput{CollectionId: aws.String("family"), FaceId: aws.String(faceIDs[0]), FaceMatchThreshold: aws.Float32(0)})
+	if err != nil || len(byID.FaceMatches) != 1 || aws.ToString(byID.FaceMatches[0].Face.FaceId) != faceIDs[1] {
+		t.Errorf("SearchFaces by FaceId = %+v, %v", byID, err)
+	}
+	// A new collection is on the engine's version and works.
+	if _, err := c.CreateCollection(ctx, &awsrek.CreateCollectionInput{CollectionId: aws.String("family2")}); err != nil {
+		t.Fatal(err)
+	}
+	if idx, err := c.IndexFaces(ctx, &awsrek.IndexFacesInput{CollectionId: aws.String("family2"), Image: img("alice")}); err != nil || len(idx.FaceRecords) != 1 {
+		t.Errorf("IndexFaces into a new collection = %+v, %v", idx, err)
+	}
+}

@@ -17,6 +17,12 @@
 // and weight shards wrapped in JavaScript files; UnwrapJS returns the raw
 // bytes.
 //
+// ConvertFaceRecognitionNet converts face-api.js's FaceRecognitionNet
+// (dlib's ResNet-34 face descriptor, from @vladmandic/face-api), which
+// ships as a weights manifest only: the network is rebuilt from face-api's
+// JavaScript (facerecognition.go) and agrees with it, run on TFJS
+// (tools/faceapiref), to 2e-4 relative.
+//
 // # TensorFlow Lite
 //
 // ConvertTFLite converts a quantised .tflite model (uint8 or int8

@@ -102,6 +102,23 @@ func BenchmarkModelRun(b *testing.B) {
 			}{strings.TrimSuffix(c.file, ".onnx"), c.s, rawPixels(c.side)})
 		}
 	}
+	if f := e.faces; f != nil {
+		// Per face: FaceRes (age, gender) and the identity descriptor.
+		if f.attrs != nil && f.attrs.res != nil {
+			models = append(models, struct {
+				name string
+				s    *onnxrt.Session
+				spec tensorSpec
+			}{"faceres", f.attrs.res, rawPixels(faceResSize)})
+		}
+		if f.ident != nil {
+			models = append(models, struct {
+				name string
+				s    *onnxrt.Session
+				spec tensorSpec
+			}{"face-id", f.ident.sess, rawPixels(faceIDSize)})
+		}
+	}
 	for _, m := range models {
 		if m.s == nil {
 			continue

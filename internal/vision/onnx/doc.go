@@ -31,9 +31,9 @@
 //     (it is cheap) so that drawings get the Drawing label.
 //   - faces (DetectFaces): BlazeFace + FaceRes + emotion (face.go,
 //     face_*.go), and MediaPipe FaceMesh + Iris for the 30 landmarks, pose,
-//     EyesOpen, MouthOpen and EyeDirection (face_mesh.go); FaceRes's
-//     identity descriptor on request, for face collections
-//     (face_attributes.go, internal/facecollection).
+//     EyesOpen, MouthOpen and EyeDirection (face_mesh.go); face-api.js's
+//     FaceRecognitionNet identity descriptor on request, for face
+//     collections (face_identity.go, internal/facecollection).
 //   - text (DetectText): PP-OCRv4 detection + recognition (text.go,
 //     text_*.go).
 //   - moderation (DetectModerationLabels): nsfwjs MobileNetV2 mapped onto

