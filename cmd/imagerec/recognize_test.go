@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"encoding/json"
 	"errors"
-	"flag"
 	"log/slog"
 	"os"
 	"path/filepath"
@@ -12,6 +11,7 @@ import (
 	"testing"
 
 	"github.com/imagerec/imagerec/internal/citest"
+	"github.com/imagerec/imagerec/internal/goldentest"
 	"github.com/imagerec/imagerec/internal/pipeline"
 	"github.com/imagerec/imagerec/internal/vision"
 	"github.com/imagerec/imagerec/internal/vision/onnx"
@@ -198,8 +198,6 @@ func TestCollectInputsNames(t *testing.T) {
 	}
 }
 
-var update = flag.Bool("update", false, "rewrite golden files")
-
 // TestRecognizeErrorDocumentGolden pins the error document `imagerec
 // recognize` prints for a file it cannot read: the pipeline's error
 // document, with a Source that has no bucket. It needs no models.
@@ -216,20 +214,5 @@ func TestRecognizeErrorDocumentGolden(t *testing.T) {
 	if want := "imagerec recognize: testdata/no-such-photo.jpg: open testdata/no-such-photo.jpg: no such file or directory\n"; errb.String() != want {
 		t.Errorf("stderr %q, want %q", errb.String(), want)
 	}
-	golden := filepath.Join("testdata", "recognize-missing.error.golden.json")
-	if *update {
-		if err := os.MkdirAll("testdata", 0o755); err != nil {
-			t.Fatal(err)
-		}
-		if err := os.WriteFile(golden, out.Bytes(), 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
-	want, err := os.ReadFile(golden)
-	if err != nil {
-		t.Fatalf("%v (run with -update)", err)
-	}
-	if out.String() != string(want) {
-		t.Errorf("stdout:\n%s\nwant (%s):\n%s", out, golden, want)
-	}
+	goldentest.Compare(t, filepath.Join("testdata", "recognize-missing.error.golden.json"), out.Bytes())
 }

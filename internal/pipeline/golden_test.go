@@ -2,40 +2,14 @@ package pipeline_test
 
 import (
 	"encoding/json"
-	"flag"
-	"os"
 	"path/filepath"
 	"testing"
 
-	"github.com/google/go-cmp/cmp"
-
 	"github.com/imagerec/imagerec/internal/asl"
+	"github.com/imagerec/imagerec/internal/goldentest"
 	"github.com/imagerec/imagerec/internal/pipeline"
 	"github.com/imagerec/imagerec/internal/vision"
 )
-
-var update = flag.Bool("update", false, "rewrite golden files")
-
-// compareGolden compares got with the file at path (which -update
-// rewrites).
-func compareGolden(t *testing.T, path string, got []byte) {
-	t.Helper()
-	if *update {
-		if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
-			t.Fatal(err)
-		}
-		if err := os.WriteFile(path, got, 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
-	want, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatalf("%v (run with -update)", err)
-	}
-	if diff := cmp.Diff(string(want), string(got)); diff != "" {
-		t.Errorf("%s (-want +got):\n%s", path, diff)
-	}
-}
 
 // goldenSource is an execution's Source with every field the trigger sets.
 var goldenSource = pipeline.Source{
@@ -113,7 +87,7 @@ func TestResultDocumentGolden(t *testing.T) {
 		t.Fatal(err)
 	}
 	stored := read(t, objs, "results", src.Key+pipeline.ResultSuffix)
-	compareGolden(t, filepath.Join("testdata", "result.golden.json"), stored)
+	goldentest.Compare(t, filepath.Join("testdata", "result.golden.json"), stored)
 	// Store lays the bytes out without decoding them; they must be what
 	// encoding the result itself gives.
 	var res vision.Result
@@ -148,7 +122,7 @@ func TestErrorDocumentGolden(t *testing.T) {
 			if _, err := tasks.Store(t.Context(), in); err != nil {
 				t.Fatal(err)
 			}
-			compareGolden(t, filepath.Join("testdata", "error-"+tc.name+".golden.json"), read(t, objs, "results", goldenSource.Key+pipeline.ErrorSuffix))
+			goldentest.Compare(t, filepath.Join("testdata", "error-"+tc.name+".golden.json"), read(t, objs, "results", goldenSource.Key+pipeline.ErrorSuffix))
 		})
 	}
 }

@@ -15,6 +15,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	v4 "github.com/aws/aws-sdk-go-v2/aws/signer/v4"
 
+	"github.com/imagerec/imagerec/internal/goldentest"
 	"github.com/imagerec/imagerec/internal/objstore/memstore"
 	"github.com/imagerec/imagerec/internal/rekapi"
 	"github.com/imagerec/imagerec/internal/sigv4"
@@ -97,5 +98,5 @@ func TestAuthErrors(t *testing.T) {
 		}
 		fmt.Fprintf(&out, "%s: %d %s %s", tc.name, rec.Code, rec.Header().Get("X-Amzn-Errortype"), rec.Body.Bytes())
 	}
-	compareGolden(t, filepath.Join("testdata", "auth-errors.golden.txt"), []byte(out.String()))
+	goldentest.Compare(t, filepath.Join("testdata", "auth-errors.golden.txt"), []byte(out.String()))
 }

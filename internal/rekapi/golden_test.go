@@ -3,19 +3,14 @@ package rekapi_test
 import (
 	"bytes"
 	"encoding/json"
-	"flag"
-	"os"
 	"path/filepath"
 	"testing"
 
 	"net/http"
 
-	"github.com/google/go-cmp/cmp"
-
+	"github.com/imagerec/imagerec/internal/goldentest"
 	"github.com/imagerec/imagerec/internal/rekapi"
 )
-
-var update = flag.Bool("update", false, "rewrite golden files")
 
 // TestGoldenResponses pins the exact bytes of each operation's response
 // for the sample result: these are the contract with Rekognition clients.
@@ -52,28 +47,7 @@ func TestGoldenResponses(t *testing.T) {
 			if err := json.Indent(&pretty, body.Bytes(), "", "  "); err != nil {
 				t.Fatal(err)
 			}
-			compareGolden(t, filepath.Join("testdata", tt.op+".golden.json"), pretty.Bytes())
+			goldentest.Compare(t, filepath.Join("testdata", tt.op+".golden.json"), pretty.Bytes())
 		})
-	}
-}
-
-// compareGolden compares got with the file at path (which -update
-// rewrites).
-func compareGolden(t *testing.T, path string, got []byte) {
-	t.Helper()
-	if *update {
-		if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
-			t.Fatal(err)
-		}
-		if err := os.WriteFile(path, got, 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
-	want, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatalf("%v (run with -update)", err)
-	}
-	if diff := cmp.Diff(string(want), string(got)); diff != "" {
-		t.Errorf("%s (-want +got):\n%s", path, diff)
 	}
 }

@@ -19,6 +19,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	v4 "github.com/aws/aws-sdk-go-v2/aws/signer/v4"
 
+	"github.com/imagerec/imagerec/internal/goldentest"
 	"github.com/imagerec/imagerec/internal/objstore/memstore"
 	"github.com/imagerec/imagerec/internal/s3api"
 	"github.com/imagerec/imagerec/internal/sigv4/sigv4test"
@@ -275,5 +276,5 @@ func TestAuthErrors(t *testing.T) {
 		}
 		fmt.Fprintf(&out, "%s: %d %s %q\n", tc.name, rec.Code, doc.Code, doc.Message)
 	}
-	compareGolden(t, filepath.Join("testdata", "golden", "auth-errors.txt"), []byte(out.String()))
+	goldentest.Compare(t, filepath.Join("testdata", "golden", "auth-errors.txt"), []byte(out.String()))
 }

@@ -4,12 +4,10 @@ import (
 	"bytes"
 	"crypto/sha256"
 	"encoding/hex"
-	"flag"
 	"io"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
-	"os"
 	"path/filepath"
 	"regexp"
 	"strings"
@@ -18,13 +16,11 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	v4 "github.com/aws/aws-sdk-go-v2/aws/signer/v4"
-	"github.com/google/go-cmp/cmp"
+	"github.com/imagerec/imagerec/internal/goldentest"
 	"github.com/imagerec/imagerec/internal/objstore/memstore"
 	"github.com/imagerec/imagerec/internal/s3api"
 	"github.com/imagerec/imagerec/internal/s3event"
 )
-
-var update = flag.Bool("update", false, "rewrite golden files")
 
 // masks replace values that change from run to run.
 var masks = []struct {
@@ -80,28 +76,7 @@ func checkGolden(t *testing.T, name string, status int, body string) {
 	t.Helper()
 	got := []byte(strings.ReplaceAll(body, "><", ">\n<") + "\n")
 	got = append([]byte("HTTP "+http.StatusText(status)+"\n"), got...)
-	compareGolden(t, filepath.Join("testdata", "golden", name+".xml"), got)
-}
-
-// compareGolden compares got with the file at path (which -update
-// rewrites).
-func compareGolden(t *testing.T, path string, got []byte) {
-	t.Helper()
-	if *update {
-		if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
-			t.Fatal(err)
-		}
-		if err := os.WriteFile(path, got, 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
-	want, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatalf("%v (run with -update to create)", err)
-	}
-	if diff := cmp.Diff(string(want), string(got)); diff != "" {
-		t.Errorf("%s (-want +got):\n%s", path, diff)
-	}
+	goldentest.Compare(t, filepath.Join("testdata", "golden", name+".xml"), got)
 }
 
 // TestGoldenXML pins the XML documents clients parse.

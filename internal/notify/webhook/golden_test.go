@@ -2,24 +2,19 @@ package webhook_test
 
 import (
 	"bytes"
-	"flag"
 	"fmt"
 	"io"
 	"net/http"
 	"net/http/httptest"
-	"os"
 	"path/filepath"
 	"sort"
 	"testing"
 	"time"
 
-	"github.com/google/go-cmp/cmp"
-
+	"github.com/imagerec/imagerec/internal/goldentest"
 	"github.com/imagerec/imagerec/internal/notify/webhook"
 	"github.com/imagerec/imagerec/internal/pipeline"
 )
-
-var update = flag.Bool("update", false, "rewrite golden files")
 
 // TestNotificationGolden pins the request a webhook receiver gets for a
 // finished image, end to end from the Notify task: method, path, headers
@@ -67,28 +62,7 @@ func TestNotificationGolden(t *testing.T) {
 			if _, err := tasks.Notify(t.Context(), tc.in); err != nil {
 				t.Fatal(err)
 			}
-			compareGolden(t, filepath.Join("testdata", tc.name+".golden.txt"), got.Bytes())
+			goldentest.Compare(t, filepath.Join("testdata", tc.name+".golden.txt"), got.Bytes())
 		})
-	}
-}
-
-// compareGolden compares got with the file at path (which -update
-// rewrites).
-func compareGolden(t *testing.T, path string, got []byte) {
-	t.Helper()
-	if *update {
-		if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
-			t.Fatal(err)
-		}
-		if err := os.WriteFile(path, got, 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
-	want, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatalf("%v (run with -update)", err)
-	}
-	if diff := cmp.Diff(string(want), string(got)); diff != "" {
-		t.Errorf("%s (-want +got):\n%s", path, diff)
 	}
 }

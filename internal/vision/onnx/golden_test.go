@@ -1,20 +1,14 @@
 package onnx
 
 import (
-	"bytes"
 	"encoding/json"
-	"flag"
-	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 
-	"github.com/google/go-cmp/cmp"
-
+	"github.com/imagerec/imagerec/internal/goldentest"
 	"github.com/imagerec/imagerec/internal/vision"
 )
-
-var update = flag.Bool("update", false, "rewrite golden files")
 
 // shapeOf reduces a decoded JSON value to its structure: objects keep their
 // keys, arrays become one element that merges the shapes of all of theirs
@@ -140,21 +134,7 @@ func TestGoldenResultShape(t *testing.T) {
 			}
 			got = append(got, '\n')
 			path := filepath.Join("testdata", "golden", tc.golden+".json")
-			if *update {
-				if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
-					t.Fatal(err)
-				}
-				if err := os.WriteFile(path, got, 0o644); err != nil {
-					t.Fatal(err)
-				}
-			}
-			want, err := os.ReadFile(path)
-			if err != nil {
-				t.Fatalf("%v (run with -update to create)", err)
-			}
-			if !bytes.Equal(want, got) {
-				t.Errorf("result shape differs from %s (-want +got):\n%s", path, cmp.Diff(string(want), string(got)))
-			}
+			goldentest.Compare(t, path, got)
 		})
 	}
 }

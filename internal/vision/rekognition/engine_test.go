@@ -6,7 +6,6 @@ import (
 	"encoding/binary"
 	"encoding/json"
 	"errors"
-	"flag"
 	"fmt"
 	"image"
 	"image/color"
@@ -29,12 +28,11 @@ import (
 	"github.com/aws/smithy-go"
 	"github.com/google/go-cmp/cmp"
 
+	"github.com/imagerec/imagerec/internal/goldentest"
 	"github.com/imagerec/imagerec/internal/shapetest"
 	"github.com/imagerec/imagerec/internal/vision"
 	"github.com/imagerec/imagerec/internal/vision/rekognition"
 )
-
-var update = flag.Bool("update", false, "rewrite golden files")
 
 var recorded = filepath.Join("..", "..", "..", "testdata", "rekognition")
 
@@ -251,19 +249,7 @@ func TestRecognizeAllFeatures(t *testing.T) {
 
 func golden(t *testing.T, path string, got []byte) {
 	t.Helper()
-	got = append(got, '\n')
-	if *update {
-		if err := os.WriteFile(path, got, 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
-	want, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatalf("%v (run with -update to create it)", err)
-	}
-	if diff := cmp.Diff(string(want), string(got)); diff != "" {
-		t.Errorf("%s mismatch (-want +got):\n%s", path, diff)
-	}
+	goldentest.Compare(t, path, append(got, '\n'))
 }
 
 func TestRecognizeSelectedFeatures(t *testing.T) {
