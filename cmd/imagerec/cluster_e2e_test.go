@@ -9,6 +9,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -325,5 +326,122 @@ func TestClusterMinIOEvents(t *testing.T) {
 	}
 	if !strings.Contains(w.logs.String(), `msg="store event ignored: no notification rule selects it" event_source=minio:s3 bucket=`+testResult) {
 		t.Errorf("the result bucket's record was not ignored:\n%s", tail(w.logs.String(), 3000))
+	}
+}
+
+// parentTakenRE is the log line of a worker that takes up the backfill's
+// execution itself (its children's lines name their Map Run label).
+var parentTakenRE = regexp.MustCompile(`(?m)^.*msg="taking up an execution".*$`)
+
+// TestClusterBackfill: the backfill's Distributed Map in a cluster. The
+// gateway hands the backfill to a worker; its child executions (one per
+// object) go through the queue to both workers. Every object gets one
+// document and each worker recognised some. With kill, the worker running
+// the backfill's execution is SIGKILLed mid-run: the other takes the
+// execution and the children in flight over, and the backfill ends.
+func TestClusterBackfill(t *testing.T) {
+	needModels(t)
+	if testing.Short() {
+		t.Skip("slow: a NATS server and three imagerec processes")
+	}
+	for _, kill := range []bool{false, true} {
+		t.Run(map[bool]string{false: "spread", true: "kill"}[kill], func(t *testing.T) { clusterBackfill(t, kill) })
+	}
+}
+
+func clusterBackfill(t *testing.T, kill bool) {
+	n := 12
+	if kill {
+		n = 24
+	}
+	nodes := natstest.Start(t, 1)
+	common := []string{"--queue", strings.Join(nodes.URLs(), ","), "--queue-ack-wait", "3s", "--features", "labels", "--workers", "2", "--reconcile-interval", "0", "--prefix", "new/"}
+	gw := startServer(t, t.TempDir(), append([]string{"--role", "gateway"}, common...)...)
+	workerArgs := append([]string{"--role", "worker", "--store-endpoint", gw.endpoint}, common...)
+	workers := []*testServer{startServerEnv(t, t.TempDir(), workerEnv, workerArgs...), startServerEnv(t, t.TempDir(), workerEnv, workerArgs...)}
+	ctx := t.Context()
+	c := gw.client()
+	photos := []string{"dog.jpg", "chelsea.jpg", "coffee.jpg", "astronaut.jpg"}
+	keys := make([]string, n)
+	for i := range keys {
+		keys[i] = fmt.Sprintf("old/%02d-%s", i, photos[i%len(photos)])
+		putObject(ctx, t, c, keys[i], photo(t, photos[i%len(photos)]))
+	}
+	start := time.Now()
+	cmd := exec.Command(binary(t), "backfill", "--prefix", "old/", "--max-concurrency", "4", "--endpoint-url", gw.endpoint)
+	cmd.Env = append(os.Environ(), "AWS_ACCESS_KEY_ID=imagerec", "AWS_SECRET_ACCESS_KEY=imagerec-local-secret", "AWS_CONFIG_FILE=/dev/null", "AWS_SHARED_CREDENTIALS_FILE=/dev/null")
+	var out bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &out, &out
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	recognisedBy := func(w *testServer) [][]string { return recognisedRE.FindAllStringSubmatch(w.logs.String(), -1) }
+	if kill {
+		deadline := time.Now().Add(2 * time.Minute)
+		for len(recognisedBy(workers[0]))+len(recognisedBy(workers[1])) < n/4 {
+			if time.Now().After(deadline) {
+				t.Fatalf("the backfill did not start:\n%s", out.String())
+			}
+			time.Sleep(50 * time.Millisecond)
+		}
+		victim, taken := -1, ""
+		for i, w := range workers {
+			for _, line := range parentTakenRE.FindAllString(w.logs.String(), -1) {
+				if !strings.Contains(line, "map_run_label") {
+					victim, taken = i, line
+				}
+			}
+		}
+		if victim < 0 {
+			t.Fatal("no worker logged taking up the backfill's execution")
+		}
+		t.Logf("worker %d: %s", victim+1, taken)
+		workers[victim].kill()
+		t.Logf("SIGKILLed worker %d, which ran the backfill's execution, after %d recognitions", victim+1, n/4)
+		defer func() {
+			name := regexp.MustCompile(`execution=(\S+)`).FindStringSubmatch(taken)[1]
+			if !strings.Contains(workers[1-victim].logs.String(), "execution="+name+" resume=true") {
+				t.Errorf("worker %d did not take the backfill's execution over at its checkpoint", 2-victim)
+			}
+		}()
+	}
+	if err := cmd.Wait(); err != nil {
+		t.Fatalf("backfill: %v\n%s", err, out.String())
+	}
+	// Under a kill, an object whose document was written before its
+	// child's checkpoint is skipped when the child goes on elsewhere.
+	m := regexp.MustCompile(`(\d+) processed, (\d+) skipped`).FindStringSubmatch(out.String())
+	if m == nil {
+		t.Fatalf("backfill output:\n%s", out.String())
+	}
+	processed, _ := strconv.Atoi(m[1])
+	skipped, _ := strconv.Atoi(m[2])
+	if processed+skipped != n || skipped != 0 && !kill {
+		t.Errorf("backfill output:\n%s", out.String())
+	}
+	t.Logf("backfill of %d objects over two workers in %s", n, time.Since(start).Round(time.Millisecond))
+	recognised := map[string]int{}
+	for i, w := range workers {
+		ms := recognisedBy(w)
+		if len(ms) == 0 {
+			t.Errorf("worker %d recognised no image: the children did not spread", i+1)
+		}
+		for _, m := range ms {
+			recognised[m[1]]++
+		}
+		t.Logf("worker %d recognised %d images", i+1, len(ms))
+	}
+	if recognisedRE.MatchString(gw.logs.String()) {
+		t.Error("the gateway recognised images")
+	}
+	for _, k := range keys {
+		if name, body := waitDocument(ctx, t, c, k, 10*time.Second); name != k+".json" || !bytes.Contains(body, []byte(`"Labels"`)) {
+			t.Errorf("%s: %.100s", name, body)
+		}
+		// A child in flight on the killed worker may recognise its image
+		// again where it is taken over (at-least-once, ADR 0015).
+		if recognised[k] < 1 || recognised[k] > 1 && !kill || recognised[k] > 2 {
+			t.Errorf("%s recognised %d times", k, recognised[k])
+		}
 	}
 }

@@ -252,16 +252,21 @@ func newServer(ctx context.Context, cfg config.Config, log *slog.Logger) (_ *ser
 	def := asl.Substitute(deploy.StateMachine, deploy.LocalSubstitutions(cfg.ResultBucket))
 	// A cluster's gateway runs none of the managed machines' executions:
 	// it stores them and hands them to the workers through the queue.
-	var dispatch func(context.Context, string, bool) error
+	// The child executions of their Distributed Maps (the backfill's) are
+	// handed to the workers by whichever node runs the parent.
+	var dispatch, mapDispatch func(context.Context, string, bool) error
 	if s.shared != nil && !cfg.Worker() {
 		dispatch = s.dispatch
 	}
-	s.exec, err = s.states.AddManaged(deploy.LocalStateMachine, def, sfn.ManagedOptions{Store: execStore, OnComplete: s.completed, OnEvent: s.console.executionEvent, Dispatch: dispatch})
+	if s.shared != nil {
+		mapDispatch = s.dispatch
+	}
+	s.exec, err = s.states.AddManaged(deploy.LocalStateMachine, def, sfn.ManagedOptions{Store: execStore, OnComplete: s.completed, OnEvent: s.console.executionEvent, Dispatch: dispatch, MapDispatch: mapDispatch})
 	if err != nil {
 		return nil, fmt.Errorf("state machine %s: %w", "deploy/statemachine.asl.json", err)
 	}
 	backfill := asl.Substitute(deploy.Backfill, deploy.LocalSubstitutions(cfg.ResultBucket, cfg.UploadBucket))
-	if s.backfill, err = s.states.AddManaged(deploy.LocalBackfill, backfill, sfn.ManagedOptions{Dispatch: dispatch}); err != nil {
+	if s.backfill, err = s.states.AddManaged(deploy.LocalBackfill, backfill, sfn.ManagedOptions{Dispatch: dispatch, MapDispatch: mapDispatch}); err != nil {
 		return nil, fmt.Errorf("state machine %s: %w", "deploy/backfill.asl.json", err)
 	}
 	return s, nil
@@ -546,12 +551,13 @@ func (s *server) dispatch(ctx context.Context, arn string, again bool) error {
 	return s.queue.Publish(ctx, "execution:"+arn, data)
 }
 
-// runHanded runs an execution a gateway stored and queued, on the managed
+// runHanded runs an execution a gateway stored and queued, or a
+// Distributed Map's child execution another node queued, on the managed
 // machine its ARN names. Returning an error leaves it for redelivery.
 func (s *server) runHanded(ctx context.Context, arn string) error {
 	var x *sfn.Executor
 	for _, m := range []*sfn.Executor{s.exec, s.backfill} {
-		if strings.HasPrefix(arn, m.ExecutionArn("")) {
+		if m.HandlesExecution(arn) {
 			x = m
 		}
 	}

@@ -170,6 +170,25 @@ func (r *runner) distributedMap(ctx context.Context, s *step, p mapPlan, inputs 
 	)
 	tolerance := p
 	tolerance.items = p.items
+	// In a cluster the children are handed to the queue (spread.go): the
+	// Map Run must be stored RUNNING before they look at it.
+	spread := x.opts.MapDispatch != nil && x.opts.Leaser != nil && r.save != nil
+	var markEnd func()
+	if spread {
+		r.save()
+		markEnd = sync.OnceFunc(func() {
+			// Stopped, timed out or over its tolerance: the Map Run's end,
+			// stored, stops the children where they run.
+			mu.Lock()
+			status := StatusAborted
+			if exceeded {
+				status = StatusFailed
+			}
+			mu.Unlock()
+			x.endMapRun(mr, status)
+			r.save()
+		})
+	}
 	pool(mctx, len(inputs), concurrency, func(i int) {
 		name := deterministicID(id, strconv.Itoa(i))
 		n := itemsOf(i)
@@ -179,11 +198,22 @@ func (r *runner) distributedMap(ctx context.Context, s *step, p mapPlan, inputs 
 		mr.info.ExecutionCounts.Pending--
 		mr.info.ExecutionCounts.Running++
 		mr.mu.Unlock()
-		ex, err := children.runChild(mctx, name, inputs[i], mr.info.MapRunArn)
+		var (
+			ex  Execution
+			err error
+		)
+		if spread {
+			ex, err = children.handChild(mctx, x.opts.MapDispatch, name, inputs[i], mr.info.MapRunArn, r.arn, markEnd)
+		} else {
+			ex, err = children.runChild(mctx, name, inputs[i], mr.info.MapRunArn)
+		}
 		if err != nil {
 			ex = Execution{Name: name, ExecutionArn: children.ExecutionArn(name), Status: StatusFailed, Error: asl.ErrNameRuntime, HasError: true, Cause: err.Error(), HasCause: true}
 		}
 		execs[i] = ex
+		if spread && ex.Status == StatusRunning {
+			return // this process stops: the child goes on elsewhere
+		}
 		mr.count(ex.Status, n)
 		if ex.Status == StatusSucceeded || ex.Status == StatusAborted && mctx.Err() != nil {
 			return
@@ -345,13 +375,16 @@ func (x *Executor) childExecutor(label string, st *asl.State) (*Executor, error)
 	opts.OnComplete = nil
 	opts.CloseGrace = 0
 	opts.checkpointAll = true
+	// A child's own Distributed Maps run their children in its process.
+	opts.MapDispatch = nil
 	c := &Executor{
 		sm: st.ItemProcessor, def: def, reg: x.reg, opts: opts, ctx: x.ctx, cancel: func() {},
-		log:      x.log.With("map_run_label", label),
-		smArn:    fmt.Sprintf("arn:aws:states:%s:%s:stateMachine:%s", opts.Region, opts.Account, opts.StateMachineName),
-		running:  map[string]*active{},
-		mapRuns:  map[string]*mapRun{},
-		children: map[string]*Executor{},
+		parentStore: x.opts.Store,
+		log:         x.log.With("map_run_label", label),
+		smArn:       fmt.Sprintf("arn:aws:states:%s:%s:stateMachine:%s", opts.Region, opts.Account, opts.StateMachineName),
+		running:     map[string]*active{},
+		mapRuns:     map[string]*mapRun{},
+		children:    map[string]*Executor{},
 	}
 	x.children[label] = c
 	return c, nil

@@ -48,6 +48,8 @@
 // execution (the queue worker's entry point), and Recover takes up only
 // RUNNING records whose lease is free; with Options.Dispatch, Start and
 // Rerun store the record and hand it to another process, which runs it
-// with RunExisting. See
+// with RunExisting; with Options.MapDispatch, a Distributed Map hands its
+// child executions over the same way and waits for their stored ends
+// (spread.go). See
 // docs/adr/0015-shared-execution-state.md.
 package sfn

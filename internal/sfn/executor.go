@@ -120,6 +120,12 @@ type Options struct {
 	// stored record whose dispatch failed is still taken up by a Recover
 	// with a Leaser (shared.go).
 	Dispatch func(ctx context.Context, arn string, again bool) error
+	// MapDispatch, if set with a Leaser, spreads the child executions of
+	// Distributed Maps: each is stored RUNNING and its ARN handed to
+	// MapDispatch (again: it ran before, a redrive or a re-queue) instead
+	// of running here; whoever gets it runs it with RunExisting on this
+	// executor, and the Map waits for its stored end (spread.go).
+	MapDispatch func(ctx context.Context, arn string, again bool) error
 }
 
 // ErrExecutorClosed is returned by Start and Recover after Close.
@@ -148,6 +154,9 @@ type Executor struct {
 	// mrMu guards mapRuns and every active.mapRuns (persist, called with
 	// mu held, reads them).
 	mrMu sync.Mutex
+	// parentStore, for the executor of a Distributed Map's children, is
+	// the store of their parent executions.
+	parentStore Store
 }
 
 type active struct {
@@ -175,6 +184,9 @@ type active struct {
 	redrive bool
 	// lease is its Options.Leaser lease, if any.
 	lease Lease
+	// parent is the ARN of the execution whose Distributed Map handed
+	// this child to the queue (Options.MapDispatch), else empty.
+	parent string
 }
 
 // stopError is the cause of an execution stopped by Stop.
@@ -403,7 +415,7 @@ func (x *Executor) persist(a *active) error {
 		default:
 		}
 	}
-	rec := &Record{Execution: a.exec, Definition: string(a.def), History: a.hist.snapshot(), Callbacks: a.callbacks.snapshot()}
+	rec := &Record{Execution: a.exec, Definition: string(a.def), History: a.hist.snapshot(), Callbacks: a.callbacks.snapshot(), Parent: a.parent}
 	x.mrMu.Lock()
 	arns := append([]string(nil), a.mapRuns...)
 	rec.Resume = a.resume.point()
@@ -496,6 +508,11 @@ func (x *Executor) run(ctx context.Context, a *active, input any) {
 		defer cancel()
 	}
 	last := x.opts.Clock.Now()
+	r.save = func() {
+		if err := x.persist(a); err != nil {
+			log.Warn("checkpoint execution", "err", err)
+		}
+	}
 	r.checkpoint = func() {
 		// Persist progress at most once a second (on the executor's
 		// clock), so the history of a running execution can be read by

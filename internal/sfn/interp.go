@@ -36,6 +36,9 @@ type runner struct {
 	// checkpoint, if set, is called between top-level states to persist
 	// progress.
 	checkpoint func()
+	// save persists progress now (a spread Distributed Map's Map Run
+	// status, which its children read).
+	save func()
 	// callbacks holds the execution's task tokens (.waitForTaskToken).
 	callbacks *callbacks
 	// x is the executor running the execution (Distributed Map child

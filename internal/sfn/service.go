@@ -158,7 +158,7 @@ func NewService(opts ServiceOptions) (*Service, error) {
 			// Re-added by AddManaged with its current definition.
 			continue
 		}
-		if _, err := s.open(info, nil, nil, nil, nil); err != nil {
+		if _, err := s.open(info, nil, ManagedOptions{}); err != nil {
 			s.log.Error("state machine skipped: its definition no longer validates", "state_machine", info.Name, "err", err)
 		}
 	}
@@ -179,11 +179,11 @@ func (s *Service) StateMachineArn(name string) string {
 }
 
 // open makes the executor of info (store nil: its directory store, or
-// memory; onComplete nil: the service's; onEvent: Options.OnEvent) and
-// registers it.
-func (s *Service) open(info StateMachine, store Store, onComplete func(Execution), onEvent func(string, Event), dispatch func(context.Context, string, bool) error) (*Executor, error) {
-	if onComplete == nil {
-		onComplete = s.opts.OnComplete
+// memory; mo.OnComplete nil: the service's; the rest of mo as
+// ManagedOptions says) and registers it.
+func (s *Service) open(info StateMachine, store Store, mo ManagedOptions) (*Executor, error) {
+	if mo.OnComplete == nil {
+		mo.OnComplete = s.opts.OnComplete
 	}
 	if store == nil && s.opts.ExecutionStore != nil {
 		st, err := s.opts.ExecutionStore(info.Name)
@@ -202,9 +202,9 @@ func (s *Service) open(info StateMachine, store Store, onComplete func(Execution
 	x, err := New([]byte(info.Definition), s.opts.Registry, Options{
 		Clock: s.opts.Clock, Logger: s.opts.Logger, Store: store,
 		StateMachineName: info.Name, Region: s.opts.Region, Account: s.opts.Account,
-		RoleArn: info.RoleArn, Type: info.Type, OnComplete: onComplete,
-		CloseGrace: s.opts.CloseGrace, Objects: s.opts.Objects, OnEvent: onEvent,
-		Leaser: s.opts.Leaser, Dispatch: dispatch,
+		RoleArn: info.RoleArn, Type: info.Type, OnComplete: mo.OnComplete,
+		CloseGrace: s.opts.CloseGrace, Objects: s.opts.Objects, OnEvent: mo.OnEvent,
+		Leaser: s.opts.Leaser, Dispatch: mo.Dispatch, MapDispatch: mo.MapDispatch,
 	})
 	if err != nil {
 		return nil, err
@@ -231,6 +231,10 @@ type ManagedOptions struct {
 	// hands its executions to the workers, which have the same managed
 	// machines).
 	Dispatch func(ctx context.Context, arn string, again bool) error
+	// MapDispatch is this machine's Options.MapDispatch (a cluster's
+	// nodes hand the child executions of its Distributed Maps to the
+	// workers).
+	MapDispatch func(ctx context.Context, arn string, again bool) error
 }
 
 // AddManaged adds one of imagerec's own state machines (the pipeline's,
@@ -256,7 +260,7 @@ func (s *Service) AddManaged(name string, def []byte, mo ManagedOptions) (*Execu
 	if err := s.writeInfo(info); err != nil {
 		return nil, err
 	}
-	return s.open(info, mo.Store, mo.OnComplete, mo.OnEvent, mo.Dispatch)
+	return s.open(info, mo.Store, mo)
 }
 
 func (s *Service) readInfo(name string) (StateMachine, bool) {
@@ -361,7 +365,7 @@ func (s *Service) Create(_ context.Context, in CreateInput) (StateMachine, error
 	if err := s.writeInfo(info); err != nil {
 		return StateMachine{}, err
 	}
-	if _, err := s.open(info, nil, nil, nil, nil); err != nil {
+	if _, err := s.open(info, nil, ManagedOptions{}); err != nil {
 		return StateMachine{}, err
 	}
 	return info, nil

@@ -77,12 +77,20 @@ func (x *Executor) Run(ctx context.Context, name string, input []byte) (Executio
 }
 
 // RunExisting runs the stored execution arn (stored RUNNING by a Start or
-// Rerun with Options.Dispatch in another process) to its end, as Run does:
+// Rerun with Options.Dispatch in another process, or a child execution a
+// Distributed Map handed to Options.MapDispatch) to its end, as Run does:
 // from its start, or from its last checkpoint when a process that ran it
 // stopped.
 func (x *Executor) RunExisting(ctx context.Context, arn string) (Execution, error) {
 	if x.opts.Leaser == nil {
 		return Execution{}, fmt.Errorf("run execution %s: the executor has no Leaser", arn)
+	}
+	c, child, err := x.childOf(arn)
+	switch {
+	case err != nil:
+		return Execution{}, err
+	case child:
+		return c.runShared(ctx, arn, nil, nil)
 	}
 	return x.runShared(ctx, arn, nil, nil)
 }
@@ -301,6 +309,9 @@ func (x *Executor) goRun(a *active, v any) {
 			}()
 			defer cancel(nil)
 			defer a.lease.Release()
+			if a.parent != "" && x.parentStore != nil {
+				go x.watchParent(a, stop)
+			}
 		}
 		x.run(ctx, a, v)
 	}()
@@ -311,6 +322,7 @@ func (x *Executor) goRun(a *active, v any) {
 // it started with); x.mu must be held.
 func (x *Executor) resumeLocked(rec *Record) *active {
 	a := x.begin(rec.Execution)
+	a.parent = rec.Parent
 	if from := loadResume(rec); from != nil {
 		a.from = from
 		a.hist.events = append(a.hist.events, rec.History...)

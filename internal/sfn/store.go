@@ -29,6 +29,9 @@ type Record struct {
 	// Resume is the top-level state it was last in: where a redrive
 	// starts.
 	Resume *ResumePoint `json:"resume,omitempty"`
+	// Parent is the ARN of the parent execution of a child that a
+	// Distributed Map handed to another process (Options.MapDispatch).
+	Parent string `json:"parent,omitempty"`
 }
 
 // SubStorer is a Store that holds nested stores: the child executions of
