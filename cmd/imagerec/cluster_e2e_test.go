@@ -150,8 +150,12 @@ func TestCluster(t *testing.T) {
 			t.Errorf("execution %s finished %d times: %v", name, len(who), who)
 		}
 	}
-	if len(ends) != n {
-		t.Errorf("%d executions finished, want %d", len(ends), n)
+	// The killed worker (--workers 1) may have stored the end of the one
+	// execution it was running and died before logging it: one may be
+	// missing from the logs. Its history still has exactly one end
+	// (checked below).
+	if missing := n - len(ends); missing < 0 || missing > 1 {
+		t.Errorf("%d executions logged as finished, want %d (or %d, one ended by the killed worker unlogged)", len(ends), n, n-1)
 	}
 	if byProcess["worker 1 (killed)"]+byProcess["worker 1"] == 0 || byProcess["worker 2"] == 0 || byProcess["gateway"] != 0 {
 		t.Errorf("executions finished by process: %v; want both workers and not the gateway", byProcess)
