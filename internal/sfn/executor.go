@@ -732,22 +732,6 @@ func (x *Executor) leaseFor(ctx context.Context, a *active) error {
 	return nil
 }
 
-// Stop aborts a running execution, as StopExecution does, recording
-// errName and cause (either may be empty) on its ExecutionAborted event. It
-// waits for the execution to end and returns it; an execution that had
-// already ended is returned as it is.
-func (x *Executor) Stop(ctx context.Context, arn, errName, cause string) (Execution, error) {
-	x.mu.Lock()
-	if a, ok := x.running[arn]; ok {
-		a.stopReq = &stopError{err: errName, cause: cause}
-		if a.stop != nil {
-			a.stop(a.stopReq)
-		}
-	}
-	x.mu.Unlock()
-	return x.Wait(ctx, arn)
-}
-
 // RoleArn is $$.Execution.RoleArn of this machine's executions.
 func (x *Executor) RoleArn() string { return x.opts.RoleArn }
 

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"sync/atomic"
 	"time"
 
 	"github.com/imagerec/imagerec/internal/asl"
@@ -150,7 +151,7 @@ func (x *Executor) runShared(ctx context.Context, arn string, fresh *Execution, 
 		if err != nil {
 			return Execution{}, fmt.Errorf("run execution %s: %w", arn, err)
 		}
-		a, err = x.takeOver(arn, fresh, v, lease)
+		a, err = x.takeOver(arn, fresh, v, lease, nil)
 		if err != nil || a == nil {
 			lease.Release()
 			if err != nil {
@@ -208,8 +209,9 @@ func (x *Executor) ended(arn string, fresh *Execution) (Execution, bool, error) 
 
 // takeOver starts arn in this process under lease: fresh when there is no
 // record, else from its record (at its last checkpoint, as Recover). A
-// record that has ended meanwhile returns nil.
-func (x *Executor) takeOver(arn string, fresh *Execution, v any, lease Lease) (*active, error) {
+// record that has ended meanwhile returns nil. stop, when set, is a Stop
+// made before the run: it ends ABORTED before any state runs.
+func (x *Executor) takeOver(arn string, fresh *Execution, v any, lease Lease, stop *stopError) (*active, error) {
 	rec, err := x.opts.Store.Get(arn)
 	if err != nil && !errors.Is(err, ErrExecutionDoesNotExist) {
 		return nil, fmt.Errorf("run execution %s: %w", arn, err)
@@ -244,6 +246,7 @@ func (x *Executor) takeOver(arn string, fresh *Execution, v any, lease Lease) (*
 		a.lease = lease
 		x.log.Info("taking up an execution", "execution", rec.Execution.Name, "resume", a.from != nil)
 	}
+	a.stopReq = stop
 	x.goRun(a, v)
 	return a, nil
 }
@@ -275,7 +278,7 @@ func (x *Executor) adopt(ctx context.Context) ([]string, error) {
 		if err != nil {
 			return arns, fmt.Errorf("recover execution %s: %w", arn, err)
 		}
-		a, err := x.takeOver(arn, nil, nil, lease)
+		a, err := x.takeOver(arn, nil, nil, lease, nil)
 		if err != nil || a == nil {
 			lease.Release()
 			if err != nil {
@@ -311,6 +314,21 @@ func (x *Executor) goRun(a *active, v any) {
 			defer a.lease.Release()
 			if a.parent != "" && x.parentStore != nil {
 				go x.watchParent(a, stop)
+			}
+			if sr, ok := x.opts.Leaser.(StopRequester); ok {
+				ex := a.exec
+				var stopped atomic.Bool
+				go func() {
+					if x.watchStop(a, sr, ex, stop) {
+						stopped.Store(true)
+					}
+				}()
+				defer func() {
+					// The request this run honoured is done with.
+					if stopped.Load() {
+						x.clearStop(sr, ex.ExecutionArn)
+					}
+				}()
 			}
 		}
 		x.run(ctx, a, v)

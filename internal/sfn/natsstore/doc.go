@@ -13,6 +13,9 @@
 //     after the lease's time-to-live; the holder renews it at a third of
 //     that, and loses it when a renewal finds another owner or has not
 //     been confirmed for a whole time-to-live.
+//   - State is also an sfn.StopRequester: StopExecution in a process that
+//     does not run the execution stores a stop request under x.<arn> in
+//     the records bucket, which the lease holder reads and acts on.
 //
 // Writes are replicated to Options.Replicas servers before they return.
 // A write that gets no answer (a leader being elected after a node
