@@ -105,25 +105,77 @@ func newServer(ctx context.Context, cfg config.Config, log *slog.Logger) (_ *ser
 			s.close()
 		}
 	}()
-	if err := os.MkdirAll(cfg.DataDir, fsperm.Dir); err != nil {
-		return nil, fmt.Errorf("data directory: %w", err)
-	}
-	// One server per data directory: two would share one queue and store.
-	lock, err := lockfile.Acquire(filepath.Join(cfg.DataDir, "imagerec.lock"), "imagerec serve --listen "+cfg.Listen)
-	if err != nil {
-		return nil, fmt.Errorf("data directory %s is in use: %w; stop that server or give this one another --data", cfg.DataDir, err)
-	}
-	s.closers = append(s.closers, func() { _ = lock.Release() })
-	if err := tightenDataDir(cfg.DataDir, log); err != nil {
+	if err := s.openDataDir(); err != nil {
 		return nil, err
 	}
 	// Bind before the models load, so a busy port fails at once.
+	if err := s.listen(); err != nil {
+		return nil, err
+	}
+	if s.store, err = openObjectStore(ctx, cfg, log); err != nil {
+		return nil, err
+	}
+	s.metrics = metrics.New(func() float64 {
+		n, _ := s.queue.Pending(context.Background())
+		return float64(n)
+	})
+	if err := s.openQueue(ctx); err != nil {
+		return nil, err
+	}
+	s.openBudget()
+	if s.console, err = newConsole(s); err != nil {
+		return nil, err
+	}
+	s.watched = s.console.watch(s.store)
+	if err := s.openEngine(ctx); err != nil {
+		return nil, err
+	}
+
+	// The tasks write through the console's watch where there is a
+	// console (a worker has none: nothing would take its changes).
+	var taskStore objstore.Store = s.watched
+	if !cfg.Gateway() {
+		taskStore = s.store
+	}
+	tasks := newTasks(cfg, taskStore, s.engine, s.notifier(), log)
+	if err := searchFaces(tasks, s.faces, cfg, log); err != nil {
+		return nil, err
+	}
+	if err := s.openStates(tasks); err != nil {
+		return nil, err
+	}
+	return s, nil
+}
+
+// openDataDir makes the data directory, takes its lock (one server per
+// data directory: two would share one queue and store) and makes it
+// private.
+func (s *server) openDataDir() error {
+	cfg, log := s.cfg, s.log
+	if err := os.MkdirAll(cfg.DataDir, fsperm.Dir); err != nil {
+		return fmt.Errorf("data directory: %w", err)
+	}
+	lock, err := lockfile.Acquire(filepath.Join(cfg.DataDir, "imagerec.lock"), "imagerec serve --listen "+cfg.Listen)
+	if err != nil {
+		return fmt.Errorf("data directory %s is in use: %w; stop that server or give this one another --data", cfg.DataDir, err)
+	}
+	s.closers = append(s.closers, func() { _ = lock.Release() })
+	if err := tightenDataDir(cfg.DataDir, log); err != nil {
+		return err
+	}
+	return nil
+}
+
+// listen binds --listen and works out the public URL, warning about a
+// non-loopback address.
+func (s *server) listen() (err error) {
+	cfg, log := s.cfg, s.log
 	if s.listener, err = net.Listen("tcp", cfg.Listen); err != nil {
-		return nil, fmt.Errorf("listen on %s: %w (choose another address with --listen HOST:PORT or IMAGEREC_LISTEN)", cfg.Listen, err)
+		return fmt.Errorf("listen on %s: %w (choose another address with --listen HOST:PORT or IMAGEREC_LISTEN)", cfg.Listen, err)
 	}
 	s.closers = append(s.closers, func() { _ = s.listener.Close() })
 	if s.public, err = publicURL(cfg, s.listener.Addr()); err != nil {
-		return nil, err
+		return err
 	}
 	if !cfg.ListenIsLoopback() {
 		log.Warn("listening on a non-loopback address: the S3 endpoint, the Rekognition API and the console (sign-in with the access key) are reachable from the network over plain HTTP; keep --listen on 127.0.0.1 or put a proxy with TLS in front and set --public-url",
@@ -133,13 +185,13 @@ func newServer(ctx context.Context, cfg config.Config, log *slog.Logger) (_ *ser
 				"public_url", s.public.String())
 		}
 	}
-	if s.store, err = openObjectStore(ctx, cfg, log); err != nil {
-		return nil, err
-	}
-	s.metrics = metrics.New(func() float64 {
-		n, _ := s.queue.Pending(context.Background())
-		return float64(n)
-	})
+	return nil
+}
+
+// openQueue opens the event queue, embedded or an external JetStream
+// cluster, and in a cluster the shared execution state.
+func (s *server) openQueue(ctx context.Context) (err error) {
+	cfg, log := s.cfg, s.log
 	// Damage found in the queue's files is logged (ERROR) by the queue,
 	// counted here, shown on the page and in healthz; the reconciler
 	// re-queues the work the lost events stood for.
@@ -154,7 +206,7 @@ func newServer(ctx context.Context, cfg config.Config, log *slog.Logger) (_ *ser
 		qcfg.Name = "imagerec-" + cfg.Role
 	}
 	if s.queue, err = queue.Open(ctx, qcfg); err != nil {
-		return nil, fmt.Errorf("queue: %w", err)
+		return fmt.Errorf("queue: %w", err)
 	}
 	s.closers = append(s.closers, s.queue.Close)
 	if cfg.Clustered() {
@@ -163,11 +215,16 @@ func newServer(ctx context.Context, cfg config.Config, log *slog.Logger) (_ *ser
 		if s.shared, err = natsstore.Open(ctx, s.queue.JetStream(), natsstore.Options{
 			Replicas: cfg.QueueReplicas, LeaseTTL: leaseTTL(cfg.QueueAckWait), Logger: log,
 		}); err != nil {
-			return nil, fmt.Errorf("shared execution state: %w", err)
+			return fmt.Errorf("shared execution state: %w", err)
 		}
 	}
+	return nil
+}
 
-	size, why := membudget.Choose(cfg.MemoryBudget, os.ReadFile)
+// openBudget sizes the memory budget for decoding and exports its gauges.
+func (s *server) openBudget() {
+	log := s.log
+	size, why := membudget.Choose(s.cfg.MemoryBudget, os.ReadFile)
 	s.budget = membudget.New(size)
 	for _, g := range []struct {
 		name, help string
@@ -181,40 +238,35 @@ func newServer(ctx context.Context, cfg config.Config, log *slog.Logger) (_ *ser
 		s.metrics.GaugeFunc(g.name, g.help, func() float64 { return float64(g.v(s.budget.Stats())) })
 	}
 	log.Info("memory budget for analysing images", "budget", humanize.IBytes(uint64(size)), "reason", why)
-	if s.console, err = newConsole(s); err != nil {
-		return nil, err
-	}
-	s.watched = s.console.watch(s.store)
+}
 
+// openEngine loads the recognition engine and, with the face models, the
+// face collections.
+func (s *server) openEngine(ctx context.Context) (err error) {
+	cfg, log := s.cfg, s.log
 	start := time.Now()
 	if s.engine, err = onnx.New(ctx, onnx.Config{CacheRoot: cfg.CacheDir, Features: cfg.Features, Logger: log, Budget: s.budget}); err != nil {
-		return nil, fmt.Errorf("recognition engine (run `imagerec models install`): %w", err)
+		return fmt.Errorf("recognition engine (run `imagerec models install`): %w", err)
 	}
 	s.closers = append(s.closers, func() { _ = s.engine.Close() })
 	log.Info("recognition engine ready", "features", cfg.Features, "load_ms", time.Since(start).Milliseconds())
 	if s.faces, err = openCollections(cfg, s.engine); err != nil {
-		return nil, err
+		return err
 	}
 	if s.faces == nil {
 		log.Warn("face collections are off: the face models are not installed (run: imagerec models install)")
 	}
+	return nil
+}
 
-	// The tasks write through the console's watch where there is a
-	// console (a worker has none: nothing would take its changes).
-	var taskStore objstore.Store = s.watched
-	if !cfg.Gateway() {
-		taskStore = s.store
-	}
-	tasks := newTasks(cfg, taskStore, s.engine, s.notifier(), log)
-	if err := searchFaces(tasks, s.faces, cfg, log); err != nil {
-		return nil, err
-	}
+// openStates registers tasks and starts the Step Functions service with
+// the pipeline's and the backfill's state machines and the ones users
+// create through the API (kept under DATA/statemachines).
+func (s *server) openStates(tasks *pipeline.Tasks) (err error) {
+	cfg, log := s.cfg, s.log
 	reg := sfn.NewRegistry()
 	registerTasks(reg, func(context.Context) (*pipeline.Tasks, error) { return tasks, nil }, s.metrics.ObserveTask)
 
-	// Step Functions: the pipeline's and the backfill's state machines and
-	// the ones users create through the API (kept under
-	// DATA/statemachines).
 	sopts := sfn.ServiceOptions{
 		Dir:      filepath.Join(cfg.DataDir, "statemachines"),
 		Region:   cfg.Region,
@@ -237,7 +289,7 @@ func newServer(ctx context.Context, cfg config.Config, log *slog.Logger) (_ *ser
 		// This process owns the directory (lock above): unreadable
 		// execution files are quarantined rather than stopping the server.
 		if s.execStore, err = sfn.NewDirStore(filepath.Join(cfg.DataDir, "executions"), sfn.DirOptions{Quarantine: true, Logger: log}); err != nil {
-			return nil, fmt.Errorf("execution store: %w", err)
+			return fmt.Errorf("execution store: %w", err)
 		}
 		s.metrics.GaugeFunc("imagerec_quarantined_executions", "Unreadable execution files moved to executions/quarantine/.", func() float64 {
 			n, _ := s.execStore.Quarantined()
@@ -246,7 +298,7 @@ func newServer(ctx context.Context, cfg config.Config, log *slog.Logger) (_ *ser
 		execStore = s.execStore
 	}
 	if s.states, err = sfn.NewService(sopts); err != nil {
-		return nil, err
+		return err
 	}
 	s.closers = append(s.closers, func() { _ = s.states.Close() })
 	def := asl.Substitute(deploy.StateMachine, deploy.LocalSubstitutions(cfg.ResultBucket))
@@ -263,13 +315,13 @@ func newServer(ctx context.Context, cfg config.Config, log *slog.Logger) (_ *ser
 	}
 	s.exec, err = s.states.AddManaged(deploy.LocalStateMachine, def, sfn.ManagedOptions{Store: execStore, OnComplete: s.completed, OnEvent: s.console.executionEvent, Dispatch: dispatch, MapDispatch: mapDispatch})
 	if err != nil {
-		return nil, fmt.Errorf("state machine %s: %w", "deploy/statemachine.asl.json", err)
+		return fmt.Errorf("state machine %s: %w", "deploy/statemachine.asl.json", err)
 	}
 	backfill := asl.Substitute(deploy.Backfill, deploy.LocalSubstitutions(cfg.ResultBucket, cfg.UploadBucket))
 	if s.backfill, err = s.states.AddManaged(deploy.LocalBackfill, backfill, sfn.ManagedOptions{Dispatch: dispatch, MapDispatch: mapDispatch}); err != nil {
-		return nil, fmt.Errorf("state machine %s: %w", "deploy/backfill.asl.json", err)
+		return fmt.Errorf("state machine %s: %w", "deploy/backfill.asl.json", err)
 	}
-	return s, nil
+	return nil
 }
 
 // leaseTTL is how long an execution's lease outlives its process: the
