@@ -97,6 +97,24 @@ func checkThreshold(member string, v *float64) error {
 
 // ------------------------------------------------------------ collections
 
+// collectionRequest decodes body into req, then finds the collections and
+// checks the collection id (id reads it from req): the order in which
+// every collection operation reports a bad request, a server without
+// face models and a malformed CollectionId.
+func (h *Handler) collectionRequest(body []byte, req any, id func() string) (*facecollection.Store, error) {
+	if err := decode(body, req); err != nil {
+		return nil, err
+	}
+	s, err := h.store()
+	if err != nil {
+		return nil, err
+	}
+	if err := checkCollectionID(id()); err != nil {
+		return nil, err
+	}
+	return s, nil
+}
+
 // CreateCollectionRequest is Rekognition's request (Tags are accepted and
 // not kept).
 type CreateCollectionRequest struct {
@@ -113,14 +131,8 @@ type CreateCollectionResponse struct {
 
 func (h *Handler) createCollection(_ context.Context, body []byte) (any, error) {
 	var req CreateCollectionRequest
-	if err := decode(body, &req); err != nil {
-		return nil, err
-	}
-	s, err := h.store()
+	s, err := h.collectionRequest(body, &req, func() string { return req.CollectionID })
 	if err != nil {
-		return nil, err
-	}
-	if err := checkCollectionID(req.CollectionID); err != nil {
 		return nil, err
 	}
 	info, err := s.Create(req.CollectionID)
@@ -147,14 +159,8 @@ type DescribeCollectionResponse struct {
 
 func (h *Handler) describeCollection(_ context.Context, body []byte) (any, error) {
 	var req CollectionRequest
-	if err := decode(body, &req); err != nil {
-		return nil, err
-	}
-	s, err := h.store()
+	s, err := h.collectionRequest(body, &req, func() string { return req.CollectionID })
 	if err != nil {
-		return nil, err
-	}
-	if err := checkCollectionID(req.CollectionID); err != nil {
 		return nil, err
 	}
 	info, err := s.Describe(req.CollectionID)
@@ -174,14 +180,8 @@ type StatusResponse struct {
 
 func (h *Handler) deleteCollection(_ context.Context, body []byte) (any, error) {
 	var req CollectionRequest
-	if err := decode(body, &req); err != nil {
-		return nil, err
-	}
-	s, err := h.store()
+	s, err := h.collectionRequest(body, &req, func() string { return req.CollectionID })
 	if err != nil {
-		return nil, err
-	}
-	if err := checkCollectionID(req.CollectionID); err != nil {
 		return nil, err
 	}
 	if err := s.Delete(req.CollectionID); err != nil {
@@ -303,14 +303,8 @@ type IndexFacesResponse struct {
 
 func (h *Handler) indexFaces(ctx context.Context, body []byte) (any, error) {
 	var req IndexFacesRequest
-	if err := decode(body, &req); err != nil {
-		return nil, err
-	}
-	s, err := h.store()
+	s, err := h.collectionRequest(body, &req, func() string { return req.CollectionID })
 	if err != nil {
-		return nil, err
-	}
-	if err := checkCollectionID(req.CollectionID); err != nil {
 		return nil, err
 	}
 	if e := req.ExternalImageID; e != nil && !externalIDPattern.MatchString(*e) {
@@ -429,14 +423,8 @@ type ListFacesResponse struct {
 
 func (h *Handler) listFaces(_ context.Context, body []byte) (any, error) {
 	var req ListFacesRequest
-	if err := decode(body, &req); err != nil {
-		return nil, err
-	}
-	s, err := h.store()
+	s, err := h.collectionRequest(body, &req, func() string { return req.CollectionID })
 	if err != nil {
-		return nil, err
-	}
-	if err := checkCollectionID(req.CollectionID); err != nil {
 		return nil, err
 	}
 	if err := checkRange("maxResults", req.MaxResults, 0, maxListResults); err != nil {
@@ -491,14 +479,8 @@ type DeleteFacesResponse struct {
 
 func (h *Handler) deleteFaces(_ context.Context, body []byte) (any, error) {
 	var req DeleteFacesRequest
-	if err := decode(body, &req); err != nil {
-		return nil, err
-	}
-	s, err := h.store()
+	s, err := h.collectionRequest(body, &req, func() string { return req.CollectionID })
 	if err != nil {
-		return nil, err
-	}
-	if err := checkCollectionID(req.CollectionID); err != nil {
 		return nil, err
 	}
 	if len(req.FaceIDs) < 1 || len(req.FaceIDs) > maxDeleteFaces {
@@ -567,14 +549,8 @@ func searchParams(maxFaces *int, threshold *float64) (int, float64, error) {
 
 func (h *Handler) searchFaces(_ context.Context, body []byte) (any, error) {
 	var req SearchFacesRequest
-	if err := decode(body, &req); err != nil {
-		return nil, err
-	}
-	s, err := h.store()
+	s, err := h.collectionRequest(body, &req, func() string { return req.CollectionID })
 	if err != nil {
-		return nil, err
-	}
-	if err := checkCollectionID(req.CollectionID); err != nil {
 		return nil, err
 	}
 	if !faceIDPattern.MatchString(req.FaceID) {
@@ -617,14 +593,8 @@ type SearchFacesByImageResponse = vision.FaceSearchResult
 
 func (h *Handler) searchFacesByImage(ctx context.Context, body []byte) (any, error) {
 	var req SearchFacesByImageRequest
-	if err := decode(body, &req); err != nil {
-		return nil, err
-	}
-	s, err := h.store()
+	s, err := h.collectionRequest(body, &req, func() string { return req.CollectionID })
 	if err != nil {
-		return nil, err
-	}
-	if err := checkCollectionID(req.CollectionID); err != nil {
 		return nil, err
 	}
 	n, t, err := searchParams(req.MaxFaces, req.FaceMatchThreshold)
