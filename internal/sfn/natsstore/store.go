@@ -99,7 +99,24 @@ func createBucket(ctx context.Context, s *State, js jetstream.JetStream, cfg jet
 	var kv jetstream.KeyValue
 	err := s.patiently(ctx, "create bucket "+cfg.Bucket, func(ctx context.Context) error {
 		var err error
-		kv, err = js.CreateOrUpdateKeyValue(ctx, cfg)
+		if kv, err = js.CreateOrUpdateKeyValue(ctx, cfg); err != nil {
+			return err
+		}
+		// nats.go makes KV streams AllowDirect, so a Get may be answered
+		// by a replica that has not caught up with the write just made
+		// (a record saved by Start, then read back by Describe, looked
+		// missing after a node restart). Gets go to the stream leader.
+		stream, err := js.Stream(ctx, "KV_"+cfg.Bucket)
+		if err != nil {
+			return err
+		}
+		if sc := stream.CachedInfo().Config; sc.AllowDirect {
+			sc.AllowDirect = false
+			if _, err := js.UpdateStream(ctx, sc); err != nil {
+				return err
+			}
+		}
+		kv, err = js.KeyValue(ctx, cfg.Bucket)
 		return err
 	})
 	if err != nil {
