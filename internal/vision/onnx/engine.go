@@ -85,6 +85,9 @@ type Config struct {
 	// onRun, when set, sees every model run's inputs (calibration and
 	// agreement tests).
 	onRun func(modelPath string, inputs []onnxrt.Tensor)
+	// noSkip turns the skip rules of doc.go off, so that tests and
+	// benchmarks compare results and CPU with and without them.
+	noSkip bool
 	// Versions maps a model file name (centernet.onnx...) to the npm
 	// package@version it came from, for EngineInfo.Models and the
 	// *ModelVersion fields. Nil means the internal/modelpack declarations;
@@ -531,7 +534,7 @@ func (e *Engine) analyse(ctx context.Context, img *imageio.Image, opts vision.Op
 	}
 	if faces {
 		task("faces", func() (err error) {
-			f.faces, err = e.faces.detectScaled(ctx, img, scan, opts.FaceDescriptors)
+			f.faces, err = e.faces.detectScaled(ctx, img, scan, faceWork{geometry: true, descriptors: opts.FaceDescriptors})
 			return err
 		})
 	}

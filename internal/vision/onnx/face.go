@@ -164,18 +164,39 @@ func (d *FaceDetector) Detect(ctx context.Context, img *imageio.Image) ([]vision
 	if img.Width <= 0 || img.Height <= 0 {
 		return []vision.FaceDetail{}, nil
 	}
-	return d.detectScaled(ctx, img, img, false)
+	return d.detectScaled(ctx, img, img, allFaceWork)
 }
 
 // CanDescribe reports whether the identity model (face_recognition.onnx)
 // is loaded, so that faces can carry a Descriptor.
 func (d *FaceDetector) CanDescribe() bool { return d.ident != nil }
 
+// faceWork is what a caller of detectScaled reads of each face beyond
+// its BoundingBox, Confidence, Quality and BlazeFace's landmarks and pose:
+// the per-face models whose results it would discard are not run (the
+// skip rules of doc.go).
+type faceWork struct {
+	// geometry runs the face mesh and iris models: the 30 landmarks,
+	// mesh Pose, EyesOpen, MouthOpen and EyeDirection.
+	geometry bool
+	// attributes, when set, says which faces get AgeRange, Gender,
+	// Emotions and Smile (FaceRes and the emotion model); nil means
+	// every face.
+	attributes func(vision.FaceDetail) bool
+	// descriptors computes each face's identity Descriptor.
+	descriptors bool
+}
+
+// allFaceWork is DetectFaces with Attributes ALL: everything the
+// installed models give.
+var allFaceWork = faceWork{geometry: true}
+
 // detectScaled is Detect with the detector inputs resampled from scan, a
 // downscaled copy of img (or img itself) that other features share; the
-// verifier and attribute crops still come from img. With descriptors set,
-// each face also gets its Descriptor when the identity model is loaded.
-func (d *FaceDetector) detectScaled(ctx context.Context, img, scan *imageio.Image, descriptors bool) ([]vision.FaceDetail, error) {
+// verifier and attribute crops still come from img. work says which
+// per-face models run; with work.descriptors, each face also gets its
+// Descriptor when the identity model is loaded.
+func (d *FaceDetector) detectScaled(ctx context.Context, img, scan *imageio.Image, work faceWork) ([]vision.FaceDetail, error) {
 	if img.Width <= 0 || img.Height <= 0 {
 		return []vision.FaceDetail{}, nil
 	}
@@ -189,7 +210,7 @@ func (d *FaceDetector) detectScaled(ctx context.Context, img, scan *imageio.Imag
 			return nil, err
 		}
 		fd := faceDetail(img, b)
-		if d.mesh != nil {
+		if d.mesh != nil && work.geometry {
 			res, err := d.mesh.run(img, b)
 			if err != nil {
 				return nil, err
@@ -198,12 +219,12 @@ func (d *FaceDetector) detectScaled(ctx context.Context, img, scan *imageio.Imag
 				d.mesh.describe(img, res, &fd)
 			}
 		}
-		if d.attrs != nil {
+		if d.attrs != nil && (work.attributes == nil || work.attributes(fd)) {
 			if err := d.attrs.describe(img, b, &fd); err != nil {
 				return nil, err
 			}
 		}
-		if descriptors && d.ident != nil {
+		if work.descriptors && d.ident != nil {
 			var err error
 			if fd.Descriptor, err = d.ident.descriptor(img, b); err != nil {
 				return nil, err

@@ -317,7 +317,7 @@ func TestFaceDetectorGroup(t *testing.T) {
 		{"1920x1080-scanned-at-half", img, img.Resize(img.Width/2, img.Height/2), want},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			faces, err := d.detectScaled(t.Context(), tc.img, tc.scan, false)
+			faces, err := d.detectScaled(t.Context(), tc.img, tc.scan, allFaceWork)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -439,7 +439,7 @@ func TestFaceDescriptors(t *testing.T) {
 	}
 	byX := func(name string) [2][]float32 {
 		img := testPhoto(t, name)
-		faces, err := d.detectScaled(t.Context(), img, img, true)
+		faces, err := d.detectScaled(t.Context(), img, img, faceWork{geometry: true, descriptors: true})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -477,7 +477,7 @@ func TestFaceDescriptors(t *testing.T) {
 	}
 	// Without the option no descriptor is computed.
 	img := testPhoto(t, "bar55.jpg")
-	faces, _ := d.detectScaled(t.Context(), img, img, false)
+	faces, _ := d.detectScaled(t.Context(), img, img, allFaceWork)
 	if len(faces) == 0 || faces[0].Descriptor != nil {
 		t.Error("descriptor computed without being asked for")
 	}

@@ -204,7 +204,11 @@ func (e *Engine) refine(ctx context.Context, img, small *imageio.Image, objects 
 	}
 	if !facesRan && e.faces != nil && tallPerson(objects) {
 		t0 := time.Now()
-		faces, err := e.faces.Detect(ctx, small)
+		work := peopleFaceWork(objects)
+		if e.cfg.noSkip {
+			work = allFaceWork
+		}
+		faces, err := e.faces.detectScaled(ctx, small, small, work)
 		if err != nil {
 			return nil, fmt.Errorf("faces for people labels: %w", err)
 		}

@@ -182,7 +182,7 @@ func peopleLabels(faces []vision.FaceDetail, persons []vision.BoundingBox) []vis
 	raise := func(name string, c float64) { best[name] = math.Max(best[name], c) }
 	counted := 0
 	for _, f := range faces {
-		if f.Confidence < faceLabelConfidence && !insideAny(f.BoundingBox, persons) {
+		if !faceCounts(f, persons) {
 			continue
 		}
 		counted++
@@ -277,17 +277,10 @@ const faceLabelConfidence = 85
 // are the detector's labels, used to corroborate weak faces.
 func impliedLabels(objects []vision.Label, faces []vision.FaceDetail, texts []vision.TextDetection, scores *nsfwScores) []vision.Label {
 	var out []vision.Label
-	var persons []vision.BoundingBox
-	for _, l := range objects {
-		if l.Name == "Person" {
-			for _, in := range l.Instances {
-				persons = append(persons, in.BoundingBox)
-			}
-		}
-	}
+	persons := personBoxes(objects)
 	best := 0.0
 	for _, f := range faces {
-		if f.Confidence >= faceLabelConfidence || insideAny(f.BoundingBox, persons) {
+		if faceCounts(f, persons) {
 			best = max(best, f.Confidence)
 		}
 	}
@@ -308,6 +301,35 @@ func impliedLabels(objects []vision.Label, faces []vision.FaceDetail, texts []vi
 		out = append(out, impliedArtLabels(*scores)...)
 	}
 	return out
+}
+
+// personBoxes are the boxes of the detector's Person instances.
+func personBoxes(objects []vision.Label) []vision.BoundingBox {
+	var persons []vision.BoundingBox
+	for _, l := range objects {
+		if l.Name == "Person" {
+			for _, in := range l.Instances {
+				persons = append(persons, in.BoundingBox)
+			}
+		}
+	}
+	return persons
+}
+
+// faceCounts reports whether face f implies labels (Face, Head, Person
+// and the people labels): confident, or inside a detected person.
+func faceCounts(f vision.FaceDetail, persons []vision.BoundingBox) bool {
+	return f.Confidence >= faceLabelConfidence || insideAny(f.BoundingBox, persons)
+}
+
+// peopleFaceWork is what the labels read of the faces found for the
+// people labels when the faces feature does not run (skip rule 1 of
+// doc.go): no face mesh or iris (labels read no landmarks, pose, eyes or
+// mouth), and age, gender and emotion only for the faces that count
+// (faceCounts), the only ones whose attributes imply labels.
+func peopleFaceWork(objects []vision.Label) faceWork {
+	persons := personBoxes(objects)
+	return faceWork{attributes: func(f vision.FaceDetail) bool { return faceCounts(f, persons) }}
 }
 
 // insideAny reports whether b's centre lies in one of boxes.
