@@ -255,9 +255,10 @@ func (h *Handler) listCollections(_ context.Context, body []byte) (any, error) {
 
 // ------------------------------------------------------------------ faces
 
-// facesOf recognises img's faces with descriptors.
-func (h *Handler) facesOf(ctx context.Context, img *Image) (*vision.Result, error) {
-	res, err := h.recognize(ctx, img, vision.FeatureFaces, vision.Options{FaceDescriptors: true})
+// facesOf recognises img's faces with descriptors; the attributes in omit
+// are not read.
+func (h *Handler) facesOf(ctx context.Context, img *Image, omit []string) (*vision.Result, error) {
+	res, err := h.recognize(ctx, img, vision.FeatureFaces, vision.Options{FaceDescriptors: true, OmitFaceAttributes: omit})
 	if err != nil {
 		return nil, err
 	}
@@ -317,14 +318,14 @@ func (h *Handler) indexFaces(ctx context.Context, body []byte) (any, error) {
 	if err != nil {
 		return nil, err
 	}
-	keep, err := attributeFilter(req.DetectionAttributes)
+	keep, omit, err := attributeFilter(req.DetectionAttributes)
 	if err != nil {
 		return nil, err
 	}
 	if err := s.Comparable(req.CollectionID); err != nil {
 		return nil, collectionError(req.CollectionID, err)
 	}
-	res, err := h.facesOf(ctx, req.Image)
+	res, err := h.facesOf(ctx, req.Image, omit)
 	if err != nil {
 		return nil, err
 	}
@@ -375,9 +376,11 @@ func orientation(res *vision.Result) string {
 }
 
 // attributeFilter parses DetectionAttributes / Attributes: it returns
-// what keeps the asked-for members of a FaceDetail (DEFAULT when empty).
-func attributeFilter(attrs []string) (func(vision.FaceDetail) vision.FaceDetail, error) {
-	want := map[string]bool{}
+// what keeps the asked-for members of a FaceDetail (DEFAULT when empty)
+// and the attributes it clears, which the engine need not compute
+// (vision.Options.OmitFaceAttributes).
+func attributeFilter(attrs []string) (func(vision.FaceDetail) vision.FaceDetail, []string, error) {
+	var keep []string
 	all := false
 	for _, a := range attrs {
 		switch {
@@ -385,23 +388,35 @@ func attributeFilter(attrs []string) (func(vision.FaceDetail) vision.FaceDetail,
 			all = true
 		case a == "DEFAULT":
 		case faceAttributes[a] != nil:
-			want[a] = true
+			keep = append(keep, a)
 		default:
-			return nil, invalidParameter("Request has invalid parameters: Attributes: %q is not a face attribute", a)
+			return nil, nil, invalidParameter("Request has invalid parameters: Attributes: %q is not a face attribute", a)
 		}
 	}
+	var omit []string
+	if !all {
+		omit = omitFaceAttributes(keep...)
+	}
 	return func(f vision.FaceDetail) vision.FaceDetail {
-		if !all {
-			for name, clear := range faceAttributes {
-				if !want[name] {
-					clear(&f)
-				}
-			}
+		for _, name := range omit {
+			faceAttributes[name](&f)
 		}
 		f.Landmarks = nonNil(f.Landmarks)
 		f.Descriptor = nil
 		return f
-	}, nil
+	}, omit, nil
+}
+
+// omitFaceAttributes is every attribute beyond DEFAULT but keep, sorted.
+func omitFaceAttributes(keep ...string) []string {
+	var omit []string
+	for name := range faceAttributes {
+		if !slices.Contains(keep, name) {
+			omit = append(omit, name)
+		}
+	}
+	slices.Sort(omit)
+	return omit
 }
 
 // ListFacesRequest is Rekognition's request (UserId is refused: users are
@@ -612,7 +627,7 @@ func (h *Handler) searchFacesByImage(ctx context.Context, body []byte) (any, err
 	if err != nil {
 		return nil, collectionError(req.CollectionID, err)
 	}
-	res, err := h.facesOf(ctx, req.Image)
+	res, err := h.facesOf(ctx, req.Image, omitFaceAttributes()) // box, confidence, quality, pose and descriptor only
 	if err != nil {
 		return nil, err
 	}
@@ -709,14 +724,14 @@ func (h *Handler) compareFaces(ctx context.Context, body []byte) (any, error) {
 	if req.SimilarityThreshold != nil {
 		threshold = *req.SimilarityThreshold
 	}
-	src, err := h.facesOf(ctx, req.SourceImage)
+	src, err := h.facesOf(ctx, req.SourceImage, omitFaceAttributes())
 	if err != nil {
 		return nil, err
 	}
 	if len(src.FaceDetails) == 0 {
 		return nil, errNoFaces
 	}
-	tgt, err := h.facesOf(ctx, req.TargetImage)
+	tgt, err := h.facesOf(ctx, req.TargetImage, omitFaceAttributes(vision.FaceAttrEmotions, vision.FaceAttrSmile)) // comparedFace's
 	if err != nil {
 		return nil, err
 	}

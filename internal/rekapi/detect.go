@@ -286,18 +286,18 @@ type DetectFacesResponse struct {
 // faceAttributes are the single attributes Attributes may name, each
 // clearing one FaceDetail member when not asked for.
 var faceAttributes = map[string]func(*vision.FaceDetail){
-	"AGE_RANGE":     func(f *vision.FaceDetail) { f.AgeRange = nil },
-	"BEARD":         func(f *vision.FaceDetail) { f.Beard = nil },
-	"EMOTIONS":      func(f *vision.FaceDetail) { f.Emotions = nil },
-	"EYEGLASSES":    func(f *vision.FaceDetail) { f.Eyeglasses = nil },
-	"EYES_OPEN":     func(f *vision.FaceDetail) { f.EyesOpen = nil },
-	"GENDER":        func(f *vision.FaceDetail) { f.Gender = nil },
-	"MOUTH_OPEN":    func(f *vision.FaceDetail) { f.MouthOpen = nil },
-	"MUSTACHE":      func(f *vision.FaceDetail) { f.Mustache = nil },
-	"SMILE":         func(f *vision.FaceDetail) { f.Smile = nil },
-	"SUNGLASSES":    func(f *vision.FaceDetail) { f.Sunglasses = nil },
-	"EYE_DIRECTION": func(f *vision.FaceDetail) { f.EyeDirection = nil },
-	"FACE_OCCLUDED": func(f *vision.FaceDetail) { f.FaceOccluded = nil },
+	vision.FaceAttrAgeRange: func(f *vision.FaceDetail) { f.AgeRange = nil },
+	"BEARD":                 func(f *vision.FaceDetail) { f.Beard = nil },
+	vision.FaceAttrEmotions: func(f *vision.FaceDetail) { f.Emotions = nil },
+	"EYEGLASSES":            func(f *vision.FaceDetail) { f.Eyeglasses = nil },
+	"EYES_OPEN":             func(f *vision.FaceDetail) { f.EyesOpen = nil },
+	vision.FaceAttrGender:   func(f *vision.FaceDetail) { f.Gender = nil },
+	"MOUTH_OPEN":            func(f *vision.FaceDetail) { f.MouthOpen = nil },
+	"MUSTACHE":              func(f *vision.FaceDetail) { f.Mustache = nil },
+	vision.FaceAttrSmile:    func(f *vision.FaceDetail) { f.Smile = nil },
+	"SUNGLASSES":            func(f *vision.FaceDetail) { f.Sunglasses = nil },
+	"EYE_DIRECTION":         func(f *vision.FaceDetail) { f.EyeDirection = nil },
+	"FACE_OCCLUDED":         func(f *vision.FaceDetail) { f.FaceOccluded = nil },
 }
 
 func (h *Handler) detectFaces(ctx context.Context, body []byte) (any, error) {
@@ -305,11 +305,11 @@ func (h *Handler) detectFaces(ctx context.Context, body []byte) (any, error) {
 	if err := decode(body, &req); err != nil {
 		return nil, err
 	}
-	keep, err := attributeFilter(req.Attributes)
+	keep, omit, err := attributeFilter(req.Attributes)
 	if err != nil {
 		return nil, err
 	}
-	res, err := h.recognize(ctx, req.Image, vision.FeatureFaces, vision.Options{})
+	res, err := h.recognize(ctx, req.Image, vision.FeatureFaces, vision.Options{OmitFaceAttributes: omit})
 	if err != nil {
 		return nil, err
 	}

@@ -16,6 +16,11 @@
 // Settings.GeneralLabels inclusion and exclusion filters,
 // Settings.ImageProperties.MaxDominantColors, Attributes (DEFAULT, ALL or
 // single attributes), Filters.WordFilter and Filters.RegionsOfInterest.
+// The face attributes a response leaves out are passed to the engine as
+// vision.Options.OmitFaceAttributes (DetectFaces and IndexFaces: those
+// Attributes / DetectionAttributes do not ask for; SearchFacesByImage:
+// all; CompareFaces: all but Emotions and Smile of the target faces), so
+// that the local engine does not run the models only they need.
 //
 // Responses carry exactly Rekognition's members (checked in tests against
 // botocore's shapes). Errors are {"__type": code, "Message": text} with the

@@ -297,6 +297,12 @@ func TestDetectFaces(t *testing.T) {
 			if (fd.AgeRange != nil) != tt.wantAge || (fd.Smile != nil) != tt.wantSmile {
 				t.Errorf("AgeRange %v Smile %v, want %v %v", fd.AgeRange, fd.Smile, tt.wantAge, tt.wantSmile)
 			}
+			// The engine is told which attributes are cleared, so that it
+			// need not compute them (and no others).
+			_, opts := f.rec.last()
+			if opts.OmitsFaceAttributes(vision.FaceAttrAgeRange) == tt.wantAge || opts.OmitsFaceAttributes(vision.FaceAttrSmile) == tt.wantSmile {
+				t.Errorf("OmitFaceAttributes %v with AgeRange %v, Smile %v returned", opts.OmitFaceAttributes, tt.wantAge, tt.wantSmile)
+			}
 			if fd.BoundingBox == nil || len(fd.Landmarks) != 2 || fd.Pose == nil || fd.Quality == nil || aws.ToFloat32(fd.Confidence) < 99 {
 				t.Errorf("DEFAULT members missing: %+v", fd)
 			}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 
 	"github.com/imagerec/imagerec/internal/imageio"
 )
@@ -98,6 +99,33 @@ type Options struct {
 	// (FaceDetail.Descriptor), which face collections compare. Engines
 	// that cannot compute one leave it nil.
 	FaceDescriptors bool
+	// OmitFaceAttributes names FaceDetail attributes the caller will not
+	// read, in the names of Rekognition's DetectFaces Attributes
+	// (AGE_RANGE, GENDER, EMOTIONS, SMILE, EYES_OPEN...): an engine may
+	// leave them out where that saves work (the local engine does not run
+	// a model that only omitted attributes need). Nil asks for every
+	// attribute.
+	OmitFaceAttributes []string
+}
+
+// Names of the FaceDetail attributes in Rekognition's DetectFaces
+// Attributes, for Options.OmitFaceAttributes (rekapi knows the rest).
+const (
+	FaceAttrAgeRange = "AGE_RANGE"
+	FaceAttrGender   = "GENDER"
+	FaceAttrEmotions = "EMOTIONS"
+	FaceAttrSmile    = "SMILE"
+)
+
+// OmitsFaceAttributes reports whether every one of attrs is in
+// OmitFaceAttributes.
+func (o Options) OmitsFaceAttributes(attrs ...string) bool {
+	for _, a := range attrs {
+		if !slices.Contains(o.OmitFaceAttributes, a) {
+			return false
+		}
+	}
+	return true
 }
 
 // Has reports whether f is selected.

@@ -534,7 +534,7 @@ func (e *Engine) analyse(ctx context.Context, img *imageio.Image, opts vision.Op
 	}
 	if faces {
 		task("faces", func() (err error) {
-			f.faces, err = e.faces.detectScaled(ctx, img, scan, faceWork{geometry: true, descriptors: opts.FaceDescriptors})
+			f.faces, err = e.faces.detectScaled(ctx, img, scan, e.facesWork(opts))
 			return err
 		})
 	}
@@ -555,6 +555,21 @@ func (e *Engine) analyse(ctx context.Context, img *imageio.Image, opts vision.Op
 		}
 	}
 	return &f, nil
+}
+
+// facesWork is what the faces feature computes for opts (skip rule 2 of
+// doc.go): FaceRes unless AgeRange and Gender are both omitted, the
+// emotion model unless Emotions and Smile are; both whenever labels run
+// too, as the people labels read them.
+func (e *Engine) facesWork(opts vision.Options) faceWork {
+	w := allFaceWork
+	w.descriptors = opts.FaceDescriptors
+	if e.cfg.noSkip || e.runs(opts, vision.FeatureLabels) {
+		return w
+	}
+	w.ageGender = !opts.OmitsFaceAttributes(vision.FaceAttrAgeRange, vision.FaceAttrGender)
+	w.emotions = !opts.OmitsFaceAttributes(vision.FaceAttrEmotions, vision.FaceAttrSmile)
+	return w
 }
 
 // assemble fills res's sections from the findings: a section whose feature

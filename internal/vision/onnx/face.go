@@ -179,9 +179,10 @@ type faceWork struct {
 	// geometry runs the face mesh and iris models: the 30 landmarks,
 	// mesh Pose, EyesOpen, MouthOpen and EyeDirection.
 	geometry bool
-	// attributes, when set, says which faces get AgeRange, Gender,
-	// Emotions and Smile (FaceRes and the emotion model); nil means
-	// every face.
+	// ageGender runs FaceRes (AgeRange, Gender), emotions the emotion
+	// model (Emotions, Smile).
+	ageGender, emotions bool
+	// attributes, when set, limits those two to the faces it accepts.
 	attributes func(vision.FaceDetail) bool
 	// descriptors computes each face's identity Descriptor.
 	descriptors bool
@@ -189,7 +190,7 @@ type faceWork struct {
 
 // allFaceWork is DetectFaces with Attributes ALL: everything the
 // installed models give.
-var allFaceWork = faceWork{geometry: true}
+var allFaceWork = faceWork{geometry: true, ageGender: true, emotions: true}
 
 // detectScaled is Detect with the detector inputs resampled from scan, a
 // downscaled copy of img (or img itself) that other features share; the
@@ -220,7 +221,7 @@ func (d *FaceDetector) detectScaled(ctx context.Context, img, scan *imageio.Imag
 			}
 		}
 		if d.attrs != nil && (work.attributes == nil || work.attributes(fd)) {
-			if err := d.attrs.describe(img, b, &fd); err != nil {
+			if err := d.attrs.describe(img, b, &fd, work.ageGender, work.emotions); err != nil {
 				return nil, err
 			}
 		}

@@ -126,9 +126,10 @@ func faceCrop(img *imageio.Image, f faceBox, side int) []uint8 {
 	return rotatedCrop(img.Pix, img.Width, img.Height, r, side, side, false)
 }
 
-// describe fills AgeRange, Gender, Emotions and Smile of fd.
-func (a *faceAttributes) describe(img *imageio.Image, f faceBox, fd *vision.FaceDetail) error {
-	if a.res != nil {
+// describe fills AgeRange and Gender of fd when ageGender is set, and
+// Emotions and Smile when feelings is.
+func (a *faceAttributes) describe(img *imageio.Image, f faceBox, fd *vision.FaceDetail, ageGender, feelings bool) error {
+	if a.res != nil && ageGender {
 		crop := faceCrop(img, f, faceResSize)
 		in := make([]float32, len(crop))
 		for i, v := range crop {
@@ -144,7 +145,7 @@ func (a *faceAttributes) describe(img *imageio.Image, f faceBox, fd *vision.Face
 		fd.Gender = genderAttr(outs[0].Data[0])
 		fd.AgeRange = ageRange(outs[1].Data)
 	}
-	if a.emo != nil {
+	if a.emo != nil && feelings {
 		crop := faceCrop(img, f, emotionSize)
 		in := make([]float32, emotionSize*emotionSize)
 		for i := range in {

@@ -329,7 +329,7 @@ func faceCounts(f vision.FaceDetail, persons []vision.BoundingBox) bool {
 // (faceCounts), the only ones whose attributes imply labels.
 func peopleFaceWork(objects []vision.Label) faceWork {
 	persons := personBoxes(objects)
-	return faceWork{attributes: func(f vision.FaceDetail) bool { return faceCounts(f, persons) }}
+	return faceWork{ageGender: true, emotions: true, attributes: func(f vision.FaceDetail) bool { return faceCounts(f, persons) }}
 }
 
 // insideAny reports whether b's centre lies in one of boxes.

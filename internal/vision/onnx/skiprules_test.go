@@ -112,6 +112,8 @@ func TestSkipRulesKeepResults(t *testing.T) {
 		citest.Skipf(t, "needs the face and face mesh models")
 	}
 	labelsOnly := vision.Options{Features: []vision.Feature{vision.FeatureLabels}}
+	facesDefault := vision.Options{Features: []vision.Feature{vision.FeatureFaces}, OmitFaceAttributes: omitAll}
+	facesSmile := vision.Options{Features: []vision.Feature{vision.FeatureFaces}, OmitFaceAttributes: []string{vision.FaceAttrAgeRange, vision.FaceAttrGender}}
 	tests := []struct {
 		name  string
 		photo string
@@ -122,6 +124,10 @@ func TestSkipRulesKeepResults(t *testing.T) {
 		{"people labels of a portrait", "astronaut.jpg", labelsOnly, []string{faceMeshFile, irisFile}},
 		{"people labels of a group", "devset:three-men-tattoos", labelsOnly, []string{faceMeshFile, irisFile}},
 		{"all features of a group", "devset:three-men-tattoos", vision.Options{}, nil},
+		{"DetectFaces DEFAULT", "devset:three-men-tattoos", facesDefault, []string{faceResFile, emotionFile}},
+		{"DetectFaces SMILE", "devset:three-men-tattoos", facesSmile, []string{faceResFile}},
+		{"labels and faces keep the attributes the labels read", "devset:three-men-tattoos",
+			vision.Options{Features: []vision.Feature{vision.FeatureLabels, vision.FeatureFaces}, OmitFaceAttributes: omitAll}, nil},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -137,6 +143,8 @@ func TestSkipRulesKeepResults(t *testing.T) {
 				t.Fatal(err)
 			}
 			got.Timings, want.Timings = nil, nil
+			omitFaceAttributes(got, tt.opts)
+			omitFaceAttributes(want, tt.opts)
 			if d := cmp.Diff(resultJSON(t, want), resultJSON(t, got)); d != "" {
 				t.Errorf("results differ with the skip rules (-without +with):\n%s", d)
 			}
@@ -147,6 +155,59 @@ func TestSkipRulesKeepResults(t *testing.T) {
 				}
 			}
 			t.Logf("model runs with the rules %v, without %v", withRules, without)
+		})
+	}
+}
+
+// omitAll omits every attribute the engine's models give beyond DEFAULT.
+var omitAll = []string{vision.FaceAttrAgeRange, vision.FaceAttrGender, vision.FaceAttrEmotions, vision.FaceAttrSmile}
+
+// omitFaceAttributes clears the attributes opts omits, as a caller that
+// omits them does not read them.
+func omitFaceAttributes(res *vision.Result, opts vision.Options) {
+	for i := range res.FaceDetails {
+		f := &res.FaceDetails[i]
+		if opts.OmitsFaceAttributes(vision.FaceAttrAgeRange) {
+			f.AgeRange = nil
+		}
+		if opts.OmitsFaceAttributes(vision.FaceAttrGender) {
+			f.Gender = nil
+		}
+		if opts.OmitsFaceAttributes(vision.FaceAttrEmotions) {
+			f.Emotions = nil
+		}
+		if opts.OmitsFaceAttributes(vision.FaceAttrSmile) {
+			f.Smile = nil
+		}
+	}
+}
+
+// TestFacesWork: rule 2 runs FaceRes and the emotion model unless every
+// attribute each gives is omitted, and whenever labels run too.
+func TestFacesWork(t *testing.T) {
+	t.Parallel()
+	faces := []vision.Feature{vision.FeatureFaces}
+	tests := []struct {
+		name               string
+		noSkip             bool
+		opts               vision.Options
+		ageGender, emotion bool
+	}{
+		{"every attribute", false, vision.Options{Features: faces}, true, true},
+		{"DEFAULT", false, vision.Options{Features: faces, OmitFaceAttributes: omitAll}, false, false},
+		{"gender is read", false, vision.Options{Features: faces, OmitFaceAttributes: []string{vision.FaceAttrAgeRange, vision.FaceAttrEmotions, vision.FaceAttrSmile}}, true, false},
+		{"smile is read", false, vision.Options{Features: faces, OmitFaceAttributes: []string{vision.FaceAttrAgeRange, vision.FaceAttrGender, vision.FaceAttrEmotions}}, false, true},
+		{"labels read them", false, vision.Options{OmitFaceAttributes: omitAll}, true, true},
+		{"rules off", true, vision.Options{Features: faces, OmitFaceAttributes: omitAll}, true, true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			e := &Engine{cfg: Config{noSkip: tt.noSkip}, objects: &onnxrt.Session{}}
+			w := e.facesWork(tt.opts)
+			if w.ageGender != tt.ageGender || w.emotions != tt.emotion || !w.geometry || w.attributes != nil {
+				t.Errorf("work %+v, want ageGender %v, emotions %v, geometry, every face", w, tt.ageGender, tt.emotion)
+			}
 		})
 	}
 }
@@ -189,6 +250,7 @@ func BenchmarkSkipRules(b *testing.B) {
 		opts   vision.Options
 	}{
 		{"labels/people", nil, vision.Options{Features: []vision.Feature{vision.FeatureLabels}}},
+		{"faces-DEFAULT/people", nil, vision.Options{Features: []vision.Feature{vision.FeatureFaces}, OmitFaceAttributes: omitAll}},
 		{"all/people", nil, vision.Options{}},
 		{"all/12MP", [][]byte{bench["12MP"]}, vision.Options{}},
 	}
