@@ -153,6 +153,7 @@ func (h *Handler) detectLabels(ctx context.Context, body []byte) (any, error) {
 		return nil, err
 	}
 	opts := vision.Options{}.WithDefaults()
+	opts.OmitImageProperties = !props // the response carries neither ImageProperties nor instance colours
 	if req.MinConfidence != nil {
 		opts.MinConfidence = explicit(*req.MinConfidence)
 	}

@@ -20,7 +20,8 @@
 // vision.Options.OmitFaceAttributes (DetectFaces and IndexFaces: those
 // Attributes / DetectionAttributes do not ask for; SearchFacesByImage:
 // all; CompareFaces: all but Emotions and Smile of the target faces), so
-// that the local engine does not run the models only they need.
+// that the local engine does not run the models only they need; likewise
+// DetectLabels without IMAGE_PROPERTIES sets OmitImageProperties.
 //
 // Responses carry exactly Rekognition's members (checked in tests against
 // botocore's shapes). Errors are {"__type": code, "Message": text} with the

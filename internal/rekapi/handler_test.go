@@ -255,6 +255,9 @@ func TestDetectLabels(t *testing.T) {
 	if out.ImageProperties != nil || len(out.Labels) != 4 || out.Labels[0].Instances[0].DominantColors != nil {
 		t.Errorf("default DetectLabels = %d labels, ImageProperties %v, colours %v", len(out.Labels), out.ImageProperties, out.Labels[0].Instances[0].DominantColors)
 	}
+	if _, opts := f.rec.last(); !opts.OmitImageProperties {
+		t.Error("DetectLabels without IMAGE_PROPERTIES: the engine was not told to omit them")
+	}
 
 	// Category filters.
 	out, err = f.client.DetectLabels(ctx, &awsrek.DetectLabelsInput{

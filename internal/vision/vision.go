@@ -106,6 +106,10 @@ type Options struct {
 	// a model that only omitted attributes need). Nil asks for every
 	// attribute.
 	OmitFaceAttributes []string
+	// OmitImageProperties says the caller will not read ImageProperties
+	// or the label instances' DominantColors (DetectLabels without its
+	// IMAGE_PROPERTIES feature): an engine may leave them out.
+	OmitImageProperties bool
 }
 
 // Names of the FaceDetail attributes in Rekognition's DetectFaces

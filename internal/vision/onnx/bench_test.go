@@ -3,6 +3,7 @@ package onnx
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"fmt"
 	"image"
 	"image/jpeg"
@@ -236,6 +237,19 @@ func BenchmarkStage(b *testing.B) {
 	b.Run("properties", func(b *testing.B) {
 		for b.Loop() {
 			imageProperties(small.Pix, small.Width, small.Height, 10)
+		}
+	})
+	// The result document of the 12 MP photo with every feature, as the
+	// pipeline's Store task writes it.
+	b.Run("json", func(b *testing.B) {
+		res, err := e.Recognize(context.Background(), vision.Input{Bytes: benchImages(b)["12MP"]}, vision.Options{})
+		if err != nil {
+			b.Fatal(err)
+		}
+		for b.Loop() {
+			if _, err := json.Marshal(res); err != nil {
+				b.Fatal(err)
+			}
 		}
 	})
 	if e.nsfw != nil {

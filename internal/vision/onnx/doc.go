@@ -85,6 +85,12 @@
 //     people labels read them). rekapi omits what a request does not ask
 //     for: DetectFaces with DEFAULT attributes on the same nine photos,
 //     faces alone: 0.66x the CPU (166 -> 110 ms per image).
+//  3. The colour statistics (ImageProperties: quality, dominant colours of
+//     the image, its foreground and background, and of each instance) are
+//     not computed when the caller omits them
+//     (vision.Options.OmitImageProperties, wantsProperties; rekapi's
+//     DetectLabels without IMAGE_PROPERTIES, Rekognition's default). Labels
+//     alone on the 12 MP photo: 0.88x the CPU (193 -> 171 ms per image).
 //
 // Int8: each model file <name>.onnx is replaced by <name>.int8.onnx
 // when that is installed (Config.Float keeps the float ones), but no

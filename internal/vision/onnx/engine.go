@@ -522,10 +522,12 @@ func (e *Engine) analyse(ctx context.Context, img *imageio.Image, opts vision.Op
 				return err
 			})
 		}
-		task("properties", func() error {
-			f.props = imageProperties(f.small.Pix, f.small.Width, f.small.Height, opts.MaxDominantColors)
-			return nil
-		})
+		if e.wantsProperties(opts) {
+			task("properties", func() error {
+				f.props = imageProperties(f.small.Pix, f.small.Width, f.small.Height, opts.MaxDominantColors)
+				return nil
+			})
+		}
 	}
 	// The classifier also runs for labels: its drawing classes give the
 	// Drawing label.
@@ -572,6 +574,13 @@ func (e *Engine) facesWork(opts vision.Options) faceWork {
 	return w
 }
 
+// wantsProperties reports whether labels compute ImageProperties and the
+// instances' DominantColors (skip rule 3 of doc.go): unless the caller
+// omits them.
+func (e *Engine) wantsProperties(opts vision.Options) bool {
+	return !opts.OmitImageProperties || e.cfg.noSkip
+}
+
 // assemble fills res's sections from the findings: a section whose feature
 // did not run stays nil, one that ran and found nothing is empty.
 func (e *Engine) assemble(res *vision.Result, f *findings, opts vision.Options) {
@@ -591,16 +600,18 @@ func (e *Engine) assemble(res *vision.Result, f *findings, opts vision.Options) 
 		return
 	}
 	res.Labels = e.tax.expand(e.fuseLabels(f), opts.MinConfidence, opts.MaxLabels)
-	small := f.small
-	instanceColors(res.Labels, small.Pix, small.Width, small.Height, opts.MaxDominantColors)
-	var boxes []vision.BoundingBox
-	for _, l := range res.Labels {
-		for _, in := range l.Instances {
-			boxes = append(boxes, in.BoundingBox)
+	if f.props != nil {
+		small := f.small
+		instanceColors(res.Labels, small.Pix, small.Width, small.Height, opts.MaxDominantColors)
+		var boxes []vision.BoundingBox
+		for _, l := range res.Labels {
+			for _, in := range l.Instances {
+				boxes = append(boxes, in.BoundingBox)
+			}
 		}
+		f.props.Foreground, f.props.Background = imageRegions(small.Pix, small.Width, small.Height, boxes, opts.MaxDominantColors)
+		res.ImageProperties = f.props
 	}
-	f.props.Foreground, f.props.Background = imageRegions(small.Pix, small.Width, small.Height, boxes, opts.MaxDominantColors)
-	res.ImageProperties = f.props
 	versions := []string{e.version(e.objFile)}
 	for _, m := range e.labels.Models() {
 		versions = append(versions, e.version(m))

@@ -120,14 +120,18 @@ func TestSkipRulesKeepResults(t *testing.T) {
 		opts  vision.Options
 		// skipped are models that run without the rules and not with them.
 		skipped []string
+		// skippedSteps are Timings keys without the rules, not with them.
+		skippedSteps []string
 	}{
-		{"people labels of a portrait", "astronaut.jpg", labelsOnly, []string{faceMeshFile, irisFile}},
-		{"people labels of a group", "devset:three-men-tattoos", labelsOnly, []string{faceMeshFile, irisFile}},
-		{"all features of a group", "devset:three-men-tattoos", vision.Options{}, nil},
-		{"DetectFaces DEFAULT", "devset:three-men-tattoos", facesDefault, []string{faceResFile, emotionFile}},
-		{"DetectFaces SMILE", "devset:three-men-tattoos", facesSmile, []string{faceResFile}},
+		{"people labels of a portrait", "astronaut.jpg", labelsOnly, []string{faceMeshFile, irisFile}, nil},
+		{"people labels of a group", "devset:three-men-tattoos", labelsOnly, []string{faceMeshFile, irisFile}, nil},
+		{"all features of a group", "devset:three-men-tattoos", vision.Options{}, nil, nil},
+		{"DetectFaces DEFAULT", "devset:three-men-tattoos", facesDefault, []string{faceResFile, emotionFile}, nil},
+		{"DetectFaces SMILE", "devset:three-men-tattoos", facesSmile, []string{faceResFile}, nil},
 		{"labels and faces keep the attributes the labels read", "devset:three-men-tattoos",
-			vision.Options{Features: []vision.Feature{vision.FeatureLabels, vision.FeatureFaces}, OmitFaceAttributes: omitAll}, nil},
+			vision.Options{Features: []vision.Feature{vision.FeatureLabels, vision.FeatureFaces}, OmitFaceAttributes: omitAll}, nil, nil},
+		{"DetectLabels without IMAGE_PROPERTIES", "dog.jpg",
+			vision.Options{Features: []vision.Feature{vision.FeatureLabels}, OmitImageProperties: true}, nil, []string{"properties_ms"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -142,9 +146,19 @@ func TestSkipRulesKeepResults(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
+			for _, k := range tt.skippedSteps {
+				if _, ok := want.Timings[k]; !ok {
+					t.Errorf("%s missing without the rules: %v", k, want.Timings)
+				}
+				if _, ok := got.Timings[k]; ok {
+					t.Errorf("%s with the rules: the step ran", k)
+				}
+			}
 			got.Timings, want.Timings = nil, nil
 			omitFaceAttributes(got, tt.opts)
 			omitFaceAttributes(want, tt.opts)
+			omitImageProperties(got, tt.opts)
+			omitImageProperties(want, tt.opts)
 			if d := cmp.Diff(resultJSON(t, want), resultJSON(t, got)); d != "" {
 				t.Errorf("results differ with the skip rules (-without +with):\n%s", d)
 			}
@@ -179,6 +193,44 @@ func omitFaceAttributes(res *vision.Result, opts vision.Options) {
 		if opts.OmitsFaceAttributes(vision.FaceAttrSmile) {
 			f.Smile = nil
 		}
+	}
+}
+
+// omitImageProperties clears what OmitImageProperties omits.
+func omitImageProperties(res *vision.Result, opts vision.Options) {
+	if !opts.OmitImageProperties {
+		return
+	}
+	res.ImageProperties = nil
+	for i := range res.Labels {
+		for j := range res.Labels[i].Instances {
+			res.Labels[i].Instances[j].DominantColors = nil
+		}
+	}
+}
+
+// TestWantsProperties: rule 3 computes the colour statistics unless the
+// caller omits them.
+func TestWantsProperties(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name   string
+		noSkip bool
+		opts   vision.Options
+		want   bool
+	}{
+		{"read", false, vision.Options{}, true},
+		{"omitted", false, vision.Options{OmitImageProperties: true}, false},
+		{"rules off", true, vision.Options{OmitImageProperties: true}, true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			e := &Engine{cfg: Config{noSkip: tt.noSkip}}
+			if got := e.wantsProperties(tt.opts); got != tt.want {
+				t.Errorf("wantsProperties = %v, want %v", got, tt.want)
+			}
+		})
 	}
 }
 
@@ -251,6 +303,8 @@ func BenchmarkSkipRules(b *testing.B) {
 	}{
 		{"labels/people", nil, vision.Options{Features: []vision.Feature{vision.FeatureLabels}}},
 		{"faces-DEFAULT/people", nil, vision.Options{Features: []vision.Feature{vision.FeatureFaces}, OmitFaceAttributes: omitAll}},
+		{"labels-noproperties/people", nil, vision.Options{Features: []vision.Feature{vision.FeatureLabels}, OmitImageProperties: true}},
+		{"labels-noproperties/12MP", [][]byte{bench["12MP"]}, vision.Options{Features: []vision.Feature{vision.FeatureLabels}, OmitImageProperties: true}},
 		{"all/people", nil, vision.Options{}},
 		{"all/12MP", [][]byte{bench["12MP"]}, vision.Options{}},
 	}
