@@ -55,16 +55,19 @@
 // orientation applied). A feature not selected leaves its Result section
 // nil; a feature that ran and found nothing leaves an empty list.
 //
-// Cost (BenchmarkEngine, 12 MP JPEG, all four features: about 235 ms of
-// CPU): the decode (libjpeg-turbo at 1/2, 2000x1500) is halved once when
+// Cost (BenchmarkEngine, 12 MP JPEG, all four features: 435-475 ms of
+// CPU on the shared 2-core machine, issue 16): the decode (libjpeg-turbo at 1/2, 2000x1500) is halved once when
 // it is at least twice the largest detector input, and every detector
 // input (text 800 px, face pyramid level 768 px, the 512 px copy for
 // labels, properties and moderation) is resampled from that copy; crops
 // for text recognition, the face verifier and face attributes come from
 // the full decode. The text detector runs at most 800 px (PaddleOCR's
 // 960 costs 30% more), the face pyramid is sized for 16 px faces in a
-// 256 px tile (12 tiles for a 12 MP photo). Model runs are about 90% of
-// the CPU; see bench_test.go.
+// 256 px tile (12 tiles for a 12 MP photo). Model runs are about 80% of
+// the CPU (pprof: about 340 ms a 12 MP photo); of the rest, the JPEG
+// decode is 30 ms, resampling and tensor filling 32 ms, the colour
+// statistics 17 ms, the result JSON 0.03 ms; see bench_test.go and
+// README's performance table.
 //
 // Skip rules: work whose result cannot change the answer is not done.
 // Each rule is exact (the result is the same with and without it, checked
